@@ -1,0 +1,27 @@
+{
+    "name": "Shipment Sync",
+    "summary": "Canonical shipment milestones, signed partner webhooks and an event ledger "
+    "for carriers, aggregators and warehouses",
+    "version": "18.0.1.0.0",
+    "category": "Inventory/Delivery",
+    "author": "Shipment Sync",
+    "website": "https://github.com/shipment-sync",
+    "license": "LGPL-3",
+    "depends": ["stock_delivery", "mail"],
+    "external_dependencies": {"python": ["shipsync", "requests", "zeep", "jsonschema"]},
+    "data": [
+        "security/shipment_sync_security.xml",
+        "security/ir.model.access.csv",
+        "data/shipment_sync_milestone_data.xml",
+        "data/ir_cron_data.xml",
+        "views/shipment_sync_partner_views.xml",
+        "views/shipment_sync_event_views.xml",
+        "views/shipment_sync_status_map_views.xml",
+        "views/shipment_sync_milestone_views.xml",
+        "views/stock_picking_views.xml",
+        "views/menus.xml",
+    ],
+    "demo": ["demo/shipment_sync_demo.xml"],
+    "installable": True,
+    "application": True,
+}

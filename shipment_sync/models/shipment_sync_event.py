@@ -1,0 +1,311 @@
+import json
+import logging
+import uuid
+
+import psycopg2
+from psycopg2 import errors as pg_errors
+
+from odoo import _, api, fields, models
+from odoo.tools import SQL
+
+from shipsync import milestones as ms
+
+_logger = logging.getLogger(__name__)
+
+EVENT_STATES = [
+    ("received", "Received"),
+    ("applied", "Applied"),
+    ("duplicate", "Duplicate"),
+    ("stale", "Stale"),
+    ("ignored_not_authoritative", "Ignored (not authoritative)"),
+    ("unmapped", "Unmapped code"),
+    ("unmatched", "Unmatched shipment"),
+    ("ignored", "Ignored (event type)"),
+    ("rejected", "Rejected"),
+    ("error", "Error"),
+]
+# Events that take part in a picking's milestone replay.
+REPLAY_STATES = ("received", "applied", "stale", "ignored_not_authoritative", "unmapped")
+OUTCOME_STATE = {
+    ms.APPLIED: "applied",
+    ms.CORRECTION: "applied",
+    ms.STALE: "stale",
+    ms.IGNORED: "ignored_not_authoritative",
+    ms.UNMAPPED: "unmapped",
+}
+MAX_STORED_BODY = 256 * 1024
+APPLY_BATCH = 500
+
+
+class ShipmentSyncEvent(models.Model):
+    """The event ledger: every inbound message, stored before anything acts
+    on it, deduplicated by UNIQUE(partner, external id) in PostgreSQL."""
+
+    _name = "shipment.sync.event"
+    _description = "Shipment Sync Event"
+    _order = "id desc"
+    _rec_name = "display_name"
+
+    partner_id = fields.Many2one("shipment.sync.partner", index=True, ondelete="restrict",
+                                 readonly=True)
+    partner_code = fields.Char(readonly=True, help="Code used in the request URL.")
+    company_id = fields.Many2one("res.company", index=True, readonly=True,
+                                 default=lambda self: self.env.company)
+    direction = fields.Selection(
+        [("inbound", "Inbound"), ("outbound", "Outbound"), ("internal", "Odoo")],
+        default="inbound", required=True, readonly=True)
+    external_id = fields.Char("External ID", readonly=True)
+    request_uid = fields.Char("Request", readonly=True, index=True,
+                              help="Groups the events that came in one request.")
+    state = fields.Selection(EVENT_STATES, default="received", required=True, index=True,
+                             readonly=True)
+    error_code = fields.Char(readonly=True)
+    error_detail = fields.Text(readonly=True)
+    outcome_detail = fields.Char(readonly=True)
+    http_status = fields.Integer("HTTP status", readonly=True)
+
+    received_at = fields.Datetime(default=fields.Datetime.now, readonly=True, index=True)
+    occurred_at = fields.Datetime(readonly=True, index=True)
+    applied_at = fields.Datetime(readonly=True)
+
+    picking_id = fields.Many2one("stock.picking", index=True, readonly=True, ondelete="set null")
+    milestone = fields.Selection(ms.MILESTONE_SELECTION, readonly=True, index=True)
+    raw_code = fields.Char(readonly=True, index=True)
+    raw_subcode = fields.Char(readonly=True)
+    exception_reason = fields.Selection(ms.EXCEPTION_REASON_SELECTION, readonly=True)
+    mapped = fields.Boolean(default=True, readonly=True)
+    authoritative = fields.Boolean(default=True, readonly=True)
+    resolves_exception = fields.Boolean(readonly=True)
+    is_correction = fields.Boolean("Correction", readonly=True)
+    tracking_number = fields.Char(readonly=True, index=True)
+    picking_ref = fields.Char("Transfer reference", readonly=True, index=True)
+    correlation_id = fields.Char(readonly=True, index=True)
+    message = fields.Char(readonly=True)
+    location = fields.Char(readonly=True)
+    carrier_eta = fields.Datetime("Carrier ETA", readonly=True)
+
+    raw_body = fields.Text(readonly=True, groups="shipment_sync.group_manager")
+    body_truncated = fields.Boolean(readonly=True)
+    headers_json = fields.Text("Headers", readonly=True, groups="shipment_sync.group_manager")
+
+    def _auto_init(self):
+        res = super()._auto_init()
+        # Deduplication lives in PostgreSQL, so two workers racing on the same
+        # event cannot both store it. Duplicate deliveries are recorded too,
+        # as their own rows, hence the predicate.
+        self.env.cr.execute(SQL(
+            "CREATE UNIQUE INDEX IF NOT EXISTS shipment_sync_event_partner_external_uniq "
+            "ON shipment_sync_event (partner_id, external_id) "
+            "WHERE external_id IS NOT NULL AND state <> 'duplicate'"))
+        self.env.cr.execute(SQL(
+            "CREATE INDEX IF NOT EXISTS shipment_sync_event_picking_occurred_idx "
+            "ON shipment_sync_event (picking_id, occurred_at) WHERE picking_id IS NOT NULL"))
+        return res
+
+    @api.depends("partner_id", "external_id", "milestone", "raw_code")
+    def _compute_display_name(self):
+        for event in self:
+            label = event.milestone or event.raw_code or event.state
+            who = event.partner_id.name or event.partner_code or _("Odoo")
+            event.display_name = f"{who}: {label} ({event.external_id or event.id})"
+
+    # ------------------------------------------------------------------
+    # ingestion
+    # ------------------------------------------------------------------
+    _INSERT_COLUMNS = (
+        "partner_id", "partner_code", "company_id", "direction", "external_id", "request_uid",
+        "state", "received_at", "occurred_at", "milestone", "raw_code", "raw_subcode",
+        "exception_reason", "mapped", "authoritative", "resolves_exception", "tracking_number",
+        "picking_ref", "correlation_id", "message", "location", "carrier_eta", "raw_body",
+        "body_truncated", "headers_json", "picking_id", "http_status", "error_code",
+        "error_detail",
+    )
+
+    @api.model
+    def _insert_rows(self, rows):
+        """Insert ledger rows with ``ON CONFLICT DO NOTHING``; returns, for
+        each row, the new id or None when the event is already stored.
+
+        Under Odoo's REPEATABLE READ a conflict with a transaction that
+        committed after ours started raises a serialization failure instead:
+        that is a duplicate too, so it is caught inside a savepoint rather than
+        retried (and logged as an error) by the request."""
+        cr = self.env.cr
+        uid = self.env.uid
+        now = fields.Datetime.now()
+        ids = []
+        for row in rows:
+            values = [row.get(col) for col in self._INSERT_COLUMNS]
+            query = SQL(
+                "INSERT INTO shipment_sync_event (%s, create_uid, write_uid, create_date, "
+                "write_date) VALUES (%s, %s, %s, %s, %s) "
+                "ON CONFLICT (partner_id, external_id) "
+                "WHERE external_id IS NOT NULL AND state <> 'duplicate' DO NOTHING RETURNING id",
+                SQL(", ").join(SQL.identifier(c) for c in self._INSERT_COLUMNS),
+                SQL(", ").join(values), uid, uid, now, now,
+            )
+            try:
+                with cr.savepoint(flush=False):
+                    cr.execute(query, log_exceptions=False)
+                    fetched = cr.fetchone()
+            except (pg_errors.SerializationFailure, pg_errors.UniqueViolation):
+                fetched = None
+            ids.append(fetched[0] if fetched else None)
+        return ids
+
+    @api.model
+    def _ingest(self, partner, events, body=b"", headers=None):
+        """Store the canonical events of one request. Returns
+        ``(new_events, duplicate_external_ids)``."""
+        mapper = partner._shipsync_mapper()
+        authority = partner._shipsync_authoritative_codes()
+        request_uid = uuid.uuid4().hex
+        now = fields.Datetime.now()
+        stored_body, truncated = _bounded_body(body)
+        rows = []
+        for ev in events:
+            milestone, reason, mapped = ev.milestone, ev.exception_reason, True
+            if ev.code:
+                found = mapper.lookup(ev.code, ev.subcode)
+                if found:
+                    milestone = milestone or found.milestone
+                    reason = reason or found.exception_reason
+                elif not milestone:
+                    mapped = False
+            rows.append({
+                "partner_id": partner.id, "partner_code": partner.code,
+                "company_id": partner.company_id.id, "direction": "inbound",
+                "external_id": ev.external_id, "request_uid": request_uid, "state": "received",
+                "received_at": now, "occurred_at": _naive_utc(ev.occurred_at),
+                "milestone": milestone, "raw_code": ev.code, "raw_subcode": ev.subcode,
+                "exception_reason": reason, "mapped": mapped,
+                "authoritative": authority is None or milestone is None or milestone in authority,
+                "resolves_exception": False,
+                "tracking_number": ev.tracking_number, "picking_ref": ev.picking_ref,
+                "correlation_id": ev.correlation_id, "message": (ev.message or "")[:500] or None,
+                "location": (ev.location or "")[:200] or None,
+                "carrier_eta": _naive_utc(ev.carrier_eta),
+            })
+        ids = self._insert_rows(rows)
+        new_ids = [i for i in ids if i]
+        duplicates = [row for row, i in zip(rows, ids) if not i]
+        if duplicates:
+            self._insert_rows([
+                dict(row, state="duplicate", headers_json=None, raw_body=None)
+                for row in duplicates
+            ])
+        new = self.browse(new_ids)
+        if new:
+            # The body is kept once per request, on its first stored event.
+            new[:1].sudo().write({
+                "raw_body": stored_body, "body_truncated": truncated,
+                "headers_json": json.dumps(headers or {}, sort_keys=True),
+            })
+        return new, [row["external_id"] for row in duplicates]
+
+    @api.model
+    def _record_rejection(self, partner_code, code, message, http_status, partner=None,
+                          body=None, headers=None):
+        """Keep an audit row for a refused request. The body is stored only
+        when the caller passes it (never for a failed signature)."""
+        stored_body, truncated = _bounded_body(body) if body else (None, False)
+        row = {
+            "partner_id": partner.id if partner else None, "partner_code": partner_code[:64],
+            "company_id": partner.company_id.id if partner else None, "direction": "inbound",
+            "state": "rejected", "received_at": fields.Datetime.now(),
+            "http_status": http_status, "error_code": code, "error_detail": message,
+            "raw_body": stored_body, "body_truncated": truncated,
+            "headers_json": json.dumps(headers or {}, sort_keys=True), "mapped": True,
+            "authoritative": True,
+        }
+        return self.browse(self._insert_rows([row]))
+
+    # ------------------------------------------------------------------
+    # applying
+    # ------------------------------------------------------------------
+    @api.model
+    def _cron_apply_events(self, limit=APPLY_BATCH):
+        """Apply received events, picking by picking. Claims events with SKIP
+        LOCKED so several cron workers can run side by side; a picking another
+        worker holds is left for the next run."""
+        cr = self.env.cr
+        cr.execute(SQL(
+            "SELECT id FROM shipment_sync_event WHERE state = 'received' "
+            "ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED", limit))
+        events = self.browse([r[0] for r in cr.fetchall()])
+        if not events:
+            return 0
+        events._resolve_pickings()
+        busy = events.picking_id._shipment_apply_events(skip_locked=True)
+        if busy or len(events) == limit:
+            self.env.ref("shipment_sync.ir_cron_apply_events")._trigger()
+        return len(events)
+
+    def _apply_now(self):
+        """Inline processing: resolve and apply within the current transaction."""
+        self._resolve_pickings()
+        self.picking_id._shipment_apply_events()
+
+    def _resolve_pickings(self):
+        """Find the picking of each event without one, by the references its
+        partner allows, within the partner's company. Events that match
+        nothing become ``unmatched`` and are retried when such a picking
+        appears."""
+        Picking = self.env["stock.picking"].sudo()
+        for event in self.filtered(lambda e: not e.picking_id and e.state == "received"):
+            picking = Picking._shipment_find(event.partner_id, event.tracking_number,
+                                             event.picking_ref, event.correlation_id,
+                                             event.company_id)
+            if picking:
+                event.picking_id = picking
+            else:
+                event.write({"state": "unmatched",
+                             "outcome_detail": _("No transfer matches the references yet.")})
+
+    def _to_milestone_event(self):
+        self.ensure_one()
+        return ms.MilestoneEvent(
+            key=self.external_id or f"odoo:{self.id}",
+            occurred_at=self.occurred_at or self.received_at,
+            milestone=self.milestone or None,
+            partner=self.partner_id.code or "odoo",
+            authoritative=self.authoritative,
+            exception_reason=self.exception_reason or None,
+            mapped=self.mapped,
+            resolves_exception=self.resolves_exception,
+        )
+
+    def action_retry(self):
+        """Re-run unmatched / unmapped / error events (e.g. after a status map
+        was added): map them again and apply."""
+        events = self.filtered(lambda e: e.state in ("unmatched", "unmapped", "error"))
+        for partner, group in events.grouped("partner_id").items():
+            if not partner:
+                continue
+            mapper = partner._shipsync_mapper()
+            for event in group.filtered(lambda e: e.state == "unmapped" and e.raw_code):
+                found = mapper.lookup(event.raw_code, event.raw_subcode or None)
+                if found:
+                    event.write({"mapped": True, "milestone": found.milestone or False,
+                                 "exception_reason": event.exception_reason
+                                 or found.exception_reason or False})
+        events.write({"state": "received", "error_detail": False})
+        events.with_user(self.env.ref("base.user_root"))._apply_now()
+        return True
+
+
+def _naive_utc(value):
+    if not value:
+        return None
+    if value.tzinfo is not None:
+        from datetime import timezone
+
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value
+
+
+def _bounded_body(body):
+    if not body:
+        return None, False
+    truncated = len(body) > MAX_STORED_BODY
+    return body[:MAX_STORED_BODY].decode("utf-8", errors="replace"), truncated

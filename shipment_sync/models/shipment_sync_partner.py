@@ -1,0 +1,205 @@
+import re
+
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+
+from shipsync import normalizers, signatures
+
+CODE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{1,62}$")
+
+SIGNATURE_SCHEMES = [
+    ("standard_webhooks", "Standard Webhooks (webhook-signature)"),
+    ("easypost", "EasyPost (X-Hmac-Signature)"),
+    ("aftership", "AfterShip (aftership-hmac-sha256)"),
+    ("sendcloud", "Sendcloud (Sendcloud-Signature)"),
+    ("shopify", "Shopify style (X-Shopify-Hmac-Sha256)"),
+    ("github", "GitHub style (X-Hub-Signature-256)"),
+    ("hmac_header", "Custom HMAC header"),
+]
+
+INBOUND_FORMATS = [
+    ("canonical", "Shipment Sync envelope"),
+    ("easypost", "EasyPost events"),
+    ("aftership", "AfterShip webhooks"),
+    ("shippo", "Shippo track_updated"),
+]
+
+
+class ShipmentSyncPartner(models.Model):
+    """A system we exchange shipment data with: a carrier, an aggregator, a
+    warehouse / 3PL, a marketplace or a subscriber."""
+
+    _name = "shipment.sync.partner"
+    _description = "Shipment Sync Partner"
+    _inherit = ["mail.thread"]
+    _order = "sequence, name, id"
+
+    name = fields.Char(required=True, tracking=True, translate=False)
+    sequence = fields.Integer(default=10)
+    code = fields.Char(
+        required=True, tracking=True, index=True,
+        help="URL slug of the partner's webhook: /shipment_sync/webhook/<code>. "
+        "Lower-case letters, digits, - and _.",
+    )
+    kind = fields.Selection(
+        [("carrier", "Carrier"), ("aggregator", "Carrier aggregator"), ("wms", "Warehouse / 3PL"),
+         ("marketplace", "Marketplace"), ("subscriber", "Subscriber")],
+        required=True, default="carrier", tracking=True,
+    )
+    active = fields.Boolean(default=True, tracking=True)
+    company_id = fields.Many2one(
+        "res.company", required=True, default=lambda self: self.env.company, index=True,
+        tracking=True,
+    )
+    responsible_user_id = fields.Many2one(
+        "res.users", string="Responsible", tracking=True,
+        help="Gets the activity when a shipment of this partner gets an exception.",
+    )
+
+    # --- inbound: format, signature ---
+    inbound_format = fields.Selection(
+        INBOUND_FORMATS, required=True, default="canonical", tracking=True,
+        help="The message format this partner posts to its webhook.",
+    )
+    signature_scheme = fields.Selection(
+        SIGNATURE_SCHEMES, required=True, default="standard_webhooks", tracking=True,
+    )
+    hmac_header = fields.Char(string="Signature header", tracking=True)
+    hmac_algorithm = fields.Selection(
+        [("sha256", "SHA-256"), ("sha512", "SHA-512")], default="sha256", tracking=True,
+    )
+    hmac_encoding = fields.Selection(
+        [("hex", "Hexadecimal"), ("base64", "Base64")], default="hex", tracking=True,
+    )
+    hmac_prefix = fields.Char(
+        string="Signature prefix", tracking=True, help="e.g. sha256= or hmac-sha256-hex=",
+    )
+    signature_tolerance = fields.Integer(
+        default=300, help="Seconds a signed timestamp may differ from now (Standard Webhooks).",
+    )
+    webhook_secret = fields.Char(
+        groups="shipment_sync.group_manager", copy=False,
+        help="No secret means every webhook of this partner is refused (fail closed).",
+    )
+    webhook_secret_previous = fields.Char(
+        string="Previous secret", groups="shipment_sync.group_manager", copy=False,
+        help="Still accepted while the partner switches to the new secret.",
+    )
+    has_secret = fields.Boolean(compute="_compute_has_secret")
+    webhook_url = fields.Char(compute="_compute_webhook_url")
+
+    # --- inbound: processing ---
+    authoritative_milestone_ids = fields.Many2many(
+        "shipment.sync.milestone", string="Authoritative for",
+        help="Milestones this partner may set. Its other events are recorded as "
+        "'ignored (not authoritative)'. Empty means all milestones.",
+    )
+    lookup_tracking = fields.Boolean("Match by tracking number", default=True)
+    lookup_picking_name = fields.Boolean("Match by transfer reference", default=True)
+    lookup_correlation = fields.Boolean("Match by correlation id", default=True)
+    processing_mode = fields.Selection(
+        [("async", "Asynchronous (cron, right after the request)"),
+         ("inline", "Inline (within the request)")],
+        default="async", required=True, tracking=True,
+    )
+    rate_limit_per_minute = fields.Integer(
+        "Inbound rate limit (per minute)", default=1200,
+        help="Token bucket per partner and per Odoo worker process. 0 disables it.",
+    )
+    rate_limit_burst = fields.Integer("Inbound burst", default=200)
+    max_payload_kb = fields.Integer("Max payload (KiB)", default=1024)
+
+    status_map_ids = fields.One2many("shipment.sync.status.map", "partner_id", "Status maps")
+    event_count = fields.Integer(compute="_compute_event_count")
+
+    _sql_constraints = [
+        ("code_company_uniq", "UNIQUE(code, company_id)",
+         "The partner code must be unique per company."),
+    ]
+
+    @api.constrains("code")
+    def _check_code(self):
+        for partner in self:
+            if not CODE_RE.match(partner.code or ""):
+                raise ValidationError(_(
+                    "The code %(code)s is not a valid URL slug: use 2 to 63 lower-case letters, "
+                    "digits, '-' or '_'.", code=partner.code))
+
+    @api.constrains("signature_scheme", "hmac_header")
+    def _check_hmac_header(self):
+        for partner in self:
+            if partner.signature_scheme == "hmac_header" and not partner.hmac_header:
+                raise ValidationError(_("A custom HMAC scheme needs the name of its header."))
+
+    def _compute_has_secret(self):
+        for partner in self:
+            partner.has_secret = bool(partner.sudo().webhook_secret)
+
+    def _compute_webhook_url(self):
+        base = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "")
+        for partner in self:
+            partner.webhook_url = f"{base}/shipment_sync/webhook/{partner.code or ''}"
+
+    def _compute_event_count(self):
+        groups = self.env["shipment.sync.event"]._read_group(
+            [("partner_id", "in", self.ids)], ["partner_id"], ["__count"])
+        counts = {partner.id: count for partner, count in groups}
+        for partner in self:
+            partner.event_count = counts.get(partner.id, 0)
+
+    # ------------------------------------------------------------------
+    # plain values for shipsync
+    # ------------------------------------------------------------------
+    def _shipsync_secrets(self):
+        self.ensure_one()
+        me = self.sudo()
+        return [s for s in (me.webhook_secret, me.webhook_secret_previous) if s]
+
+    def _shipsync_verifier(self):
+        """The partner's signature verifier. Raises ValueError when no secret
+        is configured: the caller refuses the request (fail closed)."""
+        self.ensure_one()
+        secrets = self._shipsync_secrets()
+        if self.signature_scheme == "standard_webhooks":
+            return signatures.make_verifier(
+                "standard_webhooks", secrets, tolerance=self.signature_tolerance or 300)
+        if self.signature_scheme == "hmac_header":
+            return signatures.make_verifier(
+                "hmac_header", secrets, header=self.hmac_header,
+                algorithm=self.hmac_algorithm or "sha256",
+                encoding=self.hmac_encoding or "hex", prefix=self.hmac_prefix or "")
+        return signatures.make_verifier(self.signature_scheme, secrets)
+
+    def _shipsync_normalizer(self):
+        self.ensure_one()
+        return normalizers.get_normalizer(self.inbound_format)
+
+    def _shipsync_authoritative_codes(self):
+        """Milestone codes this partner may move, or None for all."""
+        self.ensure_one()
+        codes = self.authoritative_milestone_ids.mapped("code")
+        return frozenset(codes) if codes else None
+
+    def _shipsync_mapper(self):
+        return self.env["shipment.sync.status.map"]._mapper_for(self)
+
+    # ------------------------------------------------------------------
+    # actions
+    # ------------------------------------------------------------------
+    def action_view_events(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "shipment_sync.shipment_sync_event_action")
+        action["domain"] = [("partner_id", "=", self.id)]
+        action["context"] = {"default_partner_id": self.id}
+        return action
+
+    def action_view_status_maps(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "shipment_sync.shipment_sync_status_map_action")
+        vocabulary = self._shipsync_normalizer().vocabulary
+        action["domain"] = ["|", ("partner_id", "=", self.id),
+                            "&", ("partner_id", "=", False), ("vocabulary", "=", vocabulary)]
+        action["context"] = {"default_partner_id": self.id, "default_vocabulary": vocabulary}
+        return action

@@ -1,0 +1,286 @@
+import uuid
+
+from odoo import _, api, fields, models
+from odoo.tools import SQL
+
+from shipsync import milestones as ms
+
+from .shipment_sync_event import OUTCOME_STATE, REPLAY_STATES
+
+
+def _new_correlation_id():
+    return str(uuid.uuid4())
+
+
+class StockPicking(models.Model):
+    _inherit = "stock.picking"
+
+    shipment_milestone = fields.Selection(
+        ms.MILESTONE_SELECTION, string="Milestone", default="draft", required=True,
+        copy=False, index=True, readonly=True,
+        help="Canonical shipment milestone, from every partner's events.")
+    shipment_milestone_date = fields.Datetime("Milestone date", copy=False, readonly=True)
+    shipment_milestone_partner_id = fields.Many2one(
+        "shipment.sync.partner", "Milestone set by", copy=False, readonly=True)
+    shipment_exception_state = fields.Selection(
+        [("none", "None"), ("open", "Open"), ("resolved", "Resolved")],
+        string="Exception", default="none", required=True, copy=False, index=True, readonly=True)
+    shipment_exception_reason = fields.Selection(
+        ms.EXCEPTION_REASON_SELECTION, string="Exception reason", copy=False, readonly=True)
+    shipment_exception_date = fields.Datetime("Exception date", copy=False, readonly=True)
+    shipment_correlation_id = fields.Char(
+        "Correlation ID", copy=False, index=True, readonly=True,
+        help="Sent to every partner with this shipment; shared by its backorders and returns.")
+    shipment_event_ids = fields.One2many("shipment.sync.event", "picking_id", "Shipment events")
+    shipment_event_count = fields.Integer(compute="_compute_shipment_event_count")
+
+    def _compute_shipment_event_count(self):
+        groups = self.env["shipment.sync.event"]._read_group(
+            [("picking_id", "in", self.ids)], ["picking_id"], ["__count"])
+        counts = {picking.id: count for picking, count in groups}
+        for picking in self:
+            picking.shipment_event_count = counts.get(picking.id, 0)
+
+    # ------------------------------------------------------------------
+    # correlation id: shared with backorders and returns
+    # ------------------------------------------------------------------
+    def copy_data(self, default=None):
+        vals_list = super().copy_data(default=default)
+        default = default or {}
+        if default.get("backorder_id") or default.get("return_id"):
+            for picking, vals in zip(self, vals_list):
+                vals.setdefault("shipment_correlation_id", picking.shipment_correlation_id)
+        return vals_list
+
+    def _auto_init(self):
+        res = super()._auto_init()
+        # One UUID per existing picking (a field default would give them all the same).
+        self.env.cr.execute(SQL(
+            "UPDATE stock_picking SET shipment_correlation_id = gen_random_uuid()::text "
+            "WHERE shipment_correlation_id IS NULL"))
+        return res
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if not vals.get("shipment_correlation_id"):
+                vals["shipment_correlation_id"] = _new_correlation_id()
+        pickings = super().create(vals_list)
+        pickings._shipment_retry_unmatched()
+        return pickings
+
+    def write(self, vals):
+        res = super().write(vals)
+        if vals.get("carrier_tracking_ref") or vals.get("name"):
+            self._shipment_retry_unmatched()
+        return res
+
+    def _action_done(self):
+        res = super()._action_done()
+        # Leaving the warehouse, as far as Odoo knows: partners that are
+        # authoritative for handed_over (a WMS) may still confirm it.
+        self.filtered(lambda p: p.picking_type_code == "outgoing" and p.state == "done")\
+            ._shipment_internal_event(milestone="handed_over",
+                                      message=_("Validated in Odoo"))
+        return res
+
+    def action_cancel(self):
+        res = super().action_cancel()
+        self.filtered(lambda p: p.state == "cancel")._shipment_internal_event(
+            milestone="cancelled", message=_("Cancelled in Odoo"))
+        return res
+
+    # ------------------------------------------------------------------
+    # lookup
+    # ------------------------------------------------------------------
+    @api.model
+    def _shipment_find(self, partner, tracking_number, picking_ref, correlation_id, company):
+        """The picking an event speaks of, or an empty recordset. Most
+        specific reference first: tracking number, transfer name, then the
+        correlation id (shared by backorders: the open one wins)."""
+        company_id = (partner.company_id or company).id
+        base = [("company_id", "=", company_id)] if company_id else []
+        checks = []
+        if tracking_number and (not partner or partner.lookup_tracking):
+            checks.append([("carrier_tracking_ref", "=", tracking_number)])
+        if picking_ref and (not partner or partner.lookup_picking_name):
+            checks.append([("name", "=", picking_ref)])
+        if correlation_id and (not partner or partner.lookup_correlation):
+            checks.append([("shipment_correlation_id", "=", correlation_id)])
+        for domain in checks:
+            found = self.search(base + domain, order="id desc")
+            if len(found) > 1:
+                open_ones = found.filtered(lambda p: p.state not in ("done", "cancel"))
+                found = open_ones or found
+            if found:
+                return found[:1]
+        if tracking_number and (not partner or partner.lookup_tracking):
+            # Several tracking numbers (multi-package) are stored comma-separated.
+            found = self.search(base + [("carrier_tracking_ref", "ilike", tracking_number)],
+                                order="id desc", limit=5)
+            for picking in found:
+                refs = {r.strip() for r in (picking.carrier_tracking_ref or "").split(",")}
+                if tracking_number in refs:
+                    return picking
+        return self.browse()
+
+    def _shipment_retry_unmatched(self):
+        """Events that came before their picking existed are applied now."""
+        refs = {
+            "tracking_number": [p.carrier_tracking_ref for p in self if p.carrier_tracking_ref],
+            "picking_ref": [p.name for p in self if p.name and p.name != "/"],
+            "correlation_id": [p.shipment_correlation_id for p in self
+                               if p.shipment_correlation_id],
+        }
+        domain = []
+        for field, values in refs.items():
+            if values:
+                domain = ["|", *domain, (field, "in", values)] if domain else [(field, "in", values)]
+        if not domain:
+            return
+        Event = self.env["shipment.sync.event"].sudo()
+        events = Event.search([("state", "=", "unmatched")] + domain)
+        if events:
+            events.write({"state": "received", "outcome_detail": False})
+            events._apply_now()
+
+    # ------------------------------------------------------------------
+    # applying events: lock, replay, write
+    # ------------------------------------------------------------------
+    def _shipment_lock(self, skip_locked=False):
+        """Lock these pickings' rows for the rest of the transaction, so two
+        workers applying events of one shipment never lose an update. Returns
+        the pickings locked (all of them unless skip_locked)."""
+        if not self:
+            return self
+        self.env.cr.execute(SQL(
+            "SELECT id FROM stock_picking WHERE id IN %s ORDER BY id FOR UPDATE%s",
+            tuple(self.ids), SQL(" SKIP LOCKED") if skip_locked else SQL()))
+        return self.browse([r[0] for r in self.env.cr.fetchall()])
+
+    def _shipment_apply_events(self, skip_locked=False):
+        """Replay every event of each picking through the shipsync state
+        machine and store the outcome. Returns the pickings skipped because
+        another transaction holds them (only with skip_locked)."""
+        locked = self.sudo()._shipment_lock(skip_locked=skip_locked)
+        Event = self.env["shipment.sync.event"].sudo()
+        events_by_picking = Event.search(
+            [("picking_id", "in", locked.ids), ("state", "in", REPLAY_STATES)]
+        ).grouped("picking_id")
+        for picking in locked:
+            picking._shipment_replay(events_by_picking.get(picking, Event))
+        return self - locked
+
+    def _shipment_replay(self, events):
+        self.ensure_one()
+        by_key = {}
+        for event in events:
+            by_key[event._to_milestone_event()] = event
+        final, steps = ms.replay(list(by_key))
+        now = fields.Datetime.now()
+        before = (self.shipment_milestone, self.shipment_exception_state,
+                  self.shipment_exception_reason or None)
+        news = []
+        for step in steps:
+            event = by_key[step.event]
+            state = OUTCOME_STATE[step.outcome]
+            is_correction = step.outcome == ms.CORRECTION
+            vals = {}
+            if event.state != state:
+                vals["state"] = state
+                if state == "applied":
+                    vals["applied_at"] = now
+            if event.is_correction != is_correction:
+                vals["is_correction"] = is_correction
+            if (event.outcome_detail or "") != (step.detail or ""):
+                vals["outcome_detail"] = step.detail or False
+            if event.state == "received":
+                news.append((event, step))
+            if vals:
+                event.write(vals)
+        partner_by_code = {e.partner_id.code: e.partner_id for e in events if e.partner_id}
+        vals = {
+            "shipment_milestone": final.milestone,
+            "shipment_milestone_date": final.milestone_at or False,
+            "shipment_milestone_partner_id": partner_by_code.get(final.milestone_partner, False)
+            and partner_by_code[final.milestone_partner].id,
+            "shipment_exception_state": final.exception_state,
+            "shipment_exception_reason": final.exception_reason or False,
+            "shipment_exception_date": final.exception_at or False,
+        }
+        self.write({k: v for k, v in vals.items() if self[k] != v})
+        self._shipment_notify(before, final, news, partner_by_code)
+
+    def _shipment_notify(self, before, final, news, partner_by_code):
+        """Chatter for a milestone change, and an activity when an exception opens."""
+        old_milestone, old_exc_state, old_reason = before
+        labels = dict(ms.MILESTONE_SELECTION)
+        reasons = dict(ms.EXCEPTION_REASON_SELECTION)
+        if final.milestone != old_milestone:
+            source = partner_by_code.get(final.milestone_partner)
+            corrected = any(step.outcome == ms.CORRECTION for _e, step in news)
+            body = _(
+                "Shipment milestone: %(old)s → %(new)s (%(source)s)%(correction)s",
+                old=labels.get(old_milestone, old_milestone),
+                new=labels.get(final.milestone, final.milestone),
+                source=source.name if source else _("Odoo"),
+                correction=_(", correction") if corrected else "",
+            )
+            self.message_post(body=body, message_type="notification",
+                              subtype_xmlid="mail.mt_note")
+        opened = final.exception_state == "open" and (
+            old_exc_state != "open" or old_reason != final.exception_reason)
+        if opened:
+            partner = partner_by_code.get(final.exception_partner)
+            self._shipment_exception_activity(
+                reasons.get(final.exception_reason, final.exception_reason), partner)
+
+    def _shipment_exception_activity(self, reason_label, partner=None):
+        user = (partner and partner.responsible_user_id) or self.user_id \
+            or self.env.ref("base.user_admin", raise_if_not_found=False)
+        self.activity_schedule(
+            "mail.mail_activity_data_todo",
+            summary=_("Shipment exception: %s", reason_label),
+            note=_("%(partner)s reported: %(reason)s",
+                   partner=partner.name if partner else _("Odoo"), reason=reason_label),
+            user_id=user.id if user else self.env.uid,
+        )
+
+    # ------------------------------------------------------------------
+    # events raised by Odoo itself
+    # ------------------------------------------------------------------
+    def _shipment_internal_event(self, milestone=None, exception_reason=None,
+                                 resolves_exception=False, message=None):
+        """Record an event Odoo raises (validation, cancellation, a person
+        resolving an exception, a suite failure) in the ledger and apply it,
+        so the milestone is always the replay of the ledger."""
+        if not self:
+            return self.env["shipment.sync.event"]
+        Event = self.env["shipment.sync.event"].sudo()
+        now = fields.Datetime.now()
+        ids = Event._insert_rows([{
+            "direction": "internal", "partner_code": "odoo", "company_id": p.company_id.id,
+            "external_id": f"odoo:{uuid.uuid4().hex}", "state": "received", "received_at": now,
+            "occurred_at": now, "milestone": milestone, "exception_reason": exception_reason,
+            "resolves_exception": resolves_exception, "mapped": True, "authoritative": True,
+            "picking_id": p.id, "correlation_id": p.shipment_correlation_id,
+            "picking_ref": p.name, "message": message,
+        } for p in self])
+        Event.invalidate_model()
+        self._shipment_apply_events()
+        return Event.browse([i for i in ids if i])
+
+    def action_shipment_resolve_exception(self):
+        for picking in self.filtered(lambda p: p.shipment_exception_state == "open"):
+            picking._shipment_internal_event(
+                resolves_exception=True,
+                message=_("Resolved by %s", self.env.user.name))
+        return True
+
+    def action_view_shipment_events(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "shipment_sync.shipment_sync_event_action")
+        action["domain"] = [("picking_id", "=", self.id)]
+        action["context"] = {"search_default_group_state": 0}
+        return action

@@ -1,0 +1,101 @@
+"""Find Odoo and PostgreSQL for the test and demo commands (no Odoo import here).
+
+Odoo is found through ``ODOO_PATH`` (a checkout holding ``odoo-bin`` and
+``odoo/``) or an ``odoo`` package importable by this python3."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+ADDONS = ("shipment_sync", "shipment_sync_carrier", "shipment_sync_wms", "shipment_sync_monitor")
+DB_HOST = os.environ.get("PGHOST", "127.0.0.1")
+DB_USER = os.environ.get("ODOO_DB_USER", "odoo")
+DB_PASSWORD = os.environ.get("ODOO_DB_PASSWORD", "odoo")
+
+
+def find_odoo():
+    """Return (odoo_root, None) or (None, reason)."""
+    path = os.environ.get("ODOO_PATH")
+    if path:
+        root = Path(path)
+        if (root / "odoo" / "release.py").is_file():
+            return root, None
+        return None, f"ODOO_PATH={path} holds no odoo/release.py"
+    probe = subprocess.run(
+        [sys.executable, "-c",
+         "import odoo, odoo.release, os; print(os.path.dirname(os.path.dirname(odoo.__file__)))"],
+        capture_output=True, text=True, check=False)
+    if probe.returncode == 0 and probe.stdout.strip():
+        return Path(probe.stdout.strip().splitlines()[-1]), None
+    return None, "no Odoo 18.0 found (set ODOO_PATH to an Odoo 18.0 checkout, see README)"
+
+
+def odoo_bin(root):
+    script = root / "odoo-bin"
+    return [sys.executable, str(script)] if script.is_file() else [sys.executable, "-m", "odoo"]
+
+
+def addons_path(root, extra=()):
+    paths = [str(root / "addons"), str(root / "odoo" / "addons"), str(REPO), *map(str, extra)]
+    return ",".join(p for p in paths if Path(p).is_dir())
+
+
+def env_with_repo():
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    return env
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _psql(sql, db="postgres", user=None):
+    env = dict(os.environ, PGPASSWORD=DB_PASSWORD)
+    cmd = ["psql", "-h", DB_HOST, "-U", user or DB_USER, "-d", db, "-tAc", sql]
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+
+
+def ensure_postgres():
+    """Start the local cluster when it is down and make sure Odoo's role
+    exists (Odoo refuses to run as the postgres superuser)."""
+    if _psql("SELECT 1").returncode == 0:
+        return None
+    if shutil.which("pg_lsclusters") and os.geteuid() == 0:
+        out = subprocess.run(["pg_lsclusters", "-h"], capture_output=True, text=True,
+                             check=False).stdout
+        for line in out.splitlines():
+            ver, cluster, _port, status = line.split()[:4]
+            if status != "online":
+                subprocess.run(["pg_ctlcluster", ver, cluster, "start"], check=False)
+        create = (f"DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{DB_USER}') "
+                  f"THEN CREATE ROLE \"{DB_USER}\" LOGIN SUPERUSER PASSWORD '{DB_PASSWORD}'; "
+                  "END IF; END$$;")
+        subprocess.run(["su", "postgres", "-c", f"psql -qc \"{create}\""], check=False,
+                       capture_output=True)
+    probe = _psql("SELECT 1")
+    if probe.returncode != 0:
+        return f"PostgreSQL is not reachable as {DB_USER}@{DB_HOST}: {probe.stderr.strip()}"
+    return None
+
+
+def db_args(db):
+    return [f"--database={db}", f"--db_host={DB_HOST}", f"--db_user={DB_USER}",
+            f"--db_password={DB_PASSWORD}"]
+
+
+def drop_db(db):
+    _psql(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+    subprocess.run(["rm", "-rf", str(Path.home() / ".local/share/Odoo/filestore" / db)],
+                   check=False)
+
+
+def db_exists(db):
+    out = _psql(f"SELECT 1 FROM pg_database WHERE datname = '{db}'")
+    return out.returncode == 0 and out.stdout.strip() == "1"

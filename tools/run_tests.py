@@ -1,0 +1,112 @@
+"""`make test`: the pure tests of shipsync always, then the Odoo tests of the
+four addons when Odoo is found, in a throwaway database.
+
+Fails on any failing test, any ERROR/CRITICAL line in Odoo's log, or an
+install error. Ends with one summary line: `N passed, N failed`."""
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import time
+
+import odoo_env as oe
+
+RESULT_RE = re.compile(r"odoo\.tests\.result: (\d+) failed, (\d+) error\(s\) of (\d+) tests")
+BAD_LOG_RE = re.compile(r"^\S+ \S+ \d+ (ERROR|CRITICAL) ")
+
+
+def run_pure(pytest_args):
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests", *pytest_args]
+    print("==> pure tests:", " ".join(cmd[2:]), flush=True)
+    proc = subprocess.run(cmd, cwd=oe.REPO, env=oe.env_with_repo(), capture_output=True,
+                          text=True, check=False)
+    sys.stdout.write(proc.stdout[-6000:])
+    sys.stderr.write(proc.stderr[-3000:])
+    passed = failed = 0
+    for word, attr in (("passed", "p"), ("failed", "f"), ("error", "e")):
+        m = re.search(rf"(\d+) {word}", proc.stdout.strip().splitlines()[-1] if proc.stdout else "")
+        if m:
+            if attr == "p":
+                passed = int(m.group(1))
+            else:
+                failed += int(m.group(1))
+    if proc.returncode not in (0, 5) and not failed:
+        failed = 1
+    return passed, failed
+
+
+def run_odoo(addons, tags, keep_db):
+    root, reason = oe.find_odoo()
+    if not root:
+        print(f"SKIPPED odoo tests: {reason}", flush=True)
+        return 0, 0, True
+    problem = oe.ensure_postgres()
+    if problem:
+        print(f"SKIPPED odoo tests: {problem}", flush=True)
+        return 0, 0, True
+    db = f"shipsync_test_{os.getpid()}"
+    log_path = oe.REPO / ".run" / "odoo-test.log"
+    log_path.parent.mkdir(exist_ok=True)
+    cmd = [*oe.odoo_bin(root), *oe.db_args(db), f"--addons-path={oe.addons_path(root)}",
+           "-i", ",".join(addons), "--test-enable", "--stop-after-init",
+           f"--http-port={oe.free_port()}", "--gevent-port=0", "--workers=0",
+           "--max-cron-threads=0", "--log-level=info", f"--logfile={log_path}"]
+    if tags:
+        cmd.append(f"--test-tags={tags}")
+    print(f"==> odoo tests on {root} in database {db}", flush=True)
+    started = time.time()
+    oe.drop_db(db)
+    try:
+        proc = subprocess.run(cmd, cwd=oe.REPO, env=oe.env_with_repo(), check=False,
+                              capture_output=True, text=True)
+    finally:
+        if not keep_db:
+            oe.drop_db(db)
+    log = log_path.read_text(errors="replace") if log_path.exists() else ""
+    log += proc.stdout + proc.stderr
+    bad = [line for line in log.splitlines() if BAD_LOG_RE.match(line)]
+    failed_tests = errors = total = 0
+    for m in RESULT_RE.finditer(log):
+        failed_tests += int(m.group(1))
+        errors += int(m.group(2))
+        total += int(m.group(3))
+    for line in log.splitlines():
+        if " FAIL: " in line or " ERROR: " in line or "odoo.tests.stats" in line:
+            print(line[:400])
+    for line in bad[:40]:
+        print("LOG>", line[:400])
+    print(f"odoo: {total} tests, {failed_tests} failed, {errors} errors, "
+          f"{len(bad)} ERROR/CRITICAL log lines, {time.time() - started:.0f}s "
+          f"(full log: {log_path})", flush=True)
+    failed = failed_tests + errors
+    if proc.returncode != 0 or (bad and not failed):
+        failed = max(failed, 1)
+    if total == 0:
+        print("odoo: no test ran — counted as a failure", flush=True)
+        failed = max(failed, 1)
+    return total - failed_tests - errors, failed, False
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--addons", default=",".join(oe.ADDONS))
+    parser.add_argument("--tags", default="", help="Odoo --test-tags, e.g. /shipment_sync")
+    parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument("--odoo-only", action="store_true")
+    parser.add_argument("--pure-only", action="store_true")
+    args, pytest_args = parser.parse_known_args()
+    passed = failed = 0
+    if not args.odoo_only:
+        p, f = run_pure(pytest_args)
+        passed, failed = passed + p, failed + f
+    if not args.pure_only:
+        p, f, _skipped = run_odoo(args.addons.split(","), args.tags, args.keep_db)
+        passed, failed = passed + p, failed + f
+    print(f"{passed} passed, {failed} failed", flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
