@@ -210,6 +210,15 @@ class StockPicking(models.Model):
         }
         self.write({k: v for k, v in vals.items() if self[k] != v})
         self._shipment_notify(before, final, news, partner_by_code)
+        if final.milestone != before[0]:
+            self._shipment_on_milestone_change(before[0], final, news)
+
+    def _shipment_on_milestone_change(self, old_milestone, final, news):
+        """Hook: the canonical milestone of this picking changed from
+        ``old_milestone`` to ``final.milestone`` (a shipsync ShipmentState);
+        ``news`` are the (event, step) pairs applied in this run. Overridden
+        by the outbox (subscriptions) and the notification features."""
+        return None
 
     def _shipment_notify(self, before, final, news, partner_by_code):
         """Chatter for a milestone change, and an activity when an exception opens."""
