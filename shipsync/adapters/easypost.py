@@ -1,0 +1,384 @@
+"""EasyPost adapter (https://docs.easypost.com, API v2).
+
+Flow: ``POST /v2/shipments`` (rates come back on the shipment) -> pick a rate
+(by ``service``, else the lowest) -> ``POST /v2/shipments/{id}/buy`` with
+``{"rate": {"id": ...}}`` -> download ``postage_label.label_url``.
+
+Multi-parcel choice: EasyPost rates and buys one ``parcel`` per Shipment; we
+create **one Shipment per parcel** (each has its own tracking code and label)
+rather than an Order, because Orders force one carrier/service for all parcels
+and return a single combined rate. ``ShipmentResult.shipment_id`` is the
+comma-joined list of ``shp_`` ids; :meth:`EasyPostAdapter.cancel` refunds each.
+
+Units: EasyPost expects ounces and inches; we convert from kg and cm
+(1 oz = 28.349523125 g, 1 in = 2.54 cm), rounded half-up to 1 decimal for
+weight (minimum 0.1 oz) and 2 decimals for dimensions.
+
+Returns: ``is_return: true`` with the *original* addresses; EasyPost swaps
+them on the label (documented in their returns guide).
+
+Authentication: HTTP Basic with the API key as user and an empty password.
+The label URL is a public file URL on another host: it is downloaded
+**without** the Authorization header so the key never leaves for that host.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+from urllib.parse import urlsplit
+
+from shipsync.normalizers import EasyPostNormalizer
+
+from .base import (
+    Address,
+    CancelResult,
+    CanonicalEvent,
+    CarrierAdapter,
+    CarrierError,
+    HttpRequest,
+    InvalidInput,
+    Label,
+    Parcel,
+    Rate,
+    ShipmentRequest,
+    ShipmentResult,
+    basic_auth,
+    register,
+    to_decimal,
+    validate_request,
+)
+
+GRAMS_PER_OUNCE = Decimal("28.349523125")
+CM_PER_INCH = Decimal("2.54")
+LABEL_FORMATS = {"PDF": "PDF", "PNG": "PNG", "ZPL": "ZPL", "EPL2": "EPL2", "EPL": "EPL2"}
+LABEL_MIME = {
+    "PDF": "application/pdf",
+    "PNG": "image/png",
+    "ZPL": "application/zpl",
+    "EPL2": "application/epl2",
+}
+REFUND_ACCEPTED = ("submitted", "refunded")
+
+
+# --------------------------------------------------------------------------- conversions
+def kg_to_oz(weight_kg: Decimal) -> Decimal:
+    oz = Decimal(weight_kg) * 1000 / GRAMS_PER_OUNCE
+    return max(oz.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP), Decimal("0.1"))
+
+
+def cm_to_in(length_cm: Decimal) -> Decimal:
+    return (Decimal(length_cm) / CM_PER_INCH).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+# --------------------------------------------------------------------------- building
+def build_address(addr: Address) -> dict[str, Any]:
+    data = {
+        "name": addr.name,
+        "company": addr.company,
+        "street1": addr.street,
+        "street2": addr.street2,
+        "city": addr.city,
+        "state": addr.state_code,
+        "zip": addr.zip,
+        "country": addr.country_code,
+        "phone": addr.phone,
+        "email": addr.email,
+    }
+    return {k: v for k, v in data.items() if v}
+
+
+def build_parcel(parcel: Parcel) -> dict[str, Any]:
+    data: dict[str, Any] = {"weight": float(kg_to_oz(parcel.weight_kg))}
+    dims = (parcel.length_cm, parcel.width_cm, parcel.height_cm)
+    if all(d is not None for d in dims):
+        data.update(
+            length=float(cm_to_in(parcel.length_cm)),
+            width=float(cm_to_in(parcel.width_cm)),
+            height=float(cm_to_in(parcel.height_cm)),
+        )
+    return data
+
+
+def build_shipment_body(
+    req: ShipmentRequest, parcel_index: int = 0, is_return: bool | None = None
+) -> dict[str, Any]:
+    """Body of ``POST /v2/shipments`` for one parcel of ``req``."""
+    parcel = req.parcels[parcel_index]
+    label_format = LABEL_FORMATS.get((req.label_format or "PDF").upper())
+    if label_format is None:
+        raise InvalidInput(
+            f"label_format {req.label_format!r} not supported by EasyPost", code="bad_label_format"
+        )
+    reference = req.reference if len(req.parcels) == 1 else f"{req.reference}-{parcel_index + 1}"
+    shipment: dict[str, Any] = {
+        "reference": reference,
+        "to_address": build_address(req.ship_to),
+        "from_address": build_address(req.ship_from),
+        "parcel": build_parcel(parcel),
+        "is_return": bool(req.is_return if is_return is None else is_return),
+        "options": {"label_format": label_format, "currency": req.currency},
+    }
+    if req.carrier_account:
+        shipment["carrier_accounts"] = [req.carrier_account]
+    if req.declared_value is not None:
+        shipment["options"]["declared_value"] = float(req.declared_value)
+    return {"shipment": shipment}
+
+
+def build_buy_body(rate_id: str) -> dict[str, Any]:
+    return {"rate": {"id": rate_id}}
+
+
+def build_tracker_body(tracking_code: str, carrier: str = "") -> dict[str, Any]:
+    tracker = {"tracking_code": tracking_code}
+    if carrier:
+        tracker["carrier"] = carrier
+    return {"tracker": tracker}
+
+
+# --------------------------------------------------------------------------- parsing
+def parse_error(data: Any) -> tuple[str | None, str]:
+    """``{"error": {"code", "message", "errors": [{"field", "message"}]}}``."""
+    err = data.get("error") if isinstance(data, dict) else None
+    if not isinstance(err, dict):
+        return None, str(data)[:300]
+    message = str(err.get("message") or "")
+    details = []
+    for item in err.get("errors") or []:
+        if isinstance(item, dict):
+            details.append(f"{item.get('field', '')}: {item.get('message', '')}".strip(": "))
+        else:
+            details.append(str(item))
+    if details:
+        message = f"{message} ({'; '.join(details)})"
+    return err.get("code"), message
+
+
+def parse_rates(shipment: dict) -> list[Rate]:
+    rates = []
+    for r in shipment.get("rates") or []:
+        amount = to_decimal(r.get("rate"))
+        if amount is None:
+            continue
+        days = r.get("delivery_days")
+        rates.append(
+            Rate(
+                carrier=r.get("carrier") or "",
+                service=r.get("service") or "",
+                amount=amount,
+                currency=r.get("currency") or "",
+                rate_id=r.get("id") or "",
+                delivery_days=int(days) if days is not None else None,
+            )
+        )
+    return rates
+
+
+def select_rate(rates: Sequence[Rate], service: str = "") -> Rate:
+    """The rate whose service (or ``carrier:service``) matches, else the lowest."""
+    if not rates:
+        raise CarrierError("EasyPost returned no rates for this shipment", code="no_rates")
+    if service:
+        wanted = service.lower()
+        for r in rates:
+            if wanted in (r.service.lower(), f"{r.carrier}:{r.service}".lower(), r.rate_id):
+                return r
+        raise CarrierError(
+            f"no EasyPost rate for service {service!r}",
+            code="no_rates",
+            partner_code="RATE.NOT_FOUND",
+        )
+    return min(rates, key=lambda r: r.amount)
+
+
+def parse_bought_shipment(shipment: dict) -> tuple[ShipmentResult, str]:
+    """Parsed result (label content empty) and the label URL to download."""
+    label = shipment.get("postage_label") or {}
+    selected = shipment.get("selected_rate") or {}
+    tracker = shipment.get("tracker") or {}
+    result = ShipmentResult(
+        shipment_id=shipment.get("id") or "",
+        tracking_numbers=(shipment["tracking_code"],) if shipment.get("tracking_code") else (),
+        price=to_decimal(selected.get("rate")),
+        currency=selected.get("currency") or "",
+        rates=tuple(parse_rates(shipment)),
+        raw_status=shipment.get("status") or "",
+        tracking_url=tracker.get("public_url") or "",
+    )
+    return result, label.get("label_url") or ""
+
+
+def parse_refund(shipment: dict) -> CancelResult:
+    status = shipment.get("refund_status") or ""
+    return CancelResult(
+        accepted=status in REFUND_ACCEPTED,
+        raw_status=status,
+        message=f"EasyPost refund_status={status or 'none'}",
+    )
+
+
+def parse_tracker(tracker: dict) -> list[CanonicalEvent]:
+    """Every ``tracking_details`` entry of a Tracker -> one canonical event.
+
+    Delegates to :class:`shipsync.normalizers.EasyPostNormalizer` so that a polled
+    tracker and a webhook ``tracker.updated`` give the very same external ids
+    (tracker id + detail datetime + status + status_detail) and deduplicate.
+    """
+    return EasyPostNormalizer().normalize_tracker(tracker)
+
+
+def parse_webhook(payload: dict) -> list[CanonicalEvent]:
+    """An EasyPost ``Event`` (``tracker.updated``/``tracker.created``); others -> []."""
+    if not isinstance(payload, dict) or payload.get("object") not in (None, "Event"):
+        raise InvalidInput("not an EasyPost Event", code="bad_payload")
+    return EasyPostNormalizer().normalize(payload)
+
+
+# --------------------------------------------------------------------------- adapter
+@register("easypost")
+class EasyPostAdapter(CarrierAdapter):
+    DEFAULT_BASE_URL = "https://api.easypost.com"
+
+    def __init__(self, base_url: str = DEFAULT_BASE_URL, api_key: str = "", **kw: Any):
+        super().__init__(base_url or self.DEFAULT_BASE_URL, api_key, **kw)
+
+    def auth_headers(self) -> dict[str, str]:
+        return {"Authorization": basic_auth(self.api_key, "")}
+
+    def partner_error(self, data: Any) -> tuple[str | None, str]:
+        return parse_error(data)
+
+    # -- pure request builders bound to this account
+    def build_create(
+        self,
+        req: ShipmentRequest,
+        parcel_index: int = 0,
+        idempotency_key: str | None = None,
+        is_return: bool | None = None,
+    ) -> HttpRequest:
+        return self.request(
+            "POST",
+            "/v2/shipments",
+            idempotency_key=idempotency_key,
+            json=build_shipment_body(req, parcel_index, is_return),
+        )
+
+    def build_buy(
+        self, shipment_id: str, rate_id: str, idempotency_key: str | None = None
+    ) -> HttpRequest:
+        return self.request(
+            "POST",
+            f"/v2/shipments/{shipment_id}/buy",
+            json=build_buy_body(rate_id),
+            idempotency_key=idempotency_key,
+        )
+
+    def build_label_download(self, url: str) -> HttpRequest:
+        same_host = urlsplit(url).netloc == urlsplit(self.base_url).netloc
+        return self.request("GET", url, auth=same_host, headers={"Accept": "*/*"})
+
+    # -- operations
+    def rate(self, req: ShipmentRequest) -> list[Rate]:
+        validate_request(req)
+        rates: list[Rate] = []
+        for i in range(len(req.parcels)):
+            shipment = self.call_json(self.build_create(req, i), "easypost create shipment")
+            rates.extend(parse_rates(shipment))
+        return rates
+
+    def _ship(
+        self, req: ShipmentRequest, idempotency_key: str, is_return: bool | None = None
+    ) -> ShipmentResult:
+        validate_request(req)
+        results: list[ShipmentResult] = []
+        labels: list[Label] = []
+        for i, parcel in enumerate(req.parcels):
+            key = idempotency_key if len(req.parcels) == 1 else f"{idempotency_key}-{i + 1}"
+            created = self.call_json(
+                self.build_create(req, i, key, is_return), "easypost create shipment"
+            )
+            rate = select_rate(parse_rates(created), req.service)
+            bought = self.call_json(
+                self.build_buy(created["id"], rate.rate_id, key), "easypost buy"
+            )
+            result, label_url = parse_bought_shipment(bought)
+            results.append(result)
+            if label_url:
+                labels.append(self._download_label(result, parcel, label_url, req, i))
+        price = None
+        if all(r.price is not None for r in results):
+            price = sum((r.price for r in results), Decimal("0"))
+        return ShipmentResult(
+            shipment_id=",".join(r.shipment_id for r in results),
+            tracking_numbers=tuple(t for r in results for t in r.tracking_numbers),
+            labels=tuple(labels),
+            price=price,
+            currency=results[0].currency if results else "",
+            rates=tuple(rt for r in results for rt in r.rates),
+            raw_status=results[-1].raw_status if results else "",
+            tracking_url=results[0].tracking_url if results else "",
+        )
+
+    def _download_label(
+        self, result: ShipmentResult, parcel: Parcel, url: str, req: ShipmentRequest, index: int
+    ) -> Label:
+        fmt = LABEL_FORMATS.get(req.label_format.upper(), "PDF")
+        content = self.call(self.build_label_download(url), "easypost label download").body
+        tracking = result.tracking_numbers[0] if result.tracking_numbers else ""
+        ext = {"EPL2": "epl"}.get(fmt, fmt.lower())
+        return Label(
+            tracking_number=tracking,
+            package_reference=parcel.reference or f"{req.reference}-{index + 1}",
+            file_name=f"LabelShipping-easypost-{tracking or result.shipment_id}.{ext}",
+            content=content,
+            mime_type=LABEL_MIME[fmt],
+            label_format=fmt,
+        )
+
+    def create_shipment(self, req: ShipmentRequest, idempotency_key: str) -> ShipmentResult:
+        return self._ship(req, idempotency_key)
+
+    def return_label(self, req: ShipmentRequest, idempotency_key: str) -> ShipmentResult:
+        return self._ship(req, idempotency_key, is_return=True)
+
+    def cancel(self, shipment_id: str, tracking_number: str = "") -> CancelResult:
+        ids = [s for s in shipment_id.split(",") if s]
+        if not ids:
+            raise InvalidInput("cancel: shipment_id is required", code="missing_shipment_id")
+        results = [
+            parse_refund(
+                self.call_json(
+                    self.request("POST", f"/v2/shipments/{sid}/refund"), "easypost refund"
+                )
+            )
+            for sid in ids
+        ]
+        return CancelResult(
+            accepted=all(r.accepted for r in results),
+            raw_status=",".join(r.raw_status for r in results),
+            message="; ".join(
+                f"{sid}: {r.raw_status or 'none'}" for sid, r in zip(ids, results, strict=False)
+            ),
+        )
+
+    def track(self, tracking_numbers: Sequence[str]) -> list[CanonicalEvent]:
+        """``POST /v2/trackers`` per code (EasyPost returns the existing tracker)."""
+        carrier = self.options.get("carrier", "")
+        events: list[CanonicalEvent] = []
+        for code in tracking_numbers:
+            tracker = self.call_json(
+                self.request("POST", "/v2/trackers", json=build_tracker_body(code, carrier)),
+                "easypost tracker",
+            )
+            events.extend(parse_tracker(tracker))
+        return events
+
+    def get_tracker(self, tracker_id: str) -> list[CanonicalEvent]:
+        return parse_tracker(
+            self.call_json(self.request("GET", f"/v2/trackers/{tracker_id}"), "easypost tracker")
+        )
+
+    def parse_webhook(self, payload: dict) -> list[CanonicalEvent]:
+        return parse_webhook(payload)
