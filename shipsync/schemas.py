@@ -1,0 +1,137 @@
+"""JSON parsing and JSON Schema (draft 2020-12) validation of inbound payloads.
+
+Schemas are real files in ``shipsync/schemas/`` (they are published for partners).
+Errors are ``PayloadError`` with a stable code and the JSON path of the first error.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from functools import cache, lru_cache
+from pathlib import Path
+
+from jsonschema import Draft202012Validator, FormatChecker
+
+SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
+INVALID_JSON = "invalid_json"
+SCHEMA_VIOLATION = "schema_violation"
+_MAX_MESSAGE = 300
+
+_RFC3339 = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
+)
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class PayloadError(ValueError):
+    """A body that is not valid JSON or does not match its schema.
+
+    The message describes the problem; the location is in ``path`` only.
+    """
+
+    def __init__(self, code: str, message: str, path: str = "$"):
+        super().__init__(message)
+        self.code = code
+        self.path = path
+        self.message = message
+
+
+def is_rfc3339(value: object) -> bool:
+    """True for an RFC 3339 date-time with an offset (``Z`` or ``+hh:mm``)."""
+    if not isinstance(value, str):
+        return True  # other types are the "type" keyword's business
+    if not _RFC3339.match(value):
+        return False
+    text = value[:-1] + "+00:00" if value[-1] in "Zz" else value
+    head, dot, rest = text.partition(".")
+    if dot:  # fromisoformat before 3.11 wants 3 or 6 fraction digits
+        digits = re.match(r"\d+", rest).group(0)
+        text = f"{head}.{digits[:6].ljust(6, '0')}{rest[len(digits):]}"
+    try:
+        datetime.fromisoformat(text.replace("t", "T").replace(" ", "T"))
+    except ValueError:
+        return False
+    return True
+
+
+FORMAT_CHECKER = FormatChecker(formats=())
+FORMAT_CHECKER.checks("date-time")(is_rfc3339)
+
+
+@cache
+def load_schema(name: str) -> dict:
+    """Load ``shipsync/schemas/<name>.json`` (the ``.json`` suffix is optional)."""
+    filename = name if name.endswith(".json") else f"{name}.json"
+    path = (SCHEMA_DIR / filename).resolve()
+    if path.parent != SCHEMA_DIR or not path.is_file():
+        raise KeyError(f"unknown schema {name!r}")
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    Draft202012Validator.check_schema(schema)
+    return schema
+
+
+@lru_cache(maxsize=32)
+def _validator(schema_json: str) -> Draft202012Validator:
+    return Draft202012Validator(json.loads(schema_json), format_checker=FORMAT_CHECKER)
+
+
+def json_path(parts) -> str:
+    """``["events", 0, "occurred_at"]`` -> ``$.events[0].occurred_at``."""
+    out = "$"
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif _IDENTIFIER.match(str(part)):
+            out += f".{part}"
+        else:
+            out += "[" + json.dumps(str(part)) + "]"
+    return out
+
+
+def _order(error) -> tuple:
+    path = tuple((0, p, "") if isinstance(p, int) else (1, 0, str(p)) for p in error.absolute_path)
+    return (path, str(error.validator), error.message)
+
+
+def validate(payload: object, schema: dict) -> None:
+    """Raise ``PayloadError(schema_violation)`` for the first error (ordered by path)."""
+    validator = _validator(json.dumps(schema, sort_keys=True))
+    errors = sorted(validator.iter_errors(payload), key=_order)
+    if not errors:
+        return
+    error = errors[0]
+    path = json_path(error.absolute_path)
+    if error.validator in ("anyOf", "oneOf"):
+        detail = "does not match any allowed form"
+        if isinstance(error.validator_value, list):
+            required = [
+                name for option in error.validator_value for name in option.get("required", ())
+            ]
+            if required:
+                detail = "needs one of: " + ", ".join(required)
+    else:
+        detail = error.message
+    if len(detail) > _MAX_MESSAGE:
+        detail = detail[:_MAX_MESSAGE] + "..."
+    raise PayloadError(SCHEMA_VIOLATION, detail, path)
+
+
+def _reject_constant(value: str):
+    raise ValueError(f"{value} is not valid JSON")
+
+
+def parse_json(body: bytes | str) -> dict:
+    """Decode UTF-8 JSON whose top level is an object; ``PayloadError(invalid_json)``."""
+    try:
+        text = body if isinstance(body, str) else bytes(body).decode("utf-8")
+    except UnicodeDecodeError:
+        raise PayloadError(INVALID_JSON, "body is not valid UTF-8") from None
+    try:
+        data = json.loads(text, parse_constant=_reject_constant)
+    except ValueError as exc:
+        raise PayloadError(INVALID_JSON, f"body is not valid JSON: {exc}"[:_MAX_MESSAGE]) from None
+    if not isinstance(data, dict):
+        raise PayloadError(INVALID_JSON, "top level of the body must be a JSON object")
+    return data
