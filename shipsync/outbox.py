@@ -137,7 +137,7 @@ class Outcome:
         """The value to store as the job's result: ``data``, else the JSON body (when it
         is JSON and at most ``limit`` bytes), else None."""
         if self.data is not None:
-            return self.data
+            return jsonable(self.data)
         if not self.body or len(self.body) > limit:
             return None
         try:
@@ -211,6 +211,64 @@ def outcome_from_exception(exc: BaseException) -> Outcome:
     if status is not None and 400 <= status < 500:
         return Outcome(status, "http_4xx", message)
     return Outcome(None, "adapter_error", message)
+
+
+@dataclass(frozen=True)
+class CallContext:
+    """Plain values a handler gets to prepare one attempt of a job.
+
+    ``http`` sends an :class:`HttpRequest` through the worker's pooled session and
+    returns an ``HttpResult`` (never raises); pass it to an adapter as its ``http``.
+    """
+
+    job_id: int
+    operation: str
+    payload: Any
+    idempotency_key: str
+    policy: OutboundPolicy
+    attempt: int = 1
+    base_url: str = ""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    http: Callable[[HttpRequest], HttpResult] | None = None
+
+
+def run_call(call: Callable[[], Any]) -> Outcome:
+    """Run a prepared call. It may return an :class:`Outcome` or an ``HttpResult``, or
+    any other value, which is a success whose ``data`` is that value (an adapter's
+    ``ShipmentResult`` for instance); an exception is classified by
+    :func:`outcome_from_exception`."""
+    try:
+        value = call()
+    except Exception as exc:  # noqa: BLE001 - every failure becomes an outcome
+        return outcome_from_exception(exc)
+    if isinstance(value, Outcome) or isinstance(value, HttpResult) or (
+        hasattr(value, "status") and hasattr(value, "error_class")
+    ):
+        return as_outcome(value)
+    return Outcome(data=value)
+
+
+def jsonable(value: Any, depth: int = 0) -> Any:
+    """A JSON-serializable rendering of a result (dataclasses, dates, decimals; bytes are
+    replaced by their length so labels never bloat a job)."""
+    if depth > 20:
+        return None
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, bytes | bytearray):
+        return {"bytes": len(value)}
+    if isinstance(value, datetime):
+        return _iso(value)
+    if hasattr(value, "__dataclass_fields__"):
+        return {
+            name: jsonable(getattr(value, name), depth + 1)
+            for name in value.__dataclass_fields__
+        }
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(v, depth + 1) for v in value]
+    return str(value)
 
 
 # --------------------------------------------------------------------------- settling

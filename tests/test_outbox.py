@@ -289,3 +289,23 @@ def test_wants_and_keys():
     assert outbox.default_sequence_key(7, 3) == "picking:7/partner:3"
     assert outbox.purge_before(NOW, 30) == NOW - timedelta(days=30)
     assert outbox.from_epoch(T0) == NOW
+
+
+def test_run_call_turns_values_and_exceptions_into_outcomes():
+    from decimal import Decimal
+
+    from shipsync.adapters.base import ShipmentResult
+
+    res = ShipmentResult("s1", ("T1",), price=Decimal("4.20"))
+    o = outbox.run_call(lambda: res)
+    assert o.ok and o.data is res
+    assert o.result()["tracking_numbers"] == ["T1"] and o.result()["price"] == "4.20"
+    o = outbox.run_call(lambda: http(503))
+    assert o.error_class == "http_5xx"
+
+    def boom():
+        raise TransientError("down", code="timeout")
+
+    assert outbox.run_call(boom).error_class == "timeout"
+    assert outbox.jsonable({"label": b"%PDF", "at": NOW}) == {
+        "label": {"bytes": 4}, "at": "2025-03-01T12:00:00Z"}

@@ -3,3 +3,8 @@ from . import shipment_sync_partner
 from . import shipment_sync_status_map
 from . import shipment_sync_event
 from . import stock_picking
+from . import shipment_sync_partner_outbox
+from . import shipment_sync_job
+from . import shipment_sync_job_attempt
+from . import shipment_sync_subscription
+from . import stock_picking_outbox

@@ -1,0 +1,737 @@
+import dataclasses
+import json
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools import SQL
+
+from shipsync import outbox, transport
+
+from .shipment_sync_job_attempt import ERROR_CLASS_SELECTION
+
+_logger = logging.getLogger(__name__)
+
+JOB_STATES = [
+    ("pending", "Pending"),
+    ("running", "Running"),
+    ("done", "Done"),
+    ("dead", "Dead"),
+    ("cancelled", "Cancelled"),
+]
+CHANNELS = [("high", "High (operational)"), ("low", "Low (reporting, enrichment)")]
+#: Cron records working each channel: the first one is triggered on enqueue, the
+#: others join when a worker finds more than a batch of work.
+CRON_XMLIDS = {
+    "high": ("shipment_sync.ir_cron_outbox_high", "shipment_sync.ir_cron_outbox_high_2"),
+    "low": ("shipment_sync.ir_cron_outbox_low",),
+}
+BATCH = 20
+#: A cron run stops claiming new batches after this many seconds.
+WORK_SECONDS = 50.0
+#: A run with nothing claimable waits for a retry due within this many seconds.
+IDLE_WAIT = 3.0
+RECLAIM_BATCH = 200
+PURGE_BATCH = 1000
+
+
+def utcnow():
+    """Naive UTC now, with microseconds (job columns are compared at that precision)."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def new_worker_id():
+    return (f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident() % 100000}:"
+            f"{uuid.uuid4().hex[:6]}")
+
+
+class ShipmentSyncJob(models.Model):
+    """Transactional outbox: one durable job per outbound call.
+
+    Other addons enqueue with :meth:`_enqueue` inside their business
+    transaction and register the operations they handle in
+    :meth:`_outbox_handlers`. Workers (``ir.cron``, see
+    ``shipment_sync_job_worker`` methods below) claim jobs with
+    ``FOR UPDATE SKIP LOCKED`` and a lease, call outside any lock and record
+    the outcome in a new transaction; every decision comes from
+    ``shipsync.outbox``."""
+
+    _name = "shipment.sync.job"
+    _description = "Shipment Sync Outbox Job"
+    _inherit = ["mail.thread"]
+    _order = "id desc"
+
+    partner_id = fields.Many2one("shipment.sync.partner", required=True, index=True,
+                                 readonly=True, ondelete="restrict")
+    company_id = fields.Many2one("res.company", index=True, readonly=True)
+    operation = fields.Char(required=True, index=True, readonly=True)
+    picking_id = fields.Many2one("stock.picking", index=True, readonly=True,
+                                 ondelete="set null")
+    payload = fields.Text(
+        help="JSON. A manager may edit it on a dead or cancelled job before replaying it; "
+        "every edit is recorded in the chatter.")
+    idempotency_key = fields.Char(
+        required=True, readonly=True, copy=False,
+        help="Sent as the Idempotency-Key header on every attempt, replays included.")
+    sequence_key = fields.Char(
+        readonly=True, index=True,
+        help="Jobs with the same key run in enqueue order (default: transfer + partner).")
+    channel = fields.Selection(CHANNELS, required=True, default="high", readonly=True,
+                               index=True)
+    state = fields.Selection(JOB_STATES, required=True, default="pending", readonly=True,
+                             index=True)
+    attempts = fields.Integer(readonly=True)
+    next_attempt_at = fields.Datetime(readonly=True)
+    lease_until = fields.Datetime(readonly=True)
+    worker_id = fields.Char("Worker", readonly=True)
+    last_error = fields.Text(readonly=True)
+    last_error_class = fields.Selection(ERROR_CLASS_SELECTION, "Error class", readonly=True,
+                                        index=True)
+    last_status = fields.Integer("Last HTTP status", readonly=True)
+    result = fields.Text(readonly=True, help="JSON result of the successful call.")
+    first_attempt_at = fields.Datetime(readonly=True)
+    done_at = fields.Datetime(readonly=True)
+    dead_at = fields.Datetime(readonly=True, index=True)
+    attempt_ids = fields.One2many("shipment.sync.job.attempt", "job_id", "Attempt log",
+                                  readonly=True)
+
+    _sql_constraints = [
+        ("partner_idempotency_key_uniq", "UNIQUE(partner_id, idempotency_key)",
+         "An idempotency key is used once per partner."),
+    ]
+
+    def _auto_init(self):
+        res = super()._auto_init()
+        cr = self.env.cr
+        # Claim: ready jobs per partner and channel.
+        cr.execute(SQL(
+            "CREATE INDEX IF NOT EXISTS shipment_sync_job_ready_idx ON shipment_sync_job "
+            "(partner_id, channel, next_attempt_at) WHERE state = 'pending'"))
+        # Ordering: the earlier live jobs of a sequence key.
+        cr.execute(SQL(
+            "CREATE INDEX IF NOT EXISTS shipment_sync_job_sequence_idx ON shipment_sync_job "
+            "(sequence_key, id) WHERE state IN ('pending', 'running', 'dead')"))
+        # Leases: running jobs per partner, expired leases.
+        cr.execute(SQL(
+            "CREATE INDEX IF NOT EXISTS shipment_sync_job_running_idx ON shipment_sync_job "
+            "(partner_id, lease_until) WHERE state = 'running'"))
+        return res
+
+    @api.depends("operation", "partner_id")
+    def _compute_display_name(self):
+        for job in self:
+            job.display_name = f"{job.partner_id.name or '?'}: {job.operation} #{job.id or ''}"
+
+    @api.constrains("payload")
+    def _check_payload(self):
+        for job in self:
+            try:
+                json.loads(job.payload or "null")
+            except ValueError as exc:
+                raise ValidationError(_("The payload is not valid JSON: %s", exc)) from None
+
+    # ------------------------------------------------------------------
+    # public API: enqueue, handlers
+    # ------------------------------------------------------------------
+    @api.model
+    def _enqueue(self, partner, operation, payload=None, *, picking=None,
+                 idempotency_key=None, sequence_key=None, channel=None):
+        """Queue an outbound call, inside the caller's transaction: if it rolls
+        back, the job never existed. Enqueuing an idempotency key the partner
+        already has returns the existing job, whatever its state.
+
+        :param partner: ``shipment.sync.partner`` record that is called
+        :param operation: a key of :meth:`_outbox_handlers` (``http_call``,
+            ``publish_event``, or one another addon registered)
+        :param payload: JSON-serializable value the handler gets back
+        :param picking: optional ``stock.picking`` the call is about
+        :param idempotency_key: stable key of the business action (default: a
+            new UUID, i.e. never deduplicated)
+        :param sequence_key: jobs with the same key run in enqueue order
+            (default: picking + partner; no picking, no ordering)
+        :param channel: ``high`` (operational) or ``low`` (reporting); default
+            from the handler, else ``high``
+        :return: the ``shipment.sync.job`` record
+        """
+        partner.ensure_one()
+        if not operation:
+            raise ValueError("an outbox job needs an operation")
+        handler = self._outbox_handlers().get(operation) or {}
+        channel = channel or handler.get("channel") or "high"
+        if channel not in dict(CHANNELS):
+            raise ValueError(f"unknown outbox channel {channel!r}")
+        key = str(idempotency_key or uuid.uuid4())
+        if sequence_key is None and picking:
+            sequence_key = outbox.default_sequence_key(picking.id, partner.id)
+        body = json.dumps(payload if payload is not None else {}, sort_keys=True, default=str)
+        now = utcnow()
+        # ON CONFLICT on the UNIQUE constraint: a duplicate enqueue is not an error.
+        # A conflicting job committed by a concurrent transaction after ours began
+        # raises a serialization failure, which Odoo retries like any other.
+        self.env.cr.execute(SQL(
+            "INSERT INTO shipment_sync_job (partner_id, company_id, operation, picking_id, "
+            "payload, idempotency_key, sequence_key, channel, state, attempts, "
+            "next_attempt_at, create_uid, create_date, write_uid, write_date) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'pending', 0, %s, %s, %s, %s, %s) "
+            "ON CONFLICT (partner_id, idempotency_key) DO NOTHING RETURNING id",
+            partner.id, partner.company_id.id or None, operation, picking.id if picking else None,
+            body, key, sequence_key, channel, now, self.env.uid, now, self.env.uid, now))
+        row = self.env.cr.fetchone()
+        if row:
+            if picking:
+                picking.invalidate_recordset(["shipment_job_ids", "shipment_job_count"])
+            self._outbox_trigger((channel,))
+            return self.browse(row[0])
+        return self.with_context(active_test=False).search(
+            [("partner_id", "=", partner.id), ("idempotency_key", "=", key)], limit=1)
+
+    @api.model
+    def _outbox_handlers(self):
+        """Operation -> handler. Other addons extend it::
+
+            def _outbox_handlers(self):
+                return {**super()._outbox_handlers(), "create_shipment": {
+                    "model": "delivery.carrier",
+                    "prepare": "_shipsync_prepare_create_shipment",
+                    "done": "_shipsync_done_create_shipment"}}
+
+        Keys: ``prepare`` (required), ``done``, ``dead``: method names called
+        on ``env[model]`` (default this model) as ``prepare(job, ctx)``,
+        ``done(job, outcome)`` and ``dead(job, outcome)``. ``prepare`` runs in
+        a short read transaction before the call, gets a
+        ``shipsync.outbox.CallContext`` and returns an ``HttpRequest`` (sent
+        with the partner's timeouts and the Idempotency-Key), or a callable
+        run outside any transaction that returns an ``HttpResult`` /
+        ``Outcome`` / any value (success), or raises (adapter errors are
+        classified; anything else is a final ``adapter_error``). ``done`` and
+        ``dead`` run in the transaction recording the outcome. ``channel``:
+        default channel; ``raise_exception`` (default True): a dead job opens
+        a ``sync_failed`` exception on its picking."""
+        return {
+            "http_call": {"prepare": "_outbox_prepare_http_call"},
+            "publish_event": {
+                "model": "shipment.sync.subscription",
+                "prepare": "_outbox_prepare_publish",
+                "dead": "_outbox_dead_publish",
+                "channel": "low",
+                # A subscriber being down is not a problem of the shipment.
+                "raise_exception": False,
+            },
+        }
+
+    @api.model
+    def _outbox_prepare_http_call(self, job, ctx):
+        """Generic call: payload ``{"method", "url", "json" | "body", "headers"}``."""
+        return outbox.http_call_request(
+            ctx.payload, idempotency_key=ctx.idempotency_key, policy=ctx.policy,
+            base_url=ctx.base_url, headers=ctx.headers)
+
+    def _outbox_payload(self):
+        self.ensure_one()
+        return json.loads(self.payload or "null")
+
+    @api.model
+    def _outbox_trigger(self, channels, siblings=False):
+        """Wake the workers of ``channels`` once the current transaction commits
+        (``ir.cron._trigger``: the trigger row is part of the transaction, so a
+        rollback cancels it too). Once per transaction and channel."""
+        done = self.env.cr.precommit.data.setdefault("shipment_sync.outbox_triggered", set())
+        for channel in channels:
+            xmlids = CRON_XMLIDS[channel] if siblings else CRON_XMLIDS[channel][:1]
+            for xmlid in xmlids:
+                if xmlid in done:
+                    continue
+                done.add(xmlid)
+                cron = self.env.ref(xmlid, raise_if_not_found=False)
+                if cron:
+                    cron.sudo()._trigger()
+
+    # ------------------------------------------------------------------
+    # dead letters: replay, cancel, edit payload
+    # ------------------------------------------------------------------
+    def write(self, vals):
+        if "payload" in vals and not self.env.context.get("shipment_sync_outbox_internal"):
+            self._outbox_audit_payload(vals["payload"])
+        return super().write(vals)
+
+    def _outbox_audit_payload(self, new_payload):
+        if not self.env.user.has_group("shipment_sync.group_manager"):
+            raise AccessError(_("Only a Shipment Sync administrator may edit a job's payload."))
+        for job in self:
+            if job.state not in ("pending", "dead", "cancelled"):
+                raise UserError(_("Job %s is %s: its payload can no longer be edited.",
+                                  job.display_name, job.state))
+            if (job.payload or "") == (new_payload or ""):
+                continue
+            job.message_post(body=_(
+                "Payload edited by %(user)s.\nBefore: %(old)s\nAfter: %(new)s",
+                user=self.env.user.name, old=outbox.excerpt(job.payload or "", 2000),
+                new=outbox.excerpt(new_payload or "", 2000)))
+
+    def action_replay(self):
+        """Run dead or cancelled jobs again, from attempt 1, with the same
+        idempotency key (a partner that already applied the call answers with
+        its stored result instead of doing it twice)."""
+        jobs = self.filtered(lambda j: j.state in ("dead", "cancelled"))
+        if not jobs:
+            raise UserError(_("Only dead or cancelled jobs can be replayed."))
+        now = utcnow()
+        for job in jobs:
+            job.with_context(shipment_sync_outbox_internal=True).write({
+                "state": "pending", "attempts": 0, "next_attempt_at": now,
+                "lease_until": False, "worker_id": False, "dead_at": False,
+            })
+            job.message_post(body=_("Replayed by %(user)s with idempotency key %(key)s.",
+                                    user=self.env.user.name, key=job.idempotency_key))
+        self._outbox_trigger(tuple({job.channel for job in jobs}))
+        return True
+
+    def action_cancel(self):
+        jobs = self.filtered(lambda j: j.state in ("pending", "dead"))
+        if self.filtered(lambda j: j.state == "running"):
+            raise UserError(_("A running job cannot be cancelled: wait for its outcome."))
+        for job in jobs:
+            job.with_context(shipment_sync_outbox_internal=True).write({
+                "state": "cancelled", "lease_until": False, "worker_id": False})
+            job.message_post(body=_("Cancelled by %s.", self.env.user.name))
+        return True
+
+    def action_view_picking(self):
+        self.ensure_one()
+        return {"type": "ir.actions.act_window", "res_model": "stock.picking",
+                "res_id": self.picking_id.id, "view_mode": "form"}
+
+    # ------------------------------------------------------------------
+    # crons
+    # ------------------------------------------------------------------
+    @api.model
+    def _cron_outbox_work(self, channel="high"):
+        """Cron entry point of the workers (any number of cron threads, workers
+        or servers may run it; the claim makes them share the queue)."""
+        stats = self._outbox_work(channels=(channel,))
+        self.env["ir.cron"]._notify_progress(
+            done=stats["calls"], remaining=1 if stats["stopped"] == "budget" else 0)
+        return stats
+
+    @api.model
+    def _cron_outbox_purge(self, now=None):
+        """Delete finished jobs (and, by cascade, their attempts) older than
+        their partner's retention."""
+        now = now or utcnow()
+        partners = self.env["shipment.sync.partner"].with_context(active_test=False).search([])
+        purged = 0
+        for partner in partners:
+            cutoff = outbox.purge_before(now, partner.outbox_retention_days or 30)
+            while True:
+                jobs = self.search([
+                    ("partner_id", "=", partner.id), "|", "|",
+                    "&", ("state", "=", "done"), ("done_at", "<", cutoff),
+                    "&", ("state", "=", "dead"), ("dead_at", "<", cutoff),
+                    "&", ("state", "=", "cancelled"), ("write_date", "<", cutoff),
+                ], limit=PURGE_BATCH)
+                if not jobs:
+                    break
+                purged += len(jobs)
+                jobs.unlink()
+        if purged:
+            _logger.info("outbox: purged %s finished jobs", purged)
+        return purged
+
+    # ------------------------------------------------------------------
+    # the worker
+    # ------------------------------------------------------------------
+    def _outbox_transaction(self):
+        """A new cursor of the worker's own (never the caller's)."""
+        cr = self.env.registry.cursor()
+        self._outbox_begin(cr)
+        return cr
+
+    def _outbox_begin(self, cr):
+        """The worker's transactions are short, lock rows explicitly and run READ
+        COMMITTED, so that each statement sees what other workers committed (a
+        SKIP LOCKED queue needs that: under REPEATABLE READ, locking a row that
+        another worker updated since our snapshot fails)."""
+        if not self.env.registry.in_test_mode():
+            cr.execute(SQL("SET TRANSACTION ISOLATION LEVEL READ COMMITTED"))
+
+    def _outbox_commit(self, cr):
+        cr.commit()
+        self._outbox_begin(cr)
+
+    def _outbox_rollback(self, cr):
+        cr.rollback()
+        self._outbox_begin(cr)
+
+    @api.model
+    def _outbox_work(self, channels=("high",), batch=BATCH, now=None, time_budget=WORK_SECONDS,
+                     max_batches=None, worker_id=None, idle_wait=None):
+        """Work the queue of ``channels`` until nothing is claimable or the time
+        budget is spent: reclaim expired leases, claim a batch, COMMIT it, call
+        outside any transaction, record each outcome in its own transaction.
+
+        The loop owns its cursor (never the caller's): a claim is committed
+        before the calls so that other workers see it, and each outcome is
+        committed right after its call so that a crash loses at most the call
+        in flight, which its lease brings back. ``now`` (naive UTC) fixes the
+        clock, for tests; the run then never waits for a retry."""
+        worker = worker_id or new_worker_id()
+        clock = (lambda: now) if now else utcnow
+        if idle_wait is None:
+            idle_wait = 0.0 if now else IDLE_WAIT
+        deadline = time.monotonic() + time_budget
+        stats = {"worker": worker, "batches": 0, "calls": 0, "released": 0, "reclaimed": 0,
+                 "stopped": "idle"}
+        session = transport.new_session(pool_size=8)
+
+        def http(req):
+            return transport.send(session, req)
+
+        cr = self._outbox_transaction()
+        try:
+            Job = self.env(cr=cr, su=True)[self._name]
+            fanned_out = False
+            while True:
+                if time.monotonic() >= deadline:
+                    stats["stopped"] = "budget"
+                    break
+                if max_batches is not None and stats["batches"] >= max_batches:
+                    stats["stopped"] = "max_batches"
+                    break
+                stats["reclaimed"] += Job._outbox_reclaim(clock())
+                claimed, wait = Job._outbox_claim(worker, channels, batch, clock())
+                if not claimed:
+                    nxt = Job._outbox_next_due(channels, clock(), wait)
+                    self._outbox_commit(cr)  # reclaimed leases, probe bookkeeping
+                    if nxt is not None and nxt <= idle_wait and \
+                            time.monotonic() + nxt < deadline:
+                        time.sleep(max(nxt, 0.05))
+                        continue
+                    break
+                stats["batches"] += 1
+                if len(claimed) >= batch and not fanned_out:
+                    # More work than one batch: wake the sibling workers too.
+                    Job._outbox_trigger(channels, siblings=True)
+                    fanned_out = True
+                self._outbox_commit(cr)  # the claim (and its lease) is ours once committed
+                prepared = Job.browse(claimed)._outbox_prepare(http)
+                self._outbox_commit(cr)  # end the read transaction before the calls
+                self._outbox_run_batch(cr, worker, prepared, clock, stats)
+                Job._outbox_wake_other_channel(channels, {p.partner_id for p in prepared},
+                                               clock())
+                self._outbox_commit(cr)
+        finally:
+            session.close()
+            cr.close()
+        return stats
+
+    def _outbox_run_batch(self, cr, worker, prepared, clock, stats):
+        Job = self.env(cr=cr, su=True)[self._name]
+        blocked = set()
+        todo = list(prepared)
+        while todo:
+            call = todo.pop(0)
+            if call.partner_id in blocked:
+                continue
+            started = clock()
+            tick = time.monotonic()
+            outcome = outbox.run_call(call.thunk)
+            if not outcome.elapsed_ms:
+                elapsed = int((time.monotonic() - tick) * 1000)
+                outcome = dataclasses.replace(outcome, elapsed_ms=elapsed)
+            stats["calls"] += 1
+            try:
+                breaker = Job._outbox_record(worker, call, outcome, started, clock(),
+                                             [p.job_id for p in todo])
+                self._outbox_commit(cr)  # the outcome is durable before the next call
+            except Exception:
+                self._outbox_rollback(cr)
+                _logger.exception("outbox: could not record the outcome of job %s; its lease "
+                                  "will expire and it will be retried", call.job_id)
+                continue
+            if breaker.get("state") != "closed":
+                # The partner's breaker opened (here or in another worker): its other
+                # claimed jobs go back to the queue without burning an attempt.
+                blocked.add(call.partner_id)
+                rest = [p.job_id for p in todo if p.partner_id == call.partner_id]
+                if rest:
+                    stats["released"] += Job._outbox_release(worker, rest)
+                    self._outbox_commit(cr)
+
+    def _outbox_reclaim(self, now):
+        """Jobs whose worker never reported back before its lease expired (killed
+        mid-call, host lost) become pending again, same idempotency key."""
+        cr = self.env.cr
+        cr.execute(SQL(
+            "SELECT id FROM shipment_sync_job WHERE state = 'running' AND lease_until < %s "
+            "ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED", now, RECLAIM_BATCH))
+        jobs = self.browse([r[0] for r in cr.fetchall()])
+        for job in jobs:
+            policy = job.partner_id._outbox_policy()
+            settlement = outbox.lease_expired(policy, job.attempts, job.worker_id)
+            self.env["shipment.sync.job.attempt"].create({
+                "job_id": job.id, "partner_id": job.partner_id.id, "number": job.attempts,
+                "started_at": job.lease_until - timedelta(seconds=policy.lease_seconds),
+                "error_class": settlement.error_class, "error": settlement.reason[:250],
+                "outcome": "retry" if settlement.state == "pending" else "dead",
+                "worker_id": job.worker_id,
+            })
+            job._outbox_apply(settlement, None, now, now)
+        if jobs:
+            _logger.warning("outbox: reclaimed %s job(s) whose lease expired", len(jobs))
+        return len(jobs)
+
+    def _outbox_claim(self, worker, channels, limit, now):
+        """Claim up to ``limit`` ready jobs of ``channels``; returns their ids and
+        the shortest wait (seconds) reported by a partner that had ready jobs but
+        could not take any now (rate limit, breaker)."""
+        cr = self.env.cr
+        channels = tuple(channels)
+        self.env.flush_all()  # e.g. leases just reclaimed through the ORM
+        cr.execute(SQL(
+            "SELECT j.partner_id FROM shipment_sync_job j "
+            "JOIN shipment_sync_partner p ON p.id = j.partner_id AND p.active "
+            "WHERE j.state = 'pending' AND j.channel IN %s AND j.next_attempt_at <= %s "
+            "GROUP BY j.partner_id ORDER BY min(j.id)", channels, now))
+        partner_ids = [r[0] for r in cr.fetchall()]
+        claimed, waits = [], []
+        now_ts = outbox.epoch(now)
+        main_channel = "high" if "high" in channels else "low"
+        for partner in self.env["shipment.sync.partner"].browse(partner_ids):
+            want = limit - len(claimed)
+            if want <= 0:
+                break
+            stored = partner._outbox_lock()
+            policy = partner._outbox_policy()
+            cr.execute(SQL(
+                "SELECT count(DISTINCT worker_id), count(*) FROM shipment_sync_job "
+                "WHERE partner_id = %s AND state = 'running' AND lease_until >= %s "
+                "AND worker_id <> %s", partner.id, now, worker))
+            busy_workers, in_flight = cr.fetchone()
+            recent = []
+            if policy.rate_limit_per_minute > 0:
+                window = 60.0 if policy.rate_limit_per_minute >= 1 else \
+                    60.0 / policy.rate_limit_per_minute
+                cr.execute(SQL(
+                    "SELECT started_at FROM shipment_sync_job_attempt WHERE partner_id = %s "
+                    "AND started_at > %s AND http_status > 0",
+                    partner.id, now - timedelta(seconds=window)))
+                recent = [outbox.epoch(r[0]) for r in cr.fetchall()]
+            high_ready = False
+            if main_channel == "low":
+                cr.execute(SQL(
+                    "SELECT 1 FROM shipment_sync_job WHERE partner_id = %s AND state = "
+                    "'pending' AND channel = 'high' AND next_attempt_at <= %s LIMIT 1",
+                    partner.id, now))
+                high_ready = bool(cr.fetchone())
+            plan = outbox.plan_claim(
+                policy, stored, channel=main_channel, want=want, busy_workers=busy_workers,
+                high_ready=high_ready, recent_calls=recent, in_flight=in_flight,
+                now_ts=now_ts)
+            if not plan.limit:
+                if plan.wait is not None:
+                    waits.append(plan.wait)
+                continue
+            ids = self._outbox_claimable(partner, policy, channels, now, plan.limit)
+            if not ids:
+                continue
+            if plan.breaker != stored:  # a probe starts only if a job was claimed
+                partner._outbox_store_breaker(plan.breaker)
+            cr.execute(SQL(
+                "UPDATE shipment_sync_job SET state = 'running', worker_id = %s, "
+                "lease_until = %s, attempts = attempts + 1, write_date = %s WHERE id IN %s",
+                worker, now + timedelta(seconds=policy.lease_seconds), now, tuple(ids)))
+            claimed += ids
+        return claimed, (min(waits) if waits else None)
+
+    def _outbox_claimable(self, partner, policy, channels, now, limit):
+        """Ready jobs of one partner in enqueue order, skipping the ones another
+        worker is claiming and the ones an earlier job of their sequence key holds
+        back (see ``shipsync.outbox.blocks``)."""
+        if policy.blocking:
+            held = SQL("e.state IN ('pending', 'dead')")
+        else:
+            held = SQL("e.state = 'pending' AND e.attempts = 0")
+        self.env.cr.execute(SQL(
+            "SELECT j.id FROM shipment_sync_job j "
+            "WHERE j.partner_id = %s AND j.state = 'pending' AND j.channel IN %s "
+            "AND j.next_attempt_at <= %s AND (j.sequence_key IS NULL OR NOT EXISTS ("
+            "  SELECT 1 FROM shipment_sync_job e WHERE e.sequence_key = j.sequence_key "
+            "  AND e.id <> j.id AND e.state IN ('pending', 'running', 'dead') "
+            "  AND (e.state = 'running' OR (e.id < j.id AND %s)))) "
+            "ORDER BY CASE j.channel WHEN 'high' THEN 0 ELSE 1 END, j.id "
+            "LIMIT %s FOR UPDATE OF j SKIP LOCKED",
+            partner.id, tuple(channels), now, held, limit))
+        return [r[0] for r in self.env.cr.fetchall()]
+
+    def _outbox_prepare(self, http):
+        """Turn the claimed jobs into calls: plain values and a callable each,
+        built by the operation's handler in this (read) transaction."""
+        handlers = self._outbox_handlers()
+        prepared = []
+        for job in self:
+            partner = job.partner_id
+            policy = partner._outbox_policy()
+            handler = handlers.get(job.operation)
+            try:
+                with self.env.cr.savepoint():
+                    if not handler:
+                        raise ValueError(f"no outbox handler for operation {job.operation!r}")
+                    ctx = outbox.CallContext(
+                        job_id=job.id, operation=job.operation, payload=job._outbox_payload(),
+                        idempotency_key=job.idempotency_key, policy=policy,
+                        attempt=job.attempts, base_url=partner.outbox_base_url or "",
+                        headers=partner._outbox_headers(), http=http)
+                    model = self.env[handler.get("model") or self._name]
+                    value = getattr(model, handler["prepare"])(job, ctx)
+                thunk = _thunk(value, http)
+            except Exception as exc:  # noqa: BLE001 - a bad job must not stop the batch
+                thunk = _raiser(exc)
+            prepared.append(Prepared(job.id, partner.id, job.attempts, policy, thunk))
+        return prepared
+
+    def _outbox_record(self, worker, call, outcome, started, now, pending_ids):
+        """Record one outcome: attempt log, job state, breaker; renew the lease of
+        the batch's jobs still waiting. Returns the partner's breaker state."""
+        cr = self.env.cr
+        job = self.browse(call.job_id)
+        partner = self.env["shipment.sync.partner"].browse(call.partner_id)
+        stored = partner._outbox_lock()
+        cr.execute(SQL("SELECT state, worker_id, attempts FROM shipment_sync_job WHERE id = %s "
+                       "FOR NO KEY UPDATE", job.id))
+        state, owner, attempts = cr.fetchone() or (None, None, call.attempt)
+        ours = state == "running" and owner == worker
+        policy = call.policy
+        settlement = outbox.settle(policy, attempts if ours else call.attempt, outcome, now)
+        breaker = outbox.breaker_report(policy.breaker, stored, settlement.breaker_signal,
+                                        outbox.epoch(now))
+        if breaker != stored:
+            partner._outbox_store_breaker(breaker)
+        self.env["shipment.sync.job.attempt"].create({
+            "job_id": job.id, "partner_id": partner.id, "number": attempts,
+            "started_at": started, "duration_ms": outcome.elapsed_ms,
+            "http_status": outcome.status or 0,
+            "error_class": settlement.error_class or outcome.error_class or False,
+            "error": (outcome.error or "")[:250] or False,
+            "response_excerpt": outcome.excerpt() or False,
+            "outcome": {"done": "done", "pending": "retry", "dead": "dead",
+                        "cancelled": "cancelled"}[settlement.state] if ours else "stale",
+            "worker_id": worker,
+        })
+        if ours:
+            job._outbox_apply(settlement, outcome, now, started)
+        else:
+            _logger.warning("outbox: job %s was reclaimed from worker %s (lease expired) "
+                            "before its outcome came back", job.id, worker)
+        if pending_ids:
+            cr.execute(SQL(
+                "UPDATE shipment_sync_job SET lease_until = %s WHERE id IN %s "
+                "AND worker_id = %s AND state = 'running'",
+                now + timedelta(seconds=policy.lease_seconds), tuple(pending_ids), worker))
+        return breaker
+
+    def _outbox_apply(self, settlement, outcome, now, started):
+        """Write a settlement on this (locked) job and run the hooks."""
+        self.ensure_one()
+        vals = {
+            "state": settlement.state, "lease_until": False, "worker_id": False,
+            "last_error_class": settlement.error_class or False,
+            "last_error": False if settlement.state == "done" else settlement.reason,
+            "last_status": (outcome.status or 0) if outcome else 0,
+            "first_attempt_at": self.first_attempt_at or started,
+        }
+        if settlement.state == "pending":
+            vals["next_attempt_at"] = settlement.next_attempt_at or now
+        elif settlement.state == "done":
+            result = outcome.result() if outcome else None
+            vals.update(done_at=now, result=json.dumps(result) if result is not None else False)
+        elif settlement.state == "dead":
+            vals["dead_at"] = now
+        self.with_context(shipment_sync_outbox_internal=True).write(vals)
+        handler = self._outbox_handlers().get(self.operation) or {}
+        hook = {"done": "done", "dead": "dead"}.get(settlement.state)
+        if hook and handler.get(hook):
+            self._outbox_hook(handler, hook, outcome or outbox.Outcome(
+                error_class=settlement.error_class, error=settlement.reason))
+        if settlement.state == "dead" and self.picking_id and \
+                handler.get("raise_exception", True):
+            self._outbox_hook(None, "exception", settlement)
+
+    def _outbox_hook(self, handler, hook, value):
+        try:
+            with self.env.cr.savepoint():
+                if hook == "exception":
+                    self.picking_id._shipment_internal_event(
+                        exception_reason="sync_failed",
+                        message=_("%(partner)s: %(operation)s failed: %(reason)s",
+                                  partner=self.partner_id.name, operation=self.operation,
+                                  reason=value.reason)[:250])
+                else:
+                    model = self.env[handler.get("model") or self._name]
+                    getattr(model, handler[hook])(self, value)
+        except Exception:
+            _logger.exception("outbox: %s hook of job %s failed", hook, self.id)
+
+    def _outbox_release(self, worker, ids):
+        """Give claimed jobs back untried: the attempt they were counted is undone."""
+        self.env.cr.execute(SQL(
+            "UPDATE shipment_sync_job SET state = 'pending', worker_id = NULL, "
+            "lease_until = NULL, attempts = GREATEST(attempts - 1, 0) "
+            "WHERE id IN %s AND worker_id = %s AND state = 'running'", tuple(ids), worker))
+        return self.env.cr.rowcount
+
+    def _outbox_next_due(self, channels, now, wait):
+        """Seconds until a pending job of ``channels`` is due (or a partner's wait
+        ends), None when there is nothing pending."""
+        self.env.cr.execute(SQL(
+            "SELECT min(next_attempt_at) FROM shipment_sync_job WHERE state = 'pending' "
+            "AND channel IN %s AND next_attempt_at > %s", tuple(channels), now))
+        due = self.env.cr.fetchone()[0]
+        candidates = [w for w in (wait,) if w is not None]
+        if due:
+            candidates.append((due - now).total_seconds())
+        return min(candidates) if candidates else None
+
+    def _outbox_wake_other_channel(self, channels, partner_ids, now):
+        """After a batch frees its partners' slots, wake the other channel's workers
+        if those partners have ready jobs there (a low worker declined a slot for
+        high jobs, or the reverse)."""
+        others = tuple(c for c, _label in CHANNELS if c not in channels)
+        if not others or not partner_ids:
+            return
+        self.env.cr.execute(SQL(
+            "SELECT DISTINCT channel FROM shipment_sync_job WHERE state = 'pending' "
+            "AND channel IN %s AND partner_id IN %s AND next_attempt_at <= %s",
+            others, tuple(partner_ids), now))
+        ready = tuple(r[0] for r in self.env.cr.fetchall())
+        if ready:
+            self._outbox_trigger(ready)
+
+
+class Prepared:
+    """One claimed job ready to be called (plain values only)."""
+
+    __slots__ = ("attempt", "job_id", "partner_id", "policy", "thunk")
+
+    def __init__(self, job_id, partner_id, attempt, policy, thunk):
+        self.job_id, self.partner_id, self.attempt = job_id, partner_id, attempt
+        self.policy, self.thunk = policy, thunk
+
+
+def _thunk(value, http):
+    if isinstance(value, transport.HttpRequest):
+        return lambda: http(value)
+    if callable(value):
+        return value
+    return lambda: outbox.as_outcome(value)
+
+
+def _raiser(exc):
+    def _raise():
+        raise exc
+    return _raise

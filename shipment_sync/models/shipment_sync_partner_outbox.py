@@ -1,0 +1,187 @@
+import json
+
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+from odoo.tools import SQL
+
+from shipsync import breaker as brk
+from shipsync import outbox
+from shipsync.retry import RetryPolicy
+
+BREAKER_STATES = [("closed", "Closed"), ("open", "Open"), ("half_open", "Half-open (probing)")]
+
+
+class ShipmentSyncPartner(models.Model):
+    """Outbound policy of a partner: timeouts, concurrency, rate limit, retries,
+    circuit breaker, ordering and retention of its outbox jobs. The policy is
+    plain values for ``shipsync.outbox``; the breaker state is stored here and
+    only ever written by the outbox workers (row locked, plain SQL)."""
+
+    _inherit = "shipment.sync.partner"
+
+    outbox_base_url = fields.Char(
+        "Outbound base URL", tracking=True,
+        help="Relative URLs of generic HTTP jobs are joined to this URL.")
+    outbox_auth_header = fields.Char(
+        "Auth header", default="Authorization",
+        help="Header carrying the outbound credential, e.g. Authorization or X-Api-Key.")
+    outbox_auth_token = fields.Char(
+        "Auth value", groups="shipment_sync.group_manager", copy=False,
+        help="Sent as is in the auth header, e.g. 'Bearer abc...'. Never shown in logs.")
+    outbox_connect_timeout = fields.Float("Connect timeout (s)", default=5.0, tracking=True)
+    outbox_read_timeout = fields.Float("Read timeout (s)", default=30.0, tracking=True)
+    outbox_max_concurrency = fields.Integer(
+        "Max concurrency", default=4, tracking=True,
+        help="Workers calling this partner at the same time (each makes one call at a time).")
+    outbox_rate_limit = fields.Integer(
+        "Outbound rate limit (per minute)", default=0, tracking=True,
+        help="Calls per minute across all workers. 0 = no limit.")
+    outbox_retry_max_attempts = fields.Integer("Max attempts", default=8, tracking=True)
+    outbox_retry_base = fields.Float(
+        "Backoff base (s)", default=2.0, tracking=True,
+        help="Delay ceiling after attempt n: min(cap, base * 2^(n-1)), with full jitter. "
+        "A Retry-After on 429/503 overrides it.")
+    outbox_retry_cap = fields.Float("Backoff cap (s)", default=900.0, tracking=True)
+    outbox_breaker_threshold = fields.Integer(
+        "Open after consecutive failures", default=5, tracking=True)
+    outbox_breaker_failure_rate = fields.Float(
+        "Or failure rate over window", default=0.5, tracking=True,
+        help="Fraction (0-1] of failed calls in the window, once it has the minimum calls.")
+    outbox_breaker_window = fields.Integer("Window (s)", default=60)
+    outbox_breaker_min_calls = fields.Integer("Minimum calls in window", default=10)
+    outbox_breaker_cooldown = fields.Integer(
+        "Cool-down (s)", default=30, tracking=True,
+        help="How long the breaker stays open before a single probe call is let through.")
+    outbox_blocking = fields.Boolean(
+        "Strict ordering", default=True, tracking=True,
+        help="Jobs with the same sequence key (a transfer and this partner) run strictly in "
+        "enqueue order: a retrying or dead job holds back the later ones. Untick to let "
+        "failed jobs step aside.")
+    outbox_retention_days = fields.Integer(
+        "Keep finished jobs (days)", default=30, tracking=True,
+        help="Done, dead and cancelled jobs and their attempt logs are purged after this.")
+
+    outbox_breaker_state = fields.Selection(
+        BREAKER_STATES, "Circuit breaker", default="closed", required=True, readonly=True,
+        copy=False)
+    outbox_breaker_data = fields.Text("Breaker state (JSON)", readonly=True, copy=False)
+    outbox_breaker_opened_at = fields.Datetime("Breaker opened at", readonly=True, copy=False)
+    outbox_breaker_failures = fields.Integer(
+        "Consecutive failures", readonly=True, copy=False)
+    outbox_job_pending_count = fields.Integer(compute="_compute_outbox_counts")
+    outbox_job_dead_count = fields.Integer(compute="_compute_outbox_counts")
+
+    @api.constrains("outbox_connect_timeout", "outbox_read_timeout", "outbox_max_concurrency",
+                    "outbox_rate_limit", "outbox_retry_max_attempts", "outbox_retry_base",
+                    "outbox_retry_cap", "outbox_breaker_threshold",
+                    "outbox_breaker_failure_rate", "outbox_breaker_window",
+                    "outbox_breaker_min_calls", "outbox_breaker_cooldown",
+                    "outbox_retention_days")
+    def _check_outbox_policy(self):
+        for partner in self:
+            try:
+                partner._outbox_policy()
+            except ValueError as exc:
+                raise ValidationError(_("Outbound policy of %(partner)s: %(problem)s",
+                                        partner=partner.name, problem=exc)) from None
+
+    def _compute_outbox_counts(self):
+        Job = self.env["shipment.sync.job"]
+        counts = {
+            (partner.id, state): count
+            for partner, state, count in Job._read_group(
+                [("partner_id", "in", self.ids), ("state", "in", ("pending", "running", "dead"))],
+                ["partner_id", "state"], ["__count"])
+        }
+        for partner in self:
+            partner.outbox_job_pending_count = counts.get((partner.id, "pending"), 0) + \
+                counts.get((partner.id, "running"), 0)
+            partner.outbox_job_dead_count = counts.get((partner.id, "dead"), 0)
+
+    # ------------------------------------------------------------------
+    # plain values for shipsync
+    # ------------------------------------------------------------------
+    def _outbox_policy(self):
+        """The partner's :class:`shipsync.outbox.OutboundPolicy` (ValueError when a
+        value is out of range)."""
+        self.ensure_one()
+        return outbox.OutboundPolicy(
+            connect_timeout=self.outbox_connect_timeout,
+            read_timeout=self.outbox_read_timeout,
+            max_concurrency=self.outbox_max_concurrency,
+            rate_limit_per_minute=self.outbox_rate_limit,
+            retry=RetryPolicy(
+                max_attempts=self.outbox_retry_max_attempts,
+                base=self.outbox_retry_base, cap=self.outbox_retry_cap),
+            breaker=brk.BreakerConfig(
+                failure_threshold=self.outbox_breaker_threshold,
+                failure_rate=self.outbox_breaker_failure_rate,
+                window_seconds=self.outbox_breaker_window,
+                min_calls=self.outbox_breaker_min_calls,
+                cooldown_seconds=self.outbox_breaker_cooldown),
+            blocking=self.outbox_blocking,
+            retention_days=self.outbox_retention_days,
+        )
+
+    def _outbox_headers(self):
+        """Credential header of outbound calls (empty when none is set)."""
+        self.ensure_one()
+        me = self.sudo()
+        if me.outbox_auth_header and me.outbox_auth_token:
+            return {me.outbox_auth_header: me.outbox_auth_token}
+        return {}
+
+    def _outbox_lock(self):
+        """Lock the partner row until the end of the transaction: claims and outcomes
+        of one partner are serialized, so its concurrency, rate limit and breaker are
+        exact across workers. Returns the stored breaker state."""
+        self.ensure_one()
+        self.env.cr.execute(SQL(
+            "SELECT outbox_breaker_data FROM shipment_sync_partner WHERE id = %s "
+            "FOR NO KEY UPDATE", self.id))
+        row = self.env.cr.fetchone()
+        try:
+            return json.loads(row[0]) if row and row[0] else {}
+        except ValueError:
+            return {}
+
+    def _outbox_store_breaker(self, state):
+        """Store the breaker state (the row is locked by :meth:`_outbox_lock`). Plain
+        SQL: no tracking, no write_date, so a person editing the form is not disturbed."""
+        self.ensure_one()
+        opened = outbox.from_epoch(state.get("opened_at"))
+        self.env.cr.execute(SQL(
+            "UPDATE shipment_sync_partner SET outbox_breaker_data = %s, "
+            "outbox_breaker_state = %s, outbox_breaker_opened_at = %s, "
+            "outbox_breaker_failures = %s WHERE id = %s",
+            json.dumps(state, sort_keys=True), state.get("state") or "closed", opened,
+            int(state.get("consecutive_failures") or 0), self.id))
+        self.invalidate_recordset(["outbox_breaker_data", "outbox_breaker_state",
+                                   "outbox_breaker_opened_at", "outbox_breaker_failures"])
+
+    # ------------------------------------------------------------------
+    # actions
+    # ------------------------------------------------------------------
+    def action_outbox_reset_breaker(self):
+        """Close the breaker by hand (after a partner confirmed its recovery)."""
+        for partner in self:
+            partner._outbox_lock()
+            partner._outbox_store_breaker(brk.to_dict(brk.BreakerState()))
+            partner.message_post(body=_("Circuit breaker closed by %s.", self.env.user.name))
+        self.env["shipment.sync.job"]._outbox_trigger(("high", "low"))
+        return True
+
+    def action_view_outbox_jobs(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "shipment_sync.shipment_sync_job_action")
+        action["domain"] = [("partner_id", "=", self.id)]
+        action["context"] = {"default_partner_id": self.id, "search_default_open": 1}
+        return action
+
+    def action_view_outbox_dead(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "shipment_sync.shipment_sync_job_dead_action")
+        action["domain"] = [("state", "=", "dead"), ("partner_id", "=", self.id)]
+        return action

@@ -1,0 +1,146 @@
+import base64
+import os
+
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+
+from shipsync import outbox
+
+
+def _new_secret():
+    return "whsec_" + base64.b64encode(os.urandom(24)).decode("ascii")
+
+
+class ShipmentSyncSubscription(models.Model):
+    """A subscriber (portal, CRM, analytics...) that receives every canonical
+    milestone change it asks for as a Standard Webhooks signed POST, through
+    the outbox: retries, breaker, ordering per shipment, dead letters."""
+
+    _name = "shipment.sync.subscription"
+    _description = "Shipment Sync Event Subscription"
+    _inherit = ["mail.thread"]
+    _order = "name, id"
+
+    name = fields.Char(required=True, tracking=True)
+    active = fields.Boolean(default=True, tracking=True)
+    partner_id = fields.Many2one(
+        "shipment.sync.partner", "Subscriber", required=True, index=True, ondelete="restrict",
+        tracking=True,
+        help="Its outbound policy (timeouts, retries, breaker) applies to these deliveries.")
+    company_id = fields.Many2one(related="partner_id.company_id", store=True, index=True)
+    url = fields.Char("Endpoint URL", required=True, tracking=True)
+    event_type = fields.Selection(
+        [(outbox.EVENT_MILESTONE_CHANGED, "Milestone changed")],
+        default=outbox.EVENT_MILESTONE_CHANGED, required=True)
+    milestone_ids = fields.Many2many(
+        "shipment.sync.milestone", string="Milestones",
+        help="Milestones to send. Empty: every milestone change.")
+    outgoing_only = fields.Boolean(
+        "Deliveries only", default=True,
+        help="Only transfers of type Delivery (outgoing); untick for receipts and returns too.")
+    secret = fields.Char(
+        default=_new_secret, required=True, copy=False, groups="shipment_sync.group_manager",
+        help="Standard Webhooks secret (whsec_...): the subscriber verifies every event.")
+    deactivated_reason = fields.Char(readonly=True, copy=False)
+    job_ids = fields.One2many("shipment.sync.job", compute="_compute_job_ids")
+    job_count = fields.Integer(compute="_compute_job_ids")
+
+    @api.constrains("url")
+    def _check_url(self):
+        for sub in self:
+            if not (sub.url or "").startswith(("http://", "https://")):
+                raise ValidationError(_("The endpoint of %s must be an http(s) URL.", sub.name))
+
+    def _compute_job_ids(self):
+        Job = self.env["shipment.sync.job"]
+        for sub in self:
+            jobs = Job.search([("operation", "=", "publish_event"),
+                               ("partner_id", "=", sub.partner_id.id),
+                               ("idempotency_key", "=like", f"sub{sub.id}:%")]) \
+                if sub.id else Job
+            sub.job_ids = jobs
+            sub.job_count = len(jobs)
+
+    def action_rotate_secret(self):
+        for sub in self:
+            sub.secret = _new_secret()
+            sub.message_post(body=_("Secret rotated by %s.", self.env.user.name))
+        return True
+
+    def action_view_jobs(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "shipment_sync.shipment_sync_job_action")
+        action["domain"] = [("id", "in", self.job_ids.ids)]
+        return action
+
+    # ------------------------------------------------------------------
+    # publishing (called from stock.picking's milestone hook)
+    # ------------------------------------------------------------------
+    @api.model
+    def _outbox_publish_milestone(self, picking, old_milestone, final):
+        """Enqueue one signed event per interested subscription, in the
+        transaction that changed the milestone. The event id is stable (same
+        shipment, milestone and time: same id), so recomputing a milestone
+        never publishes it twice."""
+        subs = self.sudo().search([("company_id", "in", (picking.company_id.id, False))])
+        if not subs:
+            return self.env["shipment.sync.job"]
+        event_id = outbox.stable_id(
+            picking.shipment_correlation_id or picking.id, final.milestone,
+            final.milestone_at.isoformat() if final.milestone_at else "", prefix="msg_")
+        body = outbox.milestone_event(
+            event_id=event_id, created_at=fields.Datetime.now(),
+            shipment={
+                "reference": picking.name, "id": picking.id,
+                "correlation_id": picking.shipment_correlation_id,
+                "tracking_numbers": [t.strip() for t in (picking.carrier_tracking_ref or "")
+                                     .split(",") if t.strip()],
+                "carrier": picking.carrier_id.name if picking.carrier_id else None,
+                "origin": picking.origin, "type": picking.picking_type_code,
+            },
+            previous_milestone=old_milestone, milestone=final.milestone,
+            milestone_at=final.milestone_at, exception_state=final.exception_state,
+            exception_reason=final.exception_reason, source=final.milestone_partner)
+        jobs = self.env["shipment.sync.job"]
+        for sub in subs:
+            if sub.outgoing_only and picking.picking_type_code != "outgoing":
+                continue
+            if not outbox.wants(sub.milestone_ids.mapped("code"), final.milestone):
+                continue
+            jobs |= jobs._enqueue(
+                sub.partner_id, "publish_event",
+                {"subscription_id": sub.id, "event_id": event_id, "event": body},
+                picking=picking, idempotency_key=f"sub{sub.id}:{event_id}",
+                sequence_key=f"subscription:{sub.id}/picking:{picking.id}", channel="low")
+        return jobs
+
+    @api.model
+    def _outbox_prepare_publish(self, job, ctx):
+        """Handler of ``publish_event``: the signed POST, signed at call time (the
+        webhook-timestamp must be fresh), same body and webhook-id on every try."""
+        payload = ctx.payload or {}
+        sub = self.sudo().with_context(active_test=False).browse(payload.get("subscription_id"))
+        if not sub.exists() or not sub.active:
+            return outbox.Outcome(cancel=True, error="subscription archived or deleted")
+        url, secret = sub.url, sub.secret
+        body = outbox.encode(payload.get("event"))
+        event_id = payload.get("event_id") or job.idempotency_key
+
+        def call():
+            return ctx.http(outbox.signed_post(
+                url, secret, event_id, body, idempotency_key=ctx.idempotency_key,
+                policy=ctx.policy))
+        return call
+
+    @api.model
+    def _outbox_dead_publish(self, job, outcome):
+        """A subscriber answering 410 Gone asked to be removed: deactivate it."""
+        if outcome.status != 410:
+            return
+        sub = self.sudo().browse((job._outbox_payload() or {}).get("subscription_id"))
+        if sub.exists() and sub.active:
+            sub.write({"active": False,
+                       "deactivated_reason": _("The endpoint answered 410 Gone (job %s).",
+                                               job.id)})
+            sub.message_post(body=_("Deactivated: the endpoint answered 410 Gone."))

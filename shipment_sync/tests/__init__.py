@@ -1,0 +1,4 @@
+from . import test_outbox_enqueue
+from . import test_outbox_delivery
+from . import test_outbox_subscription
+from . import test_outbox_processes
