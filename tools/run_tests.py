@@ -47,8 +47,11 @@ def run_odoo(addons, tags, keep_db):
         print(f"SKIPPED odoo tests: {problem}", flush=True)
         return 0, 0, True
     db = f"shipsync_test_{os.getpid()}"
-    log_path = oe.REPO / ".run" / "odoo-test.log"
+    log_path = oe.REPO / ".run" / f"odoo-test-{os.getpid()}.log"
     log_path.parent.mkdir(exist_ok=True)
+    for old in log_path.parent.glob("odoo-test-*.log"):
+        if time.time() - old.stat().st_mtime > 86400:
+            old.unlink()
     cmd = [*oe.odoo_bin(root), *oe.db_args(db), f"--addons-path={oe.addons_path(root)}",
            "-i", ",".join(addons), "--test-enable", "--stop-after-init",
            f"--http-port={oe.free_port()}", "--gevent-port=0", "--workers=0",
@@ -66,6 +69,8 @@ def run_odoo(addons, tags, keep_db):
             oe.drop_db(db)
     log = log_path.read_text(errors="replace") if log_path.exists() else ""
     log += proc.stdout + proc.stderr
+    if proc.stderr.strip():
+        (log_path.parent / (log_path.stem + ".stderr")).write_text(proc.stderr)
     bad = [line for line in log.splitlines() if BAD_LOG_RE.match(line)]
     failed_tests = errors = total = 0
     for m in RESULT_RE.finditer(log):

@@ -73,7 +73,7 @@ class ShipmentSyncEvent(models.Model):
     raw_code = fields.Char(readonly=True, index=True)
     raw_subcode = fields.Char(readonly=True)
     exception_reason = fields.Selection(ms.EXCEPTION_REASON_SELECTION, readonly=True)
-    mapped = fields.Boolean(default=True, readonly=True)
+    is_mapped = fields.Boolean("Mapped", default=True, readonly=True)
     authoritative = fields.Boolean(default=True, readonly=True)
     resolves_exception = fields.Boolean(readonly=True)
     is_correction = fields.Boolean("Correction", readonly=True)
@@ -115,7 +115,7 @@ class ShipmentSyncEvent(models.Model):
     _INSERT_COLUMNS = (
         "partner_id", "partner_code", "company_id", "direction", "external_id", "request_uid",
         "state", "received_at", "occurred_at", "milestone", "raw_code", "raw_subcode",
-        "exception_reason", "mapped", "authoritative", "resolves_exception", "tracking_number",
+        "exception_reason", "is_mapped", "authoritative", "resolves_exception", "tracking_number",
         "picking_ref", "correlation_id", "message", "location", "carrier_eta", "raw_body",
         "body_truncated", "headers_json", "picking_id", "http_status", "error_code",
         "error_detail",
@@ -135,7 +135,7 @@ class ShipmentSyncEvent(models.Model):
         now = fields.Datetime.now()
         ids = []
         for row in rows:
-            values = [row.get(col) for col in self._INSERT_COLUMNS]
+            values = [_clean(row.get(col)) for col in self._INSERT_COLUMNS]
             query = SQL(
                 "INSERT INTO shipment_sync_event (%s, create_uid, write_uid, create_date, "
                 "write_date) VALUES (%s, %s, %s, %s, %s) "
@@ -178,7 +178,7 @@ class ShipmentSyncEvent(models.Model):
                 "external_id": ev.external_id, "request_uid": request_uid, "state": "received",
                 "received_at": now, "occurred_at": _naive_utc(ev.occurred_at),
                 "milestone": milestone, "raw_code": ev.code, "raw_subcode": ev.subcode,
-                "exception_reason": reason, "mapped": mapped,
+                "exception_reason": reason, "is_mapped": mapped,
                 "authoritative": authority is None or milestone is None or milestone in authority,
                 "resolves_exception": False,
                 "tracking_number": ev.tracking_number, "picking_ref": ev.picking_ref,
@@ -215,7 +215,7 @@ class ShipmentSyncEvent(models.Model):
             "state": "rejected", "received_at": fields.Datetime.now(),
             "http_status": http_status, "error_code": code, "error_detail": message,
             "raw_body": stored_body, "body_truncated": truncated,
-            "headers_json": json.dumps(headers or {}, sort_keys=True), "mapped": True,
+            "headers_json": json.dumps(headers or {}, sort_keys=True), "is_mapped": True,
             "authoritative": True,
         }
         return self.browse(self._insert_rows([row]))
@@ -271,7 +271,7 @@ class ShipmentSyncEvent(models.Model):
             partner=self.partner_id.code or "odoo",
             authoritative=self.authoritative,
             exception_reason=self.exception_reason or None,
-            mapped=self.mapped,
+            mapped=self.is_mapped,
             resolves_exception=self.resolves_exception,
         )
 
@@ -286,7 +286,7 @@ class ShipmentSyncEvent(models.Model):
             for event in group.filtered(lambda e: e.state == "unmapped" and e.raw_code):
                 found = mapper.lookup(event.raw_code, event.raw_subcode or None)
                 if found:
-                    event.write({"mapped": True, "milestone": found.milestone or False,
+                    event.write({"is_mapped": True, "milestone": found.milestone or False,
                                  "exception_reason": event.exception_reason
                                  or found.exception_reason or False})
         events.write({"state": "received", "error_detail": False})
@@ -302,6 +302,11 @@ def _naive_utc(value):
 
         value = value.astimezone(timezone.utc).replace(tzinfo=None)
     return value
+
+
+def _clean(value):
+    """PostgreSQL text cannot hold NUL characters, which JSON can carry."""
+    return value.replace("\x00", "\ufffd") if isinstance(value, str) else value
 
 
 def _bounded_body(body):

@@ -199,16 +199,19 @@ class StockPicking(models.Model):
             if vals:
                 event.write(vals)
         partner_by_code = {e.partner_id.code: e.partner_id for e in events if e.partner_id}
+        milestone_partner = partner_by_code.get(final.milestone_partner)
         vals = {
             "shipment_milestone": final.milestone,
             "shipment_milestone_date": final.milestone_at or False,
-            "shipment_milestone_partner_id": partner_by_code.get(final.milestone_partner, False)
-            and partner_by_code[final.milestone_partner].id,
+            "shipment_milestone_partner_id": milestone_partner.id if milestone_partner else False,
             "shipment_exception_state": final.exception_state,
             "shipment_exception_reason": final.exception_reason or False,
             "shipment_exception_date": final.exception_at or False,
         }
-        self.write({k: v for k, v in vals.items() if self[k] != v})
+        current = self._read_format(list(vals), load=None)[0]
+        changed = {k: v for k, v in vals.items() if (current[k] or False) != v}
+        if changed:
+            self.write(changed)
         self._shipment_notify(before, final, news, partner_by_code)
         if final.milestone != before[0]:
             self._shipment_on_milestone_change(before[0], final, news)
@@ -229,10 +232,10 @@ class StockPicking(models.Model):
             source = partner_by_code.get(final.milestone_partner)
             corrected = any(step.outcome == ms.CORRECTION for _e, step in news)
             body = _(
-                "Shipment milestone: %(old)s → %(new)s (%(source)s)%(correction)s",
+                "Shipment milestone: %(old)s → %(new)s (%(origin)s)%(correction)s",
                 old=labels.get(old_milestone, old_milestone),
                 new=labels.get(final.milestone, final.milestone),
-                source=source.name if source else _("Odoo"),
+                origin=source.name if source else _("Odoo"),
                 correction=_(", correction") if corrected else "",
             )
             self.message_post(body=body, message_type="notification",
@@ -245,8 +248,9 @@ class StockPicking(models.Model):
                 reasons.get(final.exception_reason, final.exception_reason), partner)
 
     def _shipment_exception_activity(self, reason_label, partner=None):
-        user = (partner and partner.responsible_user_id) or self.user_id \
-            or self.env.ref("base.user_admin", raise_if_not_found=False)
+        candidates = [partner and partner.responsible_user_id, self.user_id,
+                      self.env.ref("base.user_admin", raise_if_not_found=False)]
+        user = next((u for u in candidates if u and u.active and not u._is_superuser()), None)
         self.activity_schedule(
             "mail.mail_activity_data_todo",
             summary=_("Shipment exception: %s", reason_label),
@@ -271,7 +275,7 @@ class StockPicking(models.Model):
             "direction": "internal", "partner_code": "odoo", "company_id": p.company_id.id,
             "external_id": f"odoo:{uuid.uuid4().hex}", "state": "received", "received_at": now,
             "occurred_at": now, "milestone": milestone, "exception_reason": exception_reason,
-            "resolves_exception": resolves_exception, "mapped": True, "authoritative": True,
+            "resolves_exception": resolves_exception, "is_mapped": True, "authoritative": True,
             "picking_id": p.id, "correlation_id": p.shipment_correlation_id,
             "picking_ref": p.name, "message": message,
         } for p in self])
