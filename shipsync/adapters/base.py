@@ -100,6 +100,9 @@ class ShipmentResult:
     rates: tuple[Rate, ...] = ()
     raw_status: str = ""
     tracking_url: str = ""
+    #: What the carrier actually charges (fees, surcharges), when it says so; ``price``
+    #: is the quoted rate.
+    charge: Decimal | None = None
 
 
 @dataclass(frozen=True)

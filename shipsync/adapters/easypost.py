@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from shipsync.normalizers import EasyPostNormalizer
 
@@ -198,7 +198,11 @@ def parse_bought_shipment(shipment: dict) -> tuple[ShipmentResult, str]:
     label = shipment.get("postage_label") or {}
     selected = shipment.get("selected_rate") or {}
     tracker = shipment.get("tracker") or {}
+    fees = [to_decimal(f.get("amount")) for f in shipment.get("fees") or []
+            if isinstance(f, dict)]
+    fees = [f for f in fees if f is not None]
     result = ShipmentResult(
+        charge=sum(fees, Decimal("0")) if fees else None,
         shipment_id=shipment.get("id") or "",
         tracking_numbers=(shipment["tracking_code"],) if shipment.get("tracking_code") else (),
         price=to_decimal(selected.get("rate")),
@@ -307,14 +311,17 @@ class EasyPostAdapter(CarrierAdapter):
             results.append(result)
             if label_url:
                 labels.append(self._download_label(result, parcel, label_url, req, i))
-        price = None
+        price = charge = None
         if all(r.price is not None for r in results):
             price = sum((r.price for r in results), Decimal("0"))
+        if all(r.charge is not None for r in results):
+            charge = sum((r.charge for r in results), Decimal("0"))
         return ShipmentResult(
             shipment_id=",".join(r.shipment_id for r in results),
             tracking_numbers=tuple(t for r in results for t in r.tracking_numbers),
             labels=tuple(labels),
             price=price,
+            charge=charge,
             currency=results[0].currency if results else "",
             rates=tuple(rt for r in results for rt in r.rates),
             raw_status=results[-1].raw_status if results else "",
@@ -374,6 +381,28 @@ class EasyPostAdapter(CarrierAdapter):
             )
             events.extend(parse_tracker(tracker))
         return events
+
+    def build_track_batch(self, tracking_numbers: Sequence[str], page_size: int = 100):
+        codes = ",".join(quote(c, safe="") for c in tracking_numbers)
+        return self.request("GET", f"/v2/trackers?tracking_codes={codes}&page_size={page_size}")
+
+    def track_batch(self, tracking_numbers: Sequence[str]) -> dict[str, list[CanonicalEvent]]:
+        """Several trackers in one ``GET /v2/trackers?tracking_codes=a,b,c`` (the sandbox's
+        batch read; EasyPost itself filters its list by one ``tracking_code``, use
+        :meth:`track` there). Returns tracking code -> events, plus ``finalized`` codes
+        under the key ``None``."""
+        out: dict = {None: []}
+        if not tracking_numbers:
+            return out
+        data = self.call_json(self.build_track_batch(tracking_numbers,
+                                                     len(tracking_numbers)),
+                              "easypost list trackers")
+        for tracker in data.get("trackers") or []:
+            code = tracker.get("tracking_code")
+            out[code] = parse_tracker(tracker)
+            if tracker.get("finalized"):
+                out[None].append(code)
+        return out
 
     def get_tracker(self, tracker_id: str) -> list[CanonicalEvent]:
         return parse_tracker(

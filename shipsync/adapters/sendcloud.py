@@ -40,6 +40,7 @@ from .base import (
     parse_datetime,
     register,
     result_json,
+    to_decimal,
     validate_request,
 )
 
@@ -212,7 +213,9 @@ def label_url(parcel: dict) -> str:
 def parse_parcel_result(parcels: Sequence[dict]) -> ShipmentResult:
     first = parcels[0] if parcels else {}
     status = first.get("status") or {}
+    charges = [to_decimal(p.get("total_charge")) for p in parcels]
     return ShipmentResult(
+        charge=sum(charges, Decimal("0")) if charges and None not in charges else None,
         shipment_id=",".join(str(p.get("id")) for p in parcels),
         tracking_numbers=tuple(p["tracking_number"] for p in parcels if p.get("tracking_number")),
         price=None,
@@ -255,6 +258,68 @@ def parse_webhook(payload: dict) -> list[CanonicalEvent]:
     if payload["action"] != "parcel_status_changed":
         return []
     return [status_event(payload.get("parcel") or {}, payload.get("timestamp"))]
+
+
+#: Envelope of a ``parcel_status_changed`` webhook (what the normalizer relies on).
+WEBHOOK_SCHEMA: dict = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "required": ["action"],
+    "properties": {
+        "action": {"type": "string", "minLength": 1},
+        "timestamp": {"type": ["integer", "string"]},
+        "parcel": {
+            "type": "object",
+            "required": ["id", "status"],
+            "properties": {
+                "id": {"type": ["integer", "string"]},
+                "tracking_number": {"type": ["string", "null"]},
+                "order_number": {"type": ["string", "null"]},
+                "status": {
+                    "type": "object",
+                    "required": ["id"],
+                    "properties": {"id": {"type": ["integer", "string"]},
+                                   "message": {"type": ["string", "null"]}},
+                },
+            },
+        },
+    },
+    "if": {"properties": {"action": {"const": "parcel_status_changed"}}},
+    "then": {"required": ["action", "timestamp", "parcel"]},
+}
+
+
+class SendcloudNormalizer:
+    """Inbound ``parcel_status_changed`` webhooks -> canonical events (vocabulary
+    ``sendcloud``: the status id is the code, mapped by the editable status map).
+
+    The external id is ``parcel id : status id : timestamp``, so a duplicated delivery
+    and a polled status of the same moment deduplicate in the ledger."""
+
+    name = "sendcloud"
+    vocabulary = "sendcloud"
+    schema_name = ""
+    schema = WEBHOOK_SCHEMA
+
+    def normalize(self, payload: dict) -> list[CanonicalEvent]:
+        return parse_webhook(payload)
+
+    def parse(self, body: bytes) -> list[CanonicalEvent]:
+        """Raw body -> events; ``shipsync.schemas.PayloadError`` on bad input."""
+        from shipsync.schemas import SCHEMA_VIOLATION, PayloadError, parse_json, validate
+
+        payload = parse_json(body)
+        validate(payload, WEBHOOK_SCHEMA)
+        try:
+            return self.normalize(payload)
+        except InvalidInput as exc:
+            raise PayloadError(SCHEMA_VIOLATION, exc.message, "$.parcel") from None
+
+
+def seed_entries() -> list[tuple[str, str | None, str | None]]:
+    """Status map seed rows ``(code, milestone, exception_reason)`` for vocabulary
+    ``sendcloud`` (from :data:`SENDCLOUD_STATUS_MAP`)."""
+    return [(str(k), m, r) for k, (_msg, m, r) in sorted(SENDCLOUD_STATUS_MAP.items())]
 
 
 # --------------------------------------------------------------------------- adapter
@@ -328,6 +393,7 @@ class SendcloudAdapter(CarrierAdapter):
             tracking_numbers=base.tracking_numbers,
             labels=tuple(labels),
             price=base.price,
+            charge=base.charge,
             currency=base.currency,
             raw_status=base.raw_status,
             tracking_url=base.tracking_url,
@@ -397,6 +463,9 @@ __all__ = [
     "SENDCLOUD_STATUS_MAP",
     "SENDCLOUD_UNVERIFIED_IDS",
     "SendcloudAdapter",
+    "SendcloudNormalizer",
+    "WEBHOOK_SCHEMA",
+    "seed_entries",
     "build_parcel",
     "build_parcels_body",
     "label_url",

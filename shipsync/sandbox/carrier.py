@@ -1,0 +1,662 @@
+"""A carrier on loopback: EasyPost-style and Sendcloud-style API subsets, labels, tracking
+histories and signed webhooks (stdlib + reportlab only).
+
+EasyPost subset (HTTP Basic, API key as user)::
+
+    POST /v2/shipments                 create (rates come back on the shipment)
+    POST /v2/shipments/{id}/buy        buy a rate: tracking code, postage_label, tracker
+    POST /v2/shipments/{id}/refund     refund_status submitted / rejected (after pickup)
+    POST /v2/trackers                  the tracker of a tracking code (created if needed)
+    GET  /v2/trackers/{id}             one tracker
+    GET  /v2/trackers?tracking_codes=a,b,c&page_size=N
+                                       batch read used by the poller (sandbox extension:
+                                       EasyPost's list filters on one tracking_code)
+
+Sendcloud subset (HTTP Basic public:secret)::
+
+    POST /api/v2/parcels               {"parcel": {...}} or {"parcels": [...]}, with label
+    GET  /api/v2/parcels/{id}          the parcel and its current status
+    GET  /api/v2/parcels?tracking_number=X
+    POST /api/v2/parcels/{id}/cancel   cancelled (200) / failed (400, already moving)
+
+Labels: ``GET /labels/{tracking}.pdf`` (a real one-page PDF) and ``.zpl``.
+
+A shipment bought/created gets the first history step (``pre_transit`` /
+``label_created`` or Sendcloud status 1000). :meth:`CarrierSandbox.advance` (or
+``POST /_control/advance``) moves it along a scenario and POSTs signed webhooks to
+``webhook_url`` (EasyPost ``X-Hmac-Signature: hmac-sha256-hex=...``, Sendcloud
+``Sendcloud-Signature``), optionally duplicated and shuffled.
+
+Scenarios: ``delivered``, ``attempt`` (a failed attempt, then delivered),
+``exception`` (weather delay, then delivered), ``return`` (refused, back to sender),
+``lost``.
+
+Knobs (``configure(**knobs)`` or ``POST /_control``): ``latency_ms``, ``error_rate`` +
+``seed``, ``fail_next`` + ``fail_status`` (e.g. 429) + ``retry_after``,
+``outage_until`` (epoch seconds: 503), ``malformed`` (2xx with a non-JSON body),
+``bad_address`` (every create answers 422), ``webhook_url``, ``easypost_secret``,
+``sendcloud_secret``, ``label_format``. A destination zip ``00000`` always gets 422.
+Control routes: ``GET /_control/log``, ``POST /_control/reset``, ``GET /_control/health``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import io
+import itertools
+import json
+import random
+import threading
+import time
+import unicodedata
+import uuid
+from datetime import datetime, timedelta, timezone
+from urllib.parse import parse_qs, urlsplit
+from urllib.request import Request, urlopen
+
+from .common import BackgroundServer, SandboxHandler
+
+DEFAULT_KNOBS: dict = {
+    "latency_ms": 0,
+    "error_rate": 0.0,
+    "seed": None,
+    "fail_next": 0,
+    "fail_status": 503,
+    "retry_after": None,
+    "outage_until": None,
+    "malformed": False,
+    "bad_address": False,
+    "webhook_url": None,
+    "easypost_secret": "sandbox-easypost-secret",
+    "sendcloud_secret": "sandbox-sendcloud-secret",
+}
+EPOCH = datetime(2026, 11, 2, 8, 0, tzinfo=timezone.utc)
+
+#: EasyPost (status, status_detail, message) steps after label_created, per scenario.
+EP_SCENARIOS: dict[str, list[tuple[str, str, str]]] = {
+    "delivered": [
+        ("in_transit", "departed_origin_facility", "Departed origin facility"),
+        ("in_transit", "arrived_at_facility", "Arrived at sort facility"),
+        ("out_for_delivery", "out_for_delivery", "Out for delivery"),
+        ("delivered", "arrived_at_destination", "Delivered, front door"),
+    ],
+    "attempt": [
+        ("in_transit", "departed_origin_facility", "Departed origin facility"),
+        ("out_for_delivery", "out_for_delivery", "Out for delivery"),
+        ("delivery_exception", "recipient_not_available", "Delivery attempted, notice left"),
+        ("out_for_delivery", "out_for_delivery", "Out for delivery (2nd attempt)"),
+        ("delivered", "arrived_at_destination", "Delivered"),
+    ],
+    "exception": [
+        ("in_transit", "departed_origin_facility", "Departed origin facility"),
+        ("in_transit", "weather_delay", "Delayed by weather"),
+        ("in_transit", "arrived_at_facility", "Arrived at sort facility"),
+        ("delivered", "arrived_at_destination", "Delivered"),
+    ],
+    "return": [
+        ("in_transit", "departed_origin_facility", "Departed origin facility"),
+        ("out_for_delivery", "out_for_delivery", "Out for delivery"),
+        ("return_to_sender", "return", "Refused by recipient, returning to sender"),
+        ("delivered", "return", "Delivered back to sender"),
+    ],
+    "lost": [
+        ("in_transit", "departed_origin_facility", "Departed origin facility"),
+        ("failure", "lost", "Parcel lost"),
+    ],
+}
+#: Sendcloud status ids per scenario (after 1000 "Ready to send").
+SC_SCENARIOS: dict[str, list[tuple[int, str]]] = {
+    "delivered": [(22, "Shipment picked up by driver"), (3, "En route to sorting center"),
+                  (92, "Driver en route"), (11, "Delivered")],
+    "attempt": [(22, "Shipment picked up by driver"), (92, "Driver en route"),
+                (8, "Delivery attempt failed"), (92, "Driver en route"), (11, "Delivered")],
+    "exception": [(22, "Shipment picked up by driver"), (4, "Delivery delayed"),
+                  (5, "Sorted"), (11, "Delivered")],
+    "return": [(22, "Shipment picked up by driver"), (62991, "Refused by recipient"),
+               (62992, "Returned to sender")],
+    "lost": [(22, "Shipment picked up by driver"), (80, "Unable to deliver")],
+}
+EP_TERMINAL = ("delivered", "failure", "cancelled")
+SC_TERMINAL = (11, 80, 93, 2000, 62992)
+
+
+def _iso(dt: datetime) -> str:
+    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def render_pdf_label(tracking: str, lines: list[str]) -> bytes:
+    """A one-page 4x6 in PDF label (reportlab), or a hand-written minimal PDF."""
+    try:
+        from reportlab.lib.units import inch
+        from reportlab.pdfgen import canvas
+    except ImportError:  # pragma: no cover - reportlab is a requirement of Odoo
+        return _minimal_pdf(tracking)
+    buf = io.BytesIO()
+    pdf = canvas.Canvas(buf, pagesize=(4 * inch, 6 * inch))
+    pdf.setTitle(f"Label {tracking}")
+    pdf.setFont("Helvetica-Bold", 16)
+    pdf.drawString(0.3 * inch, 5.5 * inch, "SHIPSYNC SANDBOX")
+    pdf.setFont("Helvetica", 10)
+    y = 5.1 * inch
+    for line in lines:
+        pdf.drawString(0.3 * inch, y, line[:60])
+        y -= 0.2 * inch
+    pdf.setFont("Courier-Bold", 14)
+    pdf.drawString(0.3 * inch, 1.0 * inch, tracking)
+    pdf.showPage()
+    pdf.save()
+    return buf.getvalue()
+
+
+def _minimal_pdf(text: str) -> bytes:
+    objs = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 288 432] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        None,
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    stream = f"BT /F1 12 Tf 20 400 Td ({text}) Tj ET".encode()
+    objs[3] = b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream"
+    out, offsets = [b"%PDF-1.4\n"], []
+    for i, obj in enumerate(objs, 1):
+        offsets.append(sum(len(x) for x in out))
+        out.append(b"%d 0 obj\n" % i + obj + b"\nendobj\n")
+    xref = sum(len(x) for x in out)
+    out.append(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1))
+    out += [b"%010d 00000 n \n" % o for o in offsets]
+    out.append(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n"
+               % (len(objs) + 1, xref))
+    return b"".join(out)
+
+
+def render_zpl_label(tracking: str, lines: list[str]) -> bytes:
+    body = ["^XA", "^CF0,40", "^FO30,30^FDSHIPSYNC SANDBOX^FS", "^CF0,25"]
+    for i, line in enumerate(lines):
+        body.append(f"^FO30,{100 + 35 * i}^FD{line[:40]}^FS")
+    body += [f"^FO30,600^BCN,120,Y,N,N^FD{tracking}^FS", "^XZ"]
+    return ("\n".join(body) + "\n").encode()
+
+
+def easypost_signature(body: bytes, secret: str) -> str:
+    key = unicodedata.normalize("NFKD", secret).encode()
+    return "hmac-sha256-hex=" + hmac.new(key, body, hashlib.sha256).hexdigest()
+
+
+def sendcloud_signature(body: bytes, secret: str) -> str:
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+class CarrierHandler(SandboxHandler):
+    server_version = "shipsync-carrier/1"
+
+    def do_GET(self):
+        self._dispatch("GET")
+
+    def do_POST(self):
+        self._dispatch("POST")
+
+    def _dispatch(self, method: str) -> None:
+        owner: CarrierSandbox = self.owner
+        try:
+            body = self.read_body()
+        except ValueError:
+            self.send_json(413, {"error": {"code": "TOO_LARGE", "message": "body too large"}})
+            return
+        path = self.path_only
+        query = parse_qs(urlsplit(self.path).query)
+        if path.startswith("/_control"):
+            status, payload = owner.control(method, path, body)
+            self.send_json(status, payload)
+            return
+        owner.requests += 1
+        status, payload, ctype, headers = owner.handle(
+            method, path, query, body, dict(self.headers.items()), self.headers)
+        self.server.log_line(f"{method} {self.path} -> {status}")
+        if isinstance(payload, bytes):
+            self.send_bytes(status, payload, ctype, headers)
+        else:
+            self.send_json(status, payload, headers)
+
+
+class CarrierSandbox(BackgroundServer):
+    """The carrier sandbox; thread-safe; usable in-process (``start()``) or from the CLI."""
+
+    handler_class = CarrierHandler
+    name = "carrier"
+
+    def __init__(self, port: int = 0, host: str = "127.0.0.1", verbose: bool = False,
+                 **knobs):
+        super().__init__(port=port, host=host, verbose=verbose)
+        self._lock = threading.RLock()
+        self.reset()
+        self.configure(**knobs)
+
+    # ------------------------------------------------------------------ state
+    def reset(self) -> None:
+        with getattr(self, "_lock", threading.RLock()):
+            self.knobs = dict(DEFAULT_KNOBS)
+            self.shipments: dict[str, dict] = {}
+            self.trackers: dict[str, dict] = {}  # by tracking code
+            self.parcels: dict[int, dict] = {}
+            self.idempotent: dict[str, tuple[int, object]] = {}
+            self.calls: list[dict] = []
+            self.webhooks: list[dict] = []
+            self.requests = 0
+            self._ids = itertools.count(1)
+            self._rng = random.Random()
+            self.clock = EPOCH
+
+    def configure(self, **knobs) -> dict:
+        unknown = sorted(set(knobs) - set(DEFAULT_KNOBS))
+        if unknown:
+            raise ValueError(f"unknown knob(s): {', '.join(unknown)}")
+        with self._lock:
+            self.knobs.update(knobs)
+            if "seed" in knobs:
+                self._rng = random.Random(knobs["seed"])
+        return dict(self.knobs)
+
+    def _next(self, prefix: str) -> str:
+        return f"{prefix}_{next(self._ids):06d}{uuid.uuid4().hex[:8]}"
+
+    def _tick(self, minutes: int = 90) -> datetime:
+        self.clock += timedelta(minutes=minutes)
+        return self.clock
+
+    # ------------------------------------------------------------------ control
+    def control(self, method: str, path: str, body: bytes) -> tuple[int, object]:
+        try:
+            data = json.loads(body or b"{}")
+        except ValueError:
+            return 400, {"error": "control body is not JSON"}
+        try:
+            if path == "/_control" and method == "POST":
+                return 200, self.configure(**data)
+            if path == "/_control" and method == "GET":
+                return 200, dict(self.knobs)
+            if path == "/_control/reset":
+                self.reset()
+                return 200, {"reset": True}
+            if path == "/_control/log":
+                return 200, {"calls": self.calls, "webhooks": self.webhooks,
+                             "requests": self.requests}
+            if path == "/_control/health":
+                return 200, {"ok": True}
+            if path == "/_control/advance" and method == "POST":
+                return 200, {"deliveries": self.advance(**data)}
+        except (TypeError, ValueError, KeyError) as exc:
+            return 400, {"error": str(exc)}
+        return 404, {"error": "unknown control route"}
+
+    # ------------------------------------------------------------------ failures
+    def _failure(self, method: str, path: str):
+        k = self.knobs
+        retry = {"Retry-After": str(k["retry_after"])} if k["retry_after"] is not None else {}
+        if k["outage_until"] and time.time() < float(k["outage_until"]):
+            return 503, {"error": {"code": "SERVICE.UNAVAILABLE",
+                                   "message": "planned outage"}}, retry
+        if k["fail_next"] > 0:
+            k["fail_next"] -= 1
+            return k["fail_status"], {"error": {"code": "SANDBOX.FAIL",
+                                                "message": "injected failure"}}, retry
+        if k["error_rate"] and self._rng.random() < float(k["error_rate"]):
+            return k["fail_status"], {"error": {"code": "SANDBOX.RANDOM",
+                                                "message": "random failure"}}, retry
+        return None
+
+    def handle(self, method, path, query, body, headers, raw_headers):
+        with self._lock:
+            self.calls.append({"method": method, "path": path,
+                               "idempotency_key": raw_headers.get("Idempotency-Key")})
+            failure = None if path.startswith("/labels/") else self._failure(method, path)
+            latency = self.knobs["latency_ms"]
+            malformed = self.knobs["malformed"]
+        if latency:
+            time.sleep(min(float(latency), 120_000) / 1000.0)
+        if failure:
+            status, payload, extra = failure
+            return status, payload, "application/json", extra
+        if path.startswith("/labels/"):
+            return self._label(path)
+        if not raw_headers.get("Authorization", "").startswith("Basic "):
+            return 401, {"error": {"code": "APIKEY.REQUIRED",
+                                   "message": "missing credentials"}}, "application/json", {}
+        try:
+            data = json.loads(body) if body else {}
+        except ValueError:
+            return 400, {"error": {"code": "BAD.JSON", "message": "body is not JSON"}}, \
+                "application/json", {}
+        key = raw_headers.get("Idempotency-Key")
+        with self._lock:
+            if key and method == "POST" and (path, key) in self.idempotent:
+                status, payload = self.idempotent[(path, key)]
+                return status, payload, "application/json", {"Idempotent-Replayed": "true"}
+            status, payload = self._route(method, path, query, data)
+            if key and method == "POST" and 200 <= status < 300:
+                self.idempotent[(path, key)] = (status, payload)
+        if malformed and 200 <= status < 300:
+            return status, b"<html>upstream proxy error</html>", "text/html", {}
+        return status, payload, "application/json", {}
+
+    def _route(self, method, path, query, data):
+        parts = [p for p in path.split("/") if p]
+        if parts[:2] == ["v2", "shipments"]:
+            if method == "POST" and len(parts) == 2:
+                return self._ep_create(data.get("shipment") or {})
+            if method == "POST" and len(parts) == 4 and parts[3] == "buy":
+                return self._ep_buy(parts[2], data)
+            if method == "POST" and len(parts) == 4 and parts[3] == "refund":
+                return self._ep_refund(parts[2])
+            if method == "GET" and len(parts) == 3 and parts[2] in self.shipments:
+                return 200, self.shipments[parts[2]]
+        if parts[:2] == ["v2", "trackers"]:
+            if method == "POST" and len(parts) == 2:
+                code = (data.get("tracker") or {}).get("tracking_code")
+                if not code:
+                    return 422, _ep_error("TRACKER.TRACKING_CODE.REQUIRED",
+                                          "tracking_code is required")
+                return 200, self._ep_tracker(code)
+            if method == "GET" and len(parts) == 3:
+                for tracker in self.trackers.values():
+                    if tracker["id"] == parts[2]:
+                        return 200, tracker
+                return 404, _ep_error("NOT_FOUND", "tracker not found")
+            if method == "GET" and len(parts) == 2:
+                codes = ",".join(query.get("tracking_codes", [])).split(",")
+                codes = [c for c in codes if c][: int((query.get("page_size") or ["100"])[0])]
+                found = [self.trackers[c] for c in codes if c in self.trackers]
+                return 200, {"trackers": found, "has_more": False}
+        if parts[:3] == ["api", "v2", "parcels"]:
+            if method == "POST" and len(parts) == 3:
+                return self._sc_create(data)
+            if method == "POST" and len(parts) == 5 and parts[4] == "cancel":
+                return self._sc_cancel(parts[3])
+            if method == "GET" and len(parts) == 4:
+                parcel = self.parcels.get(int(parts[3])) if parts[3].isdigit() else None
+                if not parcel:
+                    return 404, {"error": {"code": 404, "message": "Not found"}}
+                return 200, {"parcel": parcel}
+            if method == "GET" and len(parts) == 3:
+                wanted = (query.get("tracking_number") or [""])[0]
+                return 200, {"parcels": [p for p in self.parcels.values()
+                                         if p["tracking_number"] == wanted]}
+        return 404, {"error": {"code": "NOT_FOUND", "message": f"no route {method} {path}"}}
+
+    # ------------------------------------------------------------------ labels
+    def _label(self, path: str):
+        name = path.rsplit("/", 1)[-1]
+        tracking, _, ext = name.rpartition(".")
+        lines = [f"Tracking: {tracking}"]
+        if tracking in self.trackers:
+            lines.append(f"Ref: {self.trackers[tracking].get('_reference', '')}")
+        if ext == "pdf":
+            return 200, render_pdf_label(tracking, lines), "application/pdf", {}
+        if ext == "zpl":
+            return 200, render_zpl_label(tracking, lines), "application/zpl", {}
+        return 404, {"error": {"code": "NOT_FOUND", "message": "no such label"}}, \
+            "application/json", {}
+
+    def _bad_address(self, to_address: dict) -> bool:
+        return bool(self.knobs["bad_address"]) or to_address.get("zip") == "00000" \
+            or to_address.get("postal_code") == "00000"
+
+    # ------------------------------------------------------------------ EasyPost
+    def _ep_create(self, shipment: dict):
+        to = shipment.get("to_address") or {}
+        if self._bad_address(to):
+            return 422, _ep_error("ADDRESS.VERIFY.FAILURE", "Unable to verify address.",
+                                  [{"field": "to_address.zip", "message": "invalid zip"}])
+        parcel = shipment.get("parcel") or {}
+        if not parcel.get("weight"):
+            return 422, _ep_error("PARCEL.WEIGHT.REQUIRED", "Parcel weight is required.")
+        sid = self._next("shp")
+        weight = float(parcel["weight"])
+        rates = [
+            {"id": self._next("rate"), "object": "Rate", "carrier": "USPS", "service": svc,
+             "rate": f"{base + weight * per:.2f}", "currency": "USD", "delivery_days": days,
+             "shipment_id": sid}
+            for svc, base, per, days in (("Priority", 7.0, 0.05, 2), ("Express", 25.0, 0.1, 1),
+                                         ("GroundAdvantage", 5.0, 0.03, 5))
+        ]
+        record = {
+            "id": sid, "object": "Shipment", "mode": "test", "reference": shipment.get("reference"),
+            "to_address": to, "from_address": shipment.get("from_address") or {},
+            "parcel": parcel, "is_return": bool(shipment.get("is_return")),
+            "options": shipment.get("options") or {}, "rates": rates, "status": "unknown",
+            "tracking_code": None, "postage_label": None, "selected_rate": None,
+            "tracker": None, "refund_status": None, "created_at": _iso(self.clock),
+        }
+        self.shipments[sid] = record
+        return 201, record
+
+    def _ep_buy(self, sid: str, data: dict):
+        shipment = self.shipments.get(sid)
+        if not shipment:
+            return 404, _ep_error("SHIPMENT.NOT_FOUND", "shipment not found")
+        if shipment["tracking_code"]:
+            return 422, _ep_error("SHIPMENT.POSTAGE.EXISTS", "postage already purchased")
+        rate_id = (data.get("rate") or {}).get("id")
+        rate = next((r for r in shipment["rates"] if r["id"] == rate_id), None)
+        if not rate:
+            return 422, _ep_error("SHIPMENT.RATE.INVALID", "rate not found on this shipment")
+        code = f"EZ{next(self._ids):08d}{uuid.uuid4().hex[:6].upper()}"
+        fmt = (shipment["options"].get("label_format") or "PDF").upper()
+        ext = "zpl" if fmt == "ZPL" else "pdf"
+        base = self.url
+        tracker = self._ep_tracker(code, reference=shipment.get("reference"),
+                                   shipment_id=sid)
+        shipment.update(
+            tracking_code=code, selected_rate=rate, status="unknown",
+            postage_label={"object": "PostageLabel", "label_file_type": f"application/{ext}",
+                           "label_format": fmt, "label_url": f"{base}/labels/{code}.{ext}"},
+            tracker=tracker,
+            # The charge may differ from the quote (surcharges): +3% on heavy parcels.
+            fees=[{"object": "Fee", "type": "PostageFee",
+                   "amount": _charge(rate["rate"],
+                                     float(shipment["parcel"]["weight"]) * 0.028349523125)}],
+        )
+        return 200, shipment
+
+    def _ep_refund(self, sid: str):
+        shipment = self.shipments.get(sid)
+        if not shipment:
+            return 404, _ep_error("SHIPMENT.NOT_FOUND", "shipment not found")
+        tracker = self.trackers.get(shipment.get("tracking_code") or "")
+        if tracker and tracker["status"] not in ("pre_transit", "unknown", "cancelled"):
+            shipment["refund_status"] = "rejected"
+        else:
+            shipment["refund_status"] = "submitted"
+            if tracker:
+                self._ep_step(tracker, "cancelled", "cancelled", "Label voided")
+        return 200, shipment
+
+    def _ep_tracker(self, code: str, reference=None, shipment_id=None) -> dict:
+        tracker = self.trackers.get(code)
+        if tracker is None:
+            tracker = {
+                "id": self._next("trk"), "object": "Tracker", "mode": "test",
+                "tracking_code": code, "status": "unknown", "status_detail": "unknown",
+                "carrier": "USPS", "shipment_id": shipment_id, "tracking_details": [],
+                "public_url": f"{self.url}/track/{code}", "finalized": False,
+                "created_at": _iso(self.clock), "updated_at": _iso(self.clock),
+                "_reference": reference or "", "_kind": "easypost", "_step": 0,
+            }
+            self.trackers[code] = tracker
+            self._ep_step(tracker, "pre_transit", "label_created", "Label created")
+        return tracker
+
+    def _ep_step(self, tracker, status, detail, message) -> dict:
+        when = _iso(self._tick())
+        tracker["tracking_details"].append({
+            "object": "TrackingDetail", "status": status, "status_detail": detail,
+            "message": message, "datetime": when, "source": "USPS",
+            "tracking_location": {"object": "TrackingLocation", "city": "SANDBOX",
+                                  "state": "CA", "country": "US", "zip": "94000"},
+        })
+        tracker.update(status=status, status_detail=detail, updated_at=when,
+                       finalized=status in EP_TERMINAL)
+        return tracker
+
+    # ------------------------------------------------------------------ Sendcloud
+    def _sc_create(self, data: dict):
+        items = [data["parcel"]] if isinstance(data.get("parcel"), dict) else \
+            list(data.get("parcels") or [])
+        if not items:
+            return 400, {"error": {"code": 400, "message": "parcel or parcels required"}}
+        created, failed = [], []
+        for item in items:
+            errors = {}
+            if self._bad_address(item):
+                errors["postal_code"] = ["Invalid postal code for the country."]
+            if not item.get("weight"):
+                errors["weight"] = ["This field is required."]
+            if errors:
+                failed.append({"parcel": item, "errors": errors})
+                continue
+            pid = next(self._ids) + 100000
+            code = f"SC{pid:08d}{uuid.uuid4().hex[:4].upper()}"
+            link = f"{self.url}/labels/{code}.pdf"
+            parcel = {
+                "id": pid, "tracking_number": code, "order_number": item.get("order_number"),
+                "external_reference": item.get("external_reference"),
+                "name": item.get("name"), "postal_code": item.get("postal_code"),
+                "country": {"iso_2": item.get("country")}, "weight": item.get("weight"),
+                "is_return": bool(item.get("is_return")),
+                "status": {"id": 1000, "message": "Ready to send"},
+                "tracking_url": f"{self.url}/track/{code}",
+                "documents": [{"type": "label", "size": "a6", "link": link}],
+                "label": {"label_printer": link, "normal_printer": [link]},
+                "shipment": item.get("shipment") or {},
+                "total_charge": _charge("6.90", float(item.get("weight") or 0)),
+                "date_created": self.clock.strftime("%d-%m-%Y %H:%M:%S"),
+                "date_updated": self.clock.strftime("%d-%m-%Y %H:%M:%S"),
+                "_step": 0, "_history": [],
+            }
+            parcel["_history"].append((1000, "Ready to send", _iso(self.clock)))
+            self.parcels[pid] = parcel
+            self.trackers[code] = {"_kind": "sendcloud", "parcel_id": pid,
+                                   "_reference": item.get("order_number") or ""}
+            created.append(parcel)
+        if failed and not created:
+            return 400, {"parcels": [], "failed_parcels": failed}
+        if failed:
+            return 200, {"parcels": created, "failed_parcels": failed}
+        return 200, ({"parcel": created[0]} if isinstance(data.get("parcel"), dict)
+                     else {"parcels": created})
+
+    def _sc_cancel(self, pid: str):
+        parcel = self.parcels.get(int(pid)) if pid.isdigit() else None
+        if not parcel:
+            return 404, {"error": {"code": 404, "message": "Not found"}}
+        if parcel["status"]["id"] not in (1000, 999, 1, 2000):
+            return 400, {"status": "failed",
+                         "message": "Shipment has already been processed by the carrier"}
+        self._sc_step(parcel, 2000, "Cancelled")
+        return 200, {"status": "cancelled", "message": "Parcel has been cancelled"}
+
+    def _sc_step(self, parcel, status_id, message) -> dict:
+        when = self._tick()
+        parcel["status"] = {"id": status_id, "message": message}
+        parcel["date_updated"] = when.strftime("%d-%m-%Y %H:%M:%S")
+        parcel["_history"].append((status_id, message, _iso(when)))
+        return parcel
+
+    # ------------------------------------------------------------------ tracking
+    def advance(self, tracking_code: str, scenario: str = "delivered", steps: int | None = None,
+                duplicates: int = 0, shuffle: int | None = None, webhook: bool = True,
+                url: str | None = None) -> list[dict]:
+        """Move a shipment ``steps`` steps (default: to the end) along ``scenario`` and
+        post one signed webhook per step to ``url`` / the ``webhook_url`` knob.
+        ``duplicates``: each webhook is sent that many extra times; ``shuffle``: a seed,
+        the deliveries are sent in a shuffled order. Returns the deliveries."""
+        with self._lock:
+            tracker = self.trackers.get(tracking_code)
+            if tracker is None:
+                raise KeyError(f"unknown tracking code {tracking_code!r}")
+            payloads = []
+            if tracker["_kind"] == "easypost":
+                todo = EP_SCENARIOS[scenario][tracker["_step"]:]
+                for status, detail, message in todo[: steps if steps is not None else None]:
+                    self._ep_step(tracker, status, detail, message)
+                    tracker["_step"] += 1
+                    payloads.append(("easypost", self.easypost_event(tracker)))
+            else:
+                parcel = self.parcels[tracker["parcel_id"]]
+                todo = SC_SCENARIOS[scenario][parcel["_step"]:]
+                for status_id, message in todo[: steps if steps is not None else None]:
+                    self._sc_step(parcel, status_id, message)
+                    parcel["_step"] += 1
+                    payloads.append(("sendcloud", self.sendcloud_event(parcel)))
+            target = url or self.knobs["webhook_url"]
+        if not webhook or not target:
+            return [{"kind": k, "payload": p} for k, p in payloads]
+        sends = [p for p in payloads for _ in range(1 + max(0, int(duplicates)))]
+        if shuffle is not None:
+            random.Random(shuffle).shuffle(sends)
+        return [self.post_webhook(target, kind, payload) for kind, payload in sends]
+
+    def easypost_event(self, tracker: dict) -> dict:
+        public = {k: v for k, v in tracker.items() if not k.startswith("_")}
+        public["tracking_details"] = [dict(d) for d in tracker["tracking_details"]]
+        return {"object": "Event", "id": self._next("evt"), "mode": "test",
+                "description": "tracker.updated", "created_at": tracker["updated_at"],
+                "updated_at": tracker["updated_at"], "pending_urls": [], "completed_urls": [],
+                "result": public}
+
+    def sendcloud_event(self, parcel: dict) -> dict:
+        status_id, message, when = parcel["_history"][-1]
+        stamp = int(datetime.fromisoformat(when.replace("Z", "+00:00")).timestamp() * 1000)
+        public = {k: v for k, v in parcel.items() if not k.startswith("_")}
+        public["status"] = {"id": status_id, "message": message}
+        return {"action": "parcel_status_changed", "timestamp": stamp, "parcel": public}
+
+    def post_webhook(self, url: str, kind: str, payload: dict) -> dict:
+        body = json.dumps(payload).encode()
+        headers = {"Content-Type": "application/json", "User-Agent": "shipsync-carrier/1"}
+        if kind == "easypost":
+            headers["X-Hmac-Signature"] = easypost_signature(body, self.knobs["easypost_secret"])
+        else:
+            headers["Sendcloud-Signature"] = sendcloud_signature(
+                body, self.knobs["sendcloud_secret"])
+        delivery = {"kind": kind, "url": url, "payload": payload}
+        try:
+            with urlopen(Request(url, data=body, headers=headers, method="POST"),  # noqa: S310
+                         timeout=30) as resp:
+                delivery.update(status=resp.status, response=resp.read().decode(errors="replace"))
+        except OSError as exc:  # HTTPError is an OSError and carries the status
+            delivery.update(status=getattr(exc, "code", None), response=str(exc))
+            reader = getattr(exc, "read", None)
+            if reader:
+                delivery["response"] = reader().decode(errors="replace")
+        with self._lock:
+            self.webhooks.append({k: v for k, v in delivery.items() if k != "payload"})
+        return delivery
+
+
+def _ep_error(code: str, message: str, errors=None) -> dict:
+    return {"error": {"code": code, "message": message, "errors": errors or []}}
+
+
+def _charge(quoted: str, weight_kg: float) -> str:
+    """The actual charge: the quote, +3 % over 10 kg (an overweight surcharge)."""
+    amount = float(quoted)
+    if weight_kg > 10:
+        amount *= 1.03
+    return f"{amount:.2f}"
+
+
+def basic(user: str, password: str = "") -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def run(args) -> int:
+    """``python -m shipsync.sandbox carrier``: serve in the foreground."""
+    server = CarrierSandbox(port=args.port, host=args.host, verbose=args.verbose, **args.options)
+    server._bind()
+    print(f"carrier listening on {server.url}", flush=True)
+    server.serve_forever()
+    return 0
