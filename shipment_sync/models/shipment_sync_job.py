@@ -1,3 +1,4 @@
+import contextlib
 import dataclasses
 import json
 import logging
@@ -212,11 +213,14 @@ class ShipmentSyncJob(models.Model):
         classified; anything else is a final ``adapter_error``). ``done`` and
         ``dead`` run in the transaction recording the outcome. ``channel``:
         default channel; ``raise_exception`` (default True): a dead job opens
-        a ``sync_failed`` exception on its picking."""
+        a ``sync_failed`` exception on its picking; ``savepoint`` (default
+        True): run ``prepare`` in a savepoint (only handlers that cannot
+        break the transaction may turn it off)."""
         return {
-            "http_call": {"prepare": "_outbox_prepare_http_call"},
+            "http_call": {"prepare": "_outbox_prepare_http_call", "savepoint": False},
             "publish_event": {
                 "model": "shipment.sync.subscription",
+                "savepoint": False,
                 "prepare": "_outbox_prepare_publish",
                 "dead": "_outbox_dead_publish",
                 "channel": "low",
@@ -356,9 +360,16 @@ class ShipmentSyncJob(models.Model):
         """The worker's transactions are short, lock rows explicitly and run READ
         COMMITTED, so that each statement sees what other workers committed (a
         SKIP LOCKED queue needs that: under REPEATABLE READ, locking a row that
-        another worker updated since our snapshot fails)."""
+        another worker updated since our snapshot fails).
+
+        They commit with ``synchronous_commit`` off: what a PostgreSQL crash
+        (not an Odoo one) could lose is the last claims and outcomes, i.e. a
+        call made again with the same idempotency key, which the outbox must
+        survive anyway (a worker can die mid-call). Business transactions,
+        enqueues included, keep the server's setting."""
         if not self.env.registry.in_test_mode():
-            cr.execute(SQL("SET TRANSACTION ISOLATION LEVEL READ COMMITTED"))
+            cr.execute(SQL("SET TRANSACTION ISOLATION LEVEL READ COMMITTED; "
+                           "SET LOCAL synchronous_commit TO OFF"))
 
     def _outbox_commit(self, cr):
         cr.commit()
@@ -434,6 +445,9 @@ class ShipmentSyncJob(models.Model):
         Job = self.env(cr=cr, su=True)[self._name]
         blocked = set()
         todo = list(prepared)
+        # Leases are renewed a few times per lease, not after every call.
+        renew_every = min((p.policy.lease_seconds for p in prepared), default=60.0) / 3
+        renewed = time.monotonic()
         while todo:
             call = todo.pop(0)
             if call.partner_id in blocked:
@@ -445,9 +459,11 @@ class ShipmentSyncJob(models.Model):
                 elapsed = int((time.monotonic() - tick) * 1000)
                 outcome = dataclasses.replace(outcome, elapsed_ms=elapsed)
             stats["calls"] += 1
+            renew = []
+            if todo and time.monotonic() - renewed >= renew_every:
+                renew, renewed = [p.job_id for p in todo], time.monotonic()
             try:
-                breaker = Job._outbox_record(worker, call, outcome, started, clock(),
-                                             [p.job_id for p in todo])
+                breaker = Job._outbox_record(worker, call, outcome, started, clock(), renew)
                 self._outbox_commit(cr)  # the outcome is durable before the next call
             except Exception:
                 self._outbox_rollback(cr)
@@ -474,14 +490,9 @@ class ShipmentSyncJob(models.Model):
         for job in jobs:
             policy = job.partner_id._outbox_policy()
             settlement = outbox.lease_expired(policy, job.attempts, job.worker_id)
-            self.env["shipment.sync.job.attempt"].create({
-                "job_id": job.id, "partner_id": job.partner_id.id, "number": job.attempts,
-                "started_at": job.lease_until - timedelta(seconds=policy.lease_seconds),
-                "error_class": settlement.error_class, "error": settlement.reason[:250],
-                "outcome": "retry" if settlement.state == "pending" else "dead",
-                "worker_id": job.worker_id,
-            })
-            job._outbox_apply(settlement, None, now, now)
+            started = job.lease_until - timedelta(seconds=policy.lease_seconds)
+            job._outbox_settle(settlement, None, now, started, None, job.attempts)
+            job._outbox_after(settlement, None, job.operation)
         if jobs:
             _logger.warning("outbox: reclaimed %s job(s) whose lease expired", len(jobs))
         return len(jobs)
@@ -578,8 +589,12 @@ class ShipmentSyncJob(models.Model):
             partner = job.partner_id
             policy = partner._outbox_policy()
             handler = handlers.get(job.operation)
+            # A handler that queries the database runs in a savepoint, so that
+            # its failure does not abort the other jobs' preparation.
+            guard = self.env.cr.savepoint() if (handler or {}).get("savepoint", True) \
+                else contextlib.nullcontext()
             try:
-                with self.env.cr.savepoint():
+                with guard:
                     if not handler:
                         raise ValueError(f"no outbox handler for operation {job.operation!r}")
                     ctx = outbox.CallContext(
@@ -592,71 +607,89 @@ class ShipmentSyncJob(models.Model):
                 thunk = _thunk(value, http)
             except Exception as exc:  # noqa: BLE001 - a bad job must not stop the batch
                 thunk = _raiser(exc)
-            prepared.append(Prepared(job.id, partner.id, job.attempts, policy, thunk))
+            prepared.append(Prepared(job.id, partner.id, job.attempts, policy, thunk,
+                                     job.operation))
         return prepared
 
     def _outbox_record(self, worker, call, outcome, started, now, pending_ids):
-        """Record one outcome: attempt log, job state, breaker; renew the lease of
-        the batch's jobs still waiting. Returns the partner's breaker state."""
-        cr = self.env.cr
-        job = self.browse(call.job_id)
+        """Record one outcome: job state and attempt log, breaker; renew the lease
+        of ``pending_ids`` (the batch's jobs still waiting). Returns the partner's
+        breaker state. Plain SQL on this hot path (four statements per call); the
+        ORM only runs for the hooks of a finished job."""
         partner = self.env["shipment.sync.partner"].browse(call.partner_id)
         stored = partner._outbox_lock()
-        cr.execute(SQL("SELECT state, worker_id, attempts FROM shipment_sync_job WHERE id = %s "
-                       "FOR NO KEY UPDATE", job.id))
-        state, owner, attempts = cr.fetchone() or (None, None, call.attempt)
-        ours = state == "running" and owner == worker
         policy = call.policy
-        settlement = outbox.settle(policy, attempts if ours else call.attempt, outcome, now)
+        settlement = outbox.settle(policy, call.attempt, outcome, now)
         breaker = outbox.breaker_report(policy.breaker, stored, settlement.breaker_signal,
                                         outbox.epoch(now))
         if breaker != stored:
             partner._outbox_store_breaker(breaker)
-        self.env["shipment.sync.job.attempt"].create({
-            "job_id": job.id, "partner_id": partner.id, "number": attempts,
-            "started_at": started, "duration_ms": outcome.elapsed_ms,
-            "http_status": outcome.status or 0,
-            "error_class": settlement.error_class or outcome.error_class or False,
-            "error": (outcome.error or "")[:250] or False,
-            "response_excerpt": outcome.excerpt() or False,
-            "outcome": {"done": "done", "pending": "retry", "dead": "dead",
-                        "cancelled": "cancelled"}[settlement.state] if ours else "stale",
-            "worker_id": worker,
-        })
+        job = self.browse(call.job_id)
+        ours = job._outbox_settle(settlement, outcome, now, started, worker, call.attempt)
         if ours:
-            job._outbox_apply(settlement, outcome, now, started)
+            job._outbox_after(settlement, outcome, call.operation)
         else:
             _logger.warning("outbox: job %s was reclaimed from worker %s (lease expired) "
                             "before its outcome came back", job.id, worker)
         if pending_ids:
-            cr.execute(SQL(
+            self.env.cr.execute(SQL(
                 "UPDATE shipment_sync_job SET lease_until = %s WHERE id IN %s "
                 "AND worker_id = %s AND state = 'running'",
                 now + timedelta(seconds=policy.lease_seconds), tuple(pending_ids), worker))
         return breaker
 
-    def _outbox_apply(self, settlement, outcome, now, started):
-        """Write a settlement on this (locked) job and run the hooks."""
+    def _outbox_settle(self, settlement, outcome, now, started, worker, number):
+        """Write a settlement on this job (while ``worker`` still holds it, or
+        unconditionally when ``worker`` is None) and log the attempt, in one
+        statement. Returns whether the job was written."""
         self.ensure_one()
-        vals = {
-            "state": settlement.state, "lease_until": False, "worker_id": False,
-            "last_error_class": settlement.error_class or False,
-            "last_error": False if settlement.state == "done" else settlement.reason,
-            "last_status": (outcome.status or 0) if outcome else 0,
-            "first_attempt_at": self.first_attempt_at or started,
-        }
-        if settlement.state == "pending":
-            vals["next_attempt_at"] = settlement.next_attempt_at or now
-        elif settlement.state == "done":
-            result = outcome.result() if outcome else None
-            vals.update(done_at=now, result=json.dumps(result) if result is not None else False)
-        elif settlement.state == "dead":
-            vals["dead_at"] = now
-        self.with_context(shipment_sync_outbox_internal=True).write(vals)
-        handler = self._outbox_handlers().get(self.operation) or {}
-        hook = {"done": "done", "dead": "dead"}.get(settlement.state)
-        if hook and handler.get(hook):
-            self._outbox_hook(handler, hook, outcome or outbox.Outcome(
+        outcome = outcome or outbox.Outcome()
+        result = outcome.result() if settlement.state == "done" else None
+        guard = SQL(" AND worker_id = %s AND state = 'running'", worker) if worker else SQL()
+        kind = {"done": "done", "pending": "retry", "dead": "dead",
+                "cancelled": "cancelled"}[settlement.state]
+        error = "" if settlement.state == "done" else (outcome.error or settlement.reason)
+        stamp = utcnow()
+        self.env.cr.execute(SQL(
+            "WITH upd AS (UPDATE shipment_sync_job SET state = %(state)s, lease_until = NULL, "
+            " worker_id = NULL, last_error_class = %(cls)s, last_error = %(reason)s, "
+            " last_status = %(status)s, first_attempt_at = COALESCE(first_attempt_at, "
+            " %(started)s), next_attempt_at = CASE WHEN %(state)s = 'pending' THEN %(next)s "
+            " ELSE next_attempt_at END, done_at = CASE WHEN %(state)s = 'done' THEN %(now)s "
+            " ELSE done_at END, dead_at = CASE WHEN %(state)s = 'dead' THEN %(now)s "
+            " ELSE dead_at END, result = CASE WHEN %(state)s = 'done' THEN %(result)s "
+            " ELSE result END, write_date = %(now)s WHERE id = %(id)s%(guard)s RETURNING id) "
+            "INSERT INTO shipment_sync_job_attempt (job_id, partner_id, company_id, number, "
+            " started_at, duration_ms, http_status, error_class, error, response_excerpt, "
+            " outcome, worker_id, create_uid, create_date, write_uid, write_date) "
+            "SELECT j.id, j.partner_id, j.company_id, %(number)s, %(started)s, %(ms)s, "
+            " %(status)s, %(cls)s, %(error)s, %(excerpt)s, "
+            " CASE WHEN EXISTS (SELECT 1 FROM upd) THEN %(kind)s ELSE 'stale' END, "
+            " %(worker)s, %(uid)s, %(stamp)s, %(uid)s, %(stamp)s "
+            "FROM shipment_sync_job j WHERE j.id = %(id)s "
+            "RETURNING (SELECT count(*) FROM upd)",
+            state=settlement.state, cls=settlement.error_class or outcome.error_class,
+            reason=None if settlement.state == "done" else settlement.reason,
+            status=outcome.status or 0, started=started, next=settlement.next_attempt_at or now,
+            now=now, result=json.dumps(result) if result is not None else None, id=self.id,
+            guard=guard, number=number, ms=outcome.elapsed_ms or 0, error=error[:250] or None,
+            excerpt=outcome.excerpt() or None, kind=kind, worker=worker or self.worker_id,
+            uid=self.env.uid, stamp=stamp))
+        row = self.env.cr.fetchone()
+        self.invalidate_recordset()
+        return bool(row and row[0])
+
+    def _outbox_after(self, settlement, outcome, operation):
+        """Hooks of a finished job: the handler's ``done`` / ``dead``, and the
+        ``sync_failed`` exception on the picking of a dead job."""
+        self.ensure_one()
+        if settlement.state not in ("done", "dead"):
+            return
+        handler = self._outbox_handlers().get(operation) or {}
+        if settlement.state == "done" and not handler.get("done"):
+            return
+        if handler.get(settlement.state):
+            self._outbox_hook(handler, settlement.state, outcome or outbox.Outcome(
                 error_class=settlement.error_class, error=settlement.reason))
         if settlement.state == "dead" and self.picking_id and \
                 handler.get("raise_exception", True):
@@ -716,11 +749,11 @@ class ShipmentSyncJob(models.Model):
 class Prepared:
     """One claimed job ready to be called (plain values only)."""
 
-    __slots__ = ("attempt", "job_id", "partner_id", "policy", "thunk")
+    __slots__ = ("attempt", "job_id", "operation", "partner_id", "policy", "thunk")
 
-    def __init__(self, job_id, partner_id, attempt, policy, thunk):
+    def __init__(self, job_id, partner_id, attempt, policy, thunk, operation):
         self.job_id, self.partner_id, self.attempt = job_id, partner_id, attempt
-        self.policy, self.thunk = policy, thunk
+        self.policy, self.thunk, self.operation = policy, thunk, operation
 
 
 def _thunk(value, http):

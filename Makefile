@@ -1,0 +1,28 @@
+# Shipment Sync: the commands that do everything on a fresh machine.
+#   make test   - pure tests always; Odoo tests when Odoo 18 is found (ODOO_PATH or importable)
+#   make demo   - Odoo with the suite and demo data on http://localhost:8069 (admin/admin)
+PYTHON ?= python3
+
+.PHONY: help test test-pure test-odoo demo bench-ingest bench-dispatch lint
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+test:  ## pure tests + Odoo tests of the four addons in a throwaway database
+	$(PYTHON) tools/run_tests.py
+
+test-pure:  ## only the pure shipsync tests (no database)
+	$(PYTHON) tools/run_tests.py --pure-only
+
+test-odoo:  ## only the Odoo tests (TAGS=/shipment_sync to narrow)
+	$(PYTHON) tools/run_tests.py --odoo-only $(if $(TAGS),--tags $(TAGS))
+
+demo:  ## serve Odoo with the suite and demo data on http://localhost:8069 (admin/admin)
+	$(PYTHON) tools/demo.py
+
+bench-ingest:  ## webhook ingest throughput/latency vs a trivial Odoo JSON route (BENCH_N=2000)
+	$(PYTHON) tools/bench_ingest.py
+
+.PHONY: bench-dispatch
+bench-dispatch:  ## outbox dispatch throughput/latency vs OCA queue_job (BENCH_N=1000)
+	python3 tools/bench_dispatch.py
