@@ -45,6 +45,7 @@ def run_receiver(args: argparse.Namespace) -> int:
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "receiver": run_receiver,
     "carrier": lambda args: __import__("shipsync.sandbox.carrier", fromlist=["run"]).run(args),
+    "wms": lambda args: __import__("shipsync.sandbox.wms", fromlist=["run"]).run(args),
 }
 
 
