@@ -126,32 +126,59 @@ class ShipmentSyncEvent(models.Model):
         """Insert ledger rows with ``ON CONFLICT DO NOTHING``; returns, for
         each row, the new id or None when the event is already stored.
 
-        Under Odoo's REPEATABLE READ a conflict with a transaction that
-        committed after ours started raises a serialization failure instead:
-        that is a duplicate too, so it is caught inside a savepoint rather than
-        retried (and logged as an error) by the request."""
-        cr = self.env.cr
-        uid = self.env.uid
-        now = fields.Datetime.now()
+        All rows go in one statement. Under Odoo's REPEATABLE READ a conflict
+        with a transaction that committed after ours started raises a
+        serialization failure instead of skipping the row: the statement then
+        runs again row by row, each in a savepoint, and a failing row is a
+        duplicate too (rather than a request retried, and logged as an error,
+        by Odoo)."""
+        if not rows:
+            return []
+        try:
+            with self.env.cr.savepoint(flush=False):
+                returned = self._insert_statement(rows)
+        except (pg_errors.SerializationFailure, pg_errors.UniqueViolation):
+            returned = None
+        if returned is not None and len(rows) == 1:
+            return [returned[0][0] if returned else None]
+        if returned is not None and all(row.get("external_id") for row in rows):
+            by_external = {}
+            for new_id, external_id in returned:
+                by_external.setdefault(external_id, new_id)
+            ids, seen = [], set()
+            for row in rows:
+                external_id = row["external_id"]
+                new_id = None if external_id in seen else by_external.get(external_id)
+                seen.add(external_id)
+                ids.append(new_id)
+            return ids
         ids = []
         for row in rows:
-            values = [_clean(row.get(col)) for col in self._INSERT_COLUMNS]
-            query = SQL(
-                "INSERT INTO shipment_sync_event (%s, create_uid, write_uid, create_date, "
-                "write_date) VALUES (%s, %s, %s, %s, %s) "
-                "ON CONFLICT (partner_id, external_id) "
-                "WHERE external_id IS NOT NULL AND state <> 'duplicate' DO NOTHING RETURNING id",
-                SQL(", ").join(SQL.identifier(c) for c in self._INSERT_COLUMNS),
-                SQL(", ").join(values), uid, uid, now, now,
-            )
             try:
-                with cr.savepoint(flush=False):
-                    cr.execute(query, log_exceptions=False)
-                    fetched = cr.fetchone()
+                with self.env.cr.savepoint(flush=False):
+                    fetched = self._insert_statement([row])
             except (pg_errors.SerializationFailure, pg_errors.UniqueViolation):
-                fetched = None
-            ids.append(fetched[0] if fetched else None)
+                fetched = []
+            ids.append(fetched[0][0] if fetched else None)
         return ids
+
+    def _insert_statement(self, rows):
+        uid, now = self.env.uid, fields.Datetime.now()
+        values = SQL(", ").join(
+            SQL("(%s, %s, %s, %s, %s)",
+                SQL(", ").join(_clean(row.get(col)) for col in self._INSERT_COLUMNS),
+                uid, uid, now, now)
+            for row in rows
+        )
+        self.env.cr.execute(SQL(
+            "INSERT INTO shipment_sync_event (%s, create_uid, write_uid, create_date, "
+            "write_date) VALUES %s "
+            "ON CONFLICT (partner_id, external_id) "
+            "WHERE external_id IS NOT NULL AND state <> 'duplicate' DO NOTHING "
+            "RETURNING id, external_id",
+            SQL(", ").join(SQL.identifier(c) for c in self._INSERT_COLUMNS), values,
+        ), log_exceptions=False)
+        return self.env.cr.fetchall()
 
     @api.model
     def _ingest(self, partner, events, body=b"", headers=None):
@@ -186,22 +213,25 @@ class ShipmentSyncEvent(models.Model):
                 "location": (ev.location or "")[:200] or None,
                 "carrier_eta": _naive_utc(ev.carrier_eta),
             })
+        if rows:
+            # The body is kept once per request, on its first event.
+            rows[0].update(raw_body=stored_body, body_truncated=truncated,
+                           headers_json=json.dumps(headers or {}, sort_keys=True))
         ids = self._insert_rows(rows)
         new_ids = [i for i in ids if i]
+        if rows and not ids[0] and new_ids:
+            # The first event was a duplicate: keep the body on the first new one.
+            self.env.cr.execute(SQL(
+                "UPDATE shipment_sync_event SET raw_body = %s, body_truncated = %s, "
+                "headers_json = %s WHERE id = %s", _clean(stored_body), truncated,
+                rows[0]["headers_json"], new_ids[0]))
         duplicates = [row for row, i in zip(rows, ids) if not i]
         if duplicates:
             self._insert_rows([
                 dict(row, state="duplicate", headers_json=None, raw_body=None)
                 for row in duplicates
             ])
-        new = self.browse(new_ids)
-        if new:
-            # The body is kept once per request, on its first stored event.
-            new[:1].sudo().write({
-                "raw_body": stored_body, "body_truncated": truncated,
-                "headers_json": json.dumps(headers or {}, sort_keys=True),
-            })
-        return new, [row["external_id"] for row in duplicates]
+        return self.browse(new_ids), [row["external_id"] for row in duplicates]
 
     @api.model
     def _record_rejection(self, partner_code, code, message, http_status, partner=None,

@@ -90,9 +90,14 @@ class ShipmentSyncStatusMap(models.Model):
         """A shipsync StatusMapper for a partner: the defaults of its
         vocabulary, then its own rows (which win)."""
         vocabulary = partner._shipsync_normalizer().vocabulary or "canonical"
-        return mapping.StatusMapper(self._map_entries(vocabulary, partner.id))
+        return self._cached_mapper(vocabulary, partner.id)
 
     @tools.ormcache("vocabulary", "partner_id")
+    def _cached_mapper(self, vocabulary, partner_id):
+        """StatusMapper objects are immutable: one per partner and process,
+        dropped whenever a mapping row changes."""
+        return mapping.StatusMapper(self._map_entries(vocabulary, partner_id))
+
     def _map_entries(self, vocabulary, partner_id):
         rows = self.sudo().search_read(
             ["|", ("partner_id", "=", partner_id),
