@@ -1,6 +1,7 @@
 {
     "name": "Shipment Sync: Monitor",
-    "summary": "Exception workbench, KPI dashboard, SLA rules and alerts for shipment sync",
+    "summary": "Exception workbench, KPI dashboard, SLA rules, alerts, shipment timeline "
+    "and a Prometheus metrics endpoint for shipment sync",
     "version": "18.0.1.0.0",
     "category": "Inventory/Inventory",
     "author": "Shipment Sync",
@@ -8,6 +9,12 @@
     "license": "LGPL-3",
     "depends": ["shipment_sync"],
     "external_dependencies": {"python": ["shipsync", "requests", "zeep", "jsonschema"]},
-    "data": [],
+    "data": [
+        "security/shipment_sync_monitor_security.xml",
+        "security/ir.model.access.csv",
+        "data/ir_cron_data.xml",
+        "views/shipment_sync_exception_views.xml",
+        "views/menus.xml",
+    ],
     "installable": True,
 }

@@ -1,1 +1,2 @@
-
+from . import shipment_sync_exception
+from . import stock_picking

@@ -1,0 +1,331 @@
+from datetime import timedelta
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+from shipsync import milestones as ms
+from shipsync import monitor as mon
+
+
+class ShipmentSyncException(models.Model):
+    """One card of the exception workbench: an exception of one picking for one
+    reason. Raised again, the same card is updated (UNIQUE(picking, reason));
+    the picking's ledger stays the truth, the card is its working copy for the
+    operations team (assignee, snooze, resolution note, chatter)."""
+
+    _name = "shipment.sync.exception"
+    _description = "Shipment Sync Exception"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _order = "state_sequence, opened_at desc, id desc"
+    _rec_name = "name"
+
+    name = fields.Char(compute="_compute_name", store=True)
+    picking_id = fields.Many2one("stock.picking", "Transfer", required=True, index=True,
+                                 ondelete="cascade", readonly=True)
+    reason = fields.Selection(ms.EXCEPTION_REASON_SELECTION, required=True, index=True,
+                              readonly=True)
+    origin = fields.Selection(
+        [("partner", "Partner"), ("suite", "Shipment Sync")], compute="_compute_origin",
+        store=True, help="Reported by a partner, or raised by the suite itself.")
+    company_id = fields.Many2one(related="picking_id.company_id", store=True, index=True)
+    partner_id = fields.Many2one("shipment.sync.partner", "Reported by", index=True,
+                                 readonly=True, ondelete="set null")
+    warehouse_id = fields.Many2one(related="picking_id.picking_type_id.warehouse_id",
+                                   store=True, index=True, string="Warehouse")
+    carrier_id = fields.Many2one(related="picking_id.carrier_id", store=True, index=True,
+                                 string="Carrier")
+    milestone = fields.Selection(related="picking_id.shipment_milestone")
+    correlation_id = fields.Char(related="picking_id.shipment_correlation_id")
+    opened_at = fields.Datetime("Opened", required=True, readonly=True, index=True,
+                                default=fields.Datetime.now)
+    last_seen_at = fields.Datetime("Last seen", readonly=True)
+    raise_count = fields.Integer("Times raised", default=1, readonly=True)
+    message = fields.Char("Last message", readonly=True)
+    user_id = fields.Many2one("res.users", "Assignee", tracking=True, index=True,
+                              domain=lambda self: [("groups_id", "in", self.env.ref(
+                                  "shipment_sync.group_user").id)])
+    snooze_until = fields.Datetime(tracking=True, readonly=True)
+    state = fields.Selection(
+        [("open", "Open"), ("snoozed", "Snoozed"), ("resolved", "Resolved")],
+        default="open", required=True, index=True, tracking=True, readonly=True)
+    state_sequence = fields.Integer(compute="_compute_state_sequence", store=True)
+    resolution_note = fields.Text(readonly=True, tracking=True)
+    resolved_at = fields.Datetime(readonly=True)
+    resolved_by_id = fields.Many2one("res.users", "Resolved by", readonly=True)
+    age_bucket = fields.Selection(mon.AGE_BUCKET_SELECTION, "Age", index=True, readonly=True,
+                                  help="Refreshed by the monitor's cron.")
+    sla_deadline = fields.Datetime("SLA deadline", compute="_compute_sla_deadline", store=True)
+    sla_status = fields.Selection(mon.SLA_STATUS_SELECTION, "SLA",
+                                  compute="_compute_sla_status")
+    age_hours = fields.Float("Age (hours)", compute="_compute_sla_status", digits=(16, 1))
+    job_id = fields.Many2one("shipment.sync.job", "Failing job", readonly=True,
+                             ondelete="set null")
+    job_state = fields.Selection(related="job_id.state", string="Job state")
+    alert_rule_id = fields.Many2one("shipment.sync.alert.rule", "Alert rule", readonly=True,
+                                    ondelete="set null")
+    can_request_label = fields.Boolean(compute="_compute_remedies")
+    can_release_wms = fields.Boolean(compute="_compute_remedies")
+
+    _sql_constraints = [
+        ("picking_reason_uniq", "UNIQUE(picking_id, reason)",
+         "A transfer has one exception card per reason."),
+    ]
+
+    @api.depends("picking_id.name", "reason")
+    def _compute_name(self):
+        labels = dict(ms.EXCEPTION_REASON_SELECTION)
+        for card in self:
+            card.name = f"{card.picking_id.name or '?'}: {labels.get(card.reason, card.reason)}"
+
+    @api.depends("reason")
+    def _compute_origin(self):
+        for card in self:
+            card.origin = "suite" if card.reason in ms.SUITE_REASONS else "partner"
+
+    @api.depends("state")
+    def _compute_state_sequence(self):
+        order = {"open": 0, "snoozed": 1, "resolved": 2}
+        for card in self:
+            card.state_sequence = order.get(card.state, 3)
+
+    @api.depends("opened_at", "reason")
+    def _compute_sla_deadline(self):
+        for card in self:
+            card.sla_deadline = mon.sla_deadline(card.opened_at, card.reason) \
+                if card.opened_at else False
+
+    @api.depends("opened_at", "reason", "state", "resolved_at")
+    def _compute_sla_status(self):
+        now = fields.Datetime.now()
+        for card in self:
+            end = card.resolved_at if card.state == "resolved" and card.resolved_at else now
+            if card.opened_at:
+                card.sla_status = mon.sla_status(card.opened_at, card.reason, end)
+                card.age_hours = mon.age_hours(card.opened_at, end)
+            else:
+                card.sla_status, card.age_hours = "ok", 0.0
+
+    @api.depends("picking_id", "reason", "state")
+    def _compute_remedies(self):
+        for card in self:
+            picking = card.picking_id
+            active = card.state != "resolved" and picking
+            card.can_request_label = bool(
+                active and picking._shipment_monitor_can_request_label(card.reason))
+            card.can_release_wms = bool(
+                active and picking._shipment_monitor_can_release_wms(card.reason))
+
+    # ------------------------------------------------------------------
+    # upkeep, driven by the picking's exception track
+    # ------------------------------------------------------------------
+    @api.model
+    def _monitor_raise(self, picking, reason, partner=None, at=None, message=None,
+                       alert_rule=None):
+        """The exception ``reason`` of ``picking`` was raised (opened, or raised
+        again): create its card, or update the existing one (reopened if it was
+        resolved, woken if snoozed)."""
+        now = fields.Datetime.now()
+        at = at or now
+        card = self.sudo().with_context(active_test=False).search(
+            [("picking_id", "=", picking.id), ("reason", "=", reason)], limit=1)
+        job = picking.sudo().shipment_job_ids.filtered(
+            lambda j: j.state in ("dead", "cancelled"))[:1] if reason == "sync_failed" else None
+        if not card:
+            card = self.sudo().create({
+                "picking_id": picking.id, "reason": reason,
+                "partner_id": partner.id if partner else False, "opened_at": at,
+                "last_seen_at": at, "message": (message or "")[:250] or False,
+                "age_bucket": mon.age_bucket(at, now), "job_id": job.id if job else False,
+                "alert_rule_id": alert_rule.id if alert_rule else False,
+                "user_id": (partner.responsible_user_id.id if partner else False) or False,
+            })
+            card.message_post(body=_("Exception opened by %s.",
+                                     partner.name if partner else _("Odoo")))
+            return card
+        vals = {"last_seen_at": at, "raise_count": card.raise_count + 1}
+        if message:
+            vals["message"] = message[:250]
+        if partner:
+            vals["partner_id"] = partner.id
+        if job:
+            vals["job_id"] = job.id
+        if alert_rule:
+            vals["alert_rule_id"] = alert_rule.id
+        if card.state != "open":
+            vals.update(state="open", snooze_until=False, resolved_at=False,
+                        resolved_by_id=False, opened_at=at,
+                        age_bucket=mon.age_bucket(at, now))
+            if card.state == "resolved":
+                vals["resolution_note"] = False
+        previous = card.state
+        card.write(vals)
+        card.message_post(body=_(
+            "Raised again by %(who)s (%(count)s times)%(wake)s.",
+            who=partner.name if partner else _("Odoo"), count=vals["raise_count"],
+            wake={"resolved": _(", reopened"), "snoozed": _(", woken from snooze")}.get(
+                previous, "")))
+        return card
+
+    def _monitor_close(self, note):
+        """Mark these cards resolved (the picking's exception is no longer open)."""
+        cards = self.filtered(lambda c: c.state != "resolved")
+        if not cards:
+            return
+        context_note = self.env.context.get("shipment_monitor_resolution_note")
+        by_uid = self.env.context.get("shipment_monitor_resolved_by")
+        cards.sudo().write({
+            "state": "resolved", "resolved_at": fields.Datetime.now(),
+            "resolution_note": context_note or note, "snooze_until": False,
+            "resolved_by_id": by_uid or False,
+        })
+        for card in cards:
+            card.sudo().message_post(body=_("Resolved: %s", context_note or note))
+            card.sudo().activity_ids.action_feedback(feedback=_("Exception resolved"))
+
+    # ------------------------------------------------------------------
+    # actions of the workbench
+    # ------------------------------------------------------------------
+    def _check_open(self):
+        resolved = self.filtered(lambda c: c.state == "resolved")
+        if resolved:
+            raise UserError(_("%s is already resolved.", ", ".join(resolved.mapped("name"))))
+
+    def action_assign_to_me(self):
+        return self._monitor_assign(self.env.user)
+
+    def _monitor_assign(self, user):
+        self._check_open()
+        if not user:
+            raise UserError(_("Choose the person to assign."))
+        for card in self:
+            card.user_id = user
+            card.message_post(body=_("Assigned to %(user)s by %(by)s.", user=user.name,
+                                     by=self.env.user.name))
+            card.activity_schedule(
+                "mail.mail_activity_data_todo", user_id=user.id,
+                summary=_("Shipment exception: %s", card.name))
+        return True
+
+    def _monitor_snooze(self, until):
+        self._check_open()
+        now = fields.Datetime.now()
+        if not until or until <= now:
+            raise UserError(_("Snooze until a date in the future."))
+        for card in self:
+            card.write({"state": "snoozed", "snooze_until": until})
+            card.message_post(body=_("Snoozed until %(until)s by %(user)s.",
+                                     until=fields.Datetime.to_string(until),
+                                     user=self.env.user.name))
+        return True
+
+    def action_wake(self):
+        cards = self.filtered(lambda c: c.state == "snoozed")
+        cards.write({"state": "open", "snooze_until": False})
+        for card in cards:
+            card.message_post(body=_("Woken by %s.", self.env.user.name))
+        return True
+
+    def _monitor_resolve(self, note):
+        """Resolve with a note, through the picking's own resolution (a ledger
+        event), so that the milestone stays the replay of the ledger."""
+        self._check_open()
+        note = (note or "").strip()
+        if not note:
+            raise UserError(_("A resolution note is required."))
+        for card in self:
+            picking = card.picking_id
+            card.message_post(body=_("Resolution requested by %(user)s: %(note)s",
+                                     user=self.env.user.name, note=note))
+            ctx = {"shipment_monitor_resolution_note": note,
+                   "shipment_monitor_resolved_by": self.env.uid}
+            if picking.shipment_exception_state == "open" and \
+                    picking.shipment_exception_reason == card.reason:
+                picking.with_context(**ctx).action_shipment_resolve_exception()
+            # The picking's track had moved on already (another reason, or
+            # resolved): the card is closed on its own.
+            card.with_context(**ctx)._monitor_close(note)
+        return True
+
+    def action_retry_job(self):
+        self.ensure_one()
+        job = self.job_id
+        if not job or job.state not in ("dead", "cancelled"):
+            raise UserError(_("This exception has no dead or cancelled job to replay."))
+        job.action_replay()
+        self.message_post(body=_("Job %(job)s replayed by %(user)s.", job=job.display_name,
+                                 user=self.env.user.name))
+        return True
+
+    def action_request_label(self):
+        self.ensure_one()
+        if not self.can_request_label:
+            raise UserError(_("No carrier integration can re-request a label for %s.",
+                              self.picking_id.name))
+        result = self.picking_id._shipment_monitor_request_label(self.reason)
+        self.message_post(body=_("Label re-requested by %s.", self.env.user.name))
+        return result if isinstance(result, dict) else True
+
+    def action_release_wms(self):
+        self.ensure_one()
+        if not self.can_release_wms:
+            raise UserError(_("No warehouse integration can re-release %s.",
+                              self.picking_id.name))
+        result = self.picking_id._shipment_monitor_release_wms(self.reason)
+        self.message_post(body=_("Re-released to the warehouse by %s.", self.env.user.name))
+        return result if isinstance(result, dict) else True
+
+    def action_open_picking(self):
+        self.ensure_one()
+        return {"type": "ir.actions.act_window", "res_model": "stock.picking",
+                "res_id": self.picking_id.id, "view_mode": "form", "views": [(False, "form")]}
+
+    def action_open_events(self):
+        self.ensure_one()
+        action = self.picking_id.action_view_shipment_events()
+        return action
+
+    def action_open_job(self):
+        self.ensure_one()
+        return {"type": "ir.actions.act_window", "res_model": "shipment.sync.job",
+                "res_id": self.job_id.id, "view_mode": "form", "views": [(False, "form")]}
+
+    def _monitor_wizard(self, mode):
+        return {
+            "type": "ir.actions.act_window", "res_model": "shipment.sync.exception.wizard",
+            "view_mode": "form", "target": "new", "name": _("Exception"),
+            "context": {"default_exception_ids": self.ids, "default_mode": mode},
+        }
+
+    def action_assign_wizard(self):
+        return self._monitor_wizard("assign")
+
+    def action_snooze_wizard(self):
+        return self._monitor_wizard("snooze")
+
+    def action_resolve_wizard(self):
+        return self._monitor_wizard("resolve")
+
+    # ------------------------------------------------------------------
+    # cron
+    # ------------------------------------------------------------------
+    @api.model
+    def _cron_refresh(self, now=None):
+        """Wake snoozed cards whose date has come; refresh the age buckets."""
+        now = now or fields.Datetime.now()
+        due = self.search([("state", "=", "snoozed"), ("snooze_until", "<=", now)])
+        if due:
+            due.write({"state": "open", "snooze_until": False})
+            for card in due:
+                card.message_post(body=_("Snooze ended."))
+        live = self.search([("state", "!=", "resolved")])
+        by_bucket = {}
+        for card in live:
+            by_bucket.setdefault(mon.age_bucket(card.opened_at, now), []).append(card.id)
+        for bucket, ids in by_bucket.items():
+            cards = self.browse(ids).filtered(lambda c, b=bucket: c.age_bucket != b)
+            if cards:
+                cards.write({"age_bucket": bucket})
+        return len(due)
+
+    def _monitor_snooze_default(self):
+        return fields.Datetime.now() + timedelta(days=1)

@@ -1,0 +1,71 @@
+from odoo import _, fields, models
+
+
+class StockPicking(models.Model):
+    _inherit = "stock.picking"
+
+    shipment_exception_card_ids = fields.One2many(
+        "shipment.sync.exception", "picking_id", "Exception cards")
+
+    def _shipment_notify(self, before, final, news, partner_by_code):
+        res = super()._shipment_notify(before, final, news, partner_by_code)
+        self._shipment_monitor_track(before, final, news, partner_by_code)
+        return res
+
+    def _shipment_monitor_track(self, before, final, news, partner_by_code):
+        """Keep the workbench card of this picking's exception in step with the
+        exception track the state machine just computed."""
+        self.ensure_one()
+        _old_milestone, old_state, old_reason = before
+        Card = self.env["shipment.sync.exception"].sudo()
+        cards = Card.search([("picking_id", "=", self.id), ("state", "!=", "resolved")])
+        if final.exception_state == "open":
+            reason = final.exception_reason or "other"
+            opened = old_state != "open" or old_reason != final.exception_reason
+            raised = [event for event, _step in news if event.exception_reason == reason]
+            if opened or raised:
+                partner = partner_by_code.get(final.exception_partner)
+                message = raised[-1].message if raised else False
+                rule = self.env.context.get("shipment_monitor_alert_rule")
+                Card._monitor_raise(self, reason, partner=partner,
+                                    at=final.exception_at or fields.Datetime.now(),
+                                    message=message, alert_rule=rule)
+            superseded = cards.filtered(lambda c: c.reason != reason)
+            superseded._monitor_close(_("Superseded by a newer exception of the shipment."))
+        elif cards:
+            resolver = next((event for event, step in reversed(news)
+                             if step.after.exception_state != "open"), None)
+            if resolver and resolver.partner_id:
+                note = _("Resolved by a later event from %s.", resolver.partner_id.name)
+            else:
+                note = _("Resolved in Odoo.")
+            cards._monitor_close(note)
+
+    # ------------------------------------------------------------------
+    # remedies: hooks for the carrier and WMS addons
+    # ------------------------------------------------------------------
+    def _shipment_monitor_can_request_label(self, reason):
+        """Hook: True when an integration can re-request this picking's label
+        (the workbench then shows its button). Carrier addons override it."""
+        return False
+
+    def _shipment_monitor_request_label(self, reason):
+        """Hook: re-request the label (e.g. enqueue a create_shipment job)."""
+        return False
+
+    def _shipment_monitor_can_release_wms(self, reason):
+        """Hook: True when an integration can re-release this picking to its
+        warehouse. WMS addons override it."""
+        return False
+
+    def _shipment_monitor_release_wms(self, reason):
+        """Hook: re-release the picking to the warehouse."""
+        return False
+
+    def action_view_shipment_exceptions(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "shipment_sync_monitor.shipment_sync_exception_action")
+        action["domain"] = [("picking_id", "=", self.id)]
+        action["context"] = {}
+        return action

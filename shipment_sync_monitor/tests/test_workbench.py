@@ -1,0 +1,168 @@
+"""Exception workbench: cards follow the pickings' exception track, one card
+per picking and reason, and every action goes through the ledger and the
+chatter."""
+
+from datetime import timedelta
+from unittest.mock import patch
+
+from freezegun import freeze_time
+
+from odoo import fields
+from odoo.exceptions import UserError
+from odoo.tests import Form, TransactionCase, tagged
+
+from .common import MonitorCommon
+
+
+@tagged("post_install", "-at_install")
+class TestWorkbench(MonitorCommon, TransactionCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.setup_monitor()
+
+    def test_partner_exception_opens_a_card_with_its_context(self):
+        self.carrier.responsible_user_id = self.ops
+        self.ingest(self.carrier, "in_transit", 10, reason="address_issue",
+                    message="Street unknown")
+        card = self.cards()
+        self.assertEqual(len(card), 1)
+        self.assertEqual(card.reason, "address_issue")
+        self.assertEqual(card.state, "open")
+        self.assertEqual(card.partner_id, self.carrier)
+        self.assertEqual(card.user_id, self.ops)
+        self.assertEqual(card.origin, "partner")
+        self.assertEqual(card.message, "Street unknown")
+        self.assertEqual(card.warehouse_id, self.picking.picking_type_id.warehouse_id)
+
+    def test_exception_raised_again_updates_the_same_card(self):
+        self.ingest(self.carrier, "in_transit", 10, reason="delay_carrier")
+        self.ingest(self.carrier, None, 20, reason="delay_carrier", message="still late")
+        card = self.cards()
+        self.assertEqual(len(card), 1)
+        self.assertEqual(card.raise_count, 2)
+        self.assertEqual(card.message, "still late")
+        self.picking._shipment_internal_event(exception_reason="delay_carrier")
+        self.assertEqual(len(self.cards()), 1)
+        self.assertEqual(card.raise_count, 3)
+
+    def test_resolved_exception_raised_again_reopens_its_card(self):
+        self.picking._shipment_internal_event(exception_reason="label_failed")
+        card = self.cards()
+        card._monitor_resolve("Relabelled by hand")
+        self.assertEqual(card.state, "resolved")
+        self.picking._shipment_internal_event(exception_reason="label_failed")
+        self.assertEqual(self.cards(), card)
+        self.assertEqual(card.state, "open")
+        self.assertFalse(card.resolution_note)
+
+    def test_later_progress_from_partner_closes_the_card(self):
+        self.ingest(self.carrier, "in_transit", 10, reason="customs_hold")
+        self.ingest(self.carrier, "out_for_delivery", 20)
+        card = self.cards()
+        self.assertEqual(card.state, "resolved")
+        self.assertIn(self.carrier.name, card.resolution_note)
+
+    def test_new_reason_supersedes_the_previous_card(self):
+        self.ingest(self.carrier, "in_transit", 10, reason="customs_hold")
+        self.ingest(self.carrier, None, 20, reason="documents_missing")
+        self.assertEqual(self.cards(state="resolved").reason, "customs_hold")
+        self.assertEqual(self.cards(state="open").reason, "documents_missing")
+
+    def test_resolve_with_note_goes_through_the_ledger_and_chatter(self):
+        self.ingest(self.carrier, "in_transit", 10, reason="damaged")
+        card = self.cards()
+        wizard = Form(self.env["shipment.sync.exception.wizard"].with_context(
+            default_exception_ids=card.ids, default_mode="resolve"))
+        wizard.note = "Customer accepted a refund"
+        wizard.save().action_confirm()
+        self.assertEqual(card.state, "resolved")
+        self.assertEqual(card.resolution_note, "Customer accepted a refund")
+        self.assertEqual(card.resolved_by_id, self.env.user)
+        self.assertEqual(self.picking.shipment_exception_state, "resolved")
+        internal = self.events_of(self.picking).filtered(lambda e: e.direction == "internal")
+        self.assertTrue(internal.resolves_exception)
+        self.assertIn("Customer accepted a refund", card.message_ids.mapped("body")[1])
+
+    def test_resolve_without_note_is_refused_and_changes_nothing(self):
+        self.ingest(self.carrier, "in_transit", 10, reason="damaged")
+        card = self.cards()
+        with self.assertRaisesRegex(UserError, "resolution note"):
+            card._monitor_resolve("  ")
+        self.assertEqual(card.state, "open")
+        self.assertEqual(self.picking.shipment_exception_state, "open")
+
+    def test_assign_and_snooze_are_audited_and_snooze_ends(self):
+        self.picking._shipment_internal_event(exception_reason="wms_mismatch")
+        card = self.cards()
+        card._monitor_assign(self.ops)
+        self.assertEqual(card.user_id, self.ops)
+        self.assertTrue(card.activity_ids.filtered(lambda a: a.user_id == self.ops))
+        with self.assertRaisesRegex(UserError, "future"):
+            card._monitor_snooze(fields.Datetime.now() - timedelta(hours=1))
+        until = fields.Datetime.now() + timedelta(hours=4)
+        card._monitor_snooze(until)
+        self.assertEqual(card.state, "snoozed")
+        bodies = " ".join(card.message_ids.mapped("body"))
+        self.assertIn("Assigned to", bodies)
+        self.assertIn("Snoozed until", bodies)
+        self.Card._cron_refresh(now=until + timedelta(minutes=1))
+        self.assertEqual(card.state, "open")
+
+    def test_age_bucket_and_sla_colour_follow_the_clock(self):
+        with freeze_time("2026-11-02 08:00:00"):
+            self.picking._shipment_internal_event(exception_reason="sync_failed")
+            card = self.cards()
+            self.assertEqual(card.age_bucket, "lt_1h")
+            self.assertEqual(card.sla_status, "ok")
+        with freeze_time("2026-11-02 11:00:00"):
+            self.Card._cron_refresh()
+            card.invalidate_recordset()
+            self.assertEqual(card.age_bucket, "1h_4h")
+            self.assertEqual(card.sla_status, "late")
+
+    def test_replay_failing_job_from_the_card(self):
+        job = self.env["shipment.sync.job"]._enqueue(
+            self.partner, "http_call", {"method": "POST", "url": "/x"}, picking=self.picking)
+        job.with_context(shipment_sync_outbox_internal=True).write({"state": "dead"})
+        self.picking._shipment_internal_event(exception_reason="sync_failed")
+        card = self.cards()
+        self.assertEqual(card.job_id, job)
+        card.action_retry_job()
+        self.assertEqual(job.state, "pending")
+        self.assertIn("replayed", " ".join(card.message_ids.mapped("body")))
+        with self.assertRaisesRegex(UserError, "no dead or cancelled job"):
+            card.action_retry_job()
+
+    def test_remedy_buttons_show_only_when_an_integration_answers(self):
+        self.picking._shipment_internal_event(exception_reason="label_failed")
+        card = self.cards()
+        self.assertFalse(card.can_request_label)
+        self.assertFalse(card.can_release_wms)
+        with self.assertRaisesRegex(UserError, "re-request a label"):
+            card.action_request_label()
+        Picking = type(self.env["stock.picking"])
+        calls = []
+        with patch.object(Picking, "_shipment_monitor_can_request_label",
+                          lambda self, reason: reason == "label_failed", create=True), \
+                patch.object(Picking, "_shipment_monitor_request_label",
+                             lambda self, reason: calls.append((self.id, reason)), create=True):
+            card.invalidate_recordset(["can_request_label"])
+            self.assertTrue(card.can_request_label)
+            card.action_request_label()
+        self.assertEqual(calls, [(self.picking.id, "label_failed")])
+        self.assertIn("Label re-requested", " ".join(card.message_ids.mapped("body")))
+
+    def test_open_picking_and_raw_events_actions(self):
+        self.ingest(self.carrier, "in_transit", 10, reason="lost")
+        card = self.cards()
+        self.assertEqual(card.action_open_picking()["res_id"], self.picking.id)
+        action = card.action_open_events()
+        self.assertEqual(action["domain"], [("picking_id", "=", self.picking.id)])
+
+    def test_user_group_can_work_the_card(self):
+        self.ingest(self.carrier, "in_transit", 10, reason="refused")
+        card = self.cards().with_user(self.ops)
+        card.action_assign_to_me()
+        card._monitor_resolve("Called the customer")
+        self.assertEqual(card.state, "resolved")

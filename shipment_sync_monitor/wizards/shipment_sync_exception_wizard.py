@@ -1,0 +1,43 @@
+from datetime import timedelta
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+
+class ShipmentSyncExceptionWizard(models.TransientModel):
+    """Assign, snooze or resolve workbench cards (one or many)."""
+
+    _name = "shipment.sync.exception.wizard"
+    _description = "Shipment Sync Exception Action"
+
+    exception_ids = fields.Many2many("shipment.sync.exception", string="Exceptions",
+                                     required=True)
+    mode = fields.Selection([("assign", "Assign"), ("snooze", "Snooze"),
+                             ("resolve", "Resolve")], required=True, default="resolve")
+    user_id = fields.Many2one("res.users", "Assignee", default=lambda self: self.env.user)
+    snooze_until = fields.Datetime(default=lambda self: fields.Datetime.now()
+                                   + timedelta(days=1))
+    note = fields.Text("Resolution note")
+
+    @api.model
+    def default_get(self, fields_list):
+        res = super().default_get(fields_list)
+        ids = self.env.context.get("default_exception_ids") or (
+            self.env.context.get("active_ids")
+            if self.env.context.get("active_model") == "shipment.sync.exception" else None)
+        if ids:
+            res["exception_ids"] = [fields.Command.set(ids)]
+        return res
+
+    def action_confirm(self):
+        self.ensure_one()
+        cards = self.exception_ids
+        if not cards:
+            raise UserError(_("Select at least one exception."))
+        if self.mode == "assign":
+            cards._monitor_assign(self.user_id)
+        elif self.mode == "snooze":
+            cards._monitor_snooze(self.snooze_until)
+        else:
+            cards._monitor_resolve(self.note)
+        return {"type": "ir.actions.act_window_close"}
