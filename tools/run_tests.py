@@ -18,20 +18,23 @@ BAD_LOG_RE = re.compile(r"^\S+ \S+ \d+ (ERROR|CRITICAL) ")
 
 
 def run_pure(pytest_args):
-    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests", *pytest_args]
+    # -p no:odoo: a pytest-odoo plugin installed on the machine must not hijack the pure run.
+    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:odoo", "tests",
+           *pytest_args]
     print("==> pure tests:", " ".join(cmd[2:]), flush=True)
     proc = subprocess.run(cmd, cwd=oe.REPO, env=oe.env_with_repo(), capture_output=True,
                           text=True, check=False)
     sys.stdout.write(proc.stdout[-6000:])
     sys.stderr.write(proc.stderr[-3000:])
     passed = failed = 0
-    for word, attr in (("passed", "p"), ("failed", "f"), ("error", "e")):
-        m = re.search(rf"(\d+) {word}", proc.stdout.strip().splitlines()[-1] if proc.stdout else "")
-        if m:
-            if attr == "p":
-                passed = int(m.group(1))
+    summary = [line for line in proc.stdout.splitlines()
+               if re.search(r"\d+ (passed|failed|error)", line)]
+    if summary:
+        for count, word in re.findall(r"(\d+) (passed|failed|errors?)", summary[-1]):
+            if word == "passed":
+                passed = int(count)
             else:
-                failed += int(m.group(1))
+                failed += int(count)
     if proc.returncode not in (0, 5) and not failed:
         failed = 1
     return passed, failed
