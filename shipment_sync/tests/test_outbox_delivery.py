@@ -3,6 +3,8 @@ from datetime import timedelta
 
 from odoo.tests import tagged
 
+from shipsync.sandbox import Receiver
+
 from .outbox_common import OutboxCase
 
 
@@ -41,7 +43,14 @@ class TestOutboxDelivery(OutboxCase):
         # b0, claimed in the same batch, went back to the queue untried.
         self.assertEqual([j.attempts for j in jobs["a"] + jobs["b"]], [2, 0, 0, 1, 0, 0])
         self.assertTrue(all(j.state == "pending" for j in jobs["a"] + jobs["b"]))
-        # No hot loop: while open, runs make no call and burn no attempt.
+        # No hot loop: while open, runs make no call and burn no attempt; other
+        # partners' jobs still go.
+        healthy = Receiver(port=0).start()
+        self.addCleanup(healthy.stop)
+        other = self.enqueue("/elsewhere", partner=self.make_partner(
+            "Healthy", outbox_base_url=healthy.url))
+        self.assertEqual(self.run_worker(40)["calls"], 1)
+        self.assertEqual(other.state, "done")
         for _i in range(5):
             stats = self.run_worker(40)
             self.assertEqual(stats["calls"], 0)
