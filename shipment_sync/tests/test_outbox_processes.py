@@ -83,7 +83,7 @@ class TestOutboxProcesses(TransactionCase):
     def test_a_worker_killed_mid_call_leaves_each_effect_exactly_once(self):
         _partner_id, ids = self.commit_jobs([None] * 5)
         # Slow answers: the receiver applies a call, then takes its time to answer.
-        self.receiver.configure(latency_ms=1500)
+        self.receiver.configure(latency_ms=1000)
         proc = worker_process(self.db, batch=5)
         try:
             # The second call has reached the receiver: kill the worker mid-call.
@@ -118,7 +118,7 @@ class TestOutboxProcesses(TransactionCase):
     def test_two_processes_share_the_queue_and_never_run_a_job_twice(self):
         keys = [f"key-{k}" for k in range(8)] * 5
         _partner_id, ids = self.commit_jobs(keys, max_concurrency=2)
-        self.receiver.configure(latency_ms=20)
+        self.receiver.configure(latency_ms=50)
         go = os.path.join(tempfile.mkdtemp(prefix="outbox-go-"), "go")
         procs = [worker_process(self.db, batch=5, go=go) for _i in range(2)]
         try:

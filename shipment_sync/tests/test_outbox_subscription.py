@@ -86,3 +86,13 @@ class TestOutboxSubscription(OutboxCase):
         self.assertEqual(picking.shipment_exception_state, "none")
         picking._shipment_internal_event(milestone="label_created")
         self.assertEqual(len(self.publish_jobs(picking)), 1)
+
+    def test_a_delivery_for_an_archived_subscription_is_cancelled(self):
+        sub = self.subscribe()
+        picking = self.make_picking()
+        picking._shipment_internal_event(milestone="packed")
+        [job] = self.publish_jobs(picking)
+        sub.active = False
+        self.run_worker(0, channels=("low",))
+        self.assertEqual(job.state, "cancelled")
+        self.assertFalse(self.receiver.calls)
