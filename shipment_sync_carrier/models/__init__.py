@@ -1,1 +1,9 @@
-
+from . import delivery_carrier
+from . import shipment_sync_parcel
+from . import stock_picking
+from . import shipment_sync_partner
+from . import shipment_sync_job
+from . import shipment_sync_event
+from . import shipment_sync_status_map
+from . import shipment_sync_freight_line
+from . import delivery_carrier_poll

@@ -445,3 +445,21 @@ class CarrierAdapter:
 
     def return_label(self, req: ShipmentRequest, idempotency_key: str) -> ShipmentResult:
         raise NotImplementedError(f"{self.code}: return_label")
+
+
+# --------------------------------------------------------------------------- return leg
+#: On a *return* shipment the carrier's forward vocabulary means the way back: any
+#: movement is ``returning`` and its delivery (to the sender) is ``returned``.
+RETURN_LEG_MILESTONES = {
+    "picked_up": "returning",
+    "in_transit": "returning",
+    "out_for_delivery": "returning",
+    "available_for_pickup": "returning",
+    "delivery_attempted": "returning",
+    "delivered": "returned",
+}
+
+
+def return_leg_milestone(milestone: str | None) -> str | None:
+    """The milestone a carrier event means on a return shipment (None stays None)."""
+    return RETURN_LEG_MILESTONES.get(milestone, milestone) if milestone else milestone

@@ -216,10 +216,14 @@ class CarrierHandler(SandboxHandler):
         status, payload, ctype, headers = owner.handle(
             method, path, query, body, dict(self.headers.items()), self.headers)
         self.server.log_line(f"{method} {self.path} -> {status}")
-        if isinstance(payload, bytes):
-            self.send_bytes(status, payload, ctype, headers)
-        else:
-            self.send_json(status, payload, headers)
+        try:
+            if isinstance(payload, bytes):
+                self.send_bytes(status, payload, ctype, headers)
+            else:
+                self.send_json(status, payload, headers)
+        except (BrokenPipeError, ConnectionResetError):
+            # The client gave up (its read timeout): the call was applied all the same.
+            self.close_connection = True
 
 
 class CarrierSandbox(BackgroundServer):

@@ -1,0 +1,65 @@
+from odoo import _, api, fields, models
+
+FREIGHT_STATES = [
+    ("matched", "Matched"),
+    ("variance", "Variance"),
+    ("unmatched", "Unmatched"),
+    ("duplicate", "Duplicate"),
+]
+
+
+class ShipmentSyncFreightLine(models.Model):
+    """One line of a carrier invoice, matched to a shipment by tracking number
+    and compared with the charge the carrier announced at booking."""
+
+    _name = "shipment.sync.freight.line"
+    _description = "Carrier Invoice Line"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _order = "invoice_date desc, id desc"
+    _rec_name = "tracking_number"
+
+    carrier_id = fields.Many2one("delivery.carrier", required=True, index=True,
+                                 ondelete="restrict", readonly=True)
+    company_id = fields.Many2one("res.company", required=True, index=True, readonly=True,
+                                 default=lambda self: self.env.company)
+    import_ref = fields.Char("Import", readonly=True, index=True)
+    row = fields.Integer("CSV row", readonly=True)
+    invoice_ref = fields.Char("Invoice", readonly=True, index=True)
+    invoice_date = fields.Date(readonly=True)
+    period = fields.Char(compute="_compute_period", store=True, index=True,
+                         help="Year and month of the invoice (YYYY-MM).")
+    tracking_number = fields.Char(required=True, index=True, readonly=True)
+    description = fields.Char(readonly=True)
+    picking_id = fields.Many2one("stock.picking", "Transfer", index=True, readonly=True,
+                                 ondelete="set null")
+    currency_id = fields.Many2one("res.currency", readonly=True,
+                                  default=lambda self: self.env.company.currency_id)
+    amount = fields.Monetary("Invoiced", readonly=True)
+    expected_amount = fields.Monetary("Expected", readonly=True)
+    variance = fields.Monetary(readonly=True)
+    state = fields.Selection(FREIGHT_STATES, required=True, readonly=True, index=True,
+                             tracking=True)
+
+    @api.depends("invoice_date", "create_date")
+    def _compute_period(self):
+        for line in self:
+            when = line.invoice_date or (line.create_date and line.create_date.date())
+            line.period = when.strftime("%Y-%m") if when else False
+
+    def _open_exception(self):
+        """Variances open an exception on their transfer; unmatched lines get an
+        activity for the carrier's responsible (there is no transfer to flag)."""
+        for line in self:
+            if line.state == "variance" and line.picking_id:
+                line.picking_id._shipment_internal_event(
+                    exception_reason="other",
+                    message=_("Freight variance on %(tracking)s: invoiced %(amount)s, "
+                              "expected %(expected)s", tracking=line.tracking_number,
+                              amount=line.amount, expected=line.expected_amount))
+            elif line.state == "unmatched":
+                partner = line.carrier_id.shipsync_partner_id
+                user = partner.responsible_user_id or self.env.ref("base.user_admin")
+                line.activity_schedule(
+                    "mail.mail_activity_data_todo", user_id=user.id,
+                    summary=_("Unmatched carrier invoice line"),
+                    note=_("No shipment has the tracking number %s.", line.tracking_number))

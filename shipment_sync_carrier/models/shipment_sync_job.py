@@ -1,0 +1,19 @@
+from odoo import api, models
+
+
+class ShipmentSyncJob(models.Model):
+    _inherit = "shipment.sync.job"
+
+    @api.model
+    def _outbox_handlers(self):
+        return {
+            **super()._outbox_handlers(),
+            "create_shipment": {
+                "model": "delivery.carrier",
+                "prepare": "_shipsync_prepare_create_shipment",
+                "done": "_shipsync_done_create_shipment",
+                "dead": "_shipsync_dead_create_shipment",
+                # A dead booking opens 'label_failed' (its own hook), not 'sync_failed'.
+                "raise_exception": False,
+            },
+        }

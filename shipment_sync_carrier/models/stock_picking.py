@@ -1,0 +1,152 @@
+import base64
+
+from odoo import _, fields, models
+LABEL_MIME_EXT = {"PDF": "pdf", "ZPL": "zpl", "PNG": "png", "EPL2": "epl"}
+
+
+class StockPicking(models.Model):
+    _inherit = "stock.picking"
+
+    shipsync_shipment_ref = fields.Char(
+        "Carrier shipment", copy=False, readonly=True,
+        help="The carrier's shipment id(s), comma-separated (one per package).")
+    shipsync_booking_count = fields.Integer(
+        copy=False, readonly=True, help="Cancelled bookings: part of the idempotency key.")
+    shipsync_label_state = fields.Selection(
+        [("none", "No label"), ("queued", "Requested"), ("done", "Label issued"),
+         ("failed", "Failed"), ("cancelled", "Cancelled")],
+        "Label", default="none", copy=False, readonly=True)
+    shipsync_currency_id = fields.Many2one("res.currency", "Carrier currency", copy=False,
+                                           readonly=True)
+    shipsync_quoted_price = fields.Monetary(
+        "Quoted price", currency_field="shipsync_currency_id", copy=False, readonly=True,
+        help="The rate the carrier quoted at booking, in its currency.")
+    shipsync_charge = fields.Monetary(
+        "Actual charge", currency_field="shipsync_currency_id", copy=False, readonly=True,
+        help="What the carrier says it charges (fees, surcharges), in its currency.")
+    shipsync_tracking_url = fields.Char("Carrier tracking page", copy=False, readonly=True)
+    shipsync_parcel_ids = fields.One2many("shipment.sync.parcel", "picking_id", "Parcels")
+    shipsync_freight_line_ids = fields.One2many("shipment.sync.freight.line", "picking_id",
+                                                "Carrier invoice lines")
+    shipsync_poll_next_at = fields.Datetime("Next tracking poll", copy=False, readonly=True,
+                                            index=True)
+    shipsync_poll_interval = fields.Float("Poll interval (s)", copy=False, readonly=True)
+
+    # ------------------------------------------------------------------
+    # booking
+    # ------------------------------------------------------------------
+    def send_to_shipper(self):
+        self.ensure_one()
+        carrier = self.carrier_id
+        if carrier.delivery_type == "shipsync" and carrier.shipsync_mode == "async":
+            # Validation never waits on the carrier: the outbox books it.
+            job = carrier._shipsync_enqueue(self)
+            self.message_post(body=_("Label requested from %(carrier)s in the background "
+                                     "(outbox job %(job)s).", carrier=carrier.name,
+                                     job=job.id))
+            return None
+        return super().send_to_shipper()
+
+    def _shipsync_store_result(self, carrier, result, is_return=False):
+        """Store a carrier booking: one attachment and parcel per label, the carrier
+        references, quoted and actual price, and the ``label_created`` milestone.
+        Returns the price to bill in the company currency (the actual charge when
+        known, else the quote)."""
+        self.ensure_one()
+        prefix = carrier.get_return_label_prefix() if is_return \
+            else carrier._get_delivery_label_prefix()
+        Attachment = self.env["ir.attachment"].sudo()
+        Parcel = self.env["shipment.sync.parcel"].sudo()
+        attachments = Attachment
+        labels = {label.tracking_number: label for label in result.labels}
+        for index, tracking in enumerate(result.tracking_numbers or
+                                         [lbl.tracking_number for lbl in result.labels]):
+            label = labels.get(tracking)
+            attachment = Attachment
+            if label is not None:
+                ext = LABEL_MIME_EXT.get(label.label_format, "pdf")
+                attachment = Attachment.create({
+                    "name": f"{prefix}-{tracking or index + 1}.{ext}",
+                    "datas": base64.b64encode(label.content), "mimetype": label.mime_type,
+                    "res_model": "stock.picking", "res_id": self.id,
+                    "description": label.package_reference or False,
+                })
+                attachments |= attachment
+            Parcel.create({
+                "picking_id": self.id, "carrier_id": carrier.id, "tracking_number": tracking,
+                "package_name": label.package_reference if label else False,
+                "attachment_id": attachment.id or False, "is_return": is_return,
+                "shipment_ref": result.shipment_id.split(",")[index]
+                if len(result.shipment_id.split(",")) > index else result.shipment_id,
+                "tracking_url": result.tracking_url or False,
+            })
+        currency = self.env["res.currency"].with_context(active_test=False).search(
+            [("name", "=", result.currency)], limit=1) if result.currency else None
+        currency = currency or self.company_id.currency_id
+        vals = {"shipsync_label_state": "done"}
+        if not is_return:
+            vals.update({
+                "shipsync_shipment_ref": result.shipment_id,
+                "shipsync_currency_id": currency.id,
+                "shipsync_quoted_price": float(result.price) if result.price is not None else 0,
+                "shipsync_charge": float(result.charge if result.charge is not None
+                                         else (result.price or 0)),
+                "shipsync_tracking_url": result.tracking_url or False,
+            })
+        elif self.return_id:  # a return transfer: its own tracking drives it
+            vals.update({"shipsync_shipment_ref": result.shipment_id,
+                         "carrier_tracking_ref": ",".join(result.tracking_numbers) or False,
+                         "shipsync_tracking_url": result.tracking_url or False})
+        self.write(vals)
+        kind = _("Return label") if is_return else _("Label")
+        self.message_post(
+            body=_("%(kind)s issued by %(carrier)s: %(tracking)s", kind=kind,
+                   carrier=carrier.name, tracking=", ".join(result.tracking_numbers) or "-"),
+            attachment_ids=attachments.ids)
+        if not is_return or self.return_id:
+            self._shipment_internal_event(
+                milestone="label_created",
+                message=_("Booking accepted by %s", carrier.name))
+        amount = result.charge if result.charge is not None else result.price
+        return carrier._shipsync_convert(amount, result.currency, self.company_id) or 0.0
+
+    def _shipsync_set_tracking(self, tracking):
+        """The tracking numbers of an asynchronous booking, as ``send_to_shipper``
+        would have written them."""
+        self.ensure_one()
+        if not tracking:
+            return
+        if self.carrier_tracking_ref:
+            if tracking not in self.carrier_tracking_ref:
+                self.carrier_tracking_ref = f"{self.carrier_tracking_ref},{tracking}"
+        else:
+            self.carrier_tracking_ref = tracking
+
+    def _shipsync_cancelled(self, carrier, result):
+        self.ensure_one()
+        self.shipsync_parcel_ids.filtered(lambda p: p.state == "active" and not p.is_return)\
+            .write({"state": "cancelled"})
+        self.write({"shipsync_shipment_ref": False, "shipsync_label_state": "cancelled",
+                    "shipsync_booking_count": self.shipsync_booking_count + 1,
+                    "shipsync_poll_next_at": False})
+        self._shipment_internal_event(
+            milestone="cancelled",
+            message=_("Shipment cancelled at %(carrier)s (%(status)s)", carrier=carrier.name,
+                      status=result.raw_status or "-"))
+
+    # ------------------------------------------------------------------
+    # returns: the return leg drives the return transfer and links back
+    # ------------------------------------------------------------------
+    def _shipment_on_milestone_change(self, old_milestone, final, news):
+        res = super()._shipment_on_milestone_change(old_milestone, final, news)
+        for picking in self.filtered("return_id"):
+            if final.milestone in ("returning", "returned"):
+                picking.return_id.message_post(body=_(
+                    "Return %(ret)s: %(milestone)s", ret=picking.name,
+                    milestone=dict(picking._fields["shipment_milestone"].selection).get(
+                        final.milestone, final.milestone)))
+        return res
+
+    def _shipsync_is_return_leg(self):
+        return bool(self.return_id)
+

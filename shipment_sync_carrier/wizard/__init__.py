@@ -1,0 +1,1 @@
+from . import shipment_sync_freight_import
