@@ -95,14 +95,7 @@ def run_load(make_request, n, clients):
 
 
 def main():
-    root, reason = oe.find_odoo()
-    if not root:
-        print(f"bench-ingest needs Odoo 18.0: {reason}", file=sys.stderr)
-        return 2
-    problem = oe.ensure_postgres()
-    if problem:
-        print(problem, file=sys.stderr)
-        return 2
+    root = oe.require_odoo_and_postgres("bench-ingest")
     env = oe.env_with_repo()
     base = [*oe.odoo_bin(root), *oe.db_args(DB), f"--addons-path={oe.addons_path(root)}",
             f"--db-filter=^{DB}$"]

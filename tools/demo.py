@@ -10,17 +10,12 @@ import odoo_env as oe
 
 DB = os.environ.get("DEMO_DB", "shipsync_demo")
 PORT = int(os.environ.get("DEMO_PORT", "8069"))
+SANDBOXES = (("carrier", 8079), ("wms", 8078))
+SANDBOX_ARGS = {}
 
 
 def main():
-    root, reason = oe.find_odoo()
-    if not root:
-        print(f"make demo needs Odoo 18.0: {reason}", file=sys.stderr)
-        return 2
-    problem = oe.ensure_postgres()
-    if problem:
-        print(problem, file=sys.stderr)
-        return 2
+    root = oe.require_odoo_and_postgres("make demo")
     if os.environ.get("DEMO_RESET"):
         oe.drop_db(DB)
     base = [*oe.odoo_bin(root), *oe.db_args(DB), f"--addons-path={oe.addons_path(root)}",
@@ -35,8 +30,53 @@ def main():
         subprocess.run([*base, "-u", ",".join(oe.ADDONS), "--stop-after-init",
                         "--http-port", str(oe.free_port()), "--log-level=warn"],
                        env=env, check=True)
-    print(f"==> Odoo on http://localhost:{PORT}  (login admin / password admin)", flush=True)
-    os.execvpe(base[0], [*base, "--http-port", str(PORT), "--max-cron-threads=1"], env)
+    sandboxes = start_sandboxes(env)
+    server = subprocess.Popen([*base, "--http-port", str(PORT), "--max-cron-threads=1",
+                               "--log-level=warn"], env=env)
+    try:
+        if wait_http(f"http://127.0.0.1:{PORT}/web/health"):
+            subprocess.run([sys.executable, str(oe.REPO / "tools" / "demo_traffic.py"),
+                            "--url", f"http://127.0.0.1:{PORT}", "--db", DB], env=env,
+                           check=False)
+        print(f"==> Odoo on http://localhost:{PORT}  (login admin / password admin); "
+              "Ctrl-C stops it", flush=True)
+        return server.wait()
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        for proc in [server, *sandboxes]:
+            if proc.poll() is None:
+                proc.terminate()
+
+
+def start_sandboxes(env):
+    """The partner sandboxes the demo data points at, on loopback."""
+    sys.path.insert(0, str(oe.REPO))
+    from shipsync.sandbox.__main__ import COMMANDS
+
+    procs = []
+    for name, port in SANDBOXES:
+        if name in COMMANDS:
+            print(f"==> {name} sandbox on http://127.0.0.1:{port}", flush=True)
+            procs.append(subprocess.Popen(
+                [sys.executable, "-m", "shipsync.sandbox", name, "--port", str(port),
+                 *SANDBOX_ARGS.get(name, ())], env=env, cwd=oe.REPO))
+    return procs
+
+
+def wait_http(url, seconds=120):
+    import time
+    import urllib.request
+
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status == 200:
+                    return True
+        except OSError:
+            time.sleep(0.5)
+    return False
 
 
 if __name__ == "__main__":

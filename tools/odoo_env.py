@@ -34,6 +34,17 @@ def find_odoo():
     return None, "no Odoo 18.0 found (set ODOO_PATH to an Odoo 18.0 checkout, see README)"
 
 
+def require_odoo_and_postgres(what):
+    """The Odoo root for a command that cannot run without Odoo and
+    PostgreSQL; exits with a one-line reason otherwise."""
+    root, reason = find_odoo()
+    problem = None if not root else ensure_postgres()
+    if not root or problem:
+        print(f"{what} needs Odoo 18.0 and PostgreSQL: {reason or problem}", file=sys.stderr)
+        sys.exit(2)
+    return root
+
+
 def odoo_bin(root):
     script = root / "odoo-bin"
     return [sys.executable, str(script)] if script.is_file() else [sys.executable, "-m", "odoo"]

@@ -140,6 +140,20 @@ class TestApply(ShipmentSyncCommon, TransactionCase):
         self.assertEqual(event.state, "unmatched")
         self.assertEqual(self.picking.shipment_milestone, "draft")
 
+    def test_users_only_see_partners_and_events_of_their_companies(self):
+        company_b = self.env["res.company"].create({"name": "Company B"})
+        foreign = self.env["shipment.sync.partner"].create({
+            "name": "B carrier", "code": "b-carrier", "company_id": company_b.id})
+        self.ingest(self.partner, "picked", 10)
+        user = new_test_user(self.env, "sync_user_a", groups="shipment_sync.group_user",
+                             company_id=self.env.company.id,
+                             company_ids=[(6, 0, self.env.company.ids)])
+        Partner = self.env["shipment.sync.partner"].with_user(user)
+        self.assertIn(self.partner, Partner.search([]))
+        self.assertNotIn(foreign, Partner.search([]))
+        self.assertTrue(self.env["shipment.sync.event"].with_user(user).search(
+            [("partner_id", "=", self.partner.id)]))
+
     def test_correlation_id_propagates_to_backorder_and_return(self):
         picking = self.make_picking(qty=10)
         self.env["stock.quant"]._update_available_quantity(
