@@ -603,10 +603,11 @@ class ShipmentSyncJob(models.Model):
                         job_id=job.id, operation=job.operation, payload=job._outbox_payload(),
                         idempotency_key=job.idempotency_key, policy=policy,
                         attempt=job.attempts, base_url=partner.outbox_base_url or "",
-                        headers=partner._outbox_headers(), http=http)
+                        headers=partner._outbox_headers(),
+                        http=_keyed(http, job.idempotency_key))
                     model = self.env[handler.get("model") or self._name]
                     value = getattr(model, handler["prepare"])(job, ctx)
-                thunk = _thunk(value, http)
+                thunk = _thunk(value, _keyed(http, job.idempotency_key))
             except Exception as exc:  # noqa: BLE001 - a bad job must not stop the batch
                 thunk = _raiser(exc)
             prepared.append(Prepared(job.id, partner.id, job.attempts, policy, thunk,
@@ -756,6 +757,16 @@ class Prepared:
     def __init__(self, job_id, partner_id, attempt, policy, thunk, operation):
         self.job_id, self.partner_id, self.attempt = job_id, partner_id, attempt
         self.policy, self.thunk, self.operation = policy, thunk, operation
+
+
+def _keyed(http, key):
+    """``http`` that sends the job's Idempotency-Key on every request it makes,
+    whatever the handler or adapter built."""
+    def send(req):
+        if not req.idempotency_key:
+            req = dataclasses.replace(req, idempotency_key=key)
+        return http(req)
+    return send
 
 
 def _thunk(value, http):

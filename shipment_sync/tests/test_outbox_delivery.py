@@ -1,9 +1,11 @@
 import json
 from datetime import timedelta
+from unittest.mock import patch
 
 from odoo.tests import tagged
 
 from shipsync.sandbox import Receiver
+from shipsync.transport import HttpRequest
 
 from .outbox_common import OutboxCase
 
@@ -187,3 +189,31 @@ class TestOutboxDelivery(OutboxCase):
         self.assertEqual(delivered.http_status, 200)
         self.assertEqual([c["idempotency_key"] for c in self.receiver.calls],
                          [job.idempotency_key])
+
+    def test_a_registered_handler_runs_an_adapter_style_call(self):
+        """Other addons register operations; a handler may return a callable
+        (an adapter call) whose requests all carry the job's Idempotency-Key."""
+        seen = {}
+
+        def prepare(model, job, ctx):
+            def call():  # what an adapter does with ctx.http: no key of its own
+                answer = ctx.http(HttpRequest("POST", ctx.base_url + "/ping", json={}))
+                return {"pong": answer.status}
+            return call
+
+        def done(model, job, outcome):
+            seen["done"] = (job.id, outcome.data)
+
+        cls = type(self.Job)
+        builtin = cls._outbox_handlers
+        handlers = {"ping": {"prepare": "_test_prepare_ping", "done": "_test_done_ping"}}
+        with patch.object(cls, "_outbox_handlers", lambda m: {**builtin(m), **handlers}), \
+                patch.object(cls, "_test_prepare_ping", prepare, create=True), \
+                patch.object(cls, "_test_done_ping", done, create=True):
+            job = self.Job._enqueue(self.partner, "ping", {})
+            self.run_worker(0)
+        self.assertEqual(job.state, "done")
+        self.assertEqual(json.loads(job.result), {"pong": 200})
+        self.assertEqual(seen["done"], (job.id, {"pong": 200}))
+        [call] = self.receiver.calls
+        self.assertEqual(call["idempotency_key"], job.idempotency_key)
