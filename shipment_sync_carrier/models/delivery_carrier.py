@@ -365,9 +365,8 @@ class DeliveryCarrier(models.Model):
         if not picking:
             return
         picking.shipsync_label_state = "failed"
-        picking._shipment_internal_event(
-            exception_reason="label_failed",
-            message=_("Label failed: %s", outcome.error or outcome.error_class or "")[:250])
+        picking._shipsync_exception_event(
+            "label_failed", _("Label failed: %s", outcome.error or outcome.error_class or ""))
 
 
 def _pick_rate(rates, service):

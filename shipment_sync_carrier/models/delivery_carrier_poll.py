@@ -56,7 +56,7 @@ class DeliveryCarrier(models.Model):
         policy = self._shipsync_poll_policy()
         pickings = self._shipsync_poll_candidates(now, policy.max_shipments)
         shipments = [cp.Shipment(
-            key=p.id, milestone=p.shipment_milestone, next_poll_at=p.shipsync_poll_next_at,
+            key=p.id, milestone=p.shipment_milestone, next_poll_at=p.shipsync_poll_next_at or None,
             interval=p.shipsync_poll_interval,
             tracking_numbers=tuple(t.strip() for t in p.carrier_tracking_ref.split(",")
                                    if t.strip())) for p in pickings]

@@ -51,9 +51,8 @@ class ShipmentSyncFreightLine(models.Model):
         activity for the carrier's responsible (there is no transfer to flag)."""
         for line in self:
             if line.state == "variance" and line.picking_id:
-                line.picking_id._shipment_internal_event(
-                    exception_reason="other",
-                    message=_("Freight variance on %(tracking)s: invoiced %(amount)s, "
+                line.picking_id._shipsync_exception_event(
+                    "other", _("Freight variance on %(tracking)s: invoiced %(amount)s, "
                               "expected %(expected)s", tracking=line.tracking_number,
                               amount=line.amount, expected=line.expected_amount))
             elif line.state == "unmatched":

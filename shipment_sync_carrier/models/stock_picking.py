@@ -1,4 +1,6 @@
 import base64
+import uuid
+from datetime import timedelta
 
 from odoo import _, fields, models
 LABEL_MIME_EXT = {"PDF": "pdf", "ZPL": "zpl", "PNG": "png", "EPL2": "epl"}
@@ -98,6 +100,8 @@ class StockPicking(models.Model):
                          "carrier_tracking_ref": ",".join(result.tracking_numbers) or False,
                          "shipsync_tracking_url": result.tracking_url or False})
         self.write(vals)
+        if is_return:
+            self.invalidate_recordset(["return_label_ids"])
         kind = _("Return label") if is_return else _("Label")
         self.message_post(
             body=_("%(kind)s issued by %(carrier)s: %(tracking)s", kind=kind,
@@ -109,6 +113,30 @@ class StockPicking(models.Model):
                 message=_("Booking accepted by %s", carrier.name))
         amount = result.charge if result.charge is not None else result.price
         return carrier._shipsync_convert(amount, result.currency, self.company_id) or 0.0
+
+    def _shipsync_exception_event(self, reason, message):
+        """Open a suite exception (``label_failed``, a freight variance...) that
+        happened after everything already recorded for the transfer. The replay sorts
+        by time then rank, and ledger times are whole seconds: an exception raised
+        in the same second as the validation would otherwise sort before it and be
+        resolved by it."""
+        Event = self.env["shipment.sync.event"].sudo()
+        now = fields.Datetime.now()
+        rows = []
+        for picking in self:
+            last = max(picking.sudo().shipment_event_ids.mapped("occurred_at") or [now])
+            rows.append({
+                "direction": "internal", "partner_code": "odoo",
+                "company_id": picking.company_id.id, "external_id": f"odoo:{uuid.uuid4().hex}",
+                "state": "received", "received_at": now,
+                "occurred_at": max(now, last + timedelta(seconds=1)) if last >= now else now,
+                "exception_reason": reason, "is_mapped": True, "authoritative": True,
+                "picking_id": picking.id, "correlation_id": picking.shipment_correlation_id,
+                "picking_ref": picking.name, "message": (message or "")[:250],
+            })
+        Event._insert_rows(rows)
+        Event.invalidate_model()
+        self._shipment_apply_events()
 
     def _shipsync_set_tracking(self, tracking):
         """The tracking numbers of an asynchronous booking, as ``send_to_shipper``

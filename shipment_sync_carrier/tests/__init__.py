@@ -1,1 +1,4 @@
 from . import test_booking
+from . import test_async
+from . import test_webhook_journey
+from . import test_returns_polling

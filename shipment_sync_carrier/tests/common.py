@@ -97,6 +97,8 @@ class CarrierCommon:
         picking.move_ids.picked = True
         result = picking.button_validate()
         assert result is True, result
+        # the webhook and poll requests of HttpCase tests read the database
+        picking.env.flush_all()
         return picking
 
     def labels_of(self, picking, prefix="LabelShipping-shipsync"):

@@ -1,0 +1,68 @@
+from odoo.tests import TransactionCase, tagged
+
+from .common import CarrierCommon
+
+
+@tagged("post_install", "-at_install")
+class TestAsyncBooking(CarrierCommon, TransactionCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.setup_carrier()
+        cls.async_carrier = cls.make_carrier(cls.partner, shipsync_mode="async")
+
+    def setUp(self):
+        super().setUp()
+        self.sandbox.reset()
+
+    def job_of(self, picking):
+        job = picking.shipment_job_ids.filtered(lambda j: j.operation == "create_shipment")
+        self.assertEqual(len(job), 1)
+        return job
+
+    def test_validation_never_waits_and_the_label_arrives_with_the_job(self):
+        picking = self.validate(self.make_picking(carrier=self.async_carrier))
+        self.assertEqual(picking.state, "done")
+        self.assertFalse(self.sandbox.calls, "validation must not call the carrier")
+        job = self.job_of(picking)
+        self.assertEqual(job.state, "pending")
+        self.assertEqual(picking.shipsync_label_state, "queued")
+        self.assertFalse(picking.carrier_tracking_ref)
+
+        self.run_outbox()
+        self.assertEqual(job.state, "done")
+        tracking = picking.carrier_tracking_ref
+        self.assertTrue(tracking and tracking.startswith("EZ"))
+        self.assertEqual(self.labels_of(picking).name, f"LabelShipping-shipsync-{tracking}.pdf")
+        self.assertEqual(picking.shipsync_label_state, "done")
+        self.assertIn("label_created", self.events_of(picking).mapped("milestone"))
+        self.assertGreater(picking.carrier_price, 0)
+        # the job sent the booking with its own idempotency key
+        keys = {c["idempotency_key"] for c in self.sandbox.calls if c["method"] == "POST"}
+        self.assertEqual(keys, {job.idempotency_key})
+
+    def test_a_transient_failure_is_retried_and_books_once(self):
+        picking = self.validate(self.make_picking(carrier=self.async_carrier))
+        self.sandbox.configure(fail_next=1, fail_status=503, retry_after=1)
+        self.run_outbox()
+        job = self.job_of(picking)
+        self.assertEqual(job.state, "pending")
+        self.assertFalse(picking.carrier_tracking_ref)
+        self.run_outbox(seconds=120)
+        self.assertEqual(job.state, "done")
+        self.assertEqual(len([s for s in self.sandbox.shipments.values() if s["tracking_code"]]),
+                         1)
+        self.assertTrue(picking.carrier_tracking_ref)
+
+    def test_a_dead_booking_opens_label_failed(self):
+        bad = self.customer.copy({"zip": "00000"})
+        picking = self.validate(self.make_picking(carrier=self.async_carrier, customer=bad))
+        self.run_outbox()
+        job = self.job_of(picking)
+        self.assertEqual(job.state, "dead")
+        self.assertIn("ADDRESS.VERIFY.FAILURE", job.last_error)
+        self.assertEqual(picking.shipment_exception_state, "open")
+        self.assertEqual(picking.shipment_exception_reason, "label_failed")
+        self.assertEqual(picking.shipsync_label_state, "failed")
+        self.assertFalse(picking.carrier_tracking_ref)
+        self.assertFalse(self.labels_of(picking))
