@@ -133,6 +133,8 @@ def parse_csv(content: bytes | str, columns: Mapping[str, str],
     index = {}
     for name, wanted in columns.items():
         matches = [i for i, h in enumerate(header) if h.casefold() == wanted.casefold()]
+        if not matches and name not in REQUIRED:
+            continue  # optional columns may be absent from a carrier's file
         if not matches:
             raise FreightError(f"header {wanted!r} (for {name}) not found; the file has "
                                f"{', '.join(repr(h) for h in header)}", row=1)
@@ -146,6 +148,7 @@ def parse_csv(content: bytes | str, columns: Mapping[str, str],
             if not any(cell.strip() for cell in row):
                 continue
             cells = {name: (row[i].strip() if i < len(row) else "") for name, i in index.items()}
+            cells.update({name: "" for name in FIELDS if name not in cells})
             if not cells["tracking_number"]:
                 raise FreightError("empty tracking number", rownum, columns["tracking_number"])
             try:
@@ -155,7 +158,7 @@ def parse_csv(content: bytes | str, columns: Mapping[str, str],
             try:
                 when = parse_date(cells.get("invoice_date", ""))
             except ValueError as exc:
-                raise FreightError(str(exc), rownum, columns.get("invoice_date")) from None
+                raise FreightError(str(exc), rownum, columns["invoice_date"]) from None
             lines.append(InvoiceLine(
                 row=rownum, tracking_number=cells["tracking_number"], amount=amount,
                 currency=cells.get("currency", "").upper(),

@@ -2,3 +2,4 @@ from . import test_booking
 from . import test_async
 from . import test_webhook_journey
 from . import test_returns_polling
+from . import test_freight

@@ -1,0 +1,77 @@
+import base64
+
+from odoo.exceptions import UserError
+from odoo.tests import TransactionCase, tagged
+
+from .common import CarrierCommon
+
+
+@tagged("post_install", "-at_install")
+class TestFreight(CarrierCommon, TransactionCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.setup_carrier()
+        cls.carrier.write({"shipsync_tolerance_amount": 0.5, "shipsync_tolerance_percent": 2.0})
+        cls.pickings = [cls.validate(cls.make_picking()) for _i in range(2)]
+
+    def import_csv(self, text, **vals):
+        wizard = self.env["shipment.sync.freight.import"].create({
+            "carrier_id": self.carrier.id, "file": base64.b64encode(text.encode()),
+            "filename": "invoice.csv", **vals})
+        return wizard._import_content(text.encode())
+
+    def csv(self):
+        first, second = self.pickings
+        return (
+            "Invoice,Date,Tracking Number,Amount,Currency\n"
+            f"INV-7,2026-11-05,{first.carrier_tracking_ref},{first.shipsync_charge + 0.1:.2f},USD\n"
+            f"INV-7,2026-11-05,{second.carrier_tracking_ref},{second.shipsync_charge + 5:.2f},USD\n"
+            "INV-7,2026-11-05,NOPE123,4.20,USD\n"
+            f"INV-7,2026-11-05,{first.carrier_tracking_ref},{first.shipsync_charge + 0.1:.2f},USD\n"
+        )
+
+    def test_invoice_import_gives_matched_variance_unmatched_and_duplicate(self):
+        first, second = self.pickings
+        lines = self.import_csv(self.csv())
+        self.assertEqual(lines.mapped("state"), ["matched", "variance", "unmatched", "duplicate"])
+        self.assertEqual(lines[0].picking_id, first)
+        self.assertAlmostEqual(lines[1].variance, 5.0, places=2)
+        self.assertEqual(lines[0].period, "2026-11")
+        # a variance opens an exception on its transfer, an unmatched line an activity
+        self.assertEqual(second.shipment_exception_state, "open")
+        self.assertEqual(first.shipment_exception_state, "none")
+        self.assertTrue(lines[2].activity_ids)
+        self.assertEqual(second.shipsync_freight_line_ids, lines[1])
+
+    def test_importing_the_same_invoice_again_gives_duplicates(self):
+        self.import_csv(self.csv())
+        again = self.import_csv(self.csv())
+        self.assertEqual(set(again.mapped("state")), {"duplicate"})
+
+    def test_reconciliation_totals_per_carrier_and_period(self):
+        self.import_csv(self.csv())
+        groups = self.env["shipment.sync.freight.line"]._read_group(
+            [("carrier_id", "=", self.carrier.id), ("state", "!=", "duplicate")],
+            ["carrier_id", "period"], ["amount:sum", "variance:sum"])
+        [(carrier, period, amount, variance)] = groups
+        self.assertEqual((carrier, period), (self.carrier, "2026-11"))
+        expected = sum(p.shipsync_charge for p in self.pickings) + 0.1 + 5 + 4.2
+        self.assertAlmostEqual(amount, expected, places=2)
+        self.assertAlmostEqual(variance, 5.1, places=2)
+
+    def test_a_bad_file_is_refused_whole_with_the_row_and_column(self):
+        text = self.csv() + "INV-7,2026-11-05,EZ1,twelve,USD\n"
+        with self.assertRaisesRegex(UserError, r"row 6, column 'Amount'"):
+            self.import_csv(text)
+        self.assertFalse(self.env["shipment.sync.freight.line"].search([]))
+
+    def test_column_mapping_is_configurable(self):
+        text = "Ref;Colis;Montant\nF1;%s;%s\n" % (
+            self.pickings[0].carrier_tracking_ref,
+            f"{self.pickings[0].shipsync_charge:.2f}".replace(".", ","))
+        lines = self.import_csv(
+            text, columns="invoice_ref=Ref;tracking_number=Colis;amount=Montant",
+            delimiter=";")
+        self.assertEqual(lines.state, "matched")
+        self.assertEqual(lines.invoice_ref, "F1")
