@@ -1,7 +1,7 @@
 """Carrier adapters: pure request builders and response parsers around one HTTP call.
 
 ``ADAPTERS`` maps an adapter code (``easypost``, ``sendcloud``, ``aftership``,
-``generic_rest``) to its class; ``get_adapter(code)`` looks one up.
+``generic_rest``, ``generic_soap``) to its class; ``get_adapter(code)`` looks one up.
 """
 
 from .aftership import AfterShipAdapter
@@ -27,6 +27,7 @@ from .base import (
 from .easypost import EasyPostAdapter
 from .generic_rest import GenericRestAdapter
 from .sendcloud import SENDCLOUD_STATUS_MAP, SendcloudAdapter
+from .soap import GenericSoapAdapter
 
 __all__ = [
     "ADAPTERS",
@@ -39,6 +40,7 @@ __all__ = [
     "CarrierError",
     "EasyPostAdapter",
     "GenericRestAdapter",
+    "GenericSoapAdapter",
     "InvalidInput",
     "Label",
     "Parcel",

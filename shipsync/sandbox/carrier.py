@@ -21,6 +21,9 @@ Sendcloud subset (HTTP Basic public:secret)::
 
 Labels: ``GET /labels/{tracking}.pdf`` (a real one-page PDF) and ``.zpl``.
 
+SOAP carrier (see :mod:`.carrier_soap`): ``GET /soap?wsdl`` and ``POST /soap``
+(CreateShipment, GetLabel, Track, Cancel), for the generic zeep adapter.
+
 A shipment bought/created gets the first history step (``pre_transit`` /
 ``label_created`` or Sendcloud status 1000). :meth:`CarrierSandbox.advance` (or
 ``POST /_control/advance``) moves it along a scenario and POSTs signed webhooks to
@@ -246,6 +249,7 @@ class CarrierSandbox(BackgroundServer):
             self.shipments: dict[str, dict] = {}
             self.trackers: dict[str, dict] = {}  # by tracking code
             self.parcels: dict[int, dict] = {}
+            self.soap_shipments: dict[str, list[str]] = {}
             self.idempotent: dict[str, tuple[int, object]] = {}
             self.calls: list[dict] = []
             self.webhooks: list[dict] = []
@@ -316,7 +320,8 @@ class CarrierSandbox(BackgroundServer):
         with self._lock:
             self.calls.append({"method": method, "path": path,
                                "idempotency_key": raw_headers.get("Idempotency-Key")})
-            failure = None if path.startswith("/labels/") else self._failure(method, path)
+            failure = None if path.startswith("/labels/") or (path == "/soap" and method == "GET") \
+                else self._failure(method, path)
             latency = self.knobs["latency_ms"]
             malformed = self.knobs["malformed"]
         if latency:
@@ -326,6 +331,16 @@ class CarrierSandbox(BackgroundServer):
             return status, payload, "application/json", extra
         if path.startswith("/labels/"):
             return self._label(path)
+        if path == "/soap":
+            from . import carrier_soap
+
+            if method == "GET":
+                return 200, carrier_soap.wsdl(f"{self.url}/soap"), "text/xml; charset=utf-8", {}
+            with self._lock:
+                status, payload = carrier_soap.handle(self, body)
+            if malformed and status == 200:
+                return status, b"<html>upstream proxy error</html>", "text/html", {}
+            return status, payload, "text/xml; charset=utf-8", {}
         if not raw_headers.get("Authorization", "").startswith("Basic "):
             return 401, {"error": {"code": "APIKEY.REQUIRED",
                                    "message": "missing credentials"}}, "application/json", {}
@@ -582,7 +597,11 @@ class CarrierSandbox(BackgroundServer):
             if tracker is None:
                 raise KeyError(f"unknown tracking code {tracking_code!r}")
             payloads = []
-            if tracker["_kind"] == "easypost":
+            if tracker["_kind"] == "soap":  # a polled carrier: no webhooks
+                from . import carrier_soap
+
+                carrier_soap.advance(self, tracker, scenario, steps)
+            elif tracker["_kind"] == "easypost":
                 todo = EP_SCENARIOS[scenario][tracker["_step"]:]
                 for status, detail, message in todo[: steps if steps is not None else None]:
                     self._ep_step(tracker, status, detail, message)
