@@ -280,6 +280,7 @@ def run_config(root, db, enq, receiver, system, workers, n, trickle, rate, timeo
         delivered = [effects[k]["first_at"] for k in keys if k in effects]
         lat = [t - committed for t in delivered]
         result = {"config": name, "n": n, "delivered": len(delivered), "complete": ok,
+                  "load_avg_1m": os.getloadavg()[0],
                   "jobs_per_s": len(delivered) / max(max(delivered) - committed, 1e-6)
                   if delivered else 0.0,
                   "burst_p50_ms": pct(lat, 50) * 1000, "burst_p99_ms": pct(lat, 99) * 1000,
@@ -346,11 +347,13 @@ def main():
 
     log("")
     log(f"{'config':<14}{'jobs/s':>10}{'burst p50':>12}{'burst p99':>12}"
-        f"{'trickle p50':>13}{'trickle p99':>13}{'dup':>5}")
+        f"{'trickle p50':>13}{'trickle p99':>13}{'dup':>5}{'load':>6}")
     for r in results:
         log(f"{r['config']:<14}{r['jobs_per_s']:>10.1f}{r['burst_p50_ms']:>10.0f}ms"
             f"{r['burst_p99_ms']:>10.0f}ms{r['trickle_p50_ms']:>11.0f}ms"
-            f"{r['trickle_p99_ms']:>11.0f}ms{r['duplicates']:>5}")
+            f"{r['trickle_p99_ms']:>11.0f}ms{r['duplicates']:>5}{r['load_avg_1m']:>6.1f}")
+    log(f"({os.cpu_count()} CPUs; 'load' is the 1-minute load average after the burst: "
+        "other work on the machine skews every figure)")
     by = {r["config"]: r for r in results}
     for workers in args.workers.split(","):
         ours, theirs = by.get(f"outbox-{workers}"), by.get(f"queue_job-{workers}")
