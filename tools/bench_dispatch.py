@@ -69,16 +69,17 @@ def odoo_cmd(root, db, *args):
 def ensure_db(root, db, fresh):
     if fresh:
         oe.drop_db(db)
-    if oe.db_exists(db):
-        return
-    log(f"==> installing shipment_sync, queue_job and the bench addon in {db} (once)")
+    # Existing database: update it to the code of this checkout.
+    mode = "-u" if oe.db_exists(db) else "-i"
+    log(f"==> {'updating' if mode == '-u' else 'installing'} shipment_sync, queue_job and "
+        f"the bench addon in {db}")
     started = time.time()
-    subprocess.run(odoo_cmd(root, db, "-i", "shipment_sync,bench_dispatch_queue_job",
+    subprocess.run(odoo_cmd(root, db, mode, "shipment_sync,bench_dispatch_queue_job",
                             "--without-demo=all", "--stop-after-init", "--workers=0",
                             "--max-cron-threads=0", "--log-level=warn",
                             f"--http-port={oe.free_port()}"),
                    cwd=REPO, env=oe.env_with_repo(), check=True)
-    log(f"    installed in {time.time() - started:.0f}s")
+    log(f"    done in {time.time() - started:.0f}s")
 
 
 #: The sandbox receiver, answering at once: with Nagle's algorithm on, its two
