@@ -52,7 +52,8 @@ class CarrierCommon:
         secret = EP_SECRET if kind == "easypost" else SC_SECRET
         return cls.env["shipment.sync.partner"].create({
             "name": f"Sandbox {kind}", "code": f"sb-{kind[:2]}-{uuid.uuid4().hex[:6]}",
-            "kind": "aggregator", "inbound_format": kind, "signature_scheme": kind,
+            "kind": "aggregator", "inbound_format": kind,
+            "signature_scheme": vals.pop("signature_scheme", kind),
             "webhook_secret": secret, "processing_mode": "inline",
             "outbox_connect_timeout": 2.0, "outbox_read_timeout": 1.0,
             "outbox_retry_max_attempts": 2, "outbox_retry_base": 1.0, **vals,
@@ -66,7 +67,8 @@ class CarrierCommon:
             "name": f"Sandbox {kind} {uuid.uuid4().hex[:4]}", "delivery_type": "shipsync",
             "product_id": product.id, "shipsync_partner_id": partner.id,
             "shipsync_adapter": kind, "shipsync_base_url": cls.sandbox.url,
-            "shipsync_api_key": "EZTK_test_key" if kind == "easypost" else "pub:sec",
+            "shipsync_api_key": {"easypost": "EZTK_test_key", "sendcloud": "pub:sec"}.get(
+                kind, "key"),
             "shipsync_service": "8" if kind == "sendcloud" else False,
             **vals,
         })
