@@ -108,7 +108,7 @@ def build_confirmations(order: ReleaseOrder, kinds=SHIP_KINDS, *, now: datetime 
         result.append(Confirmation(
             message_id=f"{prefix}-{kind}", kind=kind, order_ref=order.order_ref,
             correlation_id=order.correlation_id,
-            occurred_at=now.replace(microsecond=0) + timedelta(seconds=offset),
+            occurred_at=now.replace(microsecond=0) - timedelta(seconds=len(kinds) - 1 - offset),
             lines=tuple(lines) if kind in ("pick_confirmed", "ship_confirmed") else (),
             packages=packages if kind in ("pack_confirmed", "ship_confirmed") else (),
         ))

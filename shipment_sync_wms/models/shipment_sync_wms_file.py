@@ -1,0 +1,97 @@
+import logging
+from pathlib import Path
+
+from odoo import _, api, fields, models
+from odoo.tools import config
+
+from shipsync.wms import files
+from shipsync.wms.apply import confirmation_events
+from shipsync.wms.messages import FormatError
+
+_logger = logging.getLogger(__name__)
+
+
+class ShipmentSyncWmsFile(models.Model):
+    """One inbound confirmation file of a directory exchange, and its fate."""
+
+    _name = "shipment.sync.wms.file"
+    _description = "WMS Inbound File"
+    _order = "id desc"
+
+    name = fields.Char("File name", required=True, readonly=True)
+    partner_id = fields.Many2one("shipment.sync.partner", required=True, readonly=True,
+                                 index=True, ondelete="cascade")
+    company_id = fields.Many2one(related="partner_id.company_id", store=True, index=True)
+    content_hash = fields.Char(readonly=True, index=True, help="sha256 of the content.")
+    state = fields.Selection(
+        [("processed", "Processed"), ("error", "Error"), ("duplicate", "Duplicate")],
+        required=True, readonly=True, index=True)
+    path = fields.Char("Moved to", readonly=True)
+    file_format = fields.Char(readonly=True)
+    error_report = fields.Text(readonly=True)
+    confirmation_count = fields.Integer("Confirmations", readonly=True)
+    new_event_count = fields.Integer("New events", readonly=True)
+    confirmation_ids = fields.One2many("shipment.sync.wms.confirmation", "file_id",
+                                       "Confirmations")
+
+    @api.model
+    def _cron_import(self):
+        """Read the inbound directory of every directory-exchange WMS partner."""
+        partners = self.env["shipment.sync.partner"].search(
+            [("kind", "=", "wms"), ("wms_transport", "=", "files"), ("active", "=", True)])
+        # The cron owns its transaction: each file is committed once handled,
+        # since it was moved on disk (outside of test runs).
+        commit = not config["test_enable"] and not self.env.registry.in_test_mode()
+        total = 0
+        for partner in partners:
+            total += len(self._import_partner(partner, commit=commit))
+        return total
+
+    @api.model
+    def _import_partner(self, partner, commit=False):
+        """Handle the inbound files of ``partner`` oldest first; returns the records."""
+        records = self.browse()
+        for path in files.list_inbound(Path(partner.wms_inbound_dir or "/nonexistent")):
+            try:
+                records |= self._import_file(partner, path)
+            except Exception:
+                _logger.exception("WMS file %s could not be handled", path)
+                if commit:
+                    self.env.cr.rollback()
+                continue
+            if commit:
+                self.env.cr.commit()
+        return records
+
+    @api.model
+    def _import_file(self, partner, path):
+        path = Path(path)
+        data = path.read_bytes()
+        digest = files.content_hash(data)
+        fmt = files.detect_format(path.name, data)
+        seen = self.search([("partner_id", "=", partner.id), ("content_hash", "=", digest),
+                            ("state", "=", "processed")], limit=1)
+        vals = {"name": path.name, "partner_id": partner.id, "content_hash": digest,
+                "file_format": fmt}
+        if seen:
+            moved = files.move_to(path, "processed")
+            return self.create(dict(vals, state="duplicate", path=str(moved), error_report=_(
+                "Same content as %(name)s (file #%(id)s): nothing applied.",
+                name=seen.name, id=seen.id)))
+        try:
+            confirmations = files.read_confirmations(path.name, data)
+        except FormatError as exc:
+            moved = files.move_to(path, "error")
+            files.write_error_report(moved, exc.errors)
+            report = "\n".join(f"line {n}: {m}" if n else m for n, m in exc.errors)
+            return self.create(dict(vals, state="error", path=str(moved), error_report=report))
+        record = self.create(dict(vals, state="processed",
+                                  confirmation_count=len(confirmations)))
+        events = [ev for conf in confirmations for ev in confirmation_events(conf)]
+        Event = self.env["shipment.sync.event"].sudo().with_context(wms_file_id=record.id)
+        new, _duplicates = Event._ingest(partner, events, body=data,
+                                         headers={"file": path.name})
+        new.with_context(wms_file_id=False)._apply_now()
+        moved = files.move_to(path, "processed")
+        record.write({"path": str(moved), "new_event_count": len(new)})
+        return record

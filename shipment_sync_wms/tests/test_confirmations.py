@@ -1,0 +1,155 @@
+import json
+
+from odoo.exceptions import UserError
+from odoo.tests import tagged
+
+from shipsync.signatures import StandardWebhooks
+
+from .common import WHSEC, WmsCase
+
+
+@tagged("post_install", "-at_install")
+class TestConfirmations(WmsCase):
+    def test_release_pick_pack_ship_validates_with_lots_and_packages(self):
+        picking = self.release(self.make_picking())
+        statuses = self.confirm(picking, split_packages=2, substitute_lots={"L1": "L2"},
+                                lots={"WMS-LAMP": "L2"})
+        self.assertEqual(statuses, [202, 202, 202])
+        self.assertEqual(picking.state, "done")
+        self.assertEqual(picking.wms_state, "shipped")
+        self.assertEqual(picking.shipment_milestone, "handed_over")
+        received = self.env["shipment.sync.wms.confirmation"].search(
+            [("order_ref", "=", picking.name)])
+        self.assertEqual(len(received), 3)
+        self.assertEqual(set(received.mapped("state")), {"applied"})
+        lamp_lines = picking.move_line_ids.filtered(lambda ml: ml.product_id == self.lamp)
+        self.assertEqual(lamp_lines.lot_id, self.lot2)  # the substitute lot was shipped
+        self.assertEqual(sum(lamp_lines.mapped("quantity")), 2)
+        packages = picking.move_line_ids.result_package_id
+        self.assertEqual(len(packages), 2)
+        self.assertTrue(all(packages.mapped("wms_tracking_ref")))
+        self.assertEqual(set(packages.mapped("wms_carrier")), {"SBX"})
+        self.assertEqual(set(picking.carrier_tracking_ref.split(",")),
+                         set(packages.mapped("wms_tracking_ref")))
+        milestones = self.env["shipment.sync.event"].search(
+            [("picking_id", "=", picking.id), ("partner_id", "=", self.partner.id)]
+        ).mapped("milestone")
+        self.assertEqual(set(milestones), {"picked", "packed", "handed_over"})
+
+    def test_partial_shipment_creates_a_backorder_when_the_type_allows_it(self):
+        picking = self.release(self.make_picking(desk=4, lamp=0))
+        self.confirm(picking, kinds=("ship_confirmed",), partial=True)
+        self.assertEqual(picking.state, "done")
+        self.assertEqual(picking.move_ids.quantity, 2)
+        backorder = picking.backorder_ids
+        self.assertEqual(len(backorder), 1)
+        self.assertEqual(backorder.move_ids.product_uom_qty, 2)
+        self.assertEqual(backorder.shipment_correlation_id, picking.shipment_correlation_id)
+
+    def test_partial_shipment_without_backorder_when_the_type_says_never(self):
+        self.picking_type.create_backorder = "never"
+        picking = self.release(self.make_picking(desk=4, lamp=0))
+        self.confirm(picking, kinds=("ship_confirmed",), partial=True)
+        self.assertEqual(picking.state, "done")
+        self.assertFalse(picking.backorder_ids)
+        self.assertEqual(sum(picking.move_ids.filtered(lambda m: m.state == "done")
+                             .mapped("quantity")), 2)
+
+    def assertRejectedWithNothingApplied(self, picking, reason_part):
+        conf = self.confirmations(picking)
+        self.assertEqual(conf.state, "rejected")
+        self.assertIn(reason_part, conf.error)
+        self.assertEqual(conf.event_id.state, "error")
+        self.assertNotEqual(picking.state, "done")
+        self.assertFalse(picking.move_line_ids.result_package_id)
+        self.assertFalse(picking.carrier_tracking_ref)
+        self.assertEqual(picking.shipment_exception_state, "open")
+        self.assertEqual(picking.shipment_exception_reason, "wms_mismatch")
+        self.assertNotEqual(picking.shipment_milestone, "handed_over")
+        return conf
+
+    def test_unknown_product_rejects_the_whole_confirmation_and_replays_after_the_fix(self):
+        picking = self.release(self.make_picking())
+        self.confirm(picking, kinds=("ship_confirmed",), mismatch="unknown_product",
+                     lots={"WMS-LAMP": "L1"})
+        conf = self.assertRejectedWithNothingApplied(picking, "unknown product 'UNKNOWN-SKU'")
+        # The fix: the product exists in Odoo and is added to the order.
+        ghost = self.env["product.product"].create(
+            {"name": "Ghost", "default_code": "UNKNOWN-SKU", "is_storable": True})
+        picking.with_context(wms_applying=True).move_ids = [(0, 0, {
+            "name": ghost.name, "product_id": ghost.id, "product_uom_qty": 1,
+            "product_uom": ghost.uom_id.id, "location_id": self.stock.id,
+            "location_dest_id": self.customers.id})]
+        picking.action_confirm()
+        conf.action_replay()
+        self.assertEqual(conf.state, "applied")
+        self.assertEqual(picking.state, "done")
+        self.assertEqual(picking.shipment_milestone, "handed_over")
+        conf.invalidate_recordset()
+        with self.assertRaises(UserError):
+            conf.action_replay()  # applied once: nothing to replay
+
+    def test_unknown_lot_is_rejected_and_applies_once_the_lot_exists(self):
+        picking = self.release(self.make_picking(desk=0, lamp=2))
+        self.confirm(picking, kinds=("ship_confirmed",), mismatch="unknown_lot")
+        conf = self.assertRejectedWithNothingApplied(
+            picking, "lot 'NO-SUCH-LOT' does not exist for product 'WMS-LAMP'")
+        self.env["stock.lot"].create({"name": "NO-SUCH-LOT", "product_id": self.lamp.id})
+        conf.event_id.action_retry()  # replay from the ledger
+        self.assertEqual(conf.state, "applied")
+        self.assertEqual(picking.state, "done")
+        self.assertEqual(picking.move_line_ids.lot_id.name, "NO-SUCH-LOT")
+
+    def test_more_than_ordered_beyond_the_tolerance_is_rejected(self):
+        picking = self.release(self.make_picking(desk=4, lamp=0))
+        self.confirm(picking, kinds=("ship_confirmed",), mismatch="over_quantity")
+        self.assertRejectedWithNothingApplied(
+            picking, "product 'WMS-DESK': 9 confirmed, more than the 4 ordered (tolerance 0%)")
+
+    def test_over_shipment_within_the_tolerance_is_applied(self):
+        self.partner.wms_qty_tolerance = 200.0
+        picking = self.release(self.make_picking(desk=4, lamp=0))
+        self.confirm(picking, kinds=("ship_confirmed",), mismatch="over_quantity")
+        self.assertEqual(picking.state, "done")
+        self.assertEqual(picking.move_ids.quantity, 9)
+
+    def test_confirmation_for_a_picking_already_done_is_rejected(self):
+        picking = self.release(self.make_picking(desk=4, lamp=0))
+        picking.move_ids.picked = True
+        picking.with_context(skip_backorder=True).button_validate()
+        self.assertEqual(picking.state, "done")
+        self.confirm(picking, kinds=("ship_confirmed",))
+        conf = self.confirmations(picking)
+        self.assertEqual(conf.state, "rejected")
+        self.assertEqual(conf.error, f"transfer {picking.name} is already done")
+        self.assertEqual(picking.shipment_exception_reason, "wms_mismatch")
+
+    def test_duplicate_delivery_of_a_confirmation_is_applied_once(self):
+        picking = self.release(self.make_picking(desk=4, lamp=0))
+        conf, _status = self.wms.confirm(picking.name, kinds=("ship_confirmed",))[0]
+        body = json.dumps(conf.to_dict()).encode()
+        headers = {"Content-Type": "application/json",
+                   **StandardWebhooks([WHSEC]).headers(conf.message_id, body)}
+        url = f"{self.base_url()}/shipment_sync/webhook/{self.partner.code}"
+        again = self.opener.post(url, data=body, headers=headers, timeout=30)
+        self.assertEqual(again.json()["code"], "duplicate")
+        self.env.invalidate_all()
+        self.assertEqual(len(self.confirmations(picking)), 1)
+        self.assertEqual(picking.state, "done")
+        self.assertFalse(picking.backorder_ids)
+
+    def test_unsigned_or_malformed_confirmation_is_refused_without_change(self):
+        picking = self.release(self.make_picking(desk=4, lamp=0))
+        url = f"{self.base_url()}/shipment_sync/webhook/{self.partner.code}"
+        body = json.dumps({"message_id": "x", "kind": "ship_confirmed"}).encode()
+        headers = {"Content-Type": "application/json",
+                   **StandardWebhooks([WHSEC]).headers("x", body)}
+        bad = self.opener.post(url, data=body, headers=headers, timeout=30)
+        self.assertEqual(bad.status_code, 400)
+        self.assertEqual(bad.json()["code"], "schema_violation")
+        unsigned = self.opener.post(url, data=body, headers={
+            "Content-Type": "application/json"}, timeout=30)
+        self.assertEqual(unsigned.status_code, 401)
+        self.env.invalidate_all()
+        self.assertFalse(self.confirmations(picking))
+        self.assertEqual(picking.state, "assigned")
