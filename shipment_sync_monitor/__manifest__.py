@@ -13,8 +13,17 @@
         "security/shipment_sync_monitor_security.xml",
         "security/ir.model.access.csv",
         "data/ir_cron_data.xml",
+        "data/shipment_sync_alert_rule_data.xml",
         "views/shipment_sync_exception_views.xml",
+        "views/shipment_sync_alert_rule_views.xml",
+        "views/shipment_sync_timeline_views.xml",
+        "views/shipment_sync_dashboard_views.xml",
         "views/menus.xml",
     ],
+    "demo": ["demo/shipment_sync_monitor_demo.xml"],
+    "assets": {
+        "web.assets_backend": ["shipment_sync_monitor/static/src/dashboard/**/*"],
+        "web.assets_tests": ["shipment_sync_monitor/static/src/tours/**/*"],
+    },
     "installable": True,
 }

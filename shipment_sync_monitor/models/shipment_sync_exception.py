@@ -6,6 +6,8 @@ from odoo.exceptions import UserError
 from shipsync import milestones as ms
 from shipsync import monitor as mon
 
+from .monitor_indexes import create_indexes
+
 
 class ShipmentSyncException(models.Model):
     """One card of the exception workbench: an exception of one picking for one
@@ -70,6 +72,10 @@ class ShipmentSyncException(models.Model):
         ("picking_reason_uniq", "UNIQUE(picking_id, reason)",
          "A transfer has one exception card per reason."),
     ]
+
+    def init(self):
+        super().init()
+        create_indexes(self.env.cr)
 
     @api.depends("picking_id.name", "reason")
     def _compute_name(self):
@@ -326,6 +332,16 @@ class ShipmentSyncException(models.Model):
             if cards:
                 cards.write({"age_bucket": bucket})
         return len(due)
+
+    @api.model
+    def _monitor_demo(self):
+        """Demo data: open exceptions on a few outgoing transfers."""
+        pickings = self.env["stock.picking"].search(
+            [("picking_type_code", "=", "outgoing"), ("state", "not in", ("done", "cancel"))],
+            limit=3, order="id")
+        for picking, reason in zip(pickings, ("address_issue", "label_failed", "sync_failed")):
+            picking._shipment_internal_event(exception_reason=reason,
+                                             message=_("Demo exception"))
 
     def _monitor_snooze_default(self):
         return fields.Datetime.now() + timedelta(days=1)

@@ -6,6 +6,8 @@ class StockPicking(models.Model):
 
     shipment_exception_card_ids = fields.One2many(
         "shipment.sync.exception", "picking_id", "Exception cards")
+    shipment_timeline_ids = fields.One2many(
+        "shipment.sync.timeline", "picking_id", "Timeline (all systems)")
 
     def _shipment_notify(self, before, final, news, partner_by_code):
         res = super()._shipment_notify(before, final, news, partner_by_code)
@@ -26,7 +28,9 @@ class StockPicking(models.Model):
             if opened or raised:
                 partner = partner_by_code.get(final.exception_partner)
                 message = raised[-1].message if raised else False
-                rule = self.env.context.get("shipment_monitor_alert_rule")
+                rule_id = self.env.context.get("shipment_monitor_alert_rule")
+                rule = self.env["shipment.sync.alert.rule"].sudo().browse(rule_id) \
+                    if rule_id else None
                 Card._monitor_raise(self, reason, partner=partner,
                                     at=final.exception_at or fields.Datetime.now(),
                                     message=message, alert_rule=rule)
@@ -61,6 +65,14 @@ class StockPicking(models.Model):
     def _shipment_monitor_release_wms(self, reason):
         """Hook: re-release the picking to the warehouse."""
         return False
+
+    def action_view_shipment_timeline(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "shipment_sync_monitor.shipment_sync_timeline_action")
+        action["domain"] = [("picking_id", "=", self.id)]
+        action["name"] = _("Timeline of %s", self.name)
+        return action
 
     def action_view_shipment_exceptions(self):
         self.ensure_one()

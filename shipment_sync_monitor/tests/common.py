@@ -34,3 +34,53 @@ class MonitorCommon(ShipmentSyncCommon):
     def cards(self, picking=None, **domain):
         return self.Card.search([("picking_id", "=", (picking or self.picking).id)]
                                 + [(k, "=", v) for k, v in domain.items()])
+
+
+def insert_jobs(env, partner, count, state="pending", picking=None, operation="http_call"):
+    """Bulk outbox jobs straight in SQL (the figures, not the workers, are tested)."""
+    env.flush_all()
+    env.cr.execute(
+        "INSERT INTO shipment_sync_job (partner_id, company_id, operation, picking_id, payload, "
+        "idempotency_key, channel, state, attempts, next_attempt_at, create_date, write_date) "
+        "SELECT %s, %s, %s, %s, '{}', md5(random()::text || g::text), 'high', %s, 0, "
+        "now() at time zone 'utc', now() at time zone 'utc', now() at time zone 'utc' "
+        "FROM generate_series(1, %s) g RETURNING id",
+        (partner.id, partner.company_id.id, operation, picking.id if picking else None, state,
+         count))
+    ids = [r[0] for r in env.cr.fetchall()]
+    env.invalidate_all()
+    return env["shipment.sync.job"].browse(ids)
+
+
+def insert_attempts(env, job, outcomes, started_at, duration_ms=100):
+    env.flush_all()
+    for number, outcome in enumerate(outcomes, start=1):
+        env.cr.execute(
+            "INSERT INTO shipment_sync_job_attempt (job_id, partner_id, company_id, number, "
+            "started_at, duration_ms, http_status, outcome) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            (job.id, job.partner_id.id, job.company_id.id, number, started_at, duration_ms,
+             200 if outcome == "done" else 503, outcome))
+    env.invalidate_all()
+
+
+def insert_events(env, partner, received_at, delays, state="applied", picking=None):
+    """Inbound ledger events received at ``received_at``, applied ``delays``
+    seconds later (None: not applied yet)."""
+    from datetime import timedelta
+    import uuid as _uuid
+
+    Event = env["shipment.sync.event"]
+    ids = Event._insert_rows([{
+        "partner_id": partner.id, "partner_code": partner.code,
+        "company_id": partner.company_id.id, "direction": "inbound",
+        "external_id": _uuid.uuid4().hex, "state": state if delay is not None else "received",
+        "received_at": received_at, "occurred_at": received_at, "milestone": "in_transit",
+        "is_mapped": True, "authoritative": True,
+        "picking_id": picking.id if picking else None,
+    } for delay in delays])
+    for event_id, delay in zip(ids, delays):
+        if delay is not None:
+            env.cr.execute("UPDATE shipment_sync_event SET applied_at = %s WHERE id = %s",
+                           (received_at + timedelta(seconds=delay), event_id))
+    env.invalidate_all()
+    return Event.browse(ids)

@@ -47,11 +47,14 @@ class TestWorkbench(MonitorCommon, TransactionCase):
         self.assertEqual(card.raise_count, 3)
 
     def test_resolved_exception_raised_again_reopens_its_card(self):
-        self.picking._shipment_internal_event(exception_reason="label_failed")
-        card = self.cards()
-        card._monitor_resolve("Relabelled by hand")
+        with freeze_time("2026-11-02 08:00:00"):
+            self.picking._shipment_internal_event(exception_reason="label_failed")
+            card = self.cards()
+        with freeze_time("2026-11-02 08:10:00"):
+            card._monitor_resolve("Relabelled by hand")
         self.assertEqual(card.state, "resolved")
-        self.picking._shipment_internal_event(exception_reason="label_failed")
+        with freeze_time("2026-11-02 08:20:00"):
+            self.picking._shipment_internal_event(exception_reason="label_failed")
         self.assertEqual(self.cards(), card)
         self.assertEqual(card.state, "open")
         self.assertFalse(card.resolution_note)

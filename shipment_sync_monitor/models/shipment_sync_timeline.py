@@ -1,0 +1,105 @@
+from odoo import _, fields, models, tools
+from odoo.exceptions import UserError
+from odoo.tools import SQL
+
+SOURCES = [
+    ("odoo", "Odoo action"),
+    ("inbound", "Inbound event"),
+    ("job", "Outbound job"),
+    ("attempt", "Outbound attempt"),
+    ("note", "Chatter"),
+]
+#: Row ids are ``record id * 8 + source index``: stable and unique across sources.
+SOURCE_INDEX = {"event": 0, "job": 1, "attempt": 2, "note": 3}
+
+
+class ShipmentSyncTimeline(models.Model):
+    """One timeline per shipment across systems: Odoo actions, outbound jobs
+    and their attempts, inbound events with their outcome (applied, duplicate,
+    stale, rejected...), sorted by time, each row opening its record. A
+    read-only SQL view over the ledger, the outbox and the chatter."""
+
+    _name = "shipment.sync.timeline"
+    _description = "Shipment Sync Timeline"
+    _auto = False
+    _order = "at, id"
+    _rec_name = "description"
+
+    picking_id = fields.Many2one("stock.picking", "Transfer", readonly=True, index=True)
+    company_id = fields.Many2one("res.company", readonly=True)
+    at = fields.Datetime("When", readonly=True)
+    source = fields.Selection(SOURCES, readonly=True)
+    partner_id = fields.Many2one("shipment.sync.partner", "Partner", readonly=True)
+    correlation_id = fields.Char(readonly=True)
+    description = fields.Char(readonly=True)
+    state = fields.Char("Outcome", readonly=True)
+    detail = fields.Char(readonly=True)
+    res_model = fields.Char("Record model", readonly=True)
+    res_id = fields.Integer("Record", readonly=True)
+
+    def init(self):
+        tools.drop_view_if_exists(self.env.cr, self._table)
+        self.env.cr.execute(SQL("""
+            CREATE OR REPLACE VIEW %s AS (
+                SELECT e.id * 8 + 0 AS id, e.picking_id, p.company_id,
+                       COALESCE(e.occurred_at, e.received_at) AS at,
+                       CASE WHEN e.direction = 'internal' THEN 'odoo' ELSE 'inbound' END
+                           AS source,
+                       e.partner_id, COALESCE(e.correlation_id, p.shipment_correlation_id)
+                           AS correlation_id,
+                       concat_ws(' ', COALESCE(e.milestone, e.raw_code, e.error_code),
+                                 e.exception_reason, e.message) AS description,
+                       e.state::varchar AS state,
+                       COALESCE(e.outcome_detail, e.error_detail) AS detail,
+                       'shipment.sync.event'::varchar AS res_model, e.id AS res_id
+                  FROM shipment_sync_event e
+                  JOIN stock_picking p ON p.id = e.picking_id
+                UNION ALL
+                -- Duplicate deliveries are stored unresolved: they belong to the
+                -- picking of the event they repeat.
+                SELECT e.id * 8 + 0, o.picking_id, p.company_id,
+                       COALESCE(e.occurred_at, e.received_at), 'inbound', e.partner_id,
+                       COALESCE(e.correlation_id, p.shipment_correlation_id),
+                       concat_ws(' ', COALESCE(e.milestone, e.raw_code), e.exception_reason,
+                                 e.message),
+                       e.state::varchar, 'duplicate delivery', 'shipment.sync.event', e.id
+                  FROM shipment_sync_event e
+                  JOIN shipment_sync_event o ON o.partner_id = e.partner_id
+                       AND o.external_id = e.external_id AND o.state <> 'duplicate'
+                  JOIN stock_picking p ON p.id = o.picking_id
+                 WHERE e.state = 'duplicate' AND e.picking_id IS NULL
+                UNION ALL
+                SELECT j.id * 8 + 1, j.picking_id, p.company_id, j.create_date, 'job',
+                       j.partner_id, p.shipment_correlation_id,
+                       concat('enqueued ', j.operation), j.state::varchar,
+                       j.last_error, 'shipment.sync.job', j.id
+                  FROM shipment_sync_job j
+                  JOIN stock_picking p ON p.id = j.picking_id
+                UNION ALL
+                SELECT a.id * 8 + 2, j.picking_id, p.company_id, a.started_at, 'attempt',
+                       a.partner_id, p.shipment_correlation_id,
+                       concat(j.operation, ' attempt #', a.number,
+                              CASE WHEN a.http_status > 0 THEN concat(' HTTP ', a.http_status)
+                              END, ' (', a.duration_ms, ' ms)'),
+                       a.outcome::varchar, a.error, 'shipment.sync.job', j.id
+                  FROM shipment_sync_job_attempt a
+                  JOIN shipment_sync_job j ON j.id = a.job_id
+                  JOIN stock_picking p ON p.id = j.picking_id
+                UNION ALL
+                SELECT m.id * 8 + 3, m.res_id, p.company_id, m.date, 'note', NULL,
+                       p.shipment_correlation_id,
+                       left(regexp_replace(COALESCE(m.body, ''), '<[^>]*>', '', 'g'), 250),
+                       m.message_type::varchar, NULL, 'stock.picking', p.id
+                  FROM mail_message m
+                  JOIN stock_picking p ON p.id = m.res_id
+                 WHERE m.model = 'stock.picking' AND m.message_type IN ('comment', 'notification')
+                   AND COALESCE(m.body, '') <> ''
+            )""", SQL.identifier(self._table)))
+
+    def action_open_record(self):
+        self.ensure_one()
+        if not self.res_model or not self.res_id:
+            raise UserError(_("This row has no record to open."))
+        return {"type": "ir.actions.act_window", "res_model": self.res_model,
+                "res_id": self.res_id, "view_mode": "form", "views": [(False, "form")],
+                "target": "current"}

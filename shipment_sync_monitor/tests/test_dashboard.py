@@ -1,0 +1,201 @@
+"""KPI tiles against figures computed by hand on a small fixture, in a
+company of their own so nothing else in the database counts."""
+
+from datetime import timedelta
+
+from odoo import fields
+from odoo.exceptions import UserError
+from odoo.tests import TransactionCase, tagged
+
+from .common import MonitorCommon, insert_attempts, insert_events, insert_jobs
+
+
+@tagged("post_install", "-at_install")
+class TestDashboardTiles(MonitorCommon, TransactionCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.setup_monitor()
+        env = cls.env
+        cls.now = fields.Datetime.now().replace(microsecond=0)
+        now = cls.now
+        cls.company = env["res.company"].create({"name": "Dashboard Co"})
+        cls.env = env = env(context=dict(env.context, allowed_company_ids=[cls.company.id]))
+        cls.warehouse = env["stock.warehouse"].search([("company_id", "=", cls.company.id)])
+        cls.p = env["shipment.sync.partner"].create({
+            "name": "Dash Carrier", "code": "dash-carrier", "company_id": cls.company.id})
+        service = env["product.product"].create({"name": "Ship", "type": "service"})
+        cls.lane = env["delivery.carrier"].create({
+            "name": "Lane A", "product_id": service.id, "company_id": cls.company.id})
+        cls.Dash = env["shipment.sync.dashboard"]
+        # Outbox: 3 done creations (10, 20, 60 s), 1 dead, 1 pending.
+        done = insert_jobs(env, cls.p, 3, state="done", operation="create_shipment")
+        for job, seconds in zip(done, (10, 20, 60)):
+            env.cr.execute(
+                "UPDATE shipment_sync_job SET create_date = %s, done_at = %s WHERE id = %s",
+                (now - timedelta(hours=1), now - timedelta(hours=1) + timedelta(seconds=seconds),
+                 job.id))
+        dead = insert_jobs(env, cls.p, 1, state="dead", operation="create_shipment")
+        insert_jobs(env, cls.p, 1, state="pending", operation="create_shipment")
+        env.cr.execute("UPDATE shipment_sync_job SET create_date = %s WHERE partner_id = %s "
+                       "AND state <> 'done'", (now - timedelta(hours=1), cls.p.id))
+        insert_attempts(env, dead, ["done", "done", "retry", "dead"], now - timedelta(hours=2))
+        # Ledger: 4 applied (1, 3, 5, 7 s), 3 unmapped on 2 codes.
+        received = now - timedelta(hours=2)
+        for delay in (1, 3, 5, 7):
+            insert_events(env, cls.p, received, [delay])
+        unmapped = insert_events(env, cls.p, received, [None, None, None], state="unmapped")
+        for event, code in zip(unmapped, ("X1", "X1", "X2")):
+            env.cr.execute("UPDATE shipment_sync_event SET state = 'unmapped', raw_code = %s "
+                           "WHERE id = %s", (code, event.id))
+        env.cr.execute("UPDATE shipment_sync_partner SET outbox_breaker_state = 'open' "
+                       "WHERE id = %s", (cls.p.id,))
+        # Pickings of the company's warehouse.
+        cls.out_type = cls.warehouse.out_type_id
+        mk = cls.make_company_picking
+        cls.no_tracking = mk(state="done", date_done=now - timedelta(days=1),
+                             carrier_id=cls.lane.id)
+        mk(state="done", date_done=now - timedelta(days=1), carrier_id=cls.lane.id,
+           carrier_tracking_ref="TRK-OK", shipment_milestone="delivered",
+           shipment_milestone_date=now - timedelta(hours=3))
+        cls.no_scan = mk(carrier_tracking_ref="TRK-1", shipment_milestone="label_created",
+                         shipment_milestone_date=now - timedelta(hours=30))
+        mk(carrier_tracking_ref="TRK-2", shipment_milestone="label_created",
+           shipment_milestone_date=now - timedelta(hours=2))
+        cls.overdue = mk(state="done", date_done=now - timedelta(days=6), carrier_id=cls.lane.id,
+                         carrier_tracking_ref="TRK-3", shipment_milestone="in_transit",
+                         shipment_milestone_date=now - timedelta(days=5))
+        mk(state="done", date_done=now - timedelta(days=2), carrier_id=cls.lane.id,
+           carrier_tracking_ref="TRK-4", shipment_milestone="in_transit",
+           shipment_milestone_date=now - timedelta(days=1))
+        cls.not_closed = mk(shipment_milestone="delivered",
+                            shipment_milestone_date=now - timedelta(hours=5))
+        # Exceptions (on pickings of their own: raising one replays the
+        # picking's ledger): two unresolved, one resolved.
+        ex1, ex2, ex3 = mk(), mk(), mk()
+        ex1._shipment_internal_event(exception_reason="label_failed")
+        ex2._shipment_internal_event(exception_reason="sync_failed")
+        cls.env["shipment.sync.exception"].search(
+            [("picking_id", "=", ex2.id)])._monitor_snooze(
+            fields.Datetime.now() + timedelta(days=1))
+        ex3._shipment_internal_event(exception_reason="lost")
+        cls.env["shipment.sync.exception"].search(
+            [("picking_id", "=", ex3.id)])._monitor_resolve("found")
+        cls.filters = {"period": "7d", "now": fields.Datetime.to_string(now),
+                       "company_ids": [cls.company.id]}
+
+    @classmethod
+    def make_company_picking(cls, **sql_vals):
+        picking = cls.env["stock.picking"].create({
+            "picking_type_id": cls.out_type.id, "company_id": cls.company.id,
+            "location_id": cls.out_type.default_location_src_id.id,
+            "location_dest_id": cls.env.ref("stock.stock_location_customers").id,
+        })
+        if sql_vals:
+            cls.env.flush_all()
+            cols = ", ".join(f"{k} = %s" for k in sql_vals)
+            cls.env.cr.execute(f"UPDATE stock_picking SET {cols} WHERE id = %s",  # noqa: S608
+                               (*sql_vals.values(), picking.id))
+            cls.env.invalidate_all()
+        return picking
+
+    def tile(self, key, **extra):
+        return self.Dash.get_tile(key, dict(self.filters, **extra))
+
+    def assert_click_through(self, tile, expected):
+        action = tile["action"]
+        self.assertEqual(self.env[action["res_model"]].search_count(action["domain"]), expected)
+
+    def test_creation_success_rate_counts_done_against_dead(self):
+        tile = self.tile("creation_success")
+        self.assertEqual(tile["value"], 75.0)
+        self.assertEqual(tile["figures"], {"done": 3, "dead": 1, "total": 5})
+        self.assert_click_through(tile, 5)
+
+    def test_carrier_acknowledgement_percentiles(self):
+        tile = self.tile("carrier_ack")
+        self.assertEqual(tile["figures"]["p50"], 20.0)
+        self.assertAlmostEqual(tile["figures"]["p95"], 56.0)
+        self.assert_click_through(tile, 3)
+
+    def test_webhook_delay_percentiles_and_events_per_hour(self):
+        tile = self.tile("webhook_delay")
+        self.assertEqual(tile["figures"]["p50"], 4.0)
+        self.assertAlmostEqual(tile["figures"]["p95"], 6.7)
+        self.assert_click_through(tile, 4)
+        rate = self.tile("events_per_hour")
+        self.assertEqual(rate["figures"]["count"], 7)
+        self.assertAlmostEqual(rate["value"], 7 / 168)
+        self.assertEqual(self.tile("events_per_hour", period="24h")["value"], 7 / 24)
+
+    def test_exception_backlog_by_reason_and_age(self):
+        tile = self.tile("exception_backlog")
+        self.assertEqual(tile["value"], 2)
+        self.assertEqual(tile["figures"]["by_reason"], {"label_failed": 1, "sync_failed": 1})
+        self.assertEqual(tile["figures"]["by_age"], {"lt_1h": 2})
+        self.assert_click_through(tile, 2)
+
+    def test_dead_letters_queue_depth_failure_rate_and_breakers(self):
+        dead = self.tile("dead_letters")
+        self.assertEqual(dead["figures"]["by_partner"], {"Dash Carrier": 1})
+        self.assert_click_through(dead, 1)
+        queues = self.tile("partner_queues")
+        self.assertEqual(queues["figures"]["by_partner"],
+                         {"Dash Carrier": {"depth": 1, "failure_rate": 50.0}})
+        self.assert_click_through(queues, 1)
+        breakers = self.tile("breakers")
+        self.assertEqual(breakers["value"], 1)
+        self.assertEqual(breakers["figures"]["by_partner"], {"Dash Carrier": "open"})
+
+    def test_sync_completeness_tiles(self):
+        tile = self.tile("shipped_no_tracking")
+        self.assertEqual(tile["value"], 1)
+        self.assertEqual(self.env["stock.picking"].search(tile["action"]["domain"]),
+                         self.no_tracking)
+        tile = self.tile("tracking_no_scan")
+        self.assertEqual(tile["value"], 1)
+        self.assertEqual(self.env["stock.picking"].search(tile["action"]["domain"]),
+                         self.no_scan)
+        tile = self.tile("transit_overdue")
+        self.assertEqual(tile["value"], 1)
+        self.assertEqual(self.env["stock.picking"].search(tile["action"]["domain"]),
+                         self.overdue)
+        tile = self.tile("delivered_not_closed")
+        self.assertEqual(tile["value"], 1)
+        self.assertEqual(self.env["stock.picking"].search(tile["action"]["domain"]),
+                         self.not_closed)
+
+    def test_unmapped_codes_waiting_for_a_mapping(self):
+        tile = self.tile("unmapped_codes")
+        self.assertEqual(tile["value"], 2)
+        self.assertEqual(tile["figures"]["events"], 3)
+        self.assert_click_through(tile, 3)
+
+    def test_partner_and_warehouse_filters_narrow_the_figures(self):
+        other = self.env["shipment.sync.partner"].create({
+            "name": "Other", "code": "dash-other", "company_id": self.company.id})
+        self.assertEqual(self.tile("dead_letters", partner_id=other.id)["value"], 0)
+        self.assertEqual(self.tile("dead_letters", partner_id=self.p.id)["value"], 1)
+        self.assertEqual(self.tile("delivered_not_closed",
+                                   warehouse_id=self.warehouse.id)["value"], 1)
+        other_wh = self.env["stock.warehouse"].create({
+            "name": "WH2", "code": "WH2D", "company_id": self.company.id})
+        self.assertEqual(self.tile("delivered_not_closed", warehouse_id=other_wh.id)["value"], 0)
+
+    def test_all_tiles_load_and_bad_filters_are_refused(self):
+        tiles = self.Dash.get_tiles(self.filters)
+        self.assertEqual(len(tiles), 13)
+        with self.assertRaisesRegex(UserError, "Unknown period"):
+            self.Dash.get_tiles(dict(self.filters, period="forever"))
+        with self.assertRaisesRegex(UserError, "filters are not valid"):
+            self.Dash.get_tiles(dict(self.filters, warehouse_id="abc"))
+        with self.assertRaisesRegex(UserError, "Unknown dashboard tile"):
+            self.Dash.get_tile("nope", self.filters)
+        options = self.Dash.get_filter_options()
+        self.assertIn("7d", [p["id"] for p in options["periods"]])
+
+    def test_read_group_baseline_matches_the_count_tiles(self):
+        for key in ("dead_letters", "delivered_not_closed", "unmapped_codes"):
+            baseline = self.Dash._bench_read_group(key, self.filters)
+            tile = self.tile(key)
+            self.assertEqual(baseline, tile.get("figures", {}).get("events", tile["value"]))

@@ -1,0 +1,84 @@
+"""GET /shipment_sync/metrics: Prometheus text, bearer token from the settings."""
+
+from odoo import fields
+from odoo.tests import HttpCase, tagged
+
+from shipsync import monitor as mon
+
+from .common import MonitorCommon, insert_attempts, insert_events, insert_jobs
+
+URL = "/shipment_sync/metrics"
+
+
+@tagged("post_install", "-at_install")
+class TestMetricsEndpoint(MonitorCommon, HttpCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.setup_monitor()
+        cls.env["ir.config_parameter"].sudo().set_param(
+            "shipment_sync_monitor.metrics_token", "s3cret-token")
+
+    def get(self, token=None, scheme="Bearer"):
+        headers = {"Authorization": f"{scheme} {token}"} if token else {}
+        return self.url_open(URL, headers=headers)
+
+    def test_metrics_refused_without_token(self):
+        res = self.get()
+        self.assertEqual(res.status_code, 401)
+        self.assertIn("Bearer", res.headers["WWW-Authenticate"])
+        self.assertNotIn("shipsync_", res.text)
+
+    def test_metrics_refused_with_wrong_token_or_scheme(self):
+        self.assertEqual(self.get("wrong").status_code, 401)
+        self.assertEqual(self.get("s3cret-token", scheme="Basic").status_code, 401)
+
+    def test_metrics_refused_when_no_token_is_configured(self):
+        self.env["ir.config_parameter"].sudo().set_param(
+            "shipment_sync_monitor.metrics_token", False)
+        self.assertEqual(self.get("s3cret-token").status_code, 401)
+
+    def test_settings_store_the_token(self):
+        settings = self.env["res.config.settings"].create(
+            {"shipment_sync_metrics_token": "from-settings"})
+        settings.execute()
+        self.assertEqual(self.get("from-settings").status_code, 200)
+
+    def test_metrics_content(self):
+        now = fields.Datetime.now()
+        insert_jobs(self.env, self.partner, 3, state="pending")
+        dead = insert_jobs(self.env, self.partner, 1, state="dead")
+        insert_attempts(self.env, dead, ["retry", "dead"], now)
+        insert_events(self.env, self.carrier, now, [0.3, 4.0, None])
+        self.picking._shipment_internal_event(exception_reason="sync_failed")
+        res = self.get("s3cret-token")
+        self.assertEqual(res.status_code, 200)
+        self.assertEqual(res.headers["Content-Type"], mon.CONTENT_TYPE)
+        self.assertIn("# TYPE shipsync_webhook_apply_delay_seconds histogram", res.text)
+        m = mon.parse_text(res.text)
+        code, carrier = self.partner.code, self.carrier.code
+        self.assertEqual(m[("shipsync_outbox_queue_depth", (("partner", code),))], 3)
+        self.assertEqual(m[("shipsync_outbox_jobs", (("partner", code), ("state", "dead")))], 1)
+        self.assertEqual(m[("shipsync_outbox_attempts_total",
+                            (("partner", code), ("outcome", "retry")))], 1)
+        self.assertEqual(m[("shipsync_events_total", (("partner", carrier),
+                                                      ("direction", "inbound"),
+                                                      ("state", "applied")))], 2)
+        self.assertEqual(m[("shipsync_events_total", (("partner", carrier),
+                                                      ("direction", "inbound"),
+                                                      ("state", "received")))], 1)
+        hist = "shipsync_webhook_apply_delay_seconds_bucket"
+        self.assertEqual(m[(hist, (("partner", carrier), ("le", "0.5")))], 1)
+        self.assertEqual(m[(hist, (("partner", carrier), ("le", "5")))], 2)
+        self.assertEqual(m[(hist, (("partner", carrier), ("le", "+Inf")))], 2)
+        self.assertEqual(m[("shipsync_webhook_apply_delay_seconds_count",
+                            (("partner", carrier),))], 2)
+        self.assertEqual(m[("shipsync_breaker_state", (("partner", code),
+                                                       ("state", "closed")))], 1)
+        self.assertEqual(m[("shipsync_breaker_state", (("partner", code),
+                                                       ("state", "open")))], 0)
+        open_sync_failed = self.Card.search_count(
+            [("reason", "=", "sync_failed"), ("state", "=", "open")])
+        self.assertGreaterEqual(open_sync_failed, 1)
+        self.assertEqual(m[("shipsync_open_exceptions", (("reason", "sync_failed"),
+                                                         ("state", "open")))], open_sync_failed)

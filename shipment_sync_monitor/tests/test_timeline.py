@@ -1,0 +1,69 @@
+"""One timeline per shipment across systems, sorted by time, each row opening
+its record."""
+
+from datetime import timedelta
+
+from freezegun import freeze_time
+
+from odoo.tests import TransactionCase, tagged
+
+from odoo.addons.shipment_sync.tests.common import T0
+
+from .common import MonitorCommon, insert_attempts, insert_jobs
+
+
+@tagged("post_install", "-at_install")
+class TestTimeline(MonitorCommon, TransactionCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.setup_monitor()
+
+    def test_timeline_merges_odoo_outbound_and_inbound_rows_in_time_order(self):
+        with freeze_time(T0 - timedelta(minutes=5)):
+            self.picking._shipment_internal_event(milestone="packed", message="Packed in Odoo")
+        job = insert_jobs(self.env, self.partner, 1, state="done", picking=self.picking)
+        self.env.cr.execute("UPDATE shipment_sync_job SET create_date = %s WHERE id = %s",
+                            (T0 - timedelta(minutes=3), job.id))
+        insert_attempts(self.env, job, ["retry", "done"], T0 - timedelta(minutes=2))
+        self.ingest(self.carrier, "in_transit", 10, event_id="dup-1")
+        self.ingest(self.carrier, "in_transit", 10, event_id="dup-1")
+        self.ingest(self.carrier, "picked_up", 5)
+        self.env.flush_all()
+        self.env.invalidate_all()
+        rows = self.picking.shipment_timeline_ids.sorted(lambda r: (r.at, r.id))
+        system_rows = rows.filtered(lambda r: r.source != "note")
+        self.assertEqual(
+            [(r.source, r.state) for r in system_rows],
+            [("odoo", "applied"), ("job", "done"), ("attempt", "retry"), ("attempt", "done"),
+             ("inbound", "applied"), ("inbound", "applied"), ("inbound", "duplicate")])
+        # Arrived after in_transit but occurred before it: applied in its place.
+        early = system_rows.filtered(lambda r: r.description.startswith("picked_up"))
+        self.assertEqual(early.state, "applied")
+        self.assertEqual(set(rows.mapped("correlation_id")),
+                         {self.picking.shipment_correlation_id})
+        self.assertTrue(rows.filtered(lambda r: r.source == "note"),
+                        "the chatter (milestone changes) is part of the timeline")
+
+    def test_stale_and_rejected_events_keep_their_outcome(self):
+        self.ingest(self.carrier, "out_for_delivery", 20)
+        self.ingest(self.carrier, "in_transit", 30)
+        self.env.flush_all()
+        rows = self.picking.shipment_timeline_ids.filtered(lambda r: r.source == "inbound")
+        self.assertEqual(sorted(rows.mapped("state")), ["applied", "stale"])
+
+    def test_each_row_opens_its_record(self):
+        event = self.ingest(self.carrier, "in_transit", 10)
+        job = insert_jobs(self.env, self.partner, 1, picking=self.picking)
+        insert_attempts(self.env, job, ["dead"], T0)
+        self.env.flush_all()
+        rows = self.picking.shipment_timeline_ids
+        by_source = {r.source: r for r in rows}
+        self.assertEqual(by_source["inbound"].action_open_record()["res_id"], event.id)
+        self.assertEqual(by_source["inbound"].action_open_record()["res_model"],
+                         "shipment.sync.event")
+        self.assertEqual(by_source["job"].action_open_record()["res_id"], job.id)
+        self.assertEqual(by_source["attempt"].action_open_record()["res_model"],
+                         "shipment.sync.job")
+        action = self.picking.action_view_shipment_timeline()
+        self.assertEqual(action["domain"], [("picking_id", "=", self.picking.id)])
