@@ -29,7 +29,7 @@ class ShipmentSyncWmsFile(models.Model):
     path = fields.Char("Moved to", readonly=True)
     file_format = fields.Char(readonly=True)
     error_report = fields.Text(readonly=True)
-    confirmation_count = fields.Integer("Confirmations", readonly=True)
+    confirmation_count = fields.Integer("Confirmations read", readonly=True)
     new_event_count = fields.Integer("New events", readonly=True)
     confirmation_ids = fields.One2many("shipment.sync.wms.confirmation", "file_id",
                                        "Confirmations")

@@ -12,7 +12,7 @@ class ShipmentSyncWmsReconciliationLine(models.Model):
     product_id = fields.Many2one("product.product", readonly=True)
     product_code = fields.Char(readonly=True)
     lot_id = fields.Many2one("stock.lot", readonly=True)
-    lot_name = fields.Char("Lot", readonly=True)
+    lot_name = fields.Char("Lot name", readonly=True)
     wms_location = fields.Char("WMS location", readonly=True)
     wms_quantity = fields.Float("WMS quantity", readonly=True, digits="Product Unit of Measure")
     odoo_quantity = fields.Float("Odoo quantity", readonly=True,
