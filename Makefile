@@ -27,6 +27,10 @@ bench-ingest:  ## webhook ingest throughput/latency vs a trivial Odoo JSON route
 bench-dispatch:  ## outbox dispatch throughput/latency vs OCA queue_job (BENCH_N=1000)
 	python3 tools/bench_dispatch.py
 
+.PHONY: bench-dashboard
+bench-dashboard:  ## KPI tile times vs a plain read_group on 200k pickings / 1M events / 300k jobs
+	$(PYTHON) tools/bench_dashboard.py
+
 .PHONY: bench-wms
 bench-wms:  ## WMS ship confirmations (10 lines) vs plain button_validate (BENCH_N=2000)
 	$(PYTHON) tools/bench_wms.py
