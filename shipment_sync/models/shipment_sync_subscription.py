@@ -39,7 +39,8 @@ class ShipmentSyncSubscription(models.Model):
         "Deliveries only", default=True,
         help="Only transfers of type Delivery (outgoing); untick for receipts and returns too.")
     secret = fields.Char(
-        default=_new_secret, required=True, copy=False, groups="shipment_sync.group_manager",
+        default=lambda self: _new_secret(), required=True, copy=False,
+        groups="shipment_sync.group_manager",
         help="Standard Webhooks secret (whsec_...): the subscriber verifies every event.")
     deactivated_reason = fields.Char(readonly=True, copy=False)
     job_ids = fields.One2many("shipment.sync.job", compute="_compute_job_ids")

@@ -96,3 +96,12 @@ class TestOutboxSubscription(OutboxCase):
         self.run_worker(0, channels=("low",))
         self.assertEqual(job.state, "cancelled")
         self.assertFalse(self.receiver.calls)
+
+    def test_a_new_subscription_gets_a_standard_webhooks_secret(self):
+        sub = self.env["shipment.sync.subscription"].create({
+            "name": "CRM", "partner_id": self.subscriber.id, "url": "https://crm.example/hook"})
+        self.assertTrue(sub.secret.startswith("whsec_"))
+        StandardWebhooks([sub.secret])  # a valid key
+        old = sub.secret
+        sub.action_rotate_secret()
+        self.assertNotEqual(sub.secret, old)
