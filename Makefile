@@ -34,3 +34,7 @@ bench-dashboard:  ## KPI tile times vs a plain read_group on 200k pickings / 1M 
 .PHONY: bench-wms
 bench-wms:  ## WMS ship confirmations (10 lines) vs plain button_validate (BENCH_N=2000)
 	$(PYTHON) tools/bench_wms.py
+
+.PHONY: bench-poll
+bench-poll:  ## tracking polls of 10,000 shipments: batched + pooled vs one request each (BENCH_N=10000)
+	$(PYTHON) tools/bench_poll.py

@@ -51,6 +51,7 @@ import io
 import itertools
 import json
 import random
+import socket
 import threading
 import time
 import unicodedata
@@ -195,6 +196,12 @@ def sendcloud_signature(body: bytes, secret: str) -> str:
 
 class CarrierHandler(SandboxHandler):
     server_version = "shipsync-carrier/1"
+
+    def setup(self):
+        super().setup()
+        # Headers and body go out in two writes: without TCP_NODELAY, Nagle holds the
+        # body until the client's delayed ACK (40 ms) on every keep-alive response.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def do_GET(self):
         self._dispatch("GET")
@@ -583,6 +590,20 @@ class CarrierSandbox(BackgroundServer):
         parcel["date_updated"] = when.strftime("%d-%m-%Y %H:%M:%S")
         parcel["_history"].append((status_id, message, _iso(when)))
         return parcel
+
+    def seed_trackers(self, count: int, steps: int = 2, scenario: str = "delivered") -> list[str]:
+        """Create ``count`` EasyPost-style trackers ``steps`` steps into ``scenario``
+        without any HTTP (benchmarks). Returns their tracking codes."""
+        codes = []
+        with self._lock:
+            for i in range(count):
+                code = f"EZB{i:09d}"
+                tracker = self._ep_tracker(code)
+                for status, detail, message in EP_SCENARIOS[scenario][:steps]:
+                    self._ep_step(tracker, status, detail, message)
+                    tracker["_step"] += 1
+                codes.append(code)
+        return codes
 
     # ------------------------------------------------------------------ tracking
     def advance(self, tracking_code: str, scenario: str = "delivered", steps: int | None = None,
