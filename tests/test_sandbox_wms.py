@@ -167,3 +167,21 @@ def test_return_receipt_returns_what_was_shipped():
     conf = build_return(entry["order"], entry["shipped"], condition_code="DAMAGED")
     assert conf.kind == "return_received" and conf.condition_code == "DAMAGED"
     assert [(x.product_code, x.quantity) for x in conf.lines] == [("DESK", 4), ("LAMP", 2)]
+
+
+def test_command_line_serves_the_demo_defaults():
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "shipsync.sandbox", "wms", "--port", "0",
+                             "--set", "split_packages=3"], stdout=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("wms listening on http://127.0.0.1:")
+        url = line.split()[-1]
+        with urllib.request.urlopen(url + "/stock", timeout=5) as resp:
+            codes = [x.product_code for x in json_format.read_stock(resp.read())]
+        assert "3PL-DESK" in codes
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

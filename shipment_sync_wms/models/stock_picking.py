@@ -332,8 +332,11 @@ class StockPicking(models.Model):
     # ------------------------------------------------------------------
     def _shipment_apply_events(self, skip_locked=False):
         if not self.env.context.get("wms_applying") and self:
+            # Only confirmations whose ledger event is live (not shadow, not a
+            # duplicate): the event is what the milestone replay applies too.
             pending = self.env["shipment.sync.wms.confirmation"].sudo().search([
-                ("state", "=", "pending"), ("event_id.picking_id", "in", self.ids)])
+                ("state", "=", "pending"), ("event_id.picking_id", "in", self.ids),
+                ("event_id.state", "=", "received")])
             if pending:
                 locked = self.sudo()._shipment_lock(skip_locked=skip_locked)
                 pending.filtered(lambda c: c.event_id.picking_id in locked)._apply_pending()

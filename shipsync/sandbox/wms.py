@@ -352,9 +352,28 @@ class WmsSandbox(BackgroundServer):
                               "order_ref": conf.order_ref, "result": result})
 
 
+#: What ``python -m shipsync.sandbox wms`` uses unless told otherwise: the demo
+#: database's partner ``wms-sandbox`` on http://127.0.0.1:8069 (see the
+#: shipment_sync_wms demo data), confirmations 5 / 10 / 15 s after a release.
+CLI_DEFAULTS = {
+    "webhook_url": "http://127.0.0.1:8069/shipment_sync/webhook/wms-sandbox",
+    "secret": "whsec_d21zLXNhbmRib3gtZGVtby1zZWNyZXQtMDE=",
+    "delays": {"pick_confirmed": 5, "pack_confirmed": 10, "ship_confirmed": 15},
+    "lots": {"3PL-LAMP": "LAMP-2026-A"},
+    "split_packages": 2,
+    "stock": [
+        {"product_code": "3PL-DESK", "location": "A-01-01", "lot": "", "quantity": "38"},
+        {"product_code": "3PL-LAMP", "location": "B-02-03", "lot": "LAMP-2026-A",
+         "quantity": "120"},
+        {"product_code": "3PL-UNKNOWN", "location": "Z-99", "lot": "", "quantity": "4"},
+    ],
+}
+
+
 def run(args) -> int:
     """WMS / 3PL sandbox: releases in, signed pick / pack / ship confirmations out."""
-    server = WmsSandbox(port=args.port, host=args.host, verbose=args.verbose, **args.options)
+    options = {**CLI_DEFAULTS, **args.options}
+    server = WmsSandbox(port=args.port, host=args.host, verbose=args.verbose, **options)
     server._bind()
     print(f"wms listening on {server.url}", flush=True)
     server.serve_forever()
