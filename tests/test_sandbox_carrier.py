@@ -256,3 +256,21 @@ def test_control_routes_over_http(sandbox):
     assert answer.status == 200 and answer.json()["latency_ms"] == 0
     bad = http(adapter.request("POST", "/_control", json={"nope": 1}, auth=False))
     assert bad.status == 400 and "nope" in bad.json()["error"]
+
+
+def test_auto_advance_moves_every_shipment_and_posts_to_the_kind_url(receiver):
+    server = CarrierSandbox(auto_advance=0.2,
+                            webhook_url=receiver.url + "/hook/sandbox-{kind}").start()
+    try:
+        receiver.reset()
+        code = easypost(server).create_shipment(request(), "k-auto").tracking_numbers[0]
+        cancelled = easypost(server).create_shipment(request(), "k-auto2")
+        easypost(server).cancel(cancelled.shipment_id)
+        deadline = time.time() + 10
+        while time.time() < deadline and server.trackers[code]["_step"] < 2:
+            time.sleep(0.1)
+        assert server.trackers[code]["_step"] >= 2
+        assert server.trackers[cancelled.tracking_numbers[0]]["_step"] == 0
+        assert {c["path"] for c in receiver.calls} == {"/hook/sandbox-easypost"}
+    finally:
+        server.stop()

@@ -37,8 +37,10 @@ Scenarios: ``delivered``, ``attempt`` (a failed attempt, then delivered),
 Knobs (``configure(**knobs)`` or ``POST /_control``): ``latency_ms``, ``error_rate`` +
 ``seed``, ``fail_next`` + ``fail_status`` (e.g. 429) + ``retry_after``,
 ``outage_until`` (epoch seconds: 503), ``malformed`` (2xx with a non-JSON body),
-``bad_address`` (every create answers 422), ``webhook_url``, ``easypost_secret``,
-``sendcloud_secret``, ``label_format``. A destination zip ``00000`` always gets 422.
+``bad_address`` (every create answers 422), ``webhook_url`` (``{kind}`` is replaced by
+``easypost`` / ``sendcloud``), ``easypost_secret``, ``sendcloud_secret``,
+``auto_advance`` (seconds: every shipment moves one step along ``auto_scenario`` and its
+webhook is posted, for a live demo; 0 = off). A destination zip ``00000`` always gets 422.
 Control routes: ``GET /_control/log``, ``POST /_control/reset``, ``GET /_control/health``.
 """
 
@@ -73,6 +75,8 @@ DEFAULT_KNOBS: dict = {
     "malformed": False,
     "bad_address": False,
     "webhook_url": None,
+    "auto_advance": 0,
+    "auto_scenario": "delivered",
     "easypost_secret": "sandbox-easypost-secret",
     "sendcloud_secret": "sandbox-sendcloud-secret",
 }
@@ -248,6 +252,41 @@ class CarrierSandbox(BackgroundServer):
         self._lock = threading.RLock()
         self.reset()
         self.configure(**knobs)
+
+    def _bind(self):
+        server = super()._bind()
+        if not getattr(self, "_ticker", None):
+            self._ticker = threading.Thread(target=self._tick_loop, daemon=True,
+                                            name=f"shipsync-carrier-ticker-{self.port}")
+            self._ticker.start()
+        return server
+
+    def _tick_loop(self) -> None:
+        last = time.monotonic()
+        while self._server is not None and not self._server.stopping.is_set():
+            time.sleep(0.5)
+            every = float(self.knobs.get("auto_advance") or 0)
+            if every <= 0 or time.monotonic() - last < every:
+                continue
+            last = time.monotonic()
+            self.advance_all(self.knobs.get("auto_scenario") or "delivered")
+        self._ticker = None
+
+    def advance_all(self, scenario: str = "delivered") -> int:
+        """One step for every shipment not at the end of ``scenario`` (webhooks posted)."""
+        with self._lock:
+            codes = [c for c, t in self.trackers.items()
+                     if t.get("_kind") == "easypost" and t.get("status") != "cancelled"
+                     or t.get("_kind") == "sendcloud"
+                     and self.parcels[t["parcel_id"]]["status"]["id"] != 2000]
+        moved = 0
+        for code in codes:
+            try:
+                if self.advance(code, scenario=scenario, steps=1):
+                    moved += 1
+            except (KeyError, IndexError):
+                continue
+        return moved
 
     # ------------------------------------------------------------------ state
     def reset(self) -> None:
@@ -636,6 +675,8 @@ class CarrierSandbox(BackgroundServer):
                     parcel["_step"] += 1
                     payloads.append(("sendcloud", self.sendcloud_event(parcel)))
             target = url or self.knobs["webhook_url"]
+            if target and "{kind}" in target:
+                target = target.replace("{kind}", tracker["_kind"])
         if not webhook or not target:
             return [{"kind": k, "payload": p} for k, p in payloads]
         sends = [p for p in payloads for _ in range(1 + max(0, int(duplicates)))]
