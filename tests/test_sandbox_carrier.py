@@ -274,3 +274,21 @@ def test_auto_advance_moves_every_shipment_and_posts_to_the_kind_url(receiver):
         assert {c["path"] for c in receiver.calls} == {"/hook/sandbox-easypost"}
     finally:
         server.stop()
+
+
+def test_shipment_report_csv_parses_into_invoice_lines(sandbox):
+    from shipsync import freight
+
+    adapter = easypost(sandbox)
+    result = adapter.create_shipment(request(), "k-rep")
+    content = adapter.shipment_report("2026-11-01", "2026-11-30")
+    lines = freight.parse_csv(content, freight.parse_column_map(adapter.REPORT_COLUMNS))
+    assert [(li.tracking_number, li.amount, li.invoice_ref) for li in lines] == [
+        (result.tracking_numbers[0], result.charge, result.shipment_id)]
+    assert lines[0].invoice_date is not None
+
+
+def test_shipment_report_needs_dates(sandbox):
+    with pytest.raises(CarrierError) as err:
+        easypost(sandbox).shipment_report("", "")
+    assert err.value.partner_code == "REPORT.DATES.REQUIRED"

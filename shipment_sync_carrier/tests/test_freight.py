@@ -75,3 +75,34 @@ class TestFreight(CarrierCommon, TransactionCase):
             delimiter=";")
         self.assertEqual(lines.state, "matched")
         self.assertEqual(lines.invoice_ref, "F1")
+
+    def test_invoice_data_fetched_from_the_carrier_api(self):
+        first, second = self.pickings
+        # the carrier bills the second shipment 4.00 more than it announced
+        for shipment in self.sandbox.shipments.values():
+            if shipment["tracking_code"] == second.carrier_tracking_ref:
+                shipment["fees"][0]["amount"] = f"{second.shipsync_charge + 4:.2f}"
+        wizard = self.env["shipment.sync.freight.import"].create({
+            "carrier_id": self.carrier.id, "source": "api",
+            "date_from": "2026-11-01", "date_to": "2026-11-30"})
+        wizard.action_import()
+        lines = self.env["shipment.sync.freight.line"].search(
+            [("carrier_id", "=", self.carrier.id)], order="row")
+        by_picking = {line.picking_id: line.state for line in lines}
+        self.assertEqual(by_picking, {first: "matched", second: "variance"})
+        self.assertEqual(set(lines.mapped("invoice_ref")),
+                         set(first.shipsync_shipment_ref.split(",")
+                             + second.shipsync_shipment_ref.split(",")))
+        # fetching the same period again only gives duplicates
+        wizard.action_import()
+        self.assertEqual(self.env["shipment.sync.freight.line"].search_count(
+            [("carrier_id", "=", self.carrier.id), ("state", "=", "duplicate")]), 2)
+
+    def test_carrier_without_invoice_api_is_told_to_import_a_file(self):
+        sc_partner = self.make_partner("sendcloud")
+        sc = self.make_carrier(sc_partner, kind="sendcloud")
+        wizard = self.env["shipment.sync.freight.import"].create({
+            "carrier_id": sc.id, "source": "api",
+            "date_from": "2026-11-01", "date_to": "2026-11-30"})
+        with self.assertRaisesRegex(UserError, "no invoice API"):
+            wizard.action_import()

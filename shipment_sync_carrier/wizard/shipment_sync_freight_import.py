@@ -6,6 +6,7 @@ from odoo import _, fields, models
 from odoo.exceptions import UserError
 
 from shipsync import freight
+from shipsync.adapters import base as ab
 
 
 class ShipmentSyncFreightImport(models.TransientModel):
@@ -17,27 +18,57 @@ class ShipmentSyncFreightImport(models.TransientModel):
 
     carrier_id = fields.Many2one("delivery.carrier", required=True,
                                  domain=[("delivery_type", "=", "shipsync")])
-    file = fields.Binary(required=True)
+    source = fields.Selection([("file", "CSV file"), ("api", "Carrier API")],
+                              default="file", required=True)
+    file = fields.Binary()
     filename = fields.Char()
+    date_from = fields.Date("From")
+    date_to = fields.Date("To")
     delimiter = fields.Selection([("auto", "Detect"), (",", "Comma"), (";", "Semicolon"),
                                   ("tab", "Tab")], default="auto", required=True)
     columns = fields.Char("Column mapping", help="field=CSV header pairs separated by ';'.")
 
     def action_import(self):
         self.ensure_one()
-        lines = self._import_content(base64.b64decode(self.file or b""))
+        if self.source == "api":
+            lines = self._import_from_carrier()
+        else:
+            if not self.file:
+                raise UserError(_("Choose the invoice file to import."))
+            lines = self._import_content(base64.b64decode(self.file))
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "shipment_sync_carrier.shipment_sync_freight_line_action")
         action["domain"] = [("id", "in", lines.ids)]
         action["context"] = {}
         return action
 
-    def _import_content(self, content):
+    def _import_from_carrier(self):
+        """Fetch the carrier's own invoice data (EasyPost shipment report) for the
+        period and import it like a file, with the report's column mapping."""
         self.ensure_one()
         carrier = self.carrier_id
-        delimiter = {"auto": None, "tab": "\t"}.get(self.delimiter, self.delimiter)
+        if not (self.date_from and self.date_to) or self.date_from > self.date_to:
+            raise UserError(_("Give the period to fetch (from <= to)."))
+        adapter = carrier._shipsync_adapter()
+        if not hasattr(adapter, "shipment_report"):
+            raise UserError(_("%(carrier)s: the %(adapter)s adapter has no invoice API; "
+                              "import its CSV instead.", carrier=carrier.name,
+                              adapter=carrier.shipsync_adapter))
         try:
-            columns = freight.parse_column_map(self.columns or carrier.shipsync_freight_columns)
+            content = adapter.shipment_report(fields.Date.to_string(self.date_from),
+                                              fields.Date.to_string(self.date_to))
+        except ab.AdapterError as exc:
+            raise UserError(carrier._shipsync_error_message(None, exc)) from None
+        return self._import_content(content, columns=adapter.REPORT_COLUMNS, delimiter=",")
+
+    def _import_content(self, content, columns=None, delimiter=None):
+        self.ensure_one()
+        carrier = self.carrier_id
+        if delimiter is None:
+            delimiter = {"auto": None, "tab": "\t"}.get(self.delimiter, self.delimiter)
+        try:
+            columns = freight.parse_column_map(
+                columns or self.columns or carrier.shipsync_freight_columns)
             parsed = freight.parse_csv(content, columns, delimiter=delimiter)
         except freight.FreightError as exc:
             raise UserError(_("The invoice file cannot be imported: %s", exc)) from None

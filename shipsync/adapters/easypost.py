@@ -24,7 +24,7 @@ The label URL is a public file URL on another host: it is downloaded
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -44,6 +44,7 @@ from .base import (
     Rate,
     ShipmentRequest,
     ShipmentResult,
+    TransientError,
     basic_auth,
     register,
     to_decimal,
@@ -403,6 +404,33 @@ class EasyPostAdapter(CarrierAdapter):
             if tracker.get("finalized"):
                 out[None].append(code)
         return out
+
+    # -- carrier invoice data (Reports API)
+    #: Column mapping (``shipsync.freight``) of a shipment report CSV.
+    REPORT_COLUMNS = ("tracking_number=tracking_code;amount=postage_fee;invoice_ref=id;"
+                      "invoice_date=created_at;currency=currency")
+
+    def shipment_report(self, start_date: str, end_date: str, polls: int = 5,
+                        sleep: Callable[[float], None] | None = None) -> bytes:
+        """The CSV of a shipment report (``POST /v2/reports/shipment``, then read it
+        until ``status`` is ``available``, then download ``url``). ``TransientError``
+        when it is still not ready after ``polls`` reads."""
+        report = self.call_json(
+            self.request("POST", "/v2/reports/shipment",
+                         json={"start_date": start_date, "end_date": end_date}),
+            "easypost create report")
+        for attempt in range(max(polls, 1) + 1):
+            if report.get("status") == "available" and report.get("url"):
+                break
+            if attempt == max(polls, 1):
+                raise TransientError("easypost report: not ready yet", code="not_ready",
+                                     secrets=self.secrets())
+            if attempt and sleep:
+                sleep(min(2.0 * attempt, 10.0))
+            report = self.call_json(
+                self.request("GET", f"/v2/reports/shipment/{report.get('id')}"),
+                "easypost report")
+        return self.call(self.build_label_download(report["url"]), "easypost report csv").body
 
     def get_tracker(self, tracker_id: str) -> list[CanonicalEvent]:
         return parse_tracker(

@@ -8,6 +8,8 @@ EasyPost subset (HTTP Basic, API key as user)::
     POST /v2/shipments/{id}/refund     refund_status submitted / rejected (after pickup)
     POST /v2/trackers                  the tracker of a tracking code (created if needed)
     GET  /v2/trackers/{id}             one tracker
+    POST /v2/reports/shipment          a shipment report (the carrier's invoice data)
+    GET  /v2/reports/shipment/{id}     ready on the first read: ``url`` of its CSV
     GET  /v2/trackers?tracking_codes=a,b,c&page_size=N
                                        batch read used by the poller (sandbox extension:
                                        EasyPost's list filters on one tracking_code)
@@ -296,6 +298,7 @@ class CarrierSandbox(BackgroundServer):
             self.trackers: dict[str, dict] = {}  # by tracking code
             self.parcels: dict[int, dict] = {}
             self.soap_shipments: dict[str, list[str]] = {}
+            self.reports: dict[str, dict] = {}
             self.idempotent: dict[str, tuple[int, object]] = {}
             self.calls: list[dict] = []
             self.webhooks: list[dict] = []
@@ -366,7 +369,8 @@ class CarrierSandbox(BackgroundServer):
         with self._lock:
             self.calls.append({"method": method, "path": path,
                                "idempotency_key": raw_headers.get("Idempotency-Key")})
-            failure = None if path.startswith("/labels/") or (path == "/soap" and method == "GET") \
+            failure = None if path.startswith(("/labels/", "/reports/")) \
+                or (path == "/soap" and method == "GET") \
                 else self._failure(method, path)
             latency = self.knobs["latency_ms"]
             malformed = self.knobs["malformed"]
@@ -377,6 +381,8 @@ class CarrierSandbox(BackgroundServer):
             return status, payload, "application/json", extra
         if path.startswith("/labels/"):
             return self._label(path)
+        if path.startswith("/reports/"):
+            return self._report_csv(path)
         if path == "/soap":
             from . import carrier_soap
 
@@ -418,6 +424,15 @@ class CarrierSandbox(BackgroundServer):
                 return self._ep_refund(parts[2])
             if method == "GET" and len(parts) == 3 and parts[2] in self.shipments:
                 return 200, self.shipments[parts[2]]
+        if parts[:3] == ["v2", "reports", "shipment"]:
+            if method == "POST" and len(parts) == 3:
+                return self._ep_report_create(data)
+            if method == "GET" and len(parts) == 4:
+                report = self.reports.get(parts[3])
+                if not report:
+                    return 404, _ep_error("NOT_FOUND", "report not found")
+                report.update(status="available", url=f"{self.url}/reports/{report['id']}.csv")
+                return 200, report
         if parts[:2] == ["v2", "trackers"]:
             if method == "POST" and len(parts) == 2:
                 code = (data.get("tracker") or {}).get("tracking_code")
@@ -538,6 +553,32 @@ class CarrierSandbox(BackgroundServer):
             if tracker:
                 self._ep_step(tracker, "cancelled", "cancelled", "Label voided")
         return 200, shipment
+
+    def _ep_report_create(self, data: dict):
+        start, end = data.get("start_date"), data.get("end_date")
+        if not start or not end:
+            return 422, _ep_error("REPORT.DATES.REQUIRED", "start_date and end_date are required")
+        rid = self._next("shprep")
+        self.reports[rid] = {"id": rid, "object": "ShipmentReport", "mode": "test",
+                             "status": "new", "start_date": start, "end_date": end,
+                             "url": None, "include_children": False}
+        return 201, dict(self.reports[rid])
+
+    def _report_csv(self, path: str):
+        rid = path.rsplit("/", 1)[-1].removesuffix(".csv")
+        if rid not in self.reports:
+            return 404, {"error": {"code": "NOT_FOUND", "message": "no such report"}}, \
+                "application/json", {}
+        rows = ["id,created_at,tracking_code,carrier,service,rate,postage_fee,currency"]
+        for shp in self.shipments.values():
+            if not shp.get("tracking_code"):
+                continue
+            rate = shp["selected_rate"]
+            fee = next((f["amount"] for f in shp.get("fees") or []
+                        if f.get("type") == "PostageFee"), rate["rate"])
+            rows.append(f"{shp['id']},{shp['created_at']},{shp['tracking_code']},"
+                        f"{rate['carrier']},{rate['service']},{rate['rate']},{fee},USD")
+        return 200, ("\n".join(rows) + "\n").encode(), "text/csv", {}
 
     def _ep_tracker(self, code: str, reference=None, shipment_id=None) -> dict:
         tracker = self.trackers.get(code)
