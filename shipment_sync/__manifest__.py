@@ -24,6 +24,8 @@
         "views/shipment_sync_subscription_views.xml",
         "views/shipment_sync_partner_outbox_views.xml",
         "views/menus.xml",
+        "data/shipment_sync_governance_data.xml",
+        "views/shipment_sync_governance_views.xml",
     ],
     "demo": ["demo/shipment_sync_demo.xml"],
     "installable": True,

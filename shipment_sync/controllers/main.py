@@ -10,7 +10,7 @@ import logging
 from odoo import http
 from odoo.http import request
 
-from shipsync import schemas, signatures
+from shipsync import governance, pii, schemas, signatures
 from shipsync.normalizers import parse_payload
 from shipsync.ratelimit import BucketRegistry
 
@@ -53,6 +53,8 @@ class ShipmentSyncWebhookController(http.Controller):
             partner = self._verify(candidates, headers_in=httpreq.headers, body=body)
             events = self._parse(partner, body)
         except WebhookRejected as rej:
+            _logger.info("webhook %s: refused %s %s: %s", partner_code, rej.status, rej.code,
+                         rej.message)
             Event._record_rejection(
                 partner_code, rej.code, rej.message, rej.status, partner=partner,
                 body=body if rej.keep_body else None, headers=headers)
@@ -70,6 +72,12 @@ class ShipmentSyncWebhookController(http.Controller):
         if not new:
             return self._answer(200, "duplicate", "duplicate",
                                 "Already received; nothing was applied again.")
+        if partner.environment == "shadow":
+            # Verified, stored and mapped as in production; never applied.
+            new._shadow_resolve()
+            return self._answer(202, "accepted", "accepted_shadow",
+                                f"{len(new)} event(s) stored in shadow mode (not applied)",
+                                event_ids=new.ids)
         if partner.processing_mode == "inline":
             new._apply_now()
         else:
@@ -78,6 +86,15 @@ class ShipmentSyncWebhookController(http.Controller):
         if duplicates:
             message += f", {len(duplicates)} already received"
         return self._answer(202, "accepted", "accepted", message, event_ids=new.ids)
+
+    @http.route(governance.OPENAPI_PATH, type="http", methods=["GET"], auth="public",
+                csrf=False, save_session=False)
+    def shipment_sync_openapi(self, **_kwargs):
+        """The OpenAPI document of the inbound routes, as kept in the repository
+        (shipsync/schemas/openapi.json)."""
+        body = (schemas.SCHEMA_DIR / "openapi.json").read_bytes()
+        return request.make_response(body, headers=[
+            ("Content-Type", "application/json"), ("Cache-Control", "public, max-age=3600")])
 
     # ------------------------------------------------------------------
     # the steps, each overridable
@@ -133,12 +150,24 @@ class ShipmentSyncWebhookController(http.Controller):
         raise WebhookRejected(401, failure.code, str(failure))
 
     def _parse(self, partner, body):
+        """Parse, check the schema version (canonical envelope: published, not
+        retired for this partner, its pinned one if any), validate against the
+        JSON Schema of that version, normalize."""
         normalizer = partner._shipsync_normalizer()
         try:
-            return parse_payload(body, normalizer)
+            if normalizer.name not in governance.INBOUND_VERSIONS:
+                return parse_payload(body, normalizer)
+            payload = schemas.parse_json(body)
+            schema_name = partner._shipsync_inbound_schema(payload)
+            schemas.validate(payload, schemas.load_schema(schema_name))
+            return normalizer.normalize(payload)
+        except governance.VersionError as exc:
+            raise WebhookRejected(400, exc.code, f"{exc.path}: {exc.message}",
+                                  keep_body=True) from exc
         except schemas.PayloadError as exc:
             message = str(exc) if not exc.path else f"{exc.path}: {exc}"
-            raise WebhookRejected(400, exc.code, message, keep_body=True) from exc
+            raise WebhookRejected(400, exc.code, pii.mask_text(message),
+                                  keep_body=True) from exc
 
     def _answer(self, status, state, code, message, event_ids=(), headers=None):
         payload = {"status": state, "code": code, "message": message,

@@ -8,3 +8,11 @@ from . import shipment_sync_job
 from . import shipment_sync_job_attempt
 from . import shipment_sync_subscription
 from . import stock_picking_outbox
+from . import shipment_sync_governance
+from . import shipment_sync_governance_company
+from . import shipment_sync_partner_governance
+from . import shipment_sync_governance_event
+from . import shipment_sync_governance_outbox
+from . import shipment_sync_governance_picking
+# The governance wizards (shipment_sync/__init__.py imports models and controllers only).
+from .. import wizard

@@ -9,6 +9,7 @@ from odoo import _, api, fields, models
 from odoo.tools import SQL
 
 from shipsync import milestones as ms
+from shipsync import pii
 
 _logger = logging.getLogger(__name__)
 
@@ -23,6 +24,7 @@ EVENT_STATES = [
     ("ignored", "Ignored (event type)"),
     ("rejected", "Rejected"),
     ("error", "Error"),
+    ("shadow", "Shadow (not applied)"),
 ]
 # Events that take part in a picking's milestone replay.
 REPLAY_STATES = ("received", "applied", "stale", "ignored_not_authoritative", "unmapped")
@@ -84,8 +86,13 @@ class ShipmentSyncEvent(models.Model):
     location = fields.Char(readonly=True)
     carrier_eta = fields.Datetime("Carrier ETA", readonly=True)
 
-    raw_body = fields.Text(readonly=True, groups="shipment_sync.group_manager")
+    raw_body = fields.Text(
+        readonly=True, groups="shipment_sync.group_manager",
+        help="The request body with personal data masked. The unmasked body is kept apart, "
+        "within retention, for the manager-only Reveal action (which is logged).")
     body_truncated = fields.Boolean(readonly=True)
+    body_purged_at = fields.Datetime(
+        readonly=True, help="The bodies of this row were blanked by the retention policy.")
     headers_json = fields.Text("Headers", readonly=True, groups="shipment_sync.group_manager")
 
     def _auto_init(self):
@@ -189,6 +196,9 @@ class ShipmentSyncEvent(models.Model):
         request_uid = uuid.uuid4().hex
         now = fields.Datetime.now()
         stored_body, truncated = _bounded_body(body)
+        full_body, stored_body = stored_body, pii.mask_json_text(stored_body)
+        headers = pii.mask_headers(headers)
+        state = "shadow" if partner.environment == "shadow" else "received"
         rows = []
         for ev in events:
             milestone, reason, mapped = ev.milestone, ev.exception_reason, True
@@ -202,7 +212,7 @@ class ShipmentSyncEvent(models.Model):
             rows.append({
                 "partner_id": partner.id, "partner_code": partner.code,
                 "company_id": partner.company_id.id, "direction": "inbound",
-                "external_id": ev.external_id, "request_uid": request_uid, "state": "received",
+                "external_id": ev.external_id, "request_uid": request_uid, "state": state,
                 "received_at": now, "occurred_at": _naive_utc(ev.occurred_at),
                 "milestone": milestone, "raw_code": ev.code, "raw_subcode": ev.subcode,
                 "exception_reason": reason, "is_mapped": mapped,
@@ -225,6 +235,9 @@ class ShipmentSyncEvent(models.Model):
                 "UPDATE shipment_sync_event SET raw_body = %s, body_truncated = %s, "
                 "headers_json = %s WHERE id = %s", _clean(stored_body), truncated,
                 rows[0]["headers_json"], new_ids[0]))
+        if new_ids and full_body:
+            self.env["shipment.sync.payload.vault"]._store_event_body(
+                new_ids[0], _clean(full_body), partner.company_id.id)
         duplicates = [row for row, i in zip(rows, ids) if not i]
         if duplicates:
             self._insert_rows([
@@ -239,6 +252,9 @@ class ShipmentSyncEvent(models.Model):
         """Keep an audit row for a refused request. The body is stored only
         when the caller passes it (never for a failed signature)."""
         stored_body, truncated = _bounded_body(body) if body else (None, False)
+        full_body, stored_body = stored_body, pii.mask_json_text(stored_body)
+        message = pii.mask_text(message)
+        headers = pii.mask_headers(headers)
         row = {
             "partner_id": partner.id if partner else None, "partner_code": partner_code[:64],
             "company_id": partner.company_id.id if partner else None, "direction": "inbound",
@@ -248,7 +264,11 @@ class ShipmentSyncEvent(models.Model):
             "headers_json": json.dumps(headers or {}, sort_keys=True), "is_mapped": True,
             "authoritative": True,
         }
-        return self.browse(self._insert_rows([row]))
+        rows = self.browse(self._insert_rows([row]))
+        if rows and full_body:
+            self.env["shipment.sync.payload.vault"]._store_event_body(
+                rows.id, _clean(full_body), partner.company_id.id if partner else None)
+        return rows
 
     # ------------------------------------------------------------------
     # applying
@@ -320,6 +340,8 @@ class ShipmentSyncEvent(models.Model):
                                  "exception_reason": event.exception_reason
                                  or found.exception_reason or False})
         events.write({"state": "received", "error_detail": False})
+        if events:
+            self.env["shipment.sync.audit.log"]._log("replay", events)
         events.with_user(self.env.ref("base.user_root"))._apply_now()
         return True
 

@@ -75,7 +75,7 @@ class ShipmentSyncPartner(models.Model):
         string="Signature prefix", tracking=True, help="e.g. sha256= or hmac-sha256-hex=",
     )
     signature_tolerance = fields.Integer(
-        default=300, help="Seconds a signed timestamp may differ from now (Standard Webhooks).",
+        default=300, tracking=True, help="Seconds a signed timestamp may differ from now (Standard Webhooks).",
     )
     webhook_secret = fields.Char(
         groups="shipment_sync.group_manager", copy=False,
@@ -94,20 +94,21 @@ class ShipmentSyncPartner(models.Model):
         help="Milestones this partner may set. Its other events are recorded as "
         "'ignored (not authoritative)'. Empty means all milestones.",
     )
-    lookup_tracking = fields.Boolean("Match by tracking number", default=True)
-    lookup_picking_name = fields.Boolean("Match by transfer reference", default=True)
-    lookup_correlation = fields.Boolean("Match by correlation id", default=True)
+    lookup_tracking = fields.Boolean("Match by tracking number", default=True, tracking=True)
+    lookup_picking_name = fields.Boolean("Match by transfer reference", default=True,
+                                         tracking=True)
+    lookup_correlation = fields.Boolean("Match by correlation id", default=True, tracking=True)
     processing_mode = fields.Selection(
         [("async", "Asynchronous (cron, right after the request)"),
          ("inline", "Inline (within the request)")],
         default="async", required=True, tracking=True,
     )
     rate_limit_per_minute = fields.Integer(
-        "Inbound rate limit (per minute)", default=1200,
+        "Inbound rate limit (per minute)", default=1200, tracking=True,
         help="Token bucket per partner and per Odoo worker process. 0 disables it.",
     )
-    rate_limit_burst = fields.Integer("Inbound burst", default=200)
-    max_payload_kb = fields.Integer("Max payload (KiB)", default=1024)
+    rate_limit_burst = fields.Integer("Inbound burst", default=200, tracking=True)
+    max_payload_kb = fields.Integer("Max payload (KiB)", default=1024, tracking=True)
 
     status_map_ids = fields.One2many("shipment.sync.status.map", "partner_id", "Status maps")
     event_count = fields.Integer(compute="_compute_event_count")
@@ -150,10 +151,17 @@ class ShipmentSyncPartner(models.Model):
     # ------------------------------------------------------------------
     # plain values for shipsync
     # ------------------------------------------------------------------
-    def _shipsync_secrets(self):
+    def _shipsync_secrets(self, now=None):
+        """The secrets a signature may be made with: the current one, and the
+        previous one until its grace period ends (no end date: until cleared)."""
         self.ensure_one()
         me = self.sudo()
-        return [s for s in (me.webhook_secret, me.webhook_secret_previous) if s]
+        secrets = [me.webhook_secret] if me.webhook_secret else []
+        expires = me.webhook_secret_previous_expires_at
+        if me.webhook_secret_previous and (
+                not expires or expires > (now or fields.Datetime.now())):
+            secrets.append(me.webhook_secret_previous)
+        return secrets
 
     def _shipsync_verifier(self):
         """The partner's signature verifier. Raises ValueError when no secret

@@ -36,7 +36,7 @@ class ShipmentSyncStatusMap(models.Model):
     milestone = fields.Selection(ms.MILESTONE_SELECTION, tracking=True,
                                  help="Empty: a known code that changes no milestone.")
     exception_reason = fields.Selection(ms.EXCEPTION_REASON_SELECTION, tracking=True)
-    note = fields.Char()
+    note = fields.Char(tracking=True)
     active = fields.Boolean(default=True, tracking=True)
 
     _sql_constraints = [

@@ -1,0 +1,16 @@
+from odoo import models
+
+
+class StockPicking(models.Model):
+    _inherit = "stock.picking"
+
+    def _shipment_internal_event(self, milestone=None, exception_reason=None,
+                                 resolves_exception=False, message=None):
+        events = super()._shipment_internal_event(
+            milestone=milestone, exception_reason=exception_reason,
+            resolves_exception=resolves_exception, message=message)
+        if resolves_exception and events:
+            # A person closed the exception (form button, monitor workbench...).
+            self.env["shipment.sync.audit.log"]._log(
+                "manual_resolution", events, note=message or None)
+        return events
