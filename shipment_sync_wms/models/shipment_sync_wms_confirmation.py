@@ -88,6 +88,12 @@ class ShipmentSyncWmsConfirmation(models.Model):
                 result = handler(picking) if handler else None
         except (UserError, ValueError) as exc:
             result = Mismatch((str(exc.args[0] if exc.args else exc),))
+        except Exception as exc:  # noqa: BLE001 - never a half-applied confirmation
+            # Rolled back with its savepoint; kept as a rejection a person can
+            # replay rather than failing the whole request or cron run.
+            _logger.warning("WMS confirmation %s could not be applied", self.name,
+                            exc_info=True)
+            result = Mismatch((_("could not be applied: %s", exc),))
         if isinstance(result, Mismatch):
             self._reject(picking, str(result))
             return False

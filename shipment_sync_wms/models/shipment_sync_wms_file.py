@@ -53,7 +53,8 @@ class ShipmentSyncWmsFile(models.Model):
         records = self.browse()
         for path in files.list_inbound(Path(partner.wms_inbound_dir or "/nonexistent")):
             try:
-                records |= self._import_file(partner, path)
+                with self.env.cr.savepoint():
+                    records |= self._import_file(partner, path)
             except Exception:
                 _logger.exception("WMS file %s could not be handled", path)
                 if commit:

@@ -3,7 +3,7 @@ delivery operation type, products (one lot-tracked) with stock, and helpers
 to run the outbox worker and let the sandbox confirm over signed HTTP."""
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
 from odoo.tests import HttpCase
@@ -108,6 +108,10 @@ class WmsCase(HttpCase):
         sent = self.wms.confirm(picking.name, kinds=kinds, **overrides)
         self.env.invalidate_all()
         return [status for _conf, status in sent]
+
+    @staticmethod
+    def wms_now():
+        return datetime.now(timezone.utc).replace(microsecond=0)
 
     def confirmations(self, picking, kind="ship_confirmed"):
         return self.env["shipment.sync.wms.confirmation"].search(

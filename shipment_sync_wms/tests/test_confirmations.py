@@ -4,6 +4,7 @@ from odoo.exceptions import UserError
 from odoo.tests import tagged
 
 from shipsync.signatures import StandardWebhooks
+from shipsync.wms.messages import Confirmation, ConfirmedLine
 
 from .common import WHSEC, WmsCase
 
@@ -153,3 +154,26 @@ class TestConfirmations(WmsCase):
         self.env.invalidate_all()
         self.assertFalse(self.confirmations(picking))
         self.assertEqual(picking.state, "assigned")
+
+    def test_serial_numbers_are_shipped_one_each(self):
+        phone = self.env["product.product"].create({
+            "name": "Phone", "default_code": "WMS-PHONE", "is_storable": True,
+            "tracking": "serial"})
+        serials = self.env["stock.lot"].create([
+            {"name": f"SN-{i}", "product_id": phone.id} for i in (1, 2)])
+        picking = self.make_picking(desk=0, lamp=0, confirm=False)
+        picking.move_ids = [(0, 0, {
+            "name": phone.name, "product_id": phone.id, "product_uom_qty": 2,
+            "product_uom": phone.uom_id.id, "location_id": self.stock.id,
+            "location_dest_id": self.customers.id})]
+        picking.action_confirm()
+        self.release(picking)
+        order = self.wms.orders[picking.name]["order"]
+        ship = Confirmation(
+            "serial-1", "ship_confirmed", picking.name, order.correlation_id,
+            self.wms_now(), (ConfirmedLine(order.lines[0].line_ref, "WMS-PHONE", 2,
+                                           (("SN-1", 1), ("SN-2", 1))),))
+        self.assertEqual(self.wms.deliver(ship), 202)
+        self.env.invalidate_all()
+        self.assertEqual(picking.state, "done")
+        self.assertEqual(picking.move_line_ids.lot_id, serials)
