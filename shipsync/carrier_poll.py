@@ -72,7 +72,9 @@ def is_pollable(milestone: str | None) -> bool:
     return bool(milestone) and milestone not in TERMINAL
 
 
-def next_interval(policy: PollPolicy, current: float, had_news: bool, milestone: str) -> float | None:
+def next_interval(
+    policy: PollPolicy, current: float, had_news: bool, milestone: str
+) -> float | None:
     """Seconds until the next poll of a shipment, or None: never again (terminal)."""
     if not is_pollable(milestone):
         return None
@@ -93,7 +95,9 @@ def next_poll_at(policy: PollPolicy, now: datetime, current: float, had_news: bo
     return now + timedelta(seconds=interval), interval
 
 
-def request_budget(policy: PollPolicy, recent: Iterable[float], now_ts: float) -> tuple[int, float | None]:
+def request_budget(
+    policy: PollPolicy, recent: Iterable[float], now_ts: float
+) -> tuple[int, float | None]:
     """How many requests may be sent now under the rate limit, and, when none, how long
     until one may (seconds). ``recent``: epoch seconds of the requests already sent."""
     if policy.rate_limit_per_minute <= 0:

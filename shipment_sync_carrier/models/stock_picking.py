@@ -3,6 +3,7 @@ import uuid
 from datetime import timedelta
 
 from odoo import _, fields, models
+
 LABEL_MIME_EXT = {"PDF": "pdf", "ZPL": "zpl", "PNG": "png", "EPL2": "epl"}
 
 

@@ -67,9 +67,8 @@ class TestFreight(CarrierCommon, TransactionCase):
         self.assertFalse(self.env["shipment.sync.freight.line"].search([]))
 
     def test_column_mapping_is_configurable(self):
-        text = "Ref;Colis;Montant\nF1;%s;%s\n" % (
-            self.pickings[0].carrier_tracking_ref,
-            f"{self.pickings[0].shipsync_charge:.2f}".replace(".", ","))
+        amount = f"{self.pickings[0].shipsync_charge:.2f}".replace(".", ",")
+        text = f"Ref;Colis;Montant\nF1;{self.pickings[0].carrier_tracking_ref};{amount}\n"
         lines = self.import_csv(
             text, columns="invoice_ref=Ref;tracking_number=Colis;amount=Montant",
             delimiter=";")

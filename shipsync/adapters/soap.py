@@ -88,23 +88,26 @@ def build_create_params(req: ShipmentRequest, idempotency_key: str = "",
     }
 
 
+def _field(value: Any, name: str) -> Any:
+    """A field of a zeep object or of a dict."""
+    return value.get(name) if isinstance(value, dict) else getattr(value, name, None)
+
+
 def parse_track(reply: Any, status_map: dict, tracking_number: str = "") -> list[CanonicalEvent]:
     """A ``TrackResponse`` (zeep object or dict) -> canonical events."""
-    get = reply.get if isinstance(reply, dict) else lambda k, d=None: getattr(reply, k, d)
-    code = get("trackingNumber") or tracking_number
+    code = _field(reply, "trackingNumber") or tracking_number
     events = []
-    for item in get("event") or []:
-        iget = item.get if isinstance(item, dict) else lambda k, d=None: getattr(item, k, d)
-        raw = str(iget("code") or "")
-        when = parse_datetime(iget("time"))
+    for item in _field(reply, "event") or []:
+        raw = str(_field(item, "code") or "")
+        when = parse_datetime(_field(item, "time"))
         if not raw or when is None:
             continue
         milestone, reason = status_map.get(raw, (None, None))
         events.append(CanonicalEvent(
             external_id=stable_id("soap", code, when.isoformat(), raw),
             occurred_at=when, code=raw, milestone=milestone, exception_reason=reason,
-            tracking_number=code, message=str(iget("message") or ""),
-            location=str(iget("location") or "")))
+            tracking_number=code, message=str(_field(item, "message") or ""),
+            location=str(_field(item, "location") or "")))
     return events
 
 
