@@ -292,3 +292,13 @@ def test_shipment_report_needs_dates(sandbox):
     with pytest.raises(CarrierError) as err:
         easypost(sandbox).shipment_report("", "")
     assert err.value.partner_code == "REPORT.DATES.REQUIRED"
+
+
+def test_sendcloud_polled_and_pushed_statuses_share_external_ids(sandbox):
+    adapter = sendcloud(sandbox)
+    code = adapter.create_shipment(request(), "sc-ids").tracking_numbers[0]
+    pushed = sandbox.advance(code, steps=2, webhook=False)
+    pushed_ids = [e.external_id for d in pushed for e in SendcloudNormalizer().normalize(
+        d["payload"])]
+    polled_ids = [e.external_id for e in adapter.track([code])]
+    assert polled_ids == pushed_ids[-1:]

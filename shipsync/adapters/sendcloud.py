@@ -238,7 +238,9 @@ def status_event(parcel: dict, occurred_at: Any, correlation_id: str = "") -> Ca
     ts = parse_datetime(occurred_at)
     if status_id is None or ts is None:
         raise InvalidInput("sendcloud parcel without status id or timestamp", code="bad_payload")
-    raw_ts = occurred_at if isinstance(occurred_at, int | str) else int(ts.timestamp() * 1000)
+    # Epoch milliseconds whatever the source (webhook ``timestamp`` or a polled
+    # ``date_updated``), so a status both pushed and polled has one external id.
+    raw_ts = round(ts.timestamp() * 1000)
     return CanonicalEvent(
         external_id=f"{parcel.get('id')}:{status_id}:{raw_ts}",
         occurred_at=ts,
