@@ -66,3 +66,18 @@ class TestAsyncBooking(CarrierCommon, TransactionCase):
         self.assertEqual(picking.shipsync_label_state, "failed")
         self.assertFalse(picking.carrier_tracking_ref)
         self.assertFalse(self.labels_of(picking))
+
+    def test_invoice_policy_real_gets_the_charge_when_the_job_completes(self):
+        self.async_carrier.invoice_policy = "real"
+        order = self.env["sale.order"].create({
+            "partner_id": self.customer.id,
+            "order_line": [(0, 0, {"product_id": self.product.id, "product_uom_qty": 3})]})
+        order.set_delivery_line(self.async_carrier, 0.0)
+        order.action_confirm()
+        picking = order.picking_ids
+        self.validate(picking)
+        line = order.order_line.filtered("is_delivery")
+        self.assertEqual(line.price_unit, 0.0)
+        self.run_outbox()
+        self.assertTrue(picking.carrier_tracking_ref)
+        self.assertAlmostEqual(line.price_unit, picking.shipsync_charge, places=2)

@@ -169,3 +169,18 @@ class TestBooking(CarrierCommon, TransactionCase):
         # 12 kg: the sandbox adds a 3 % overweight surcharge to the quote
         self.assertGreater(picking.shipsync_charge, picking.shipsync_quoted_price)
         self.assertAlmostEqual(line.price_unit, picking.shipsync_charge, places=2)
+
+    def test_only_managers_read_the_api_key_and_stock_users_see_parcels(self):
+        from odoo.exceptions import AccessError
+
+        picking = self.validate(self.make_picking())
+        user = self.env["res.users"].create({
+            "name": "Stock Clerk", "login": "clerk-carrier",
+            "groups_id": [(6, 0, [self.env.ref("stock.group_stock_user").id])]})
+        carrier = self.carrier.with_user(user)
+        with self.assertRaises(AccessError):
+            carrier.read(["shipsync_api_key"])
+        self.assertEqual(carrier.read(["shipsync_base_url"])[0]["shipsync_base_url"],
+                         self.sandbox.url)
+        parcels = picking.with_user(user).shipsync_parcel_ids
+        self.assertEqual(parcels.mapped("tracking_number"), [picking.carrier_tracking_ref])
