@@ -779,9 +779,19 @@ def basic(user: str, password: str = "") -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
+#: Command-line defaults: the demo's Odoo (``make demo``) and its partner codes
+#: ``sandbox-easypost`` / ``sandbox-sendcloud``; every shipment moves one step every 30 s.
+CLI_DEFAULTS = {
+    "webhook_url": "http://127.0.0.1:8069/shipment_sync/webhook/sandbox-{kind}",
+    "auto_advance": 30,
+}
+
+
 def run(args) -> int:
-    """``python -m shipsync.sandbox carrier``: serve in the foreground."""
-    server = CarrierSandbox(port=args.port, host=args.host, verbose=args.verbose, **args.options)
+    """``python -m shipsync.sandbox carrier``: serve in the foreground (``--set
+    webhook_url=...`` / ``--set auto_advance=0`` override the demo defaults)."""
+    options = {**CLI_DEFAULTS, **args.options}
+    server = CarrierSandbox(port=args.port, host=args.host, verbose=args.verbose, **options)
     server._bind()
     print(f"carrier listening on {server.url}", flush=True)
     server.serve_forever()
