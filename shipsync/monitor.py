@@ -254,7 +254,7 @@ def histogram(name: str, help_text: str, series: Mapping[tuple, Sequence[float]]
     bounds = sorted(float(b) for b in buckets)
     for key in sorted(series, key=repr):
         values = [float(v) for v in series[key]]
-        labels = dict(zip(label_names, key))
+        labels = dict(zip(label_names, key, strict=True))
         for bound in bounds:
             family.add(sum(1 for v in values if v <= bound), {**labels, "le": _fmt(bound)},
                        "_bucket")
@@ -276,8 +276,8 @@ def histogram_from_counts(name: str, help_text: str,
         counts, total, count = series[key]
         if len(counts) != len(bounds):
             raise ValueError("one count per bucket is expected")
-        labels = dict(zip(label_names, key))
-        for bound, n in zip(bounds, counts):
+        labels = dict(zip(label_names, key, strict=True))
+        for bound, n in zip(bounds, counts, strict=True):
             family.add(n, {**labels, "le": _fmt(bound)}, "_bucket")
         family.add(count, {**labels, "le": "+Inf"}, "_bucket")
         family.add(total, labels, "_sum")

@@ -34,6 +34,10 @@ INDEXES = (
     # Milestone age rules, tracking without scan, lane times.
     ("stock_picking_shipment_milestone_date_idx",
      "stock_picking (shipment_milestone, shipment_milestone_date)"),
+    # Usual transit time per lane (delivered in the last 90 days).
+    ("stock_picking_delivered_lane_idx",
+     "stock_picking (shipment_milestone_date) INCLUDE (carrier_id, date_done, company_id) "
+     "WHERE shipment_milestone = 'delivered'"),
     # Shipped without tracking.
     ("stock_picking_shipped_no_tracking_idx",
      "stock_picking (date_done) WHERE state = 'done' AND carrier_id IS NOT NULL "

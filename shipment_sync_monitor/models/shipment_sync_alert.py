@@ -73,8 +73,8 @@ class ShipmentSyncAlert(models.Model):
         if rule.notify_email and emails:
             self.env["mail.mail"].sudo().create({
                 "subject": _("Shipment Sync alert: %s", self.name),
-                "body_html": "<p>%s</p>" % html_escape(
-                    _("Rule %(rule)s breached: %(name)s", rule=rule.name, name=self.name)),
+                "body_html": "<p>{}</p>".format(html_escape(
+                    _("Rule %(rule)s breached: %(name)s", rule=rule.name, name=self.name))),
                 "email_to": ", ".join(emails),
                 "model": record._name, "res_id": record.id,
             })

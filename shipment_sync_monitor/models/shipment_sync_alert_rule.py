@@ -5,6 +5,10 @@ from odoo.tools import SQL
 from shipsync import milestones as ms
 from shipsync import monitor as mon
 
+#: Breaches opened per rule and run (each one is a ledger event and a
+#: notification); the rest open on the next run, which is triggered at once.
+MAX_NEW_BREACHES = 200
+
 
 class ShipmentSyncAlertRule(models.Model):
     """An SLA / health rule evaluated by a cron. A picking rule ("packed but no
@@ -112,8 +116,13 @@ class ShipmentSyncAlertRule(models.Model):
         by_key = {a.subject_key: a for a in active}
         plan = mon.plan_breaches(by_key, [self._subject_key(k) for k in breaching])
         key_to_id = {self._subject_key(k): k for k in breaching}
-        for key in plan.opened:
+        for key in plan.opened[:MAX_NEW_BREACHES]:
             Alert._monitor_open(self, key_to_id[key], values.get(key_to_id[key]), now)
+        if len(plan.opened) > MAX_NEW_BREACHES:
+            cron = self.env.ref("shipment_sync_monitor.ir_cron_alert_rules",
+                                raise_if_not_found=False)
+            if cron:
+                cron.sudo()._trigger()
         for key in plan.continuing:
             value = values.get(key_to_id[key])
             if value is not None:

@@ -339,7 +339,8 @@ class ShipmentSyncException(models.Model):
         pickings = self.env["stock.picking"].search(
             [("picking_type_code", "=", "outgoing"), ("state", "not in", ("done", "cancel"))],
             limit=3, order="id")
-        for picking, reason in zip(pickings, ("address_issue", "label_failed", "sync_failed")):
+        for picking, reason in zip(pickings, ("address_issue", "label_failed", "sync_failed"),
+                                   strict=False):
             picking._shipment_internal_event(exception_reason=reason,
                                              message=_("Demo exception"))
 

@@ -14,7 +14,6 @@ a previous run's rows first."""
 
 import argparse
 import time
-from datetime import timedelta
 
 MILESTONES = ("draft", "released", "picked", "packed", "label_created", "handed_over",
               "picked_up", "in_transit", "out_for_delivery", "delivered", "delivered",
@@ -146,9 +145,11 @@ def generate(env, pickings=200_000, events=1_000_000, jobs=300_000, now=None, lo
         INSERT INTO shipment_sync_job (partner_id, company_id, operation, picking_id, payload,
             idempotency_key, sequence_key, channel, state, attempts, next_attempt_at,
             first_attempt_at, done_at, dead_at, create_uid, write_uid, create_date, write_date)
-        SELECT p, %(company)s, {_pick(JOB_OPERATIONS, "g")}, %(first)s + g %% %(np)s, '{{}}',
+        SELECT p, %(company)s, {_pick(JOB_OPERATIONS, "g / 3")}, %(first)s + g %% %(np)s, '{{}}',
             'bench-' || g, NULL, 'high', st, CASE WHEN st = 'pending' THEN 0 ELSE 1 END,
-            t, t, CASE WHEN st = 'done' THEN t + interval '1 millisecond' * (200 + (g * 53) %% 30000) END,
+            t, t,
+            CASE WHEN st = 'done'
+                 THEN t + interval '1 millisecond' * (200 + (g * 53) %% 30000) END,
             CASE WHEN st = 'dead' THEN t + interval '5 minutes' END, 1, 1, t, t
         FROM (SELECT g, {_pick(JOB_STATES, "g * 11")} AS st,
                      (%(partners)s)[1 + g %% %(npart)s] AS p,

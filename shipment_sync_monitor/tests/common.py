@@ -57,7 +57,8 @@ def insert_attempts(env, job, outcomes, started_at, duration_ms=100):
     for number, outcome in enumerate(outcomes, start=1):
         env.cr.execute(
             "INSERT INTO shipment_sync_job_attempt (job_id, partner_id, company_id, number, "
-            "started_at, duration_ms, http_status, outcome) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            "started_at, duration_ms, http_status, outcome) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
             (job.id, job.partner_id.id, job.company_id.id, number, started_at, duration_ms,
              200 if outcome == "done" else 503, outcome))
     env.invalidate_all()
@@ -66,8 +67,8 @@ def insert_attempts(env, job, outcomes, started_at, duration_ms=100):
 def insert_events(env, partner, received_at, delays, state="applied", picking=None):
     """Inbound ledger events received at ``received_at``, applied ``delays``
     seconds later (None: not applied yet)."""
-    from datetime import timedelta
     import uuid as _uuid
+    from datetime import timedelta
 
     Event = env["shipment.sync.event"]
     ids = Event._insert_rows([{
@@ -78,7 +79,7 @@ def insert_events(env, partner, received_at, delays, state="applied", picking=No
         "is_mapped": True, "authoritative": True,
         "picking_id": picking.id if picking else None,
     } for delay in delays])
-    for event_id, delay in zip(ids, delays):
+    for event_id, delay in zip(ids, delays, strict=True):
         if delay is not None:
             env.cr.execute("UPDATE shipment_sync_event SET applied_at = %s WHERE id = %s",
                            (received_at + timedelta(seconds=delay), event_id))

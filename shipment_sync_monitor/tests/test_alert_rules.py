@@ -2,11 +2,14 @@
 breach lasts, and clears when it ends (freezegun drives the clock)."""
 
 from datetime import datetime, timedelta
+from unittest.mock import patch
 
 from freezegun import freeze_time
 
 from odoo.exceptions import ValidationError
 from odoo.tests import TransactionCase, tagged
+
+from odoo.addons.shipment_sync_monitor.models import shipment_sync_alert_rule as rule_module
 
 from .common import MonitorCommon, insert_attempts, insert_events, insert_jobs
 
@@ -147,3 +150,20 @@ class TestAlertRules(MonitorCommon, TransactionCase):
         results = self.env["shipment.sync.alert.rule"]._cron_evaluate(now=T)
         self.assertTrue(set(results) >= {self.rule("queue_depth").id,
                                          self.rule("packed_no_label").id})
+
+    def test_many_breaches_open_in_batches_over_successive_runs(self):
+        pickings = [self.make_picking() for _i in range(3)]
+        with freeze_time(T):
+            for picking in pickings:
+                picking._shipment_internal_event(milestone="packed")
+        rule = self.rule("packed_no_label")
+        ids = [p.id for p in pickings]
+
+        def active():
+            return self.Alert.search_count([("rule_id", "=", rule.id), ("state", "=", "active"),
+                                            ("picking_id", "in", ids)])
+        with patch.object(rule_module, "MAX_NEW_BREACHES", 2):
+            self.evaluate(rule, T + timedelta(hours=1))
+            self.assertEqual(active(), 2)
+            self.evaluate(rule, T + timedelta(hours=1, minutes=5))
+            self.assertEqual(active(), 3)

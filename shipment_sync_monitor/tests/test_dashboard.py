@@ -30,7 +30,7 @@ class TestDashboardTiles(MonitorCommon, TransactionCase):
         cls.Dash = env["shipment.sync.dashboard"]
         # Outbox: 3 done creations (10, 20, 60 s), 1 dead, 1 pending.
         done = insert_jobs(env, cls.p, 3, state="done", operation="create_shipment")
-        for job, seconds in zip(done, (10, 20, 60)):
+        for job, seconds in zip(done, (10, 20, 60), strict=True):
             env.cr.execute(
                 "UPDATE shipment_sync_job SET create_date = %s, done_at = %s WHERE id = %s",
                 (now - timedelta(hours=1), now - timedelta(hours=1) + timedelta(seconds=seconds),
@@ -45,7 +45,7 @@ class TestDashboardTiles(MonitorCommon, TransactionCase):
         for delay in (1, 3, 5, 7):
             insert_events(env, cls.p, received, [delay])
         unmapped = insert_events(env, cls.p, received, [None, None, None], state="unmapped")
-        for event, code in zip(unmapped, ("X1", "X1", "X2")):
+        for event, code in zip(unmapped, ("X1", "X1", "X2"), strict=True):
             env.cr.execute("UPDATE shipment_sync_event SET state = 'unmapped', raw_code = %s "
                            "WHERE id = %s", (code, event.id))
         env.cr.execute("UPDATE shipment_sync_partner SET outbox_breaker_state = 'open' "
