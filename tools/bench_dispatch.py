@@ -82,13 +82,9 @@ def ensure_db(root, db, fresh):
     log(f"    done in {time.time() - started:.0f}s")
 
 
-#: The sandbox receiver, answering at once: with Nagle's algorithm on, its two
-#: writes per answer (headers, then body) meet the client's delayed ACK and
-#: every answer takes ~40 ms on loopback, for both systems alike.
+#: The sandbox receiver, answering at once (its handler sets TCP_NODELAY).
 RECEIVER_SCRIPT = """
 from shipsync.sandbox.__main__ import main
-from shipsync.sandbox.receiver import ReceiverHandler
-ReceiverHandler.disable_nagle_algorithm = True
 main(["receiver", "--port", "0"])
 """
 

@@ -69,6 +69,8 @@ class SandboxHTTPServer(ThreadingHTTPServer):
 class SandboxHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "shipsync-sandbox/1"
+    # Without TCP_NODELAY every keep-alive answer waits ~40 ms for delayed ACKs.
+    disable_nagle_algorithm = True
     timeout = 60  # idle keep-alive connections are dropped after this many seconds
 
     server: SandboxHTTPServer
