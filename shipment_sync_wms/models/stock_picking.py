@@ -37,13 +37,25 @@ class StockPicking(models.Model):
         help="Released after the operation type's cut-off time.")
     wms_condition_code = fields.Char("Return condition", copy=False, readonly=True)
     wms_confirmation_ids = fields.One2many("shipment.sync.wms.confirmation", "picking_id",
-                                           "WMS confirmations")
+                                           "WMS confirmations",
+                                           groups="shipment_sync.group_user")
+    wms_confirmation_count = fields.Integer(compute="_compute_wms_confirmation_count")
 
     @api.depends("picking_type_id")
     def _compute_wms_partner_id(self):
         for picking in self:
+            # Once released, the transfer stays with the WMS that holds it.
             if picking.wms_state == "none":
                 picking.wms_partner_id = picking.picking_type_id._wms_partner()
+            else:
+                picking.wms_partner_id = picking.wms_partner_id
+
+    def _compute_wms_confirmation_count(self):
+        groups = self.env["shipment.sync.wms.confirmation"].sudo()._read_group(
+            [("picking_id", "in", self.ids)], ["picking_id"], ["__count"])
+        counts = {picking.id: count for picking, count in groups}
+        for picking in self:
+            picking.wms_confirmation_count = counts.get(picking.id, 0)
 
     # ------------------------------------------------------------------
     # automatic release

@@ -138,3 +138,13 @@ class TestRelease(WmsCase):
         picking.action_cancel()
         self.assertEqual(picking.state, "cancel")
         self.assertFalse(picking.shipment_job_ids)
+
+    def test_a_stock_user_outside_shipment_sync_still_reads_the_transfer(self):
+        user = self.env["res.users"].create({
+            "name": "Stock clerk", "login": "wms-stock-clerk",
+            "groups_id": [(6, 0, [self.env.ref("stock.group_stock_user").id])]})
+        picking = self.release(self.make_picking())
+        self.confirm(picking, kinds=("pick_confirmed",))
+        values = picking.with_user(user).read(["wms_state", "wms_confirmation_count"])[0]
+        self.assertEqual((values["wms_state"], values["wms_confirmation_count"]),
+                         ("released", 1))
