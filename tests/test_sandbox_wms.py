@@ -185,3 +185,16 @@ def test_command_line_serves_the_demo_defaults():
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_mismatch_rate_makes_timed_ship_confirmations_mismatch(collector):
+    with WmsSandbox(webhook_url=collector.url, secret=SECRET, seed=7, mismatch_rate=1.0,
+                    delays={"ship_confirmed": 0.01}) as wms:
+        wms.receive(order().to_dict())
+        for _ in range(200):
+            if collector.received:
+                break
+            threading.Event().wait(0.02)
+    (ship,) = collector.received
+    normal = build_confirmations(order(), ("ship_confirmed",))[0]
+    assert ship.lines != normal.lines  # one of the mismatch kinds was applied
