@@ -5,6 +5,7 @@ from decimal import Decimal
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
+from shipsync import outbox
 from shipsync.adapters import base as ab
 from shipsync.adapters import get_adapter
 
@@ -341,7 +342,13 @@ class DeliveryCarrier(models.Model):
         adapter = carrier._shipsync_adapter(http=ctx.http)
         operation = adapter.return_label if is_return else adapter.create_shipment
         key = ctx.idempotency_key
-        return lambda: operation(req, key)
+
+        def call():
+            # An HTTP status on the outcome: the attempt counts in the partner's rate
+            # limit like any other call.
+            return outbox.Outcome(status=200, data=operation(req, key))
+
+        return call
 
     @api.model
     def _shipsync_done_create_shipment(self, job, outcome):

@@ -1,6 +1,8 @@
+import calendar
 import json
 import logging
 import time
+from datetime import timedelta
 
 from odoo import api, fields, models
 
@@ -48,6 +50,18 @@ class DeliveryCarrier(models.Model):
             "|", ("shipsync_poll_next_at", "=", False), ("shipsync_poll_next_at", "<=", now),
         ], order="shipsync_poll_next_at asc nulls first, id", limit=limit)
 
+    def _shipsync_outbox_calls(self):
+        """Epoch times of the partner's outbox calls of the last minute: polls and
+        bookings share the partner's rate limit."""
+        partner = self.shipsync_partner_id
+        if not partner or not partner.outbox_rate_limit:
+            return []
+        since = fields.Datetime.now() - timedelta(seconds=cp.RATE_WINDOW)
+        rows = self.env["shipment.sync.job.attempt"].sudo().search_read(
+            [("partner_id", "=", partner.id), ("started_at", ">", since),
+             ("http_status", ">", 0)], ["started_at"])
+        return [calendar.timegm(r["started_at"].timetuple()) for r in rows]
+
     def _shipsync_poll(self, now=None, http=None):
         """One poll run of this carrier. Returns ``{"requests", "shipments", "events",
         "deferred", "error"}``."""
@@ -61,7 +75,8 @@ class DeliveryCarrier(models.Model):
             tracking_numbers=tuple(t.strip() for t in p.carrier_tracking_ref.split(",")
                                    if t.strip())) for p in pickings]
         recent = json.loads(self.sudo().shipsync_poll_log or "[]")
-        plan = cp.plan(policy, shipments, now, recent, time.time())
+        plan = cp.plan(policy, shipments, now, recent + self._shipsync_outbox_calls(),
+                       time.time())
         stats = {"requests": 0, "shipments": len(plan.shipments), "events": 0,
                  "deferred": len(plan.deferred), "error": None}
         if not plan.batches:

@@ -1,3 +1,6 @@
+from datetime import timedelta
+
+from odoo import fields
 from odoo.tests import TransactionCase, tagged
 
 from .common import CarrierCommon
@@ -81,3 +84,15 @@ class TestAsyncBooking(CarrierCommon, TransactionCase):
         self.run_outbox()
         self.assertTrue(picking.carrier_tracking_ref)
         self.assertAlmostEqual(line.price_unit, picking.shipsync_charge, places=2)
+
+    def test_polls_and_bookings_share_the_partner_rate_limit(self):
+        self.partner.outbox_rate_limit = 2
+        self.async_carrier.write({"shipsync_poll": True, "shipsync_poll_batch": 1})
+        pickings = [self.validate(self.make_picking(carrier=self.async_carrier))
+                    for _i in range(2)]
+        self.run_outbox()
+        self.assertTrue(all(p.carrier_tracking_ref for p in pickings))
+        stats = self.async_carrier._shipsync_poll(
+            now=fields.Datetime.now() + timedelta(minutes=1))
+        self.assertEqual(stats["requests"], 0)
+        self.assertEqual(stats["deferred"], 2)
