@@ -1,7 +1,8 @@
 -- A neutralized copy (odoo-bin neutralize, or a duplicate marked neutralized)
 -- never calls a live carrier, WMS or subscriber: every partner goes to test
 -- mode, subscriptions are paused, pending outbound jobs are cancelled and the
--- outbound and polling crons of every Shipment Sync addon are switched off.
+-- outbound, polling and WMS file-exchange crons of every Shipment Sync addon
+-- are switched off.
 UPDATE shipment_sync_partner
    SET environment = 'test';
 UPDATE shipment_sync_subscription
@@ -17,4 +18,6 @@ UPDATE ir_cron
  WHERE id IN (SELECT res_id FROM ir_model_data
                WHERE model = 'ir.cron'
                  AND module LIKE 'shipment\_sync%'
-                 AND (name LIKE 'ir\_cron\_outbox\_%' OR name LIKE '%poll%'));
+                 AND (name LIKE 'ir\_cron\_outbox\_%'
+                      OR name LIKE '%poll%'
+                      OR name LIKE 'ir\_cron\_wms\_%'));

@@ -219,7 +219,8 @@ class ShipmentSyncEvent(models.Model):
                 "authoritative": authority is None or milestone is None or milestone in authority,
                 "resolves_exception": False,
                 "tracking_number": ev.tracking_number, "picking_ref": ev.picking_ref,
-                "correlation_id": ev.correlation_id, "message": (ev.message or "")[:500] or None,
+                "correlation_id": ev.correlation_id,
+                "message": pii.mask_text((ev.message or "")[:500]) or None,
                 "location": (ev.location or "")[:200] or None,
                 "carrier_eta": _naive_utc(ev.carrier_eta),
             })

@@ -28,6 +28,7 @@ AUDIT_ACTIONS = [
     ("payload_edit", "Payload edit"),
     ("reveal", "Payload reveal"),
     ("manual_resolution", "Manual resolution"),
+    ("auto_resolution", "Automatic resolution"),
     ("secret_change", "Secret changed"),
     ("secret_rotation", "Secret rotation"),
     ("export", "Audit export"),

@@ -16,6 +16,10 @@ from .shipment_sync_subscription import _new_secret
 class ShipmentSyncJob(models.Model):
     _inherit = "shipment.sync.job"
 
+    # Outbound payloads carry addresses and contacts: managers only (workers
+    # and hooks run as the superuser; enqueueing is plain SQL).
+    payload = fields.Text(groups="shipment_sync.group_manager")
+
     def write(self, vals):
         res = super().write(vals)
         if "payload" in vals and not self.env.context.get("shipment_sync_outbox_internal"):

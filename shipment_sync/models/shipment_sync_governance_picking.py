@@ -10,7 +10,10 @@ class StockPicking(models.Model):
             milestone=milestone, exception_reason=exception_reason,
             resolves_exception=resolves_exception, message=message)
         if resolves_exception and events:
-            # A person closed the exception (form button, monitor workbench...).
+            # A person closed the exception (form button, monitor workbench...),
+            # or a rule of the suite did (crons run as OdooBot).
+            automatic = self.env.user == self.env.ref("base.user_root")
             self.env["shipment.sync.audit.log"]._log(
-                "manual_resolution", events, note=message or None)
+                "auto_resolution" if automatic else "manual_resolution", events,
+                note=message or None)
         return events

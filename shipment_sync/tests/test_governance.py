@@ -183,6 +183,13 @@ class TestNeutralize(GovernanceCommon, TransactionCase):
             ("module", "=", "shipment_sync"), ("model", "=", "ir.cron"),
             ("name", "=like", "ir_cron_outbox_%")])
         self.assertTrue(crons)
+        poll = self.env["ir.cron"].create({
+            "name": "Carrier polling (as shipment_sync_carrier declares it)",
+            "model_id": self.env["ir.model"]._get_id("shipment.sync.partner"),
+            "state": "code", "code": "model", "interval_number": 1, "interval_type": "hours"})
+        self.env["ir.model.data"].create({
+            "module": "shipment_sync_carrier", "name": "ir_cron_carrier_poll_neutralize_test",
+            "model": "ir.cron", "res_id": poll.id})
         self.env.flush_all()
         queries = list(get_neutralization_queries(["shipment_sync"]))
         self.assertTrue(queries, "shipment_sync ships data/neutralize.sql")
@@ -196,6 +203,7 @@ class TestNeutralize(GovernanceCommon, TransactionCase):
         outbox_crons = self.env["ir.cron"].with_context(active_test=False).browse(
             crons.mapped("res_id"))
         self.assertFalse(any(outbox_crons.mapped("active")))
+        self.assertFalse(poll.active, "polling crons of the other addons too")
         self.assertTrue(self.env.ref("shipment_sync.ir_cron_apply_events").active,
                         "inbound processing never calls anyone: it stays on")
 
@@ -265,7 +273,9 @@ class TestAudit(GovernanceCommon, TransactionCase):
         event = self.ingest(self.partner, "picked", body=self.dumps(PII_BODY))
         event.action_reveal_payload()
         self.picking._shipment_internal_event(exception_reason="wms_mismatch")
-        self.picking.action_shipment_resolve_exception()
+        manager = new_test_user(self.env, "gov_mgr", groups="shipment_sync.group_manager")
+        self.picking.with_user(manager).action_shipment_resolve_exception()
+        self.assertEqual(self.picking.shipment_exception_state, "resolved")
         lines = self.Audit.search([], order="id")
         actions = lines.mapped("action")
         for action in ("payload_edit", "replay", "reveal", "manual_resolution"):
@@ -279,6 +289,7 @@ class TestAudit(GovernanceCommon, TransactionCase):
         self.assertTrue(resolution.resolves_exception)
         self.assertEqual(resolution.picking_id, self.picking)
         self.assertEqual(by_action["reveal"].user_id, self.env.user)
+        self.assertEqual(by_action["manual_resolution"].user_id, manager)
 
     def test_audit_export_lists_every_message_with_state_and_timing_masked(self):
         self.ingest(self.partner, "picked", body=self.dumps(PII_BODY))
@@ -340,6 +351,8 @@ class TestPrivacy(GovernanceCommon, TransactionCase):
                 record.read([fname])
         self.assertEqual(job.with_user(self.user).read(["state"])[0]["state"], "dead")
         with self.assertRaises(AccessError):
+            job.with_user(self.user).read(["payload"])
+        with self.assertRaises(AccessError):
             self.env["shipment.sync.payload.vault"].with_user(self.user).search_read([], ["body"])
         with self.assertRaises(AccessError):
             ev.action_reveal_payload()
@@ -354,6 +367,15 @@ class TestPrivacy(GovernanceCommon, TransactionCase):
         self.ingest(self.partner, "picked", body=self.dumps(PII_BODY))
         with self.assertRaises(AccessError):
             self.env["shipment.sync.payload.vault"].with_user(manager).search_read([], ["body"])
+
+    def test_event_messages_from_partners_are_masked(self):
+        event = self.Event._ingest(self.partner, [CanonicalEvent(
+            external_id="m1", occurred_at=T0, milestone="delivered",
+            picking_ref=self.picking.name,
+            message="Delivered. Signed by: Ada Lovelace, call +33 6 12 34 56 78")])[0]
+        self.assertTrue(event.message.startswith("Delivered."))
+        self.assertNotIn("Lovelace", event.message)
+        self.assertNotIn("12 34 56", event.message)
 
     def test_rejection_message_and_chatter_and_attempt_excerpts_are_masked(self):
         rejection = self.Event._record_rejection(
