@@ -228,9 +228,16 @@ def transition(state: ShipmentState, event: MilestoneEvent) -> Step:
     return _with_exception(state, _move(state, event), event, APPLIED, detail)
 
 
+#: Events without a milestone (exception-only, manual resolutions, unmapped
+#: codes) sort after the milestones of the same instant: timestamps are often
+#: whole seconds, and an exception raised in the second of a progress event
+#: must stay open rather than be resolved by it.
+_NO_MILESTONE_RANK = max(RANK.values()) + 1
+
+
 def sort_key(event: MilestoneEvent) -> tuple:
     """Replay order: occurrence time, then milestone rank, then the unique key."""
-    return (event.occurred_at, RANK.get(event.milestone or "", -1), event.key)
+    return (event.occurred_at, RANK.get(event.milestone or "", _NO_MILESTONE_RANK), event.key)
 
 
 def replay(

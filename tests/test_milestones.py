@@ -244,11 +244,20 @@ def test_stale_event_does_not_touch_exception():
 # -- replay -----------------------------------------------------------------------------------
 
 
-def test_sort_key_orders_by_time_then_rank_then_key():
+def test_sort_key_orders_by_time_then_rank_then_key_with_no_milestone_last():
     a = ev("delivered", 0, key="a")
     b = ev("in_transit", 0, key="b")
     c = ev(None, 0, key="c")
-    assert sorted([a, b, c], key=sort_key) == [c, b, a]
+    d = ev(None, -1, key="d")
+    assert sorted([a, b, c, d], key=sort_key) == [d, b, a, c]
+
+
+def test_exception_in_the_same_second_as_progress_stays_open():
+    progress = ev("handed_over", 0, key="p")
+    failure = ev(None, 0, key="f", exception_reason="label_failed")
+    for order in ([progress, failure], [failure, progress]):
+        final, _steps = replay(order)
+        assert (final.milestone, final.exception_state) == ("handed_over", "open")
 
 
 def test_replay_is_independent_of_arrival_order():

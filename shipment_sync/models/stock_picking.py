@@ -263,10 +263,13 @@ class StockPicking(models.Model):
     # events raised by Odoo itself
     # ------------------------------------------------------------------
     def _shipment_internal_event(self, milestone=None, exception_reason=None,
-                                 resolves_exception=False, message=None):
+                                 resolves_exception=False, message=None, occurred_at=None):
         """Record an event Odoo raises (validation, cancellation, a person
         resolving an exception, a suite failure) in the ledger and apply it,
-        so the milestone is always the replay of the ledger."""
+        so the milestone is always the replay of the ledger. ``occurred_at``
+        (naive UTC, default now) places it on the timeline: ledger times are
+        whole seconds, so a caller raising an exception right after a
+        milestone of the same second passes a later time."""
         if not self:
             return self.env["shipment.sync.event"]
         Event = self.env["shipment.sync.event"].sudo()
@@ -274,7 +277,8 @@ class StockPicking(models.Model):
         ids = Event._insert_rows([{
             "direction": "internal", "partner_code": "odoo", "company_id": p.company_id.id,
             "external_id": f"odoo:{uuid.uuid4().hex}", "state": "received", "received_at": now,
-            "occurred_at": now, "milestone": milestone, "exception_reason": exception_reason,
+            "occurred_at": occurred_at or now, "milestone": milestone,
+            "exception_reason": exception_reason,
             "resolves_exception": resolves_exception, "is_mapped": True, "authoritative": True,
             "picking_id": p.id, "correlation_id": p.shipment_correlation_id,
             "picking_ref": p.name, "message": message,
