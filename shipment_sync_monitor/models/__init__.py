@@ -6,3 +6,5 @@ from . import shipment_sync_metrics
 from . import res_config_settings
 from . import shipment_sync_timeline
 from . import shipment_sync_dashboard
+from . import shipment_sync_job
+from . import shipment_sync_event

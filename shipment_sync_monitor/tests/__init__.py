@@ -4,3 +4,4 @@ from . import test_alert_rules
 from . import test_timeline
 from . import test_dashboard
 from . import test_tour
+from . import test_workbench_outbox

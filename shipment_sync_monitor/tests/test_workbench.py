@@ -169,3 +169,13 @@ class TestWorkbench(MonitorCommon, TransactionCase):
         card.action_assign_to_me()
         card._monitor_resolve("Called the customer")
         self.assertEqual(card.state, "resolved")
+
+    def test_resolution_in_the_same_second_as_the_exception_still_resolves_it(self):
+        with freeze_time("2026-11-02 09:00:00"):
+            for _i in range(6):
+                picking = self.make_picking()
+                picking._shipment_internal_event(exception_reason="booking_rejected")
+                card = self.cards(picking)
+                card._monitor_resolve("Booked by phone")
+                self.assertEqual(picking.shipment_exception_state, "resolved")
+                self.assertEqual(card.state, "resolved")
