@@ -99,9 +99,14 @@ def mask_text(text: Any) -> Any:
         quote = val[0] if val[:1] in "\"'" else ""
         return match.group(0)[: match.start("val") - match.start(0)] + f"{quote}{MASK}{quote}"
 
-    text = _PAIR.sub(pair, text)
-    text = _EMAIL.sub(_mask_email, text)
-    return _PHONE.sub(_mask_phone, text)
+    # Cheap pre-checks first: most values (ids, codes, dates) need no regex.
+    if ":" in text or "=" in text:
+        text = _PAIR.sub(pair, text)
+    if "@" in text:
+        text = _EMAIL.sub(_mask_email, text)
+    if sum(ch.isdigit() for ch in text) >= 7:
+        text = _PHONE.sub(_mask_phone, text)
+    return text
 
 
 MAX_DEPTH = 32
