@@ -530,9 +530,11 @@ class ShipmentSyncJob(models.Model):
             if policy.rate_limit_per_minute > 0:
                 window = 60.0 if policy.rate_limit_per_minute >= 1 else \
                     60.0 / policy.rate_limit_per_minute
+                # Every attempt counts, whatever came back: a handler that
+                # returns a value, a timeout or a network error spent a call too.
                 cr.execute(SQL(
                     "SELECT started_at FROM shipment_sync_job_attempt WHERE partner_id = %s "
-                    "AND started_at > %s AND http_status > 0",
+                    "AND started_at > %s",
                     partner.id, now - timedelta(seconds=window)))
                 recent = [outbox.epoch(r[0]) for r in cr.fetchall()]
             high_ready = False
