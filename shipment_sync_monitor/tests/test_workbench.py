@@ -9,7 +9,7 @@ from freezegun import freeze_time
 
 from odoo import fields
 from odoo.exceptions import UserError
-from odoo.tests import Form, TransactionCase, tagged
+from odoo.tests import Form, TransactionCase, new_test_user, tagged
 
 from .common import MonitorCommon
 
@@ -179,3 +179,16 @@ class TestWorkbench(MonitorCommon, TransactionCase):
                 card._monitor_resolve("Booked by phone")
                 self.assertEqual(picking.shipment_exception_state, "resolved")
                 self.assertEqual(card.state, "resolved")
+
+    def test_cards_alerts_and_timeline_stay_in_their_company(self):
+        self.picking._shipment_internal_event(exception_reason="damaged")
+        other = self.env["res.company"].create({"name": "Elsewhere Ltd"})
+        outsider = new_test_user(self.env, "ops_elsewhere", groups="shipment_sync.group_user",
+                                 company_id=other.id, company_ids=[other.id])
+        self.assertTrue(self.cards())
+        self.assertFalse(self.Card.with_user(outsider).search(
+            [("picking_id", "=", self.picking.id)]))
+        self.assertFalse(self.env["shipment.sync.timeline"].with_user(outsider).search(
+            [("picking_id", "=", self.picking.id)]))
+        self.assertTrue(self.env["shipment.sync.timeline"].with_user(self.ops).search(
+            [("picking_id", "=", self.picking.id)]))
