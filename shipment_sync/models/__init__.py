@@ -14,5 +14,3 @@ from . import shipment_sync_partner_governance
 from . import shipment_sync_governance_event
 from . import shipment_sync_governance_outbox
 from . import shipment_sync_governance_picking
-# The governance wizards (shipment_sync/__init__.py imports models and controllers only).
-from .. import wizard

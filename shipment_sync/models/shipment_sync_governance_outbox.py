@@ -10,8 +10,6 @@ from odoo.tools import SQL
 from shipsync import governance as gov
 from shipsync import pii
 
-from .shipment_sync_subscription import _new_secret
-
 
 class ShipmentSyncJob(models.Model):
     _inherit = "shipment.sync.job"
@@ -69,9 +67,6 @@ class ShipmentSyncSubscription(models.Model):
     _shipment_audit_secret_fields = ("secret",)
     _shipment_audit_x2many_fields = ("milestone_ids",)
 
-    # The core's default is a zero-argument function, which Odoo calls with the
-    # model (TypeError on any create without an explicit secret).
-    secret = fields.Char(default=lambda self: _new_secret())
     outgoing_only = fields.Boolean(tracking=True)
     event_type = fields.Selection(tracking=True)
     schema_version = fields.Selection(
