@@ -1,3 +1,4 @@
+import time
 import uuid
 
 from odoo import _, api, fields, models
@@ -276,7 +277,10 @@ class StockPicking(models.Model):
         now = fields.Datetime.now()
         ids = Event._insert_rows([{
             "direction": "internal", "partner_code": "odoo", "company_id": p.company_id.id,
-            "external_id": f"odoo:{uuid.uuid4().hex}", "state": "received", "received_at": now,
+            # Sortable by arrival: the key breaks ties between Odoo's own
+            # events of the same second (an exception, then its resolution).
+            "external_id": f"odoo:{time.time_ns():020d}:{uuid.uuid4().hex[:8]}",
+            "state": "received", "received_at": now,
             "occurred_at": occurred_at or now, "milestone": milestone,
             "exception_reason": exception_reason,
             "resolves_exception": resolves_exception, "is_mapped": True, "authoritative": True,

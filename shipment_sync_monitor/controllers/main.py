@@ -7,6 +7,7 @@ from odoo import http
 from odoo.http import request
 
 from shipsync import monitor as mon
+from shipsync import pii
 
 TOKEN_PARAM = "shipment_sync_monitor.metrics_token"
 
@@ -26,7 +27,8 @@ class ShipmentSyncMetricsController(http.Controller):
                 "unauthorized: a valid bearer token is required\n", status=401,
                 headers=[("Content-Type", "text/plain; charset=utf-8"),
                          ("WWW-Authenticate", 'Bearer realm="shipment_sync_metrics"')])
-        body = env["shipment.sync.metrics"]._metrics_text()
+        # Label values come from partner names and codes: no personal data leaves.
+        body = pii.mask_metrics_text(env["shipment.sync.metrics"]._metrics_text())
         return request.make_response(body, headers=[("Content-Type", mon.CONTENT_TYPE),
                                                     ("Cache-Control", "no-store")])
 
