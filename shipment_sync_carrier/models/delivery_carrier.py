@@ -8,6 +8,7 @@ from odoo.exceptions import UserError, ValidationError
 from shipsync import outbox
 from shipsync.adapters import base as ab
 from shipsync.adapters import get_adapter
+from shipsync.adapters.aftership import AfterShipAdapter
 
 _logger = logging.getLogger(__name__)
 
@@ -81,6 +82,17 @@ class DeliveryCarrier(models.Model):
         "invoice_ref=Invoice;invoice_date=Date",
         help="field=CSV header pairs separated by ';'. Fields: tracking_number, amount, "
         "currency, invoice_ref, invoice_date, description.")
+    shipsync_aftership_partner_id = fields.Many2one(
+        "shipment.sync.partner", "Register tracking with", ondelete="restrict",
+        domain=[("inbound_format", "=", "aftership")],
+        help="An AfterShip partner (inbound format AfterShip webhooks): every tracking "
+        "number booked with this method is registered there through the outbox, with the "
+        "partner's outbound base URL (empty: https://api.aftership.com) and its auth value "
+        "as the as-api-key. AfterShip's webhooks then come in on that partner's webhook "
+        "URL and move the milestones. AfterShip never books labels.")
+    shipsync_aftership_slug = fields.Char(
+        "AfterShip courier slug", help="e.g. usps, ups, dhl; empty: AfterShip detects the "
+        "courier from the tracking number.")
 
     @api.depends("delivery_type", "shipsync_returns")
     def _compute_can_generate_return(self):
@@ -89,12 +101,18 @@ class DeliveryCarrier(models.Model):
             carrier.can_generate_return = carrier.shipsync_returns
 
     @api.constrains("delivery_type", "shipsync_partner_id", "shipsync_adapter",
-                    "shipsync_rest_config")
+                    "shipsync_rest_config", "shipsync_aftership_partner_id")
     def _check_shipsync(self):
         for carrier in self.filtered(lambda c: c.delivery_type == "shipsync"):
             if not carrier.shipsync_partner_id:
                 raise ValidationError(_("%s: a Shipment Sync carrier needs a sync partner.",
                                         carrier.name))
+            tracker = carrier.shipsync_aftership_partner_id
+            if tracker and tracker.inbound_format != "aftership":
+                raise ValidationError(_(
+                    "%(carrier)s: %(partner)s does not receive AfterShip webhooks (inbound "
+                    "format); trackings cannot be registered with it.",
+                    carrier=carrier.name, partner=tracker.name))
             if carrier.shipsync_adapter == "generic_rest":
                 try:
                     carrier._shipsync_rest_config()
@@ -275,6 +293,7 @@ class DeliveryCarrier(models.Model):
                 picking, "create_shipment", self._shipsync_request(picking),
                 self._shipsync_key(picking, "ship"))
             price = picking._shipsync_store_result(self, result)
+            self._shipsync_register_tracking(picking, result.tracking_numbers)
             out.append({"exact_price": price, "tracking_number": ",".join(result.tracking_numbers)})
             if self.return_label_on_delivery and self.shipsync_returns:
                 self.get_return_label(picking)
@@ -362,6 +381,7 @@ class DeliveryCarrier(models.Model):
         price = picking._shipsync_store_result(carrier, result, is_return=is_return)
         if not is_return:
             picking._shipsync_set_tracking(",".join(result.tracking_numbers))
+            carrier._shipsync_register_tracking(picking, result.tracking_numbers)
             picking.carrier_price = carrier.with_context(
                 order=picking.sale_id)._apply_margins(price or 0.0)
             picking._add_delivery_cost_to_so()
@@ -374,6 +394,62 @@ class DeliveryCarrier(models.Model):
         picking.shipsync_label_state = "failed"
         picking._shipsync_exception_event(
             "label_failed", _("Label failed: %s", outcome.error or outcome.error_class or ""))
+
+    # ------------------------------------------------------------------
+    # AfterShip: tracking registration (inbound only)
+    # ------------------------------------------------------------------
+    def _shipsync_register_tracking(self, picking, tracking_numbers):
+        """Queue one ``aftership_register`` job per tracking number of a booked label
+        (nothing without a "Register tracking with" partner). Idempotent per transfer
+        and tracking number: a replayed booking does not register twice."""
+        self.ensure_one()
+        tracker = self.sudo().shipsync_aftership_partner_id
+        Job = self.env["shipment.sync.job"].sudo()
+        jobs = Job
+        if not tracker:
+            return jobs
+        for number in dict.fromkeys(t.strip() for t in tracking_numbers or () if t):
+            jobs |= Job._enqueue(tracker, "aftership_register", {
+                "carrier_id": self.id, "tracking_number": number,
+                "slug": self.shipsync_aftership_slug or "", "order_id": picking.name,
+                "custom_fields": {"correlation_id": picking.shipment_correlation_id or ""},
+            }, picking=picking, idempotency_key=f"aftership:{picking.id}:{number}")
+        return jobs
+
+    @api.model
+    def _shipsync_aftership_adapter(self, partner, http=None):
+        """The AfterShip adapter of a partner: its outbound base URL and auth value."""
+        me = partner.sudo()
+        return AfterShipAdapter(
+            me.outbox_base_url or AfterShipAdapter.DEFAULT_BASE_URL,
+            me.outbox_auth_token or "", http=http,
+            timeout=(me.outbox_connect_timeout or 5.0, me.outbox_read_timeout or 30.0))
+
+    @api.model
+    def _shipsync_prepare_aftership_register(self, job, ctx):
+        """Outbox ``prepare``: the registration runs later through ``ctx.http``."""
+        payload = ctx.payload or {}
+        if not payload.get("tracking_number"):
+            raise ab.InvalidInput("no tracking number to register",
+                                  code="missing_tracking_number")
+        adapter = self._shipsync_aftership_adapter(job.partner_id, http=ctx.http)
+        args = (payload["tracking_number"], payload.get("slug") or "",
+                payload.get("order_id") or "", payload.get("custom_fields") or None)
+
+        def call():
+            return outbox.Outcome(status=200, data=adapter.register_tracking(*args))
+
+        return call
+
+    @api.model
+    def _shipsync_done_aftership_register(self, job, outcome):
+        data = outcome.data if isinstance(outcome.data, dict) else {}
+        picking = job.picking_id.sudo()
+        if picking:
+            picking.message_post(body=_(
+                "Tracking %(tracking)s registered with %(partner)s%(existing)s.",
+                tracking=data.get("tracking_number") or "-", partner=job.partner_id.name,
+                existing=_(" (already known)") if data.get("already_exists") else ""))
 
 
 def _pick_rate(rates, service):

@@ -16,4 +16,11 @@ class ShipmentSyncJob(models.Model):
                 # A dead booking opens 'label_failed' (its own hook), not 'sync_failed'.
                 "raise_exception": False,
             },
+            # AfterShip is inbound only: register a booked tracking number so that its
+            # webhooks come in (a dead registration opens 'sync_failed').
+            "aftership_register": {
+                "model": "delivery.carrier",
+                "prepare": "_shipsync_prepare_aftership_register",
+                "done": "_shipsync_done_aftership_register",
+            },
         }

@@ -1,3 +1,4 @@
+from . import test_aftership
 from . import test_async
 from . import test_booking
 from . import test_configured_carriers

@@ -21,6 +21,21 @@ Sendcloud subset (HTTP Basic public:secret)::
     GET  /api/v2/parcels?tracking_number=X
     POST /api/v2/parcels/{id}/cancel   cancelled (200) / failed (400, already moving)
 
+AfterShip subset (tracking only, header ``as-api-key``; ``<v>`` is a version such as
+``2025-07``, or the legacy ``/v4`` prefix)::
+
+    POST /tracking/<v>/trackings       register a tracking (201); a repeat answers 400 with
+                                       ``meta.code`` 4003 "Tracking already exists"
+    GET  /tracking/<v>/trackings?tracking_numbers=a,b
+                                       the registered trackings, with their checkpoints
+    GET  /tracking/<v>/trackings/{id}  one tracking
+
+A tracking registered for a shipment of the sandbox follows it: every step of
+:meth:`CarrierSandbox.advance` becomes an AfterShip checkpoint (``tag`` / ``subtag``)
+and a ``tracking_update`` webhook signed ``aftership-hmac-sha256`` (base64 HMAC-SHA256
+of the raw body) is posted to ``aftership_url`` / the ``aftership_webhook_url`` knob.
+A tracking of a number the sandbox did not ship moves along its own AfterShip scenario.
+
 Labels: ``GET /labels/{tracking}.pdf`` (a real one-page PDF) and ``.zpl``.
 
 SOAP carrier (see :mod:`.carrier_soap`): ``GET /soap?wsdl`` and ``POST /soap``
@@ -42,7 +57,9 @@ Knobs (``configure(**knobs)`` or ``POST /_control``): ``latency_ms``, ``error_ra
 ``bad_address`` (every create answers 422), ``webhook_url`` (``{kind}`` is replaced by
 ``easypost`` / ``sendcloud``), ``easypost_secret``, ``sendcloud_secret``,
 ``auto_advance`` (seconds: every shipment moves one step along ``auto_scenario`` and its
-webhook is posted, for a live demo; 0 = off). A destination zip ``00000`` always gets 422.
+webhook is posted, for a live demo; 0 = off), ``aftership_webhook_url``,
+``aftership_secret``, ``aftership_api_key`` (None: any non-empty ``as-api-key`` is
+accepted). A destination zip ``00000`` always gets 422.
 Control routes: ``GET /_control/log``, ``POST /_control/reset``, ``GET /_control/health``.
 """
 
@@ -81,6 +98,9 @@ DEFAULT_KNOBS: dict = {
     "auto_scenario": "delivered",
     "easypost_secret": "sandbox-easypost-secret",
     "sendcloud_secret": "sandbox-sendcloud-secret",
+    "aftership_webhook_url": None,
+    "aftership_secret": "sandbox-aftership-secret",
+    "aftership_api_key": None,
 }
 EPOCH = datetime(2026, 11, 2, 8, 0, tzinfo=timezone.utc)
 
@@ -127,6 +147,61 @@ SC_SCENARIOS: dict[str, list[tuple[int, str]]] = {
     "return": [(22, "Shipment picked up by driver"), (62991, "Refused by recipient"),
                (62992, "Returned to sender")],
     "lost": [(22, "Shipment picked up by driver"), (80, "Unable to deliver")],
+}
+#: AfterShip (tag, subtag, message) steps of a tracking the sandbox does not ship itself.
+AS_SCENARIOS: dict[str, list[tuple[str, str, str]]] = {
+    "delivered": [
+        ("InfoReceived", "InfoReceived_001", "Shipment information received"),
+        ("InTransit", "InTransit_002", "Picked up by the carrier"),
+        ("InTransit", "InTransit_001", "Arrived at sort facility"),
+        ("OutForDelivery", "OutForDelivery_001", "Out for delivery"),
+        ("Delivered", "Delivered_001", "Delivered"),
+    ],
+    "attempt": [
+        ("InTransit", "InTransit_002", "Picked up by the carrier"),
+        ("OutForDelivery", "OutForDelivery_001", "Out for delivery"),
+        ("AttemptFail", "AttemptFail_002", "Delivery attempted, recipient not available"),
+        ("OutForDelivery", "OutForDelivery_001", "Out for delivery (2nd attempt)"),
+        ("Delivered", "Delivered_001", "Delivered"),
+    ],
+    "exception": [
+        ("InTransit", "InTransit_002", "Picked up by the carrier"),
+        ("Exception", "Exception_017", "Delayed by weather"),
+        ("InTransit", "InTransit_001", "Arrived at sort facility"),
+        ("Delivered", "Delivered_001", "Delivered"),
+    ],
+    "return": [
+        ("InTransit", "InTransit_002", "Picked up by the carrier"),
+        ("Exception", "Exception_010", "Refused, returning to sender"),
+        ("Exception", "Exception_011", "Returned to sender"),
+    ],
+    "lost": [
+        ("InTransit", "InTransit_002", "Picked up by the carrier"),
+        ("Exception", "Exception_013", "Parcel lost"),
+    ],
+}
+#: The AfterShip (tag, subtag) of an EasyPost (status, status_detail) step.
+AS_FROM_EASYPOST: dict[tuple[str, str], tuple[str, str]] = {
+    ("pre_transit", "label_created"): ("InfoReceived", "InfoReceived_001"),
+    ("in_transit", "departed_origin_facility"): ("InTransit", "InTransit_002"),
+    ("in_transit", "arrived_at_facility"): ("InTransit", "InTransit_001"),
+    ("in_transit", "weather_delay"): ("Exception", "Exception_017"),
+    ("out_for_delivery", "out_for_delivery"): ("OutForDelivery", "OutForDelivery_001"),
+    ("delivery_exception", "recipient_not_available"): ("AttemptFail", "AttemptFail_002"),
+    ("return_to_sender", "return"): ("Exception", "Exception_010"),
+    ("delivered", "return"): ("Exception", "Exception_011"),
+    ("delivered", "arrived_at_destination"): ("Delivered", "Delivered_001"),
+    ("failure", "lost"): ("Exception", "Exception_013"),
+    ("cancelled", "cancelled"): ("Expired", "Expired_001"),
+}
+#: The AfterShip (tag, subtag) of a Sendcloud status id.
+AS_FROM_SENDCLOUD: dict[int, tuple[str, str]] = {
+    1000: ("InfoReceived", "InfoReceived_001"), 22: ("InTransit", "InTransit_002"),
+    3: ("InTransit", "InTransit_001"), 5: ("InTransit", "InTransit_001"),
+    4: ("Exception", "Exception_005"), 92: ("OutForDelivery", "OutForDelivery_001"),
+    8: ("AttemptFail", "AttemptFail_002"), 11: ("Delivered", "Delivered_001"),
+    62991: ("Exception", "Exception_010"), 62992: ("Exception", "Exception_011"),
+    80: ("Exception", "Exception_013"), 2000: ("Expired", "Expired_001"),
 }
 EP_TERMINAL = ("delivered", "failure", "cancelled")
 SC_TERMINAL = (11, 80, 93, 2000, 62992)
@@ -198,6 +273,11 @@ def easypost_signature(body: bytes, secret: str) -> str:
 
 def sendcloud_signature(body: bytes, secret: str) -> str:
     return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def aftership_signature(body: bytes, secret: str) -> str:
+    """``aftership-hmac-sha256``: base64 of the HMAC-SHA256 of the raw body."""
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
 
 
 class CarrierHandler(SandboxHandler):
@@ -299,6 +379,7 @@ class CarrierSandbox(BackgroundServer):
             self.parcels: dict[int, dict] = {}
             self.soap_shipments: dict[str, list[str]] = {}
             self.reports: dict[str, dict] = {}
+            self.as_trackings: dict[str, dict] = {}  # AfterShip, by tracking number
             self.idempotent: dict[str, tuple[int, object]] = {}
             self.calls: list[dict] = []
             self.webhooks: list[dict] = []
@@ -393,6 +474,8 @@ class CarrierSandbox(BackgroundServer):
             if malformed and status == 200:
                 return status, b"<html>upstream proxy error</html>", "text/html", {}
             return status, payload, "text/xml; charset=utf-8", {}
+        if _is_aftership(path):
+            return self._as_handle(method, path, query, body, raw_headers, malformed)
         if not raw_headers.get("Authorization", "").startswith("Basic "):
             return 401, {"error": {"code": "APIKEY.REQUIRED",
                                    "message": "missing credentials"}}, "application/json", {}
@@ -671,6 +754,101 @@ class CarrierSandbox(BackgroundServer):
         parcel["_history"].append((status_id, message, _iso(when)))
         return parcel
 
+    # ------------------------------------------------------------------ AfterShip
+    def _as_handle(self, method, path, query, body, raw_headers, malformed):
+        """The AfterShip tracking subset: no idempotency keys (a repeat is a 4003)."""
+        key = raw_headers.get("as-api-key") or ""
+        wanted = self.knobs["aftership_api_key"]
+        if not key or (wanted is not None and key != wanted):
+            return 401, _as_meta(401, "Unauthorized", "Invalid API key."), \
+                "application/json", {}
+        try:
+            data = json.loads(body) if body else {}
+        except ValueError:
+            return 400, _as_meta(4001, "BadRequest", "Invalid JSON data."), \
+                "application/json", {}
+        legacy = path.startswith("/v4/")
+        rest = [p for p in path.split("/") if p][1 if legacy else 2:]
+        with self._lock:
+            if rest == ["trackings"] and method == "POST":
+                status, payload = self._as_create(data, legacy)
+            elif rest == ["trackings"] and method == "GET":
+                wanted_numbers = ",".join(query.get("tracking_numbers", [])).split(",")
+                found = [self._as_public(self.as_trackings[n]) for n in wanted_numbers
+                         if n in self.as_trackings]
+                status, payload = 200, {"meta": {"code": 200}, "data": {
+                    "trackings": found, "pagination": {"total": len(found),
+                                                       "has_next_page": False}}}
+            elif len(rest) == 2 and rest[0] == "trackings" and method == "GET":
+                found = next((t for t in self.as_trackings.values() if t["id"] == rest[1]),
+                             None)
+                status, payload = (404, _as_meta(4004, "NotFound", "Tracking does not exist.")) \
+                    if found is None else (200, _as_data(self._as_public(found), legacy))
+            else:
+                status, payload = 404, _as_meta(404, "NotFound", f"no route {method} {path}")
+        if malformed and 200 <= status < 300:
+            return status, b"<html>upstream proxy error</html>", "text/html", {}
+        return status, payload, "application/json", {}
+
+    def _as_create(self, data: dict, legacy: bool):
+        item = data.get("tracking") if legacy else data
+        if not isinstance(item, dict):
+            return 400, _as_meta(4001, "BadRequest", "Invalid JSON data.")
+        number = str(item.get("tracking_number") or "").strip()
+        if not number or len(number) < 3:
+            return 400, _as_meta(4005, "BadRequest", "The value of `tracking_number` is invalid.")
+        existing = self.as_trackings.get(number)
+        slug = str(item.get("slug") or "").strip().lower()
+        if existing is not None and (not slug or slug == existing["slug"]):
+            body = _as_meta(4003, "BadRequest", "Tracking already exists.")
+            body["data"] = {"tracking": {"id": existing["id"], "slug": existing["slug"],
+                                         "tracking_number": number}}
+            return 400, body
+        carrier = self.trackers.get(number) or {}
+        if not slug:  # AfterShip detects the courier from the number
+            slug = str(carrier.get("carrier") or "").lower() or \
+                ("sendcloud" if carrier.get("_kind") == "sendcloud" else "sandbox-carrier")
+        tracking = {
+            "id": uuid.uuid4().hex[:24], "tracking_number": number, "slug": slug,
+            "active": True, "order_id": item.get("order_id") or None,
+            "custom_fields": item.get("custom_fields") or None,
+            "tag": "Pending", "subtag": "Pending_001", "subtag_message": "Pending",
+            "expected_delivery": None, "checkpoints": [],
+            "created_at": _iso(self.clock), "updated_at": _iso(self.clock), "_step": 0,
+        }
+        self.as_trackings[number] = tracking
+        if carrier.get("_kind") == "easypost":  # what the carrier already said
+            for detail in carrier.get("tracking_details") or []:
+                tag, subtag = AS_FROM_EASYPOST.get(
+                    (detail["status"], detail["status_detail"]), ("InTransit", "InTransit_001"))
+                when = datetime.fromisoformat(detail["datetime"].replace("Z", "+00:00"))
+                self._as_step(tracking, tag, subtag, detail["message"], when=when)
+        return 201, _as_data(self._as_public(tracking), legacy, 201)
+
+    def _as_step(self, tracking: dict, tag: str, subtag: str, message: str,
+                 when: datetime | None = None) -> dict:
+        stamp = _iso(when or self._tick())
+        tracking["checkpoints"].append({
+            "slug": tracking["slug"], "tag": tag, "subtag": subtag, "message": message,
+            "checkpoint_time": stamp, "city": "SANDBOX", "state": "CA",
+            "country_iso3": "USA", "location": None, "created_at": stamp,
+        })
+        tracking.update(tag=tag, subtag=subtag, subtag_message=message, updated_at=stamp)
+        return tracking
+
+    @staticmethod
+    def _as_public(tracking: dict) -> dict:
+        public = {k: v for k, v in tracking.items() if not k.startswith("_")}
+        public["checkpoints"] = [dict(c) for c in tracking["checkpoints"]]
+        return public
+
+    def aftership_event(self, tracking: dict) -> dict:
+        """A ``tracking_update`` webhook body (the whole tracking, all its checkpoints)."""
+        stamp = datetime.fromisoformat(tracking["updated_at"].replace("Z", "+00:00"))
+        return {"event": "tracking_update", "event_id": str(uuid.uuid4()),
+                "is_tracking_first_tag": len(tracking["checkpoints"]) == 1,
+                "msg": self._as_public(tracking), "ts": int(stamp.timestamp())}
+
     def seed_trackers(self, count: int, steps: int = 2, scenario: str = "delivered") -> list[str]:
         """Create ``count`` EasyPost-style trackers ``steps`` steps into ``scenario``
         without any HTTP (benchmarks). Returns their tracking codes."""
@@ -688,17 +866,28 @@ class CarrierSandbox(BackgroundServer):
     # ------------------------------------------------------------------ tracking
     def advance(self, tracking_code: str, scenario: str = "delivered", steps: int | None = None,
                 duplicates: int = 0, shuffle: int | None = None, webhook: bool = True,
-                url: str | None = None) -> list[dict]:
+                url: str | None = None, aftership_url: str | None = None) -> list[dict]:
         """Move a shipment ``steps`` steps (default: to the end) along ``scenario`` and
         post one signed webhook per step to ``url`` / the ``webhook_url`` knob.
         ``duplicates``: each webhook is sent that many extra times; ``shuffle``: a seed,
-        the deliveries are sent in a shuffled order. Returns the deliveries."""
+        the deliveries are sent in a shuffled order. Returns the deliveries.
+
+        A tracking registered with the AfterShip subset follows the shipment: one
+        checkpoint and one ``tracking_update`` webhook per step, posted to
+        ``aftership_url`` / the ``aftership_webhook_url`` knob (none: not posted). A
+        number only registered with AfterShip moves along ``AS_SCENARIOS``."""
         with self._lock:
             tracker = self.trackers.get(tracking_code)
-            if tracker is None:
+            as_tracking = self.as_trackings.get(tracking_code)
+            if tracker is None and as_tracking is None:
                 raise KeyError(f"unknown tracking code {tracking_code!r}")
-            payloads = []
-            if tracker["_kind"] == "soap":  # a polled carrier: no webhooks
+            payloads, as_steps = [], []
+            if tracker is None:  # a tracking AfterShip follows on its own
+                todo = AS_SCENARIOS[scenario][as_tracking["_step"]:]
+                for tag, subtag, message in todo[: steps if steps is not None else None]:
+                    as_steps.append((tag, subtag, message))
+                    as_tracking["_step"] += 1
+            elif tracker["_kind"] == "soap":  # a polled carrier: no webhooks
                 from . import carrier_soap
 
                 carrier_soap.advance(self, tracker, scenario, steps)
@@ -708,6 +897,8 @@ class CarrierSandbox(BackgroundServer):
                     self._ep_step(tracker, status, detail, message)
                     tracker["_step"] += 1
                     payloads.append(("easypost", self.easypost_event(tracker)))
+                    as_steps.append((*AS_FROM_EASYPOST.get(
+                        (status, detail), ("InTransit", "InTransit_001")), message))
             else:
                 parcel = self.parcels[tracker["parcel_id"]]
                 todo = SC_SCENARIOS[scenario][parcel["_step"]:]
@@ -715,10 +906,26 @@ class CarrierSandbox(BackgroundServer):
                     self._sc_step(parcel, status_id, message)
                     parcel["_step"] += 1
                     payloads.append(("sendcloud", self.sendcloud_event(parcel)))
+                    as_steps.append((*AS_FROM_SENDCLOUD.get(
+                        status_id, ("InTransit", "InTransit_001")), message))
+            as_payloads = []
+            if as_tracking is not None:
+                for tag, subtag, message in as_steps:
+                    self._as_step(as_tracking, tag, subtag, message,
+                                  when=None if tracker is None else self.clock)
+                    as_payloads.append(("aftership", self.aftership_event(as_tracking)))
             target = url or self.knobs["webhook_url"]
             if target and "{kind}" in target:
-                target = target.replace("{kind}", tracker["_kind"])
-        if not webhook or not target:
+                target = target.replace("{kind}", tracker["_kind"] if tracker else "aftership")
+            as_target = aftership_url or self.knobs["aftership_webhook_url"]
+        if tracker is None:
+            payloads, target = [], None
+        return [*self._deliver(payloads, target if webhook else None, duplicates, shuffle),
+                *self._deliver(as_payloads, as_target if webhook else None, duplicates,
+                               shuffle)]
+
+    def _deliver(self, payloads, target, duplicates=0, shuffle=None) -> list[dict]:
+        if not target:
             return [{"kind": k, "payload": p} for k, p in payloads]
         sends = [p for p in payloads for _ in range(1 + max(0, int(duplicates)))]
         if shuffle is not None:
@@ -745,6 +952,9 @@ class CarrierSandbox(BackgroundServer):
         headers = {"Content-Type": "application/json", "User-Agent": "shipsync-carrier/1"}
         if kind == "easypost":
             headers["X-Hmac-Signature"] = easypost_signature(body, self.knobs["easypost_secret"])
+        elif kind == "aftership":
+            headers["aftership-hmac-sha256"] = aftership_signature(
+                body, self.knobs["aftership_secret"])
         else:
             headers["Sendcloud-Signature"] = sendcloud_signature(
                 body, self.knobs["sendcloud_secret"])
@@ -761,6 +971,19 @@ class CarrierSandbox(BackgroundServer):
         with self._lock:
             self.webhooks.append({k: v for k, v in delivery.items() if k != "payload"})
         return delivery
+
+
+def _is_aftership(path: str) -> bool:
+    return path.startswith(("/tracking/", "/v4/"))
+
+
+def _as_meta(code: int, kind: str, message: str) -> dict:
+    return {"meta": {"code": code, "type": kind, "message": message}, "data": {}}
+
+
+def _as_data(tracking: dict, legacy: bool, code: int = 200) -> dict:
+    meta = {"code": code, "type": "Created" if code == 201 else "OK", "message": "OK"}
+    return {"meta": meta, "data": {"tracking": tracking} if legacy else tracking}
 
 
 def _ep_error(code: str, message: str, errors=None) -> dict:
