@@ -25,7 +25,7 @@ class ShipmentSyncAlertRule(models.Model):
     name = fields.Char(required=True, translate=True, tracking=True)
     sequence = fields.Integer(default=10)
     active = fields.Boolean(default=True, tracking=True)
-    company_id = fields.Many2one("res.company", index=True,
+    company_id = fields.Many2one("res.company", index=True, tracking=True,
                                  help="Empty: the rule watches every company.")
     kind = fields.Selection(mon.RULE_KIND_SELECTION, required=True, default="milestone_age",
                             tracking=True)
@@ -33,20 +33,20 @@ class ShipmentSyncAlertRule(models.Model):
                              compute="_compute_scope")
     milestone = fields.Selection(ms.MILESTONE_SELECTION, tracking=True,
                                  help="Milestone age rules: the milestone a shipment is stuck at.")
-    operator = fields.Selection(mon.OPERATOR_SELECTION, required=True, default=">")
+    operator = fields.Selection(mon.OPERATOR_SELECTION, required=True, default=">", tracking=True)
     threshold = fields.Float(required=True, tracking=True,
                              help="Minutes (milestone age), jobs (queue depth), percent "
                              "(failure rate) or seconds (webhook delay p95).")
     unit = fields.Char(compute="_compute_scope")
-    window_minutes = fields.Integer("Window (minutes)", default=15,
+    window_minutes = fields.Integer("Window (minutes)", default=15, tracking=True,
                                     help="Failure rate and webhook delay: the period measured.")
-    min_samples = fields.Integer("Minimum samples", default=1,
+    min_samples = fields.Integer("Minimum samples", default=1, tracking=True,
                                  help="Below this many calls / events nothing is judged.")
     partner_id = fields.Many2one("shipment.sync.partner", "Partner", ondelete="cascade",
-                                 help="Empty: every partner.")
-    group_id = fields.Many2one("res.groups", "Notify group", required=True,
+                                 tracking=True, help="Empty: every partner.")
+    group_id = fields.Many2one("res.groups", "Notify group", required=True, tracking=True,
                                default=lambda self: self.env.ref("shipment_sync.group_user"))
-    notify_email = fields.Boolean("Send an email", default=True)
+    notify_email = fields.Boolean("Send an email", default=True, tracking=True)
     alert_ids = fields.One2many("shipment.sync.alert", "rule_id", "Alerts")
     active_alert_count = fields.Integer(compute="_compute_active_alert_count")
     last_evaluated_at = fields.Datetime(readonly=True)

@@ -167,3 +167,20 @@ class TestAlertRules(MonitorCommon, TransactionCase):
             self.assertEqual(active(), 2)
             self.evaluate(rule, T + timedelta(hours=1, minutes=5))
             self.assertEqual(active(), 3)
+
+
+@tagged("post_install", "-at_install")
+class TestAlertRuleAudit(MonitorCommon, TransactionCase):
+    def test_rule_changes_are_tracked_in_chatter_with_old_and_new_values(self):
+        rule = self.env.ref("shipment_sync_monitor.alert_rule_packed_no_label")
+        old_threshold = rule.threshold
+        rule.with_context(tracking_disable=False).write(
+            {"threshold": old_threshold + 15, "operator": ">="})
+        self.env.flush_all()
+        self.env.cr.precommit.run()  # tracking values are written before commit
+        values = rule.message_ids[:1].tracking_value_ids
+        tracked = {v.field_id.name: v for v in values}
+        self.assertIn("threshold", tracked)
+        self.assertEqual(tracked["threshold"].old_value_float, old_threshold)
+        self.assertEqual(tracked["threshold"].new_value_float, old_threshold + 15)
+        self.assertIn("operator", tracked)
