@@ -291,6 +291,26 @@ class StockPicking(models.Model):
         self._shipment_apply_events()
         return Event.browse([i for i in ids if i])
 
+    # ------------------------------------------------------------------
+    # remedies offered on an exception (the monitor's workbench shows a
+    # button when an integration answers True; carrier / WMS addons extend)
+    # ------------------------------------------------------------------
+    def _shipment_monitor_can_request_label(self, reason):
+        """True when an installed integration can re-request this picking's label."""
+        return False
+
+    def _shipment_monitor_request_label(self, reason):
+        """Re-request the label; True when something was done."""
+        return False
+
+    def _shipment_monitor_can_release_wms(self, reason):
+        """True when an installed integration can re-release this picking to its WMS."""
+        return False
+
+    def _shipment_monitor_release_wms(self, reason):
+        """Re-release the picking to its warehouse; True when something was done."""
+        return False
+
     def action_shipment_resolve_exception(self):
         for picking in self.filtered(lambda p: p.shipment_exception_state == "open"):
             picking._shipment_internal_event(

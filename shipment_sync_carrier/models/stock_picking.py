@@ -50,6 +50,32 @@ class StockPicking(models.Model):
             return None
         return super().send_to_shipper()
 
+    # ------------------------------------------------------------------
+    # the monitor's "Re-request label" remedy
+    # ------------------------------------------------------------------
+    def _shipsync_can_rebook(self, reason):
+        return (reason in ("label_failed", "booking_rejected")
+                and self.carrier_id.delivery_type == "shipsync"
+                and self.picking_type_code == "outgoing" and self.state == "done"
+                and not self.carrier_tracking_ref)
+
+    def _shipment_monitor_can_request_label(self, reason):
+        return self._shipsync_can_rebook(reason) or super()._shipment_monitor_can_request_label(
+            reason)
+
+    def _shipment_monitor_request_label(self, reason):
+        """Replay the failed booking job (its payload is read again from the
+        transfer, so a corrected address is used), or book again at once."""
+        if not self._shipsync_can_rebook(reason):
+            return super()._shipment_monitor_request_label(reason)
+        failed = self.sudo().shipment_job_ids.filtered(
+            lambda j: j.operation == "create_shipment" and j.state in ("dead", "cancelled"))
+        if failed:
+            failed.action_replay()
+        else:
+            self.send_to_shipper()
+        return True
+
     def _shipsync_store_result(self, carrier, result, is_return=False):
         """Store a carrier booking: one attachment and parcel per label, the carrier
         references, quoted and actual price, and the ``label_created`` milestone.

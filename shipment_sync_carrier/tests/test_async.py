@@ -70,6 +70,21 @@ class TestAsyncBooking(CarrierCommon, TransactionCase):
         self.assertFalse(picking.carrier_tracking_ref)
         self.assertFalse(self.labels_of(picking))
 
+    def test_label_re_requested_from_the_workbench_after_the_address_is_fixed(self):
+        bad = self.customer.copy({"zip": "00000"})
+        picking = self.validate(self.make_picking(carrier=self.async_carrier, customer=bad))
+        self.run_outbox()
+        self.assertEqual(picking.shipment_exception_reason, "label_failed")
+        self.assertTrue(picking._shipment_monitor_can_request_label("label_failed"))
+        self.assertFalse(picking._shipment_monitor_can_request_label("delay_weather"))
+        bad.zip = self.customer.zip
+        self.assertTrue(picking._shipment_monitor_request_label("label_failed"))
+        self.assertEqual(self.job_of(picking).state, "pending")
+        self.run_outbox()
+        self.assertEqual(self.job_of(picking).state, "done")
+        self.assertTrue(picking.carrier_tracking_ref)
+        self.assertFalse(picking._shipment_monitor_can_request_label("label_failed"))
+
     def test_invoice_policy_real_gets_the_charge_when_the_job_completes(self):
         self.async_carrier.invoice_policy = "real"
         order = self.env["sale.order"].create({

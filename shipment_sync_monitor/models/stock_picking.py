@@ -48,24 +48,6 @@ class StockPicking(models.Model):
     # ------------------------------------------------------------------
     # remedies: hooks for the carrier and WMS addons
     # ------------------------------------------------------------------
-    def _shipment_monitor_can_request_label(self, reason):
-        """Hook: True when an integration can re-request this picking's label
-        (the workbench then shows its button). Carrier addons override it."""
-        return False
-
-    def _shipment_monitor_request_label(self, reason):
-        """Hook: re-request the label (e.g. enqueue a create_shipment job)."""
-        return False
-
-    def _shipment_monitor_can_release_wms(self, reason):
-        """Hook: True when an integration can re-release this picking to its
-        warehouse. WMS addons override it."""
-        return False
-
-    def _shipment_monitor_release_wms(self, reason):
-        """Hook: re-release the picking to the warehouse."""
-        return False
-
     def action_view_shipment_timeline(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(
