@@ -108,6 +108,26 @@ class StockPicking(models.Model):
             if picking.wms_late_release:
                 picking.message_post(body=_("Released to the WMS after the cut-off time."))
 
+    # ------------------------------------------------------------------
+    # the monitor's "Re-release to WMS" remedy
+    # ------------------------------------------------------------------
+    def _wms_failed_release_jobs(self):
+        return self.sudo().shipment_job_ids.filtered(
+            lambda j: j.operation in ("release_order", "update_order")
+            and j.state in ("dead", "cancelled"))
+
+    def _shipment_monitor_can_release_wms(self, reason):
+        return (reason == "sync_failed" and bool(self._wms_failed_release_jobs())) \
+            or super()._shipment_monitor_can_release_wms(reason)
+
+    def _shipment_monitor_release_wms(self, reason):
+        """Replay the release (or update) that went dead, same idempotency key."""
+        failed = self._wms_failed_release_jobs()
+        if reason != "sync_failed" or not failed:
+            return super()._shipment_monitor_release_wms(reason)
+        failed.action_replay()
+        return True
+
     def _wms_is_late(self, now):
         self.ensure_one()
         cutoff = self.picking_type_id.wms_cutoff_hour

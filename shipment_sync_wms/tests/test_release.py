@@ -35,6 +35,24 @@ class TestRelease(WmsCase):
                          str(picking.move_ids.filtered(lambda m: m.product_id == self.lamp).id))
         self.assertTrue(lines["WMS-LAMP"].lots)  # the reserved lot is requested
 
+    def test_dead_release_is_re_released_from_the_workbench_after_the_fix(self):
+        good_url = self.partner.outbox_base_url
+        self.partner.outbox_base_url = f"{good_url}/wrong-path"  # the WMS answers 404
+        picking = self.make_picking()
+        picking.action_wms_release()
+        self.run_worker()
+        job = picking.shipment_job_ids
+        self.assertEqual(job.state, "dead")
+        self.assertEqual(picking.shipment_exception_reason, "sync_failed")
+        self.assertTrue(picking._shipment_monitor_can_release_wms("sync_failed"))
+        self.assertFalse(picking._shipment_monitor_can_release_wms("wms_mismatch"))
+        self.partner.outbox_base_url = good_url
+        self.assertTrue(picking._shipment_monitor_release_wms("sync_failed"))
+        self.run_worker()
+        self.assertEqual(job.state, "done")
+        self.assertEqual(picking.wms_state, "released")
+        self.assertFalse(picking._shipment_monitor_can_release_wms("sync_failed"))
+
     def test_release_is_idempotent_per_picking_and_revision(self):
         picking = self.make_picking()
         picking.action_wms_release()
