@@ -1,36 +1,16 @@
 """AfterShip adapter: tracking registration (4003 = success), polling, webhook, errors."""
 
-import json
-from pathlib import Path
 
 import pytest
+from adapter_fakes import FakeHttp, fixture, result
 
 from shipsync.adapters import AfterShipAdapter, CarrierError, InvalidInput, TransientError
 from shipsync.adapters import aftership as af
-from shipsync.retry import classify
-from shipsync.transport import HttpResult
 
-FIXTURES = Path(__file__).parent / "fixtures" / "carriers"
 API_KEY = "asat_0123456789abcdef0123456789"
 
 
-def fixture(name):
-    return json.loads((FIXTURES / name).read_text())
 
-
-def result(status, data=None, body=None):
-    raw = body if body is not None else json.dumps(data).encode() if data is not None else b""
-    return HttpResult(status, {}, raw, 5, classify(status, None)[0], "", None)
-
-
-class FakeHttp:
-    def __init__(self, res):
-        self.res = res
-        self.requests = []
-
-    def __call__(self, req):
-        self.requests.append(req)
-        return self.res
 
 
 def adapter(http, **kw):

@@ -2,11 +2,10 @@
 injected ``http`` callable returning canned results (no network, no patching)."""
 
 import base64
-import json
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
+from adapter_fakes import FakeHttp, fixture, result
 
 from shipsync.adapters import (
     ADAPTERS,
@@ -19,36 +18,12 @@ from shipsync.adapters import (
     TransientError,
 )
 from shipsync.adapters import easypost as ep
-from shipsync.retry import classify
 from shipsync.transport import HttpResult
 
-FIXTURES = Path(__file__).parent / "fixtures" / "carriers"
 API_KEY = "EZTK_secret_0123456789abcdef"
 
 
-def fixture(name):
-    return json.loads((FIXTURES / name).read_text())
 
-
-def result(status, data=None, body=None, error_class=None):
-    raw = body if body is not None else json.dumps(data).encode() if data is not None else b""
-    klass = error_class if error_class else classify(status, None)[0]
-    return HttpResult(status, {}, raw, 5, klass, "", None)
-
-
-class FakeHttp:
-    """Routes ``(method, url suffix)`` to queued results and records every request."""
-
-    def __init__(self, routes):
-        self.routes = {k: list(v) for k, v in routes.items()}
-        self.requests = []
-
-    def __call__(self, req):
-        self.requests.append(req)
-        for (method, suffix), queue in self.routes.items():
-            if req.method == method and req.url.endswith(suffix) and queue:
-                return queue.pop(0) if len(queue) > 1 else queue[0]
-        raise AssertionError(f"unexpected request {req.method} {req.url}")
 
 
 def make_request(**kw):

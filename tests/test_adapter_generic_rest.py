@@ -4,9 +4,9 @@ import base64
 import copy
 import json
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
+from adapter_fakes import FIXTURES, FakeHttp, result
 
 from shipsync.adapters import (
     Address,
@@ -18,30 +18,11 @@ from shipsync.adapters import (
     TransientError,
 )
 from shipsync.adapters import generic_rest as gr
-from shipsync.retry import classify
-from shipsync.transport import HttpResult
 
-FIXTURES = Path(__file__).parent / "fixtures" / "carriers"
 API_KEY = "gr-key-0123456789abcdef"
 CONFIG = json.loads((FIXTURES / "generic_rest_config.json").read_text())
 
 
-def result(status, data=None, body=None):
-    raw = body if body is not None else json.dumps(data).encode() if data is not None else b""
-    return HttpResult(status, {}, raw, 5, classify(status, None)[0], "", None)
-
-
-class FakeHttp:
-    def __init__(self, routes):
-        self.routes = routes
-        self.requests = []
-
-    def __call__(self, req):
-        self.requests.append(req)
-        for (method, suffix), res in self.routes.items():
-            if req.method == method and req.url.endswith(suffix):
-                return res
-        raise AssertionError(f"unexpected request {req.method} {req.url}")
 
 
 def make_request():

@@ -1,12 +1,11 @@
 """Sendcloud adapter: parcel payloads, label download, cancel answers, webhook and errors."""
 
 import base64
-import json
 from datetime import datetime, timezone
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
+from adapter_fakes import FakeHttp, fixture, result
 
 from shipsync.adapters import (
     Address,
@@ -19,33 +18,11 @@ from shipsync.adapters import (
 )
 from shipsync.adapters import sendcloud as sc
 from shipsync.milestones import EXCEPTION_REASON_CODES, RANK
-from shipsync.retry import classify
-from shipsync.transport import HttpResult
 
-FIXTURES = Path(__file__).parent / "fixtures" / "carriers"
 PUBLIC, SECRET = "pk_live_public_1234", "sk_live_secret_98765"
 
 
-def fixture(name):
-    return json.loads((FIXTURES / name).read_text())
 
-
-def result(status, data=None, body=None):
-    raw = body if body is not None else json.dumps(data).encode() if data is not None else b""
-    return HttpResult(status, {}, raw, 5, classify(status, None)[0], "", None)
-
-
-class FakeHttp:
-    def __init__(self, routes):
-        self.routes = routes
-        self.requests = []
-
-    def __call__(self, req):
-        self.requests.append(req)
-        for (method, suffix), res in self.routes.items():
-            if req.method == method and req.url.endswith(suffix):
-                return res
-        raise AssertionError(f"unexpected request {req.method} {req.url}")
 
 
 def make_request(**kw):
