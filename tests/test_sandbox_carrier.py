@@ -20,28 +20,8 @@ from shipsync.adapters import (
 from shipsync.adapters.base import default_http
 from shipsync.adapters.sendcloud import SendcloudNormalizer
 from shipsync.normalizers import EasyPostNormalizer
-from shipsync.sandbox import Receiver
 from shipsync.sandbox.carrier import CarrierSandbox, easypost_signature, sendcloud_signature
 from shipsync.signatures import make_verifier
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    server = CarrierSandbox().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(autouse=True)
-def _reset(sandbox):
-    sandbox.reset()
-
-
-@pytest.fixture(scope="module")
-def receiver():
-    server = Receiver(port=0).start()
-    yield server
-    server.stop()
 
 
 def request(zip_code="94105", parcels=1, label_format="PDF", service=""):

@@ -20,31 +20,11 @@ from shipsync.adapters import (
 from shipsync.adapters.base import Address
 from shipsync.mapping import StatusMapper, seed_for
 from shipsync.normalizers import parse_payload
-from shipsync.sandbox import Receiver
-from shipsync.sandbox.carrier import CarrierSandbox, aftership_signature
+from shipsync.sandbox.carrier import aftership_signature
 from shipsync.signatures import SignatureError, make_verifier
 
 API_KEY = "asat_sandbox_key"
 SECRET = "sandbox-aftership-secret"
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    server = CarrierSandbox().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(autouse=True)
-def _reset(sandbox):
-    sandbox.reset()
-
-
-@pytest.fixture(scope="module")
-def receiver():
-    server = Receiver(port=0).start()
-    yield server
-    server.stop()
 
 
 def aftership(sandbox, key=API_KEY, **kw):
