@@ -19,6 +19,10 @@
         "views/shipment_sync_timeline_views.xml",
         "views/shipment_sync_dashboard_views.xml",
         "views/menus.xml",
+        "data/shipment_sync_eta_data.xml",
+        "views/shipment_sync_lane_views.xml",
+        "data/shipment_sync_triage_data.xml",
+        "views/shipment_sync_triage_views.xml",
     ],
     "demo": ["demo/shipment_sync_monitor_demo.xml"],
     "assets": {

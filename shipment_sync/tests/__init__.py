@@ -6,3 +6,5 @@ from . import test_outbox_subscription
 from . import test_outbox_processes
 from . import test_governance
 from . import test_governance_http
+from . import test_customer_notifications
+from . import test_portal

@@ -5,3 +5,5 @@ from . import test_timeline
 from . import test_dashboard
 from . import test_tour
 from . import test_workbench_outbox
+from . import test_eta
+from . import test_triage

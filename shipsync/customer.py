@@ -1,0 +1,122 @@
+"""What a customer may see of a shipment, as pure values.
+
+The wording itself lives in the addon (translatable); this module decides
+*what* is customer-visible: which milestones notify, which exception reasons
+a customer is told about and under which customer-facing category, and how
+scan locations are cut down to city and country.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from . import milestones as ms
+
+#: Milestones a customer is notified of (one mail kind each), in journey order.
+NOTIFY_MILESTONES: tuple[str, ...] = (
+    "handed_over", "out_for_delivery", "available_for_pickup", "delivery_attempted",
+    "delivered",
+)
+#: Notification kinds of the core: the milestones above and ``exception``.
+NOTIFY_KINDS: tuple[str, ...] = NOTIFY_MILESTONES + ("exception",)
+
+#: Exception reason -> customer-facing category. Reasons absent here are
+#: internal (a refused label, a WMS mismatch, a dead letter, an SLA breach):
+#: a customer is never told about them.
+EXCEPTION_CATEGORY: dict[str, str] = {
+    "address_issue": "address",
+    "recipient_unavailable": "recipient",
+    "refused": "refused",
+    "customs_hold": "customs",
+    "documents_missing": "customs",
+    "payment_due": "payment",
+    "damaged": "damaged",
+    "lost": "lost",
+    "delay_weather": "delay",
+    "delay_carrier": "delay",
+    "held_contact_carrier": "contact_carrier",
+    "not_collected": "not_collected",
+    "rejected_by_carrier": "delay",
+    "disposed": "lost",
+    "other": "delay",
+}
+CUSTOMER_CATEGORIES: tuple[str, ...] = tuple(dict.fromkeys(EXCEPTION_CATEGORY.values()))
+
+#: Milestones shown on a customer's timeline (before hand-over only the
+#: preparation steps are shown, without who did them).
+TIMELINE_MILESTONES = frozenset(code for code, _r, _l in ms.MILESTONES) - {"draft"}
+
+
+def exception_category(reason: str | None) -> str | None:
+    """The customer-facing category of an exception reason, or None when the
+    reason is internal and must not reach the customer."""
+    return EXCEPTION_CATEGORY.get(reason or "")
+
+
+def notification_keys(before: ms.ShipmentState, after: ms.ShipmentState) -> list[tuple[str, str]]:
+    """(kind, key) of the customer notifications a replay from ``before`` to
+    ``after`` calls for. ``key`` is what makes a notification unique per
+    shipment: the milestone for milestone kinds, ``exception:<reason>`` for
+    exceptions. Only the *final* state counts, so a stale or duplicate event
+    (which does not move the state) never notifies, and a milestone skipped
+    over by a later one arriving first is never announced."""
+    keys: list[tuple[str, str]] = []
+    if after.milestone != before.milestone and after.milestone in NOTIFY_MILESTONES:
+        keys.append((after.milestone, after.milestone))
+    opened = after.exception_state == "open" and (
+        before.exception_state != "open" or before.exception_reason != after.exception_reason)
+    if opened and exception_category(after.exception_reason):
+        keys.append(("exception", f"exception:{after.exception_reason}"))
+    return keys
+
+
+_POSTCODE = re.compile(r"^[A-Z]{0,2}[\d\- ]{3,}[A-Z\d]{0,3}$", re.I)
+
+
+def public_location(location: str | None) -> str:
+    """Cut a scan location (``city, state, zip, country`` as the normalizers
+    join it) down to city and country: no street, no postcode."""
+    parts = [p.strip() for p in (location or "").split(",") if p.strip()]
+    parts = [p for p in parts if not _POSTCODE.match(p) and not any(ch.isdigit() for ch in p)]
+    if len(parts) <= 1:
+        return parts[0] if parts else ""
+    return f"{parts[0]}, {parts[-1]}"
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One line of a customer's timeline."""
+
+    at: datetime
+    milestone: str | None
+    category: str | None  # customer-facing exception category, if any
+    location: str
+
+
+def customer_timeline(events: Iterable[Mapping]) -> list[TimelineEntry]:
+    """Customer-safe timeline, newest first, from ledger rows given as
+    mappings with ``occurred_at``, ``milestone``, ``exception_reason``,
+    ``location`` and ``state``. Only applied events (and corrections) are
+    shown; internal exceptions, partners, raw codes and messages never are;
+    repeats of the same milestone keep the first scan."""
+    seen: set[tuple] = set()
+    entries: list[TimelineEntry] = []
+    rows = sorted((e for e in events if e.get("state") == "applied" and e.get("occurred_at")),
+                  key=lambda e: e["occurred_at"])
+    for row in rows:
+        milestone = row.get("milestone") if row.get("milestone") in TIMELINE_MILESTONES else None
+        category = exception_category(row.get("exception_reason"))
+        if not milestone and not category:
+            continue
+        key = (milestone, category)
+        if key in seen:
+            continue
+        seen.add(key)
+        entries.append(TimelineEntry(at=row["occurred_at"], milestone=milestone,
+                                     category=category,
+                                     location=public_location(row.get("location"))))
+    entries.reverse()
+    return entries
