@@ -30,6 +30,7 @@
         "data/ir_cron_notification_data.xml",
         "views/shipment_sync_notification_views.xml",
         "views/res_partner_views.xml",
+        "views/res_config_settings_views.xml",
         "views/portal_templates.xml",
     ],
     "demo": ["demo/shipment_sync_demo.xml"],

@@ -19,4 +19,5 @@ from . import shipment_sync_notification
 from . import stock_picking_notification
 from . import res_partner
 from . import res_company_notification
+from . import res_config_settings
 from . import stock_picking_portal

@@ -36,3 +36,10 @@ class StockPicking(models.Model):
         monitor's lane statistics fill it) and ``carrier`` (the carrier's)."""
         self.ensure_one()
         return {"predicted": False, "carrier": self._shipment_carrier_eta()}
+
+    def _shipment_promised_date(self):
+        """The delivery date promised to the customer (naive UTC) or False:
+        the sale order's commitment date, else the transfer's deadline."""
+        self.ensure_one()
+        sale = "sale_id" in self._fields and self.sale_id
+        return (sale and sale.commitment_date) or self.date_deadline or False
