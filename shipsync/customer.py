@@ -73,6 +73,55 @@ def notification_keys(before: ms.ShipmentState, after: ms.ShipmentState) -> list
     return keys
 
 
+def state_before(milestone: str | None, exception_state: str | None,
+                 exception_reason: str | None) -> ms.ShipmentState:
+    """The part of a ShipmentState that ``notification_keys`` compares, from
+    the stored fields of a shipment (as the addon passes them around)."""
+    return ms.ShipmentState(milestone=milestone or "draft",
+                            exception_state=exception_state or "none",
+                            exception_reason=exception_reason or None)
+
+
+#: Why a notification is recorded but not sent (audit trail; never re-sent).
+SKIP_COMPANY_OFF = "company_off"
+SKIP_OPTED_OUT = "opted_out"
+SKIP_NO_EMAIL = "no_email"
+SKIP_REASONS: tuple[str, ...] = (SKIP_COMPANY_OFF, SKIP_OPTED_OUT, SKIP_NO_EMAIL)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do with a notification a shipment calls for: ``record`` False
+    means the shipment is not a customer delivery (receipt, internal move,
+    return, no customer) and nothing is recorded; otherwise a row is kept,
+    to send when ``skip_reason`` is None, as skipped with that reason when
+    not."""
+
+    record: bool
+    skip_reason: str | None = None
+
+    @property
+    def send(self) -> bool:
+        return self.record and self.skip_reason is None
+
+
+def notification_decision(*, outgoing: bool, is_return: bool, has_customer: bool,
+                          has_email: bool, enabled: bool, opted_out: bool) -> Decision:
+    """Policy for one notification of one shipment. Only customer deliveries
+    (outgoing, not a return, with a customer) are recorded. The company switch
+    comes first (a kind switched off is off for everyone), then the customer's
+    opt-out, then a customer without an email address."""
+    if not (outgoing and not is_return and has_customer):
+        return Decision(record=False)
+    if not enabled:
+        return Decision(True, SKIP_COMPANY_OFF)
+    if opted_out:
+        return Decision(True, SKIP_OPTED_OUT)
+    if not has_email:
+        return Decision(True, SKIP_NO_EMAIL)
+    return Decision(True)
+
+
 _POSTCODE = re.compile(r"^[A-Z]{0,2}[\d\- ]{3,}[A-Z\d]{0,3}$", re.I)
 
 
