@@ -23,6 +23,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
+from shipsync.address import Address
 from shipsync.normalizers import CanonicalEvent
 from shipsync.transport import HttpRequest, HttpResult, new_session, send
 from shipsync.transport import mask as _transport_mask
@@ -32,20 +33,6 @@ HttpFunc = Callable[[HttpRequest], HttpResult]
 
 
 # --------------------------------------------------------------------------- values
-@dataclass(frozen=True)
-class Address:
-    name: str = ""
-    company: str = ""
-    street: str = ""
-    street2: str = ""
-    city: str = ""
-    zip: str = ""
-    state_code: str = ""
-    country_code: str = ""
-    phone: str = ""
-    email: str = ""
-
-
 @dataclass(frozen=True)
 class Parcel:
     weight_kg: Decimal | None

@@ -79,8 +79,7 @@ def build_release(
 ) -> ReleaseOrder:
     """The release message of a picking (one line per move, ``line_ref`` = move id)."""
     if isinstance(ship_to, Mapping):
-        ship_to = Address(**{k: str(v or "") for k, v in ship_to.items()
-                             if k in Address.__dataclass_fields__})
+        ship_to = Address.from_mapping(ship_to)
     lines = tuple(
         ReleaseLine(
             line_ref=str(m.move_id), product_code=m.product_code, barcode=m.barcode,

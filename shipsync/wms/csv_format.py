@@ -40,6 +40,7 @@ import csv
 import io
 from collections.abc import Iterable
 
+from ..address import ADDRESS_FIELDS
 from .messages import (
     CONFIRMATION_KINDS,
     RELEASE_ACTIONS,
@@ -58,7 +59,6 @@ from .messages import (
     parse_decimal,
 )
 
-ADDRESS_FIELDS = tuple(Address.__dataclass_fields__)
 RELEASE_COLUMNS = (
     ("order_ref", "correlation_id", "revision", "action", "warehouse_code")
     + tuple(f"ship_to_{f}" for f in ADDRESS_FIELDS)
@@ -66,7 +66,7 @@ RELEASE_COLUMNS = (
     + ("line_ref", "product_code", "barcode", "quantity", "uom", "lots")
 )
 RELEASE_REQUIRED = ("order_ref", "revision", "action", "line_ref", "product_code", "quantity")
-RELEASE_HEADER = RELEASE_COLUMNS[:17]
+RELEASE_HEADER = RELEASE_COLUMNS[:RELEASE_COLUMNS.index("line_ref")]  # one value per order
 CONFIRMATION_COLUMNS = (
     "message_id", "kind", "order_ref", "correlation_id", "occurred_at", "reason",
     "condition_code", "line_ref", "product_code", "quantity", "lots", "package_ref",

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
 
+from ..address import Address
+
 RELEASE_ACTIONS = ("create", "update", "cancel")
 CONFIRMATION_KINDS = (
     "pick_confirmed",
@@ -121,26 +123,6 @@ def _require(obj, *names: str) -> None:
 
 
 @dataclass(frozen=True)
-class Address:
-    name: str = ""
-    street: str = ""
-    street2: str = ""
-    city: str = ""
-    zip: str = ""
-    state_code: str = ""
-    country_code: str = ""
-    phone: str = ""
-    email: str = ""
-
-    def to_dict(self) -> dict:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
-
-    @classmethod
-    def from_dict(cls, data: dict) -> Address:
-        return _build(cls, data, lambda d: cls(**{k: str(d.get(k) or "") for k in _fields(cls)}))
-
-
-@dataclass(frozen=True)
 class ReleaseLine:
     line_ref: str
     product_code: str
@@ -232,7 +214,7 @@ class ReleaseOrder:
                 revision=int(d["revision"]),
                 action=d["action"],
                 warehouse_code=d.get("warehouse_code") or "",
-                ship_to=Address.from_dict(d.get("ship_to") or {}),
+                ship_to=_build(Address, d.get("ship_to") or {}, Address.from_mapping),
                 carrier=d.get("carrier") or "",
                 service=d.get("service") or "",
                 requested_date=parse_date(requested, "requested_date") if requested else None,
