@@ -5,6 +5,7 @@ from . import shipment_sync_event
 from . import stock_picking
 from . import shipment_sync_partner_outbox
 from . import shipment_sync_job
+from . import shipment_sync_job_worker
 from . import shipment_sync_job_attempt
 from . import shipment_sync_subscription
 from . import stock_picking_outbox
