@@ -116,6 +116,10 @@ RULE_KINDS: dict[str, dict] = {
     "failure_rate": {"scope": "partner", "label": "Outbound failure rate", "unit": "%"},
     "webhook_delay_p95": {"scope": "partner", "label": "Webhook delay p95 (received -> applied)",
                           "unit": "seconds"},
+    # Shipments whose predicted delivery (lane history, shipsync.eta) is
+    # after the promised date by more than the threshold.
+    "late_risk": {"scope": "picking", "label": "Shipment predicted to arrive late",
+                  "unit": "hours late"},
 }
 RULE_KIND_SELECTION = [(code, spec["label"]) for code, spec in RULE_KINDS.items()]
 OPERATORS = {">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
@@ -145,6 +149,8 @@ class Rule:
             raise ValueError("the window must be at least one minute")
         if self.kind == "milestone_age" and not self.milestone:
             raise ValueError("a milestone age rule needs a milestone")
+        if self.kind == "late_risk" and self.operator not in (">", ">="):
+            raise ValueError("a late risk rule compares the expected delay with > or >=")
 
     @property
     def scope(self) -> str:

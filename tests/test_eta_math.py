@@ -290,3 +290,11 @@ def test_synthetic_history_is_deterministic_and_lane_dependent():
     assert a != eta.synthetic_history(200, seed=6)
     assert all(s.delivered_at > s.handed_over_at for s in a)
     assert all(s.delivered_at.weekday() != 6 for s in a)
+
+
+def test_late_risk_rule_kind_is_picking_scoped_and_counts_hours_late():
+    rule = mon.Rule(kind="late_risk", threshold=0)
+    assert rule.scope == "picking"
+    assert rule.breached(0.5) and not rule.breached(0.0) and not rule.breached(None)
+    with pytest.raises(ValueError):
+        mon.Rule(kind="late_risk", threshold=0, operator="<")

@@ -103,7 +103,10 @@ class ShipmentSyncAlertRule(models.Model):
         """Evaluate this rule at ``now``; returns the breach plan."""
         self.ensure_one()
         rule = self._to_rule()
-        if rule.scope == "picking":
+        if rule.kind == "late_risk":
+            values = self._late_risk_pickings(rule)
+            breaching = list(values)
+        elif rule.scope == "picking":
             breaching = self._breaching_pickings(rule, now)
             values = dict.fromkeys(breaching)
         else:
@@ -152,6 +155,21 @@ class ShipmentSyncAlertRule(models.Model):
             "ORDER BY p.id",
             rule.milestone, rule.age_cutoff(now), partner, self._company_filter("p")))
         return [r[0] for r in self.env.cr.fetchall()]
+
+    def _late_risk_pickings(self, rule):
+        """Late risk rules: ``{picking id: expected delay in hours}`` of the
+        shipments flagged late-risk (by the ETA cron or a milestone change)
+        whose expected delay passes the threshold."""
+        partner = SQL("TRUE")
+        if self.partner_id:
+            partner = SQL("p.shipment_milestone_partner_id = %s", self.partner_id.id)
+        self.env.flush_all()
+        self.env.cr.execute(SQL(
+            "SELECT p.id, p.shipment_eta_late_hours FROM stock_picking p "
+            "WHERE p.shipment_eta_late_risk AND p.state <> 'cancel' AND %s AND %s "
+            "ORDER BY p.id", partner, self._company_filter("p")))
+        return {pid: hours or 0.0 for pid, hours in self.env.cr.fetchall()
+                if rule.breached(hours or 0.0)}
 
     def _partner_values(self, rule, now):
         """The measured figure per partner (None: too few samples)."""
