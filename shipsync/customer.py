@@ -122,6 +122,27 @@ def notification_decision(*, outgoing: bool, is_return: bool, has_customer: bool
     return Decision(True)
 
 
+def superseded(kind: str, key: str, *, milestone: str, exception_state: str,
+               exception_reason: str | None, later_milestone_kinds: Iterable[str] = ()) -> bool:
+    """True when a notification still waiting to be sent no longer tells the
+    truth and must be skipped rather than mailed:
+
+    - an exception that is no longer open under that reason (resolved, or
+      replaced by another one that has its own notification);
+    - a milestone the shipment has left *and* a later milestone notification
+      of the same shipment is waiting too (the customer hears the latest news
+      only; a milestone left for a silent one, e.g. handed_over -> in_transit,
+      is still sent);
+    - a kind added by another module once the shipment reached a terminal
+      milestone (nothing is running late once delivered).
+    """
+    if kind == "exception":
+        return not (exception_state == "open" and key == f"exception:{exception_reason}")
+    if kind in NOTIFY_MILESTONES:
+        return milestone != kind and any(k in NOTIFY_MILESTONES for k in later_milestone_kinds)
+    return milestone in ms.TERMINAL
+
+
 _POSTCODE = re.compile(r"^[A-Z]{0,2}[\d\- ]{3,}[A-Z\d]{0,3}$", re.I)
 
 

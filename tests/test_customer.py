@@ -21,6 +21,7 @@ from shipsync.customer import (
     notification_keys,
     public_location,
     state_before,
+    superseded,
 )
 from shipsync.milestones import (
     EXCEPTION_REASON_CODES,
@@ -197,6 +198,39 @@ def test_company_switch_off_is_skipped_before_opt_out_and_email():
     assert decide(opted_out=True).record and not decide(opted_out=True).send
 
 
+# --- superseded ------------------------------------------------------------
+def test_resolved_or_replaced_exception_is_superseded():
+    key = "exception:address_issue"
+    assert not superseded("exception", key, milestone="in_transit", exception_state="open",
+                          exception_reason="address_issue")
+    assert superseded("exception", key, milestone="delivered", exception_state="resolved",
+                      exception_reason="address_issue")
+    assert superseded("exception", key, milestone="in_transit", exception_state="open",
+                      exception_reason="customs_hold")
+
+
+def test_left_milestone_is_superseded_only_by_later_news():
+    assert superseded("handed_over", "handed_over", milestone="delivered",
+                      exception_state="none", exception_reason=None,
+                      later_milestone_kinds=["delivered"])
+    # moved on silently (in transit): the customer still hears it was shipped
+    assert not superseded("handed_over", "handed_over", milestone="in_transit",
+                          exception_state="none", exception_reason=None)
+    assert not superseded("delivered", "delivered", milestone="delivered",
+                          exception_state="none", exception_reason=None,
+                          later_milestone_kinds=["delivered"])
+    assert not superseded("handed_over", "handed_over", milestone="in_transit",
+                          exception_state="open", exception_reason="delay_carrier",
+                          later_milestone_kinds=["exception"])
+
+
+def test_other_modules_kinds_are_superseded_by_a_terminal_milestone():
+    assert superseded("running_late", "running_late", milestone="delivered",
+                      exception_state="none", exception_reason=None)
+    assert not superseded("running_late", "running_late", milestone="in_transit",
+                          exception_state="none", exception_reason=None)
+
+
 # --- public_location ----------------------------------------------------
 def test_public_location_keeps_city_and_country_only():
     assert public_location("Lyon, ARA, 69002, FR") == "Lyon, FR"
@@ -212,7 +246,8 @@ def test_public_location_drops_streets_and_postcodes():
 
 
 def test_public_location_of_nothing_is_empty():
-    assert public_location(None) == "" and public_location("") == "" and public_location(" , ") == ""
+    for text in (None, "", " , "):
+        assert public_location(text) == ""
     assert public_location("Berlin") == "Berlin"
 
 

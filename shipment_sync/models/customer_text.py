@@ -46,14 +46,22 @@ CATEGORY_TEXT = {
 assert set(CATEGORY_TEXT) == set(customer.CUSTOMER_CATEGORIES), "a category without wording"
 
 
-def milestone_text(code):
-    """Customer wording of a milestone ('' for draft or unknown)."""
+def _text(lazy, env):
+    # env._ translates into env.lang (the customer's when rendering a mail);
+    # str() would guess the language from the calling frames.
+    return env._(lazy) if env is not None else str(lazy)
+
+
+def milestone_text(code, env=None):
+    """Customer wording of a milestone ('' for draft or unknown), in the
+    language of ``env`` when given."""
     text = MILESTONE_TEXT.get(code or "")
-    return str(text) if text else ""
+    return _text(text, env) if text else ""
 
 
-def exception_text(reason):
+def exception_text(reason, env=None):
     """Customer wording of an exception reason, or '' when the reason is
-    internal and must not reach the customer."""
+    internal and must not reach the customer; in the language of ``env`` when
+    given."""
     category = customer.exception_category(reason)
-    return str(CATEGORY_TEXT[category]) if category else ""
+    return _text(CATEGORY_TEXT[category], env) if category else ""

@@ -1,6 +1,13 @@
-from odoo import api, fields, models
+import logging
+
+from psycopg2 import errors as pg_errors
+
+from odoo import _, api, fields, models
+from odoo.tools import SQL
 
 from shipsync import customer
+
+_logger = logging.getLogger(__name__)
 
 NOTIFY_KIND_SELECTION = [
     ("handed_over", "Handed over"),
@@ -11,6 +18,9 @@ NOTIFY_KIND_SELECTION = [
     ("exception", "Exception"),
 ]
 assert [k for k, _l in NOTIFY_KIND_SELECTION] == list(customer.NOTIFY_KINDS)
+
+#: Rows rendered per cron run; a full batch triggers the next run at once.
+SEND_BATCH = 100
 
 
 class ShipmentSyncNotification(models.Model):
@@ -36,8 +46,128 @@ class ShipmentSyncNotification(models.Model):
         default="pending", required=True, index=True, readonly=True)
     skip_reason = fields.Char(readonly=True)
     mail_id = fields.Many2one("mail.mail", "Mail", readonly=True, ondelete="set null")
+    queued_at = fields.Datetime("Queued on", readonly=True)
+    error = fields.Text(readonly=True, help="Why the email could not be rendered.")
+    picking_milestone = fields.Selection(related="picking_id.shipment_milestone",
+                                         string="Current milestone")
 
     _sql_constraints = [
         ("picking_key_unique", "UNIQUE(picking_id, key)",
          "A shipment gets each customer notification once."),
     ]
+
+    @api.depends("picking_id", "kind")
+    def _compute_display_name(self):
+        kinds = dict(self._fields["kind"]._description_selection(self.env))
+        for notification in self:
+            notification.display_name = (
+                f"{notification.picking_id.name or ''} - {kinds.get(notification.kind, '')}")
+
+    # ------------------------------------------------------------------
+    # recording (called from the transaction that moved the milestone)
+    # ------------------------------------------------------------------
+    @api.model
+    def _skip_reason_text(self, code):
+        return {
+            customer.SKIP_COMPANY_OFF: _("Switched off for the company"),
+            customer.SKIP_OPTED_OUT: _("The customer opted out of shipment emails"),
+            customer.SKIP_NO_EMAIL: _("The customer has no email address"),
+            "superseded": _("Superseded by later news before it was sent"),
+            "no_template": _("No email template for this kind"),
+        }.get(code, code)
+
+    @api.model
+    def _insert_rows(self, rows):
+        """Insert notification rows with ``ON CONFLICT (picking_id, key) DO
+        NOTHING``; returns the ids created. A row already there (an earlier
+        replay notified it, or a concurrent transaction that committed after
+        ours began, which PostgreSQL reports as a serialization failure or a
+        unique violation under REPEATABLE READ) is simply not created: never
+        twice, never an error."""
+        ids = []
+        uid, now = self.env.uid, fields.Datetime.now()
+        for row in rows:
+            try:
+                with self.env.cr.savepoint(flush=False):
+                    self.env.cr.execute(SQL(
+                        "INSERT INTO shipment_sync_notification (picking_id, company_id, "
+                        "partner_id, kind, key, state, skip_reason, create_uid, write_uid, "
+                        "create_date, write_date) "
+                        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                        "ON CONFLICT (picking_id, key) DO NOTHING RETURNING id",
+                        row["picking_id"], row["company_id"], row["partner_id"] or None,
+                        row["kind"], row["key"], row["state"], row.get("skip_reason"),
+                        uid, uid, now, now,
+                    ), log_exceptions=False)
+                    fetched = self.env.cr.fetchone()
+            except (pg_errors.SerializationFailure, pg_errors.UniqueViolation):
+                fetched = None
+            if fetched:
+                ids.append(fetched[0])
+        created = self.browse(ids)
+        if created:
+            self.invalidate_model()
+        return created
+
+    # ------------------------------------------------------------------
+    # sending (cron)
+    # ------------------------------------------------------------------
+    @api.model
+    def _cron_send_notifications(self, limit=SEND_BATCH):
+        """Render pending notifications into Odoo's mail queue. Claims rows
+        with SKIP LOCKED so a triggered run and the sweep never render one
+        twice; each row in its own savepoint so one failing template does not
+        hold back the others. Returns the number of rows handled."""
+        self.flush_model(["state"])
+        self.env.cr.execute(SQL(
+            "SELECT id FROM shipment_sync_notification WHERE state = 'pending' "
+            "ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED", limit))
+        pending = self.browse([r[0] for r in self.env.cr.fetchall()])
+        for notification in pending:
+            notification._send()
+        if len(pending) == limit:
+            self.env.ref("shipment_sync.ir_cron_shipment_sync_notification")._trigger()
+        return len(pending)
+
+    def _send(self):
+        """Queue this notification's email (mail.mail, state outgoing) or mark
+        it skipped (superseded) or failed (rendering error)."""
+        self.ensure_one()
+        picking = self.picking_id
+        later_kinds = self.search([
+            ("picking_id", "=", picking.id), ("id", ">", self.id),
+            ("state", "in", ("pending", "queued")),
+        ]).mapped("kind")
+        if customer.superseded(
+                self.kind, self.key, milestone=picking.shipment_milestone,
+                exception_state=picking.shipment_exception_state,
+                exception_reason=picking.shipment_exception_reason or None,
+                later_milestone_kinds=later_kinds):
+            self.write({"state": "skipped", "skip_reason": self._skip_reason_text("superseded")})
+            return
+        template = picking._shipment_notification_template(self.kind)
+        if not template:
+            self.write({"state": "skipped", "skip_reason": self._skip_reason_text("no_template")})
+            return
+        try:
+            with self.env.cr.savepoint():
+                picking._shipment_tracking_url()  # the token, before rendering
+                mail_id = template.with_context(
+                    shipment_sync_notification_key=self.key,
+                ).send_mail(picking.id, force_send=False,
+                            email_layout_xmlid="mail.mail_notification_light")
+        except Exception as error:  # noqa: BLE001 - any template error fails this row only
+            _logger.warning("Shipment notification %s (%s) could not be rendered: %s",
+                            self.id, self.kind, error)
+            self.write({"state": "failed", "error": str(error)[:2000]})
+            return
+        self.write({"state": "queued", "mail_id": mail_id, "queued_at": fields.Datetime.now(),
+                    "error": False})
+
+    def action_retry(self):
+        """Send failed notifications again (after fixing the template)."""
+        failed = self.filtered(lambda n: n.state == "failed")
+        failed.write({"state": "pending", "error": False})
+        if failed:
+            self.env.ref("shipment_sync.ir_cron_shipment_sync_notification")._trigger()
+        return True

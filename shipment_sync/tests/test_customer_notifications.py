@@ -1,1 +1,260 @@
-# filled by issue 7 work
+"""Customer notifications through the event ledger: once per milestone per
+shipment whatever the events do, never for stale events or internal
+exceptions, switchable per company and per customer, recorded in the
+milestone's transaction and mailed later through Odoo's mail queue."""
+
+import uuid
+from datetime import timedelta
+
+from freezegun import freeze_time
+
+from odoo.tests import TransactionCase, tagged
+from odoo.tools import mute_logger
+
+from odoo.addons.shipment_sync.models.customer_text import exception_text
+
+from shipsync.normalizers import CanonicalEvent
+
+from .common import T0, ShipmentSyncCommon
+
+SECRET_MESSAGE = "Driver note: gate code 4471, call Bob"
+#: Odoo's own events happen now; the carrier's are around T0.
+BEFORE_T0 = T0 - timedelta(minutes=1)
+
+
+@tagged("post_install", "-at_install")
+class TestCustomerNotifications(ShipmentSyncCommon, TransactionCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.setup_shipment_sync()
+        cls.customer.write({"email": "ada@example.com", "lang": "en_US"})
+        cls.Notification = cls.env["shipment.sync.notification"]
+        cls.cron = cls.env.ref("shipment_sync.ir_cron_shipment_sync_notification")
+
+    def ingest(self, milestone=None, minutes=0, picking=None, reason=None, event_id=None,
+               partner=None, message=""):
+        event = CanonicalEvent(
+            external_id=event_id or uuid.uuid4().hex,
+            occurred_at=T0 + timedelta(minutes=minutes), milestone=milestone,
+            exception_reason=reason, picking_ref=(picking or self.picking).name,
+            message=message)
+        new, _dups = self.env["shipment.sync.event"]._ingest(partner or self.carrier, [event])
+        new._apply_now()
+        return new
+
+    def notifications(self, picking=None):
+        return self.Notification.search([("picking_id", "=", (picking or self.picking).id)],
+                                        order="id")
+
+    def mails(self, picking=None):
+        return self.env["mail.mail"].search([
+            ("model", "=", "stock.picking"), ("res_id", "=", (picking or self.picking).id)])
+
+    # --- once per milestone per shipment ------------------------------------
+    def test_repeated_out_for_delivery_notifies_once(self):
+        self.ingest("in_transit", 0)
+        for _i in range(3):
+            self.ingest("out_for_delivery", 10, event_id="ofd-1")  # same event re-delivered
+        for minutes in (11, 12, 13):
+            self.ingest("out_for_delivery", minutes)  # the carrier repeating itself
+        notifications = self.notifications()
+        self.assertEqual(notifications.mapped("kind"), ["out_for_delivery"])
+        self.assertEqual(notifications.state, "pending")
+        self.assertEqual(notifications.partner_id, self.customer)
+
+    def test_delivered_arriving_first_never_announces_out_for_delivery(self):
+        self.ingest("in_transit", 0)
+        self.ingest("delivered", 30)
+        late = self.ingest("out_for_delivery", 10)
+        self.assertEqual(late.state, "applied")  # replayed in its place, before delivered
+        self.assertEqual(self.picking.shipment_milestone, "delivered")
+        self.assertEqual(self.notifications().mapped("kind"), ["delivered"])
+
+    def test_lower_rank_stale_event_never_notifies(self):
+        self.ingest("delivery_attempted", 10)
+        stale = self.ingest("handed_over", 20)
+        self.assertEqual(stale.state, "stale")
+        self.assertEqual(self.notifications().mapped("kind"), ["delivery_attempted"])
+
+    def test_in_transit_and_preparation_never_notify(self):
+        for minutes, milestone in enumerate(("released", "picked", "packed", "label_created",
+                                             "picked_up", "in_transit")):
+            self.ingest(milestone, minutes, partner=self.partner)
+        self.assertFalse(self.notifications())
+
+    def test_each_notified_milestone_once_along_the_journey(self):
+        with freeze_time(BEFORE_T0):
+            self.picking._shipment_internal_event(milestone="handed_over")
+        for minutes, milestone in enumerate(("picked_up", "in_transit", "out_for_delivery",
+                                             "delivery_attempted", "out_for_delivery",
+                                             "available_for_pickup", "delivered"), start=1):
+            self.ingest(milestone, minutes)
+        self.assertEqual(self.notifications().mapped("key"), [
+            "handed_over", "out_for_delivery", "delivery_attempted", "available_for_pickup",
+            "delivered"])
+
+    def test_notifying_a_key_twice_creates_nothing_and_raises_nothing(self):
+        first = self.picking._shipment_customer_notify("delivered")
+        again = self.picking._shipment_customer_notify("delivered")
+        self.assertEqual(len(first), 1)
+        self.assertFalse(again)
+        self.assertEqual(len(self.notifications()), 1)
+
+    # --- exceptions ---------------------------------------------------------
+    def test_customer_exception_notifies_once_in_customer_words_only(self):
+        self.picking.carrier_tracking_ref = "EZ1000042"
+        self.ingest("in_transit", 0)
+        for minutes in (5, 6):
+            self.ingest(None, minutes, reason="address_issue", message=SECRET_MESSAGE)
+        notification = self.notifications()
+        self.assertEqual((notification.kind, notification.key),
+                         ("exception", "exception:address_issue"))
+        self.Notification._cron_send_notifications()
+        self.assertEqual(notification.state, "queued")
+        mail = notification.mail_id
+        body = mail.body_html
+        self.assertIn(exception_text("address_issue", self.env), body)
+        self.assertIn("EZ1000042", body)
+        self.assertIn(self.picking._shipment_tracking_url(), body)
+        for private in ("address_issue", "Address Issue", self.carrier.name, self.carrier.code,
+                        "4471", "Bob", "Driver note"):
+            self.assertNotIn(private, body)
+            self.assertNotIn(private, mail.subject)
+
+    def test_internal_exceptions_never_notify(self):
+        self.ingest("in_transit", 0)
+        for minutes, reason in enumerate(("label_failed", "sync_failed", "wms_mismatch",
+                                          "booking_rejected", "sla_breach"), start=1):
+            with freeze_time(T0 + timedelta(minutes=minutes)):
+                self.picking._shipment_internal_event(exception_reason=reason,
+                                                      message=SECRET_MESSAGE)
+            self.assertEqual(self.picking.shipment_exception_reason, reason)
+        self.assertFalse(self.notifications())
+
+    def test_exception_older_than_delivery_never_notifies(self):
+        self.ingest("delivered", 30)
+        self.ingest(None, 5, reason="damaged")  # replayed before the delivery that resolved it
+        self.assertEqual(self.picking.shipment_exception_state, "resolved")
+        self.assertEqual(self.notifications().mapped("kind"), ["delivered"])
+
+    # --- switches -----------------------------------------------------------
+    def test_company_switch_off_records_a_skipped_notification(self):
+        self.picking.company_id.shipment_sync_notify_out_for_delivery = False
+        self.ingest("out_for_delivery", 10)
+        self.ingest("out_for_delivery", 11)
+        notification = self.notifications()
+        self.assertEqual(notification.state, "skipped")
+        self.assertIn("company", notification.skip_reason)
+        self.Notification._cron_send_notifications()
+        self.assertEqual(notification.state, "skipped")
+        self.assertFalse(self.mails())
+
+    def test_opted_out_customer_records_skipped_for_every_contact(self):
+        company = self.env["res.partner"].create({
+            "name": "Opt-out Ltd", "is_company": True, "email": "ops@optout.example"})
+        contact = self.env["res.partner"].create({
+            "name": "Dock", "parent_id": company.id, "email": "dock@optout.example"})
+        company.shipment_sync_email_opt_out = True
+        self.assertTrue(contact.shipment_sync_email_opt_out)  # a commercial field
+        picking = self.make_picking(partner_id=contact.id)
+        self.ingest("delivered", 10, picking=picking)
+        notification = self.notifications(picking)
+        self.assertEqual(notification.state, "skipped")
+        self.assertIn("opted out", notification.skip_reason)
+        self.Notification._cron_send_notifications()
+        self.assertFalse(self.mails(picking))
+
+    def test_receipts_and_returns_record_nothing(self):
+        receipt_type = self.env.ref("stock.picking_type_in")
+        receipt = self.env["stock.picking"].create({
+            "picking_type_id": receipt_type.id, "partner_id": self.customer.id,
+            "location_id": self.env.ref("stock.stock_location_suppliers").id,
+            "location_dest_id": receipt_type.default_location_dest_id.id,
+        })
+        receipt._shipment_customer_notify("delivered")
+        self.assertFalse(self.notifications(receipt))
+        ret = self.make_picking(return_id=self.picking.id)
+        ret._shipment_customer_notify("delivered")
+        self.assertFalse(self.notifications(ret))
+
+    def test_customer_without_email_is_recorded_as_skipped(self):
+        self.customer.email = False
+        self.ingest("delivered", 10)
+        self.assertEqual(self.notifications().state, "skipped")
+        self.assertIn("no email", self.notifications().skip_reason)
+
+    # --- sending through the mail queue -------------------------------------
+    def test_webhook_transaction_records_pending_and_queues_no_mail(self):
+        self.ingest("out_for_delivery", 10)
+        notification = self.notifications()
+        self.assertEqual(notification.state, "pending")
+        self.assertFalse(self.mails())
+        self.assertTrue(self.env["ir.cron.trigger"].search([("cron_id", "=", self.cron.id)]))
+        handled = self.Notification._cron_send_notifications()
+        self.assertEqual(handled, 1)
+        self.assertEqual(notification.state, "queued")
+        mail = self.mails()
+        self.assertEqual(mail, notification.mail_id)
+        self.assertEqual(mail.state, "outgoing")
+        self.assertEqual(mail.recipient_ids, self.customer)
+        self.assertIn(self.picking._shipment_tracking_url(), mail.body_html)
+        self.assertIn("/shipment/track/", mail.body_html)
+        self.assertIn("out for delivery", mail.subject)
+        # a second run has nothing left to send
+        self.assertEqual(self.Notification._cron_send_notifications(), 0)
+        self.assertEqual(len(self.mails()), 1)
+
+    def test_render_error_fails_one_and_queues_the_next(self):
+        broken, fine = self.make_picking(), self.make_picking()
+        self.ingest("delivered", 10, picking=broken)
+        self.ingest("out_for_delivery", 10, picking=fine)
+        template = self.env.ref("shipment_sync.mail_template_shipment_delivered")
+        template.body_html = '<p><t t-out="object.no_such_field.name"/></p>'
+        with mute_logger("odoo.addons.shipment_sync.models.shipment_sync_notification",
+                         "odoo.addons.mail.models.mail_render_mixin"):
+            self.Notification._cron_send_notifications()
+        failed, queued = self.notifications(broken), self.notifications(fine)
+        self.assertEqual(failed.state, "failed")
+        self.assertIn("no_such_field", failed.error)
+        self.assertFalse(self.mails(broken))
+        self.assertEqual(queued.state, "queued")
+        self.assertEqual(queued.mail_id.state, "outgoing")
+        # fixed template, retried
+        template.body_html = "<p>Delivered</p>"
+        failed.action_retry()
+        self.Notification._cron_send_notifications()
+        self.assertEqual(failed.state, "queued")
+
+    def test_news_superseded_before_sending_is_skipped(self):
+        with freeze_time(BEFORE_T0):
+            self.picking._shipment_internal_event(milestone="handed_over")
+        self.ingest(None, 5, reason="delay_carrier")
+        self.ingest("delivered", 30)  # same partner: resolves the delay
+        shipped, delay, delivered = self.notifications()
+        self.Notification._cron_send_notifications()
+        self.assertEqual((shipped.state, delay.state, delivered.state),
+                         ("skipped", "skipped", "queued"))
+        self.assertIn("Superseded", shipped.skip_reason)
+        self.assertEqual(self.mails(), delivered.mail_id)
+
+    def test_delivery_estimates_are_shown_when_known(self):
+        eta = (T0 + timedelta(days=2)).replace(tzinfo=None)
+        event = CanonicalEvent(external_id=uuid.uuid4().hex, occurred_at=T0,
+                               milestone="out_for_delivery", picking_ref=self.picking.name,
+                               carrier_eta=eta)
+        new, _dups = self.env["shipment.sync.event"]._ingest(self.carrier, [event])
+        new._apply_now()
+        self.Notification._cron_send_notifications()
+        body = self.notifications().mail_id.body_html
+        self.assertIn("estimate", body)
+        self.assertIn("11/04/2026", body)
+
+    def test_recipient_falls_back_to_the_ordering_customer(self):
+        delivery = self.env["res.partner"].create({
+            "name": "Dock 4", "parent_id": self.customer.id, "type": "delivery"})
+        self.assertFalse(delivery.email)
+        picking = self.make_picking(partner_id=delivery.id)
+        picking._shipment_customer_notify("delivered")
+        # no sale order: the delivery contact is kept, without email
+        self.assertEqual(self.notifications(picking).state, "skipped")
