@@ -1,10 +1,57 @@
-import secrets
+"""What the tracking pages show of a shipment: the public page behind an
+unguessable token, the customer portal and the sale order's portal page.
 
-from odoo import fields, models
+Everything the pages render comes out of :meth:`_shipment_tracking_values`
+as plain, customer-safe values (wording from ``customer_text``, what is
+visible decided by ``shipsync.customer``): the templates never read the
+picking, its events or its partner themselves."""
+
+import hmac
+import secrets
+from datetime import timedelta
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import format_date, format_datetime
+
+from shipsync import customer
+from shipsync import milestones as ms
+
+from . import customer_text
 
 
 def _new_tracking_token():
     return secrets.token_urlsafe(24)
+
+
+#: The steps of the progress bar: (rank reached, milestone whose customer
+#: wording names the step).
+JOURNEY_STEPS = (
+    (ms.RANK["released"], "picked"),
+    (ms.RANK["handed_over"], "handed_over"),
+    (ms.RANK["in_transit"], "in_transit"),
+    (ms.RANK["out_for_delivery"], "out_for_delivery"),
+    (ms.RANK["delivered"], "delivered"),
+)
+#: Milestones that end the journey somewhere else than at the customer's.
+OFF_JOURNEY = frozenset({"returning", "returned", "delivery_failed", "cancelled"})
+
+
+def customer_milestone_text(env, code):
+    """Customer wording of a milestone in ``env``'s language ('' for draft)."""
+    text = customer_text.MILESTONE_TEXT.get(code or "")
+    return env._(text) if text else ""
+
+
+def customer_category_text(env, category):
+    """Customer wording of an exception category in ``env``'s language."""
+    text = customer_text.CATEGORY_TEXT.get(category or "")
+    return env._(text) if text else ""
+
+
+def customer_exception_text(env, reason):
+    """Customer wording of an exception reason, '' when it is internal."""
+    return customer_category_text(env, customer.exception_category(reason))
 
 
 class StockPicking(models.Model):
@@ -17,7 +64,8 @@ class StockPicking(models.Model):
         "made when the link is first needed.")
 
     def _shipment_tracking_url(self):
-        """Absolute URL of the public tracking page (the link in the emails)."""
+        """Absolute URL of the public tracking page (the link in the emails).
+        The token is made once and never changes afterwards."""
         self.ensure_one()
         if not self.sudo().shipment_tracking_token:
             self.sudo().shipment_tracking_token = _new_tracking_token()
@@ -43,3 +91,170 @@ class StockPicking(models.Model):
         self.ensure_one()
         sale = "sale_id" in self._fields and self.sale_id
         return (sale and sale.commitment_date) or self.date_deadline or False
+
+    # ------------------------------------------------------------------
+    # the public page: token lookup
+    # ------------------------------------------------------------------
+    @api.model
+    def _shipment_from_tracking_token(self, token, now=None):
+        """The picking (sudo) of a public tracking token, or an empty
+        recordset when the token is unknown, the picking is not a delivery
+        order, or its link expired: the caller answers the same 404 for all."""
+        Picking = self.sudo()
+        if not token or not isinstance(token, str) or len(token) > 128:
+            return Picking.browse()
+        picking = Picking.search([("shipment_tracking_token", "=", token)], limit=1)
+        if not picking or not hmac.compare_digest(
+                picking.shipment_tracking_token.encode(), token.encode()):
+            return Picking.browse()
+        if picking.picking_type_code != "outgoing" or picking._shipment_tracking_expired(now):
+            return Picking.browse()
+        return picking
+
+    def _shipment_tracking_expired(self, now=None):
+        """True when the shipment reached a final milestone longer ago than
+        its company's tracking link validity."""
+        self.ensure_one()
+        if self.shipment_milestone not in ms.TERMINAL:
+            return False
+        reached = self.shipment_milestone_date or self.date_done or self.write_date
+        days = self.company_id.shipment_sync_tracking_link_days
+        if not reached or days <= 0:
+            return False
+        return reached < (now or fields.Datetime.now()) - timedelta(days=days)
+
+    # ------------------------------------------------------------------
+    # the portal: whose shipments
+    # ------------------------------------------------------------------
+    @api.model
+    def _shipment_portal_domain(self, partner):
+        """Delivery orders of a portal partner: shipped to their commercial
+        entity, or made for one of its sale orders."""
+        commercial = partner.commercial_partner_id
+        return [
+            ("picking_type_code", "=", "outgoing"),
+            ("state", "!=", "draft"),
+            "|", ("partner_id.commercial_partner_id", "=", commercial.id),
+            ("sale_id.partner_id.commercial_partner_id", "=", commercial.id),
+        ]
+
+    # ------------------------------------------------------------------
+    # customer-safe values
+    # ------------------------------------------------------------------
+    def _shipment_customer_tz(self):
+        self.ensure_one()
+        return (self.env.user.tz if not self.env.user._is_public() else None) \
+            or self.sudo().partner_id.tz or self.company_id.partner_id.tz or "UTC"
+
+    def _shipment_journey(self):
+        """The progress bar: a list of steps ``{label, done, current}``, the
+        share of the journey done (0-100) and whether it went off course."""
+        self.ensure_one()
+        milestone = self.shipment_milestone or "draft"
+        rank = ms.RANK.get(milestone, 0)
+        off = milestone in OFF_JOURNEY
+        reached = -1
+        for index, (step_rank, _code) in enumerate(JOURNEY_STEPS):
+            if rank >= step_rank and not (off and step_rank == ms.RANK["delivered"]):
+                reached = index
+        if off and milestone != "cancelled":
+            # a parcel coming back (or lost) got at least as far as the carrier
+            reached = max(reached, 1)
+        if milestone == "cancelled":
+            reached = -1
+        steps = [{"label": customer_milestone_text(self.env, code), "done": index <= reached,
+                  "current": index == reached}
+                 for index, (_rank, code) in enumerate(JOURNEY_STEPS)]
+        percent = 0 if reached < 0 else round(100 * (reached + 1) / len(JOURNEY_STEPS))
+        return {"steps": steps, "percent": percent, "off_course": off}
+
+    def _shipment_customer_timeline(self):
+        """Customer-safe timeline entries, newest first, as display values."""
+        self.ensure_one()
+        rows = self.env["shipment.sync.event"].sudo().search_read(
+            [("picking_id", "=", self.id), ("state", "=", "applied")],
+            ["occurred_at", "milestone", "exception_reason", "location", "state"],
+            order="occurred_at, id")
+        tz = self._shipment_customer_tz()
+        entries = []
+        for entry in customer.customer_timeline(rows):
+            lines = []
+            if entry.milestone:
+                lines.append(customer_milestone_text(self.env, entry.milestone))
+            if entry.category:
+                lines.append(customer_category_text(self.env, entry.category))
+            lines = [line for line in lines if line]
+            if not lines:
+                continue
+            entries.append({
+                "at": format_datetime(self.env, entry.at, tz=tz, dt_format="medium"),
+                "title": lines[0], "detail": " ".join(lines[1:]),
+                "is_exception": bool(entry.category) and not entry.milestone,
+                "location": entry.location,
+            })
+        return entries
+
+    def _shipment_carrier_tracking(self):
+        """(carrier name, tracking number, carrier tracking link) shown to the customer."""
+        self.ensure_one()
+        picking = self.sudo()
+        url = False
+        if picking.carrier_id and picking.carrier_tracking_ref:
+            try:
+                url = picking.carrier_tracking_url
+            except Exception:  # noqa: BLE001 a carrier's link builder must not break the page
+                url = False
+            if not (isinstance(url, str) and url.startswith(("https://", "http://"))):
+                url = False
+        return picking.carrier_id.name or "", picking.carrier_tracking_ref or "", url
+
+    def _shipment_tracking_values(self):
+        """Everything a tracking page shows of this shipment, customer-safe:
+        no street, postcode, customer name or contact, order lines, prices,
+        partner (integration) names, raw codes, event messages or internal
+        exceptions."""
+        self.ensure_one()
+        picking = self.sudo()
+        tz = picking._shipment_customer_tz()
+        eta = picking._shipment_customer_eta()
+
+        def eta_text(value):
+            return format_date(self.env, fields.Datetime.context_timestamp(
+                picking.with_context(tz=tz), value)) if value else ""
+
+        carrier_name, tracking_ref, tracking_link = picking._shipment_carrier_tracking()
+        exception = ""
+        if picking.shipment_exception_state == "open":
+            exception = customer_exception_text(self.env, picking.shipment_exception_reason)
+        destination = picking.partner_id
+        milestone = picking.shipment_milestone or "draft"
+        delivered = milestone == "delivered"
+        return {
+            "milestone_text": customer_milestone_text(self.env, milestone) or _("Order received"),
+            "milestone_date": format_datetime(self.env, picking.shipment_milestone_date, tz=tz,
+                                              dt_format="medium")
+            if picking.shipment_milestone_date else "",
+            "delivered": delivered,
+            "terminal": milestone in ms.TERMINAL,
+            "journey": picking._shipment_journey(),
+            "eta_predicted": "" if milestone in ms.TERMINAL else eta_text(eta.get("predicted")),
+            "eta_carrier": "" if milestone in ms.TERMINAL else eta_text(eta.get("carrier")),
+            "carrier_name": carrier_name,
+            "tracking_ref": tracking_ref,
+            "tracking_link": tracking_link,
+            "exception_text": exception,
+            "timeline": picking._shipment_customer_timeline(),
+            "city": destination.city or "",
+            "country": destination.country_id.name or "",
+        }
+
+    # ------------------------------------------------------------------
+    # backend
+    # ------------------------------------------------------------------
+    def action_shipment_open_tracking_page(self):
+        """Open the public tracking page the customer gets in the emails."""
+        self.ensure_one()
+        if self.picking_type_code != "outgoing":
+            raise UserError(_("Only delivery orders have a tracking page."))
+        return {"type": "ir.actions.act_url", "url": self._shipment_tracking_url(),
+                "target": "new"}
