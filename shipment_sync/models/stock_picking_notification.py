@@ -66,7 +66,7 @@ class StockPicking(models.Model):
         created = Notification._insert_rows(rows)
         if any(n.state == "pending" for n in created):
             # Runs right after this transaction commits, never inside it.
-            self.env.ref("shipment_sync.ir_cron_shipment_sync_notification")._trigger()
+            self.env.ref("shipment_sync.ir_cron_shipment_sync_notification").sudo()._trigger()
         return created
 
     def _shipment_notification_recipient(self):

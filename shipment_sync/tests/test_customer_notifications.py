@@ -8,14 +8,15 @@ from datetime import timedelta
 
 from freezegun import freeze_time
 
-from odoo.tests import TransactionCase, tagged
+from odoo.tests import HttpCase, TransactionCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
+from odoo.addons.shipment_sync.controllers.main import _buckets
 from odoo.addons.shipment_sync.models.customer_text import exception_text
 
 from shipsync.normalizers import CanonicalEvent
 
-from .common import T0, ShipmentSyncCommon
+from .common import T0, ShipmentSyncCommon, canonical_event, envelope
 
 SECRET_MESSAGE = "Driver note: gate code 4471, call Bob"
 #: Odoo's own events happen now; the carrier's are around T0.
@@ -93,6 +94,16 @@ class TestCustomerNotifications(ShipmentSyncCommon, TransactionCase):
         self.assertEqual(self.notifications().mapped("key"), [
             "handed_over", "out_for_delivery", "delivery_attempted", "available_for_pickup",
             "delivered"])
+
+    def test_validating_the_delivery_order_notifies_shipped(self):
+        picking = self.make_picking(qty=1)
+        self.env["stock.quant"]._update_available_quantity(self.product, picking.location_id, 1)
+        picking.action_assign()
+        picking.move_ids.picked = True
+        picking._action_done()
+        self.assertEqual(picking.state, "done")
+        self.assertEqual(picking.shipment_milestone, "handed_over")
+        self.assertEqual(self.notifications(picking).mapped("kind"), ["handed_over"])
 
     def test_notifying_a_key_twice_creates_nothing_and_raises_nothing(self):
         first = self.picking._shipment_customer_notify("delivered")
@@ -258,3 +269,50 @@ class TestCustomerNotifications(ShipmentSyncCommon, TransactionCase):
         picking._shipment_customer_notify("delivered")
         # no sale order: the delivery contact is kept, without email
         self.assertEqual(self.notifications(picking).state, "skipped")
+
+    # --- access -------------------------------------------------------------
+    def test_users_only_see_notifications_of_their_companies(self):
+        self.ingest("delivered", 10)
+        company_b = self.env["res.company"].create({"name": "Company B"})
+        user_b = new_test_user(self.env, "notif_user_b", groups="shipment_sync.group_user",
+                               company_id=company_b.id, company_ids=[(6, 0, company_b.ids)])
+        user_a = new_test_user(self.env, "notif_user_a", groups="shipment_sync.group_user",
+                               company_id=self.env.company.id,
+                               company_ids=[(6, 0, self.env.company.ids)])
+        mine = self.notifications()
+        self.assertEqual(self.Notification.with_user(user_a).search([("id", "=", mine.id)]), mine)
+        self.assertFalse(self.Notification.with_user(user_b).search([("id", "=", mine.id)]))
+
+
+@tagged("post_install", "-at_install")
+class TestCustomerNotificationsWebhook(ShipmentSyncCommon, HttpCase):
+    """The real webhook request: it records the notification, it mails nothing."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.setup_shipment_sync()
+        cls.customer.email = "ada@example.com"
+
+    def setUp(self):
+        super().setUp()
+        _buckets.reset()
+
+    def post(self, payload):
+        body = self.dumps(payload)
+        headers = {"Content-Type": "application/json", **self.sign_standard(body)}
+        return self.opener.post(f"{self.base_url()}/shipment_sync/webhook/{self.partner.code}",
+                                data=body, headers=headers, allow_redirects=False, timeout=30)
+
+    def test_webhook_request_records_the_notification_and_mails_nothing(self):
+        event = canonical_event(self.picking.name, "out_for_delivery", 10)
+        self.assertEqual(self.post(envelope(event)).status_code, 202)
+        self.assertEqual(self.post(envelope(event)).status_code, 200)  # duplicate delivery
+        later = canonical_event(self.picking.name, "out_for_delivery", 20)
+        self.assertEqual(self.post(envelope(later)).status_code, 202)  # same milestone again
+        self.assertEqual(self.picking.shipment_milestone, "out_for_delivery")
+        notification = self.env["shipment.sync.notification"].search(
+            [("picking_id", "=", self.picking.id)])
+        self.assertEqual((notification.kind, notification.state), ("out_for_delivery", "pending"))
+        self.assertFalse(self.env["mail.mail"].search(
+            [("model", "=", "stock.picking"), ("res_id", "=", self.picking.id)]))
