@@ -1,1 +1,294 @@
-from odoo import models  # noqa: F401 (filled by issue 7 work)
+from datetime import timedelta
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+from shipsync import triage
+
+#: Lane = carrier + destination country; repeats are counted over this window.
+LANE_WINDOW_DAYS = 30
+
+
+class ShipmentSyncException(models.Model):
+    """Triage of the workbench cards: a suggested priority and next action
+    from the rules, a customer-impact score that orders the workbench, and the
+    action that resolved each card (to learn which action works fastest)."""
+
+    _inherit = "shipment.sync.exception"
+    # Open cards first, then by customer impact.
+    _order = "state_sequence, impact_score desc, opened_at desc, id desc"
+
+    suggested_priority = fields.Selection(triage.PRIORITIES, "Priority", readonly=True,
+                                          index=True)
+    suggested_action = fields.Selection(triage.ACTIONS, "Suggested action", readonly=True)
+    triage_rule_id = fields.Many2one("shipment.sync.triage.rule", "Triage rule",
+                                     readonly=True, ondelete="set null")
+    triage_note = fields.Text(related="triage_rule_id.note", string="Instructions")
+    promised_date = fields.Datetime(
+        readonly=True, help="Delivery date promised to the customer: the sale order's "
+        "commitment date, else the transfer's deadline.")
+    currency_id = fields.Many2one(related="company_id.currency_id")
+    order_value = fields.Monetary(
+        readonly=True, currency_field="currency_id",
+        help="Total of the sale order, in the company currency.")
+    destination_country_id = fields.Many2one(
+        related="picking_id.partner_id.country_id", store=True, string="Destination country")
+    lane_repeat_count = fields.Integer(
+        "Repeats on the lane", readonly=True,
+        help="Other exceptions opened in the last 30 days on the same lane "
+        "(same carrier and destination country).")
+    impact_score = fields.Float(
+        "Impact", readonly=True, digits=(16, 2), index=True, aggregator="max",
+        help="Customer impact, 0 to 100: priority, closeness of the promised date (overdue "
+        "counts more), order value and repeat exceptions on the lane. Refreshed when the "
+        "exception is raised and by the monitor's cron.")
+    pending_action = fields.Selection(
+        triage.ACTIONS, "Action under way", readonly=True,
+        help="The action started from this card; recorded as the resolution's action "
+        "when the card closes.")
+    resolution_action = fields.Selection(triage.ACTIONS, "Action taken", readonly=True,
+                                         tracking=True, index=True)
+    resolution_hours = fields.Float("Hours to resolve", readonly=True, digits=(16, 2),
+                                    aggregator="avg")
+    fastest_action = fields.Selection(triage.ACTIONS, "Fastest historically",
+                                      compute="_compute_fastest")
+    fastest_hint = fields.Char("Fastest historically", compute="_compute_fastest")
+
+    # ------------------------------------------------------------------
+    # suggestion and impact
+    # ------------------------------------------------------------------
+    def _triage_order_value(self):
+        """Sale order total in the company currency (0 without a sale order)."""
+        self.ensure_one()
+        sale = self.picking_id.sale_id
+        if not sale:
+            return 0.0
+        company = self.company_id or self.env.company
+        return sale.currency_id._convert(sale.amount_total, company.currency_id, company,
+                                         sale.date_order or fields.Date.today())
+
+    def _triage_lane_repeats(self, now):
+        """Card -> number of *other* cards opened in the window on its lane
+        (same company, carrier and destination country)."""
+        since = now - timedelta(days=LANE_WINDOW_DAYS)
+        groups = self.sudo()._read_group(
+            [("opened_at", ">=", since), ("company_id", "in", self.company_id.ids)],
+            ["company_id", "carrier_id", "destination_country_id"], ["__count"])
+        counts = {(c.id, cr.id, co.id): n for c, cr, co, n in groups}
+        result = {}
+        for card in self:
+            if not card.carrier_id and not card.destination_country_id:
+                result[card.id] = 0  # no lane known
+                continue
+            total = counts.get((card.company_id.id, card.carrier_id.id,
+                                card.destination_country_id.id), 0)
+            own = 1 if card.opened_at and card.opened_at >= since else 0
+            result[card.id] = max(0, total - own)
+        return result
+
+    def _triage_refresh(self, now=None):
+        """Recompute the suggestion and the impact of these cards."""
+        if not self:
+            return
+        now = now or fields.Datetime.now()
+        Rule = self.env["shipment.sync.triage.rule"]
+        rules_by_company = {}
+        repeats = self._triage_lane_repeats(now)
+        for card in self.sudo():
+            company = card.company_id or self.env.company
+            if company.id not in rules_by_company:
+                rules_by_company[company.id] = Rule._triage_lookup(company)
+            rule, record = rules_by_company[company.id].get(
+                card.reason, (triage.rule_for(card.reason), Rule))
+            promised = card.picking_id._shipment_promised_date() or False
+            value = card._triage_order_value()
+            vals = {
+                "suggested_priority": rule.priority, "suggested_action": rule.action,
+                "triage_rule_id": record.id or False, "promised_date": promised,
+                "order_value": value, "lane_repeat_count": repeats[card.id],
+                "impact_score": triage.impact_score(promised or None, now, value,
+                                                    repeats[card.id], rule.priority),
+            }
+            changed = {k: v for k, v in vals.items()
+                       if (card[k].id if k == "triage_rule_id" else card[k]) != v}
+            if changed:
+                card.write(changed)
+
+    def _triage_refresh_lanes(self, now=None):
+        """Refresh these cards and the unresolved cards on their lanes (their
+        repeat count moved)."""
+        lanes = self.sudo().search([
+            ("state", "!=", "resolved"), ("company_id", "in", self.company_id.ids),
+            ("carrier_id", "in", self.carrier_id.ids + [False]),
+            ("destination_country_id", "in", self.destination_country_id.ids + [False]),
+        ]).filtered(lambda c: (c.carrier_id, c.destination_country_id) in {
+            (o.carrier_id, o.destination_country_id) for o in self})
+        (self | lanes)._triage_refresh(now)
+
+    @api.model
+    def _monitor_raise(self, picking, reason, partner=None, at=None, message=None,
+                       alert_rule=None):
+        card = super()._monitor_raise(picking, reason, partner=partner, at=at, message=message,
+                                      alert_rule=alert_rule)
+        card._triage_refresh_lanes()
+        return card
+
+    @api.model
+    def _cron_refresh(self, now=None):
+        res = super()._cron_refresh(now=now)
+        self.search([("state", "!=", "resolved")])._triage_refresh(now)
+        return res
+
+    # ------------------------------------------------------------------
+    # learning from resolutions
+    # ------------------------------------------------------------------
+    @api.model
+    def _triage_fastest(self, company):
+        """reason -> shipsync ``Fastest`` over ``company``'s recorded resolutions."""
+        rows = self.sudo().search_read(
+            [("company_id", "=", company.id), ("state", "=", "resolved"),
+             ("resolution_action", "!=", False)],
+            ["reason", "resolution_action", "resolution_hours"])
+        return triage.fastest_actions(
+            (r["reason"], r["resolution_action"], r["resolution_hours"]) for r in rows)
+
+    @api.depends("reason", "company_id")
+    def _compute_fastest(self):
+        labels = dict(self._fields["fastest_action"]._description_selection(self.env))
+        by_company = {}
+        for card in self:
+            company = card.company_id
+            if company.id not in by_company:
+                by_company[company.id] = self._triage_fastest(company) if company else {}
+            best = by_company[company.id].get(card.reason)
+            card.fastest_action = best.action if best else False
+            card.fastest_hint = _(
+                "Fastest historically: %(action)s (%(hours)s h, n=%(count)s)",
+                action=labels.get(best.action, best.action), hours=f"{best.median_hours:g}",
+                count=best.count) if best else False
+
+    def _triage_resolution_action(self):
+        """The action that closed this card: the one given by the person
+        resolving it (wizard), else the remedy started from the card, else a
+        replayed job that went through, else the partner resolved it."""
+        self.ensure_one()
+        given = self.env.context.get("shipment_triage_action")
+        if given in triage.ACTION_CODES:
+            return given
+        if self.pending_action:
+            return self.pending_action
+        if self.reason == "sync_failed" and self.job_id.state == "done":
+            return "replay_job"
+        if self.env.context.get("shipment_monitor_resolved_by"):
+            return "other"
+        return "wait"
+
+    def _monitor_close(self, note):
+        closing = self.filtered(lambda c: c.state != "resolved")
+        actions = {}
+        for card in closing:
+            picking = card.picking_id
+            superseded = not self.env.context.get("shipment_monitor_resolution_note") and \
+                picking.shipment_exception_state == "open" and \
+                picking.shipment_exception_reason != card.reason
+            # A card superseded by another reason was not resolved by anything.
+            actions[card.id] = False if superseded else card._triage_resolution_action()
+        res = super()._monitor_close(note)
+        for card in closing.sudo():
+            card.write({
+                "resolution_action": actions[card.id], "pending_action": False,
+                "resolution_hours": triage.resolution_hours(card.opened_at, card.resolved_at)
+                if actions[card.id] and card.opened_at and card.resolved_at else 0.0,
+            })
+        return res
+
+    def _triage_reset_vals(self):
+        return {"resolution_action": False, "resolution_hours": 0.0, "pending_action": False}
+
+    def write(self, vals):
+        # Reopened (raised again after a resolution): the old resolution is history.
+        if vals.get("state") == "open" and "resolution_action" not in vals and any(
+                card.state == "resolved" for card in self):
+            reopened = self.filtered(lambda c: c.state == "resolved")
+            res = super().write(vals)
+            super(ShipmentSyncException, reopened).write(self._triage_reset_vals())
+            return res
+        return super().write(vals)
+
+    # ------------------------------------------------------------------
+    # remedies record their action
+    # ------------------------------------------------------------------
+    def _triage_remedy(self, action, method_name):
+        """Run the workbench remedy ``method_name`` as ``action``: a card closed
+        by it (now or once the partner confirms) records ``action``."""
+        self.ensure_one()
+        result = getattr(super(ShipmentSyncException, self.with_context(
+            shipment_triage_action=action)), method_name)()
+        if self.state != "resolved":
+            self.sudo().pending_action = action
+        return result
+
+    def action_retry_job(self):
+        return self._triage_remedy("replay_job", "action_retry_job")
+
+    def action_request_label(self):
+        return self._triage_remedy("request_label", "action_request_label")
+
+    def action_release_wms(self):
+        return self._triage_remedy("release_wms", "action_release_wms")
+
+    def action_triage_do_suggested(self):
+        """Run the suggested action: its remedy when the suite has one, the
+        mail composer for the customer, else a to-do on the card."""
+        self.ensure_one()
+        self._check_open()
+        action = self.suggested_action
+        if not action:
+            raise UserError(_("No action is suggested for %s.", self.name))
+        if action in ("replay_job", "request_label", "release_wms"):
+            if action == "replay_job" and self.job_id.state in ("dead", "cancelled"):
+                return self.action_retry_job()
+            if action in ("replay_job", "release_wms") and self.can_release_wms:
+                return self.action_release_wms()
+            if action in ("replay_job", "request_label") and self.can_request_label:
+                return self.action_request_label()
+            raise UserError(_(
+                "Nothing to run for %(card)s: no integration can %(action)s here. "
+                "Fix the cause, then resolve the exception with a note.",
+                card=self.name, action=self._triage_action_label(action).lower()))
+        if action == "contact_customer":
+            return self._triage_contact_customer()
+        self.sudo().pending_action = action
+        self.activity_schedule(
+            "mail.mail_activity_data_todo", user_id=self.user_id.id or self.env.uid,
+            summary=self._triage_action_label(action), note=self.triage_note or False)
+        self.message_post(body=_("%(action)s planned by %(user)s.",
+                                 action=self._triage_action_label(action),
+                                 user=self.env.user.name))
+        return True
+
+    def _triage_action_label(self, action):
+        return dict(self._fields["suggested_action"]._description_selection(self.env)).get(
+            action, action or "")
+
+    def _triage_contact_customer(self):
+        """Open the mail composer on the transfer, to its customer, with the
+        rule's template (the address confirmation for an address issue)."""
+        self.ensure_one()
+        picking = self.picking_id
+        if not picking.partner_id:
+            raise UserError(_("%s has no customer to contact.", picking.name))
+        template = self.env["shipment.sync.triage.rule"]._triage_template(
+            self.reason, self.company_id or self.env.company)
+        self.sudo().pending_action = "contact_customer"
+        ctx = {
+            "default_model": "stock.picking", "default_res_ids": picking.ids,
+            "default_composition_mode": "comment", "default_partner_ids": picking.partner_id.ids,
+            "default_template_id": template.id or False,
+            "default_subtype_xmlid": "mail.mt_comment",
+        }
+        return {
+            "type": "ir.actions.act_window", "res_model": "mail.compose.message",
+            "view_mode": "form", "views": [(False, "form")], "target": "new",
+            "name": _("Contact the customer"), "context": ctx,
+        }

@@ -3,6 +3,8 @@ from datetime import timedelta
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
+from shipsync import triage
+
 
 class ShipmentSyncExceptionWizard(models.TransientModel):
     """Assign, snooze or resolve workbench cards (one or many)."""
@@ -18,6 +20,10 @@ class ShipmentSyncExceptionWizard(models.TransientModel):
     snooze_until = fields.Datetime(default=lambda self: fields.Datetime.now()
                                    + timedelta(days=1))
     note = fields.Text("Resolution note")
+    triage_action = fields.Selection(
+        triage.ACTIONS, "Action taken",
+        help="What resolved the exception; the workbench learns from it which action "
+        "resolves each reason fastest. Defaults to the action under way or suggested.")
 
     @api.model
     def default_get(self, fields_list):
@@ -27,6 +33,11 @@ class ShipmentSyncExceptionWizard(models.TransientModel):
             if self.env.context.get("active_model") == "shipment.sync.exception" else None)
         if ids:
             res["exception_ids"] = [fields.Command.set(ids)]
+            if "triage_action" in fields_list and not res.get("triage_action"):
+                cards = self.env["shipment.sync.exception"].browse(ids)
+                actions = {c.pending_action or c.suggested_action for c in cards}
+                if len(actions) == 1 and None not in actions and False not in actions:
+                    res["triage_action"] = actions.pop()
         return res
 
     def action_confirm(self):
@@ -39,5 +50,8 @@ class ShipmentSyncExceptionWizard(models.TransientModel):
         elif self.mode == "snooze":
             cards._monitor_snooze(self.snooze_until)
         else:
-            cards._monitor_resolve(self.note)
+            if (self.note or "").strip() and not self.triage_action:
+                raise UserError(_("Say which action resolved the exception."))
+            cards.with_context(shipment_triage_action=self.triage_action)._monitor_resolve(
+                self.note)
         return {"type": "ir.actions.act_window_close"}
