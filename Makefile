@@ -38,3 +38,7 @@ bench-wms:  ## WMS ship confirmations (10 lines) vs plain button_validate (BENCH
 .PHONY: bench-poll
 bench-poll:  ## tracking polls of 10,000 shipments: batched + pooled vs one request each (BENCH_N=10000)
 	$(PYTHON) tools/bench_poll.py
+
+.PHONY: backtest-eta
+backtest-eta:  ## ETA lane model vs carrier-average baseline on past deliveries (ARGS="-d DB --generate N")
+	$(PYTHON) tools/backtest_eta.py $(ARGS)

@@ -30,6 +30,13 @@ class ResCompany(models.Model):
         "arriving after the promised date (predicted from the lane's transit history).")
 
 
+class ResConfigSettings(models.TransientModel):
+    _inherit = "res.config.settings"
+
+    shipment_sync_notify_running_late = fields.Boolean(
+        related="company_id.shipment_sync_notify_running_late", readonly=False)
+
+
 class StockPicking(models.Model):
     _inherit = "stock.picking"
 

@@ -236,6 +236,29 @@ class TestEta(MonitorCommon, TransactionCase):
         return self.env["shipment.sync.notification"].search(
             [("picking_id", "=", self.picking.id), ("kind", "=", "running_late")])
 
+    def test_running_late_email_is_recorded_once_when_switched_on(self):
+        self.env.company.shipment_sync_notify_running_late = True
+        self.Lane._cron_fold(now=T)
+        self.picking.date_deadline = T + timedelta(hours=12)
+        self.hand_over()
+        self.assertTrue(self.picking.shipment_eta_late_risk)
+        self.assertEqual(len(self.running_late()), 1)
+        self.assertEqual(self.running_late().key, "running_late")
+        self.assertEqual(self.running_late().state, "pending")
+        # Still late at the next runs, late again after going back on time:
+        # never a second email.
+        self.Lane._cron_fold(now=T + timedelta(hours=2))
+        self.picking.date_deadline = T + timedelta(hours=100)
+        self.picking._shipment_eta_recompute(now=T + timedelta(hours=3))
+        self.assertFalse(self.picking.shipment_eta_late_risk)
+        self.picking.date_deadline = T + timedelta(hours=12)
+        self.picking._shipment_eta_recompute(now=T + timedelta(hours=4))
+        self.assertTrue(self.picking.shipment_eta_late_risk)
+        self.assertEqual(len(self.running_late()), 1)
+        template = self.picking._shipment_notification_template("running_late")
+        self.assertEqual(template, self.env.ref(
+            "shipment_sync_monitor.mail_template_shipment_running_late"))
+
     def test_running_late_email_is_off_by_default(self):
         self.assertFalse(self.env.company.shipment_sync_notify_running_late)
         self.Lane._cron_fold(now=T)
