@@ -1,6 +1,6 @@
 import pytz
 
-from odoo import models
+from odoo import fields, models
 from odoo.tools import format_date
 
 from shipsync import customer
@@ -22,6 +22,23 @@ NOTIFICATION_TEMPLATES = {
 
 class StockPicking(models.Model):
     _inherit = "stock.picking"
+
+    shipment_notification_count = fields.Integer(
+        "Customer notifications", compute="_compute_shipment_notification_count")
+
+    def _compute_shipment_notification_count(self):
+        groups = self.env["shipment.sync.notification"].sudo()._read_group(
+            [("picking_id", "in", self.ids)], ["picking_id"], ["__count"])
+        counts = {picking.id: count for picking, count in groups}
+        for picking in self:
+            picking.shipment_notification_count = counts.get(picking.id, 0)
+
+    def action_view_shipment_notifications(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "shipment_sync.shipment_sync_notification_action")
+        action["domain"] = [("picking_id", "=", self.id)]
+        return action
 
     # ------------------------------------------------------------------
     # after each replay: which notifications the change calls for

@@ -212,6 +212,9 @@ class TestCustomerNotifications(ShipmentSyncCommon, TransactionCase):
         self.assertIn(self.picking._shipment_tracking_url(), mail.body_html)
         self.assertIn("/shipment/track/", mail.body_html)
         self.assertIn("out for delivery", mail.subject)
+        self.assertEqual(self.picking.shipment_notification_count, 1)
+        self.assertEqual(self.picking.action_view_shipment_notifications()["domain"],
+                         [("picking_id", "=", self.picking.id)])
         # a second run has nothing left to send
         self.assertEqual(self.Notification._cron_send_notifications(), 0)
         self.assertEqual(len(self.mails()), 1)
@@ -269,6 +272,26 @@ class TestCustomerNotifications(ShipmentSyncCommon, TransactionCase):
         picking._shipment_customer_notify("delivered")
         # no sale order: the delivery contact is kept, without email
         self.assertEqual(self.notifications(picking).state, "skipped")
+
+    def test_mail_speaks_for_the_company_of_the_shipment(self):
+        company_b = self.env["res.company"].create({
+            "name": "Bravo Parcels", "email": "hello@bravo.example"})
+        warehouse = self.env["stock.warehouse"].search([("company_id", "=", company_b.id)])
+        picking = self.env["stock.picking"].with_company(company_b).create({
+            "picking_type_id": warehouse.out_type_id.id, "partner_id": self.customer.id,
+            "location_id": warehouse.lot_stock_id.id,
+            "location_dest_id": self.env.ref("stock.stock_location_customers").id,
+        })
+        company_b.shipment_sync_notify_delivered = False
+        self.assertEqual(picking._shipment_customer_notify("delivered").state, "skipped")
+        picking._shipment_customer_notify("out_for_delivery")
+        self.assertTrue(self.picking.company_id.shipment_sync_notify_delivered)
+        self.Notification._cron_send_notifications()
+        mail = self.mails(picking)
+        self.assertIn("hello@bravo.example", mail.email_from)
+        self.assertIn("Bravo Parcels", mail.subject)
+        self.assertIn("Bravo Parcels", mail.body_html)
+        self.assertNotIn(self.picking.company_id.name, mail.body_html)
 
     # --- access -------------------------------------------------------------
     def test_users_only_see_notifications_of_their_companies(self):
