@@ -7,6 +7,8 @@ from shipsync import triage
 
 #: Lane = carrier + destination country; repeats are counted over this window.
 LANE_WINDOW_DAYS = 30
+#: The fastest action per reason is learned from its latest resolutions.
+FASTEST_SAMPLE = 2000
 
 
 class ShipmentSyncException(models.Model):
@@ -86,8 +88,11 @@ class ShipmentSyncException(models.Model):
             result[card.id] = max(0, total - own)
         return result
 
-    def _triage_refresh(self, now=None):
-        """Recompute the suggestion and the impact of these cards."""
+    def _triage_refresh(self, now=None, full=True):
+        """Recompute the suggestion and the impact of these cards. ``full=False``
+        only recounts the repeats on the lane and the impact, from the stored
+        suggestion, promised date and order value (for the lane mates of a card
+        just raised)."""
         if not self:
             return
         now = now or fields.Datetime.now()
@@ -95,35 +100,44 @@ class ShipmentSyncException(models.Model):
         rules_by_company = {}
         repeats = self._triage_lane_repeats(now)
         for card in self.sudo():
-            company = card.company_id or self.env.company
-            if company.id not in rules_by_company:
-                rules_by_company[company.id] = Rule._triage_lookup(company)
-            rule, record = rules_by_company[company.id].get(
-                card.reason, (triage.rule_for(card.reason), Rule))
-            promised = card.picking_id._shipment_promised_date() or False
-            value = card._triage_order_value()
-            vals = {
-                "suggested_priority": rule.priority, "suggested_action": rule.action,
-                "triage_rule_id": record.id or False, "promised_date": promised,
-                "order_value": value, "lane_repeat_count": repeats[card.id],
+            if full:
+                company = card.company_id or self.env.company
+                if company.id not in rules_by_company:
+                    rules_by_company[company.id] = Rule._triage_lookup(company)
+                rule, record = rules_by_company[company.id].get(
+                    card.reason, (triage.rule_for(card.reason), Rule))
+                promised = card.picking_id._shipment_promised_date() or False
+                value = card._triage_order_value()
+                vals = {"suggested_priority": rule.priority, "suggested_action": rule.action,
+                        "triage_rule_id": record.id or False, "promised_date": promised,
+                        "order_value": value}
+            else:
+                vals = {}
+                promised, value = card.promised_date, card.order_value
+                rule = triage.Rule(card.reason, card.suggested_priority or "normal",
+                                   card.suggested_action or "investigate")
+            vals.update({
+                "lane_repeat_count": repeats[card.id],
                 "impact_score": triage.impact_score(promised or None, now, value,
                                                     repeats[card.id], rule.priority),
-            }
+            })
             changed = {k: v for k, v in vals.items()
                        if (card[k].id if k == "triage_rule_id" else card[k]) != v}
             if changed:
                 card.write(changed)
 
     def _triage_refresh_lanes(self, now=None):
-        """Refresh these cards and the unresolved cards on their lanes (their
-        repeat count moved)."""
-        lanes = self.sudo().search([
-            ("state", "!=", "resolved"), ("company_id", "in", self.company_id.ids),
+        """Refresh these cards, and recount the unresolved cards on their lanes
+        (their repeat count moved)."""
+        mates = self.sudo().search([
+            ("id", "not in", self.ids), ("state", "!=", "resolved"),
+            ("company_id", "in", self.company_id.ids),
             ("carrier_id", "in", self.carrier_id.ids + [False]),
             ("destination_country_id", "in", self.destination_country_id.ids + [False]),
         ]).filtered(lambda c: (c.carrier_id, c.destination_country_id) in {
             (o.carrier_id, o.destination_country_id) for o in self})
-        (self | lanes)._triage_refresh(now)
+        self._triage_refresh(now)
+        mates._triage_refresh(now, full=False)
 
     @api.model
     def _monitor_raise(self, picking, reason, partner=None, at=None, message=None,
@@ -143,12 +157,21 @@ class ShipmentSyncException(models.Model):
     # learning from resolutions
     # ------------------------------------------------------------------
     @api.model
-    def _triage_fastest(self, company):
-        """reason -> shipsync ``Fastest`` over ``company``'s recorded resolutions."""
-        rows = self.sudo().search_read(
-            [("company_id", "=", company.id), ("state", "=", "resolved"),
-             ("resolution_action", "!=", False)],
-            ["reason", "resolution_action", "resolution_hours"])
+    def _triage_fastest(self, company, reasons=None):
+        """reason -> shipsync ``Fastest`` over ``company``'s recorded resolutions
+        (the latest ``FASTEST_SAMPLE`` of each reason), for ``reasons`` (all by
+        default)."""
+        domain = [("company_id", "=", company.id), ("state", "=", "resolved"),
+                  ("resolution_action", "!=", False)]
+        if reasons is None:
+            groups = self.sudo()._read_group(domain, ["reason"])
+            reasons = [reason for (reason,) in groups]
+        rows = []
+        for reason in sorted(set(reasons) - {False, None}):
+            rows += self.sudo().search_read(
+                domain + [("reason", "=", reason)],
+                ["reason", "resolution_action", "resolution_hours"],
+                order="resolved_at desc, id desc", limit=FASTEST_SAMPLE)
         return triage.fastest_actions(
             (r["reason"], r["resolution_action"], r["resolution_hours"]) for r in rows)
 
@@ -156,11 +179,11 @@ class ShipmentSyncException(models.Model):
     def _compute_fastest(self):
         labels = dict(self._fields["fastest_action"]._description_selection(self.env))
         by_company = {}
+        for company in self.company_id:
+            by_company[company.id] = self._triage_fastest(
+                company, self.filtered(lambda c, co=company: c.company_id == co).mapped("reason"))
         for card in self:
-            company = card.company_id
-            if company.id not in by_company:
-                by_company[company.id] = self._triage_fastest(company) if company else {}
-            best = by_company[company.id].get(card.reason)
+            best = by_company.get(card.company_id.id, {}).get(card.reason)
             card.fastest_action = best.action if best else False
             card.fastest_hint = _(
                 "Fastest historically: %(action)s (%(hours)s h, n=%(count)s)",

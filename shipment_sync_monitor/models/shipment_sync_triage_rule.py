@@ -194,12 +194,12 @@ class ShipmentSyncTriageStat(models.Model):
 
     def _compute_is_fastest(self):
         Card = self.env["shipment.sync.exception"]
-        fastest_by_company = {}
+        fastest_by_company = {
+            company.id: Card._triage_fastest(company, self.filtered(
+                lambda s, co=company: s.company_id == co).mapped("reason"))
+            for company in self.company_id}
         for stat in self:
-            company = stat.company_id
-            if company.id not in fastest_by_company:
-                fastest_by_company[company.id] = Card._triage_fastest(company)
-            best = fastest_by_company[company.id].get(stat.reason)
+            best = fastest_by_company.get(stat.company_id.id, {}).get(stat.reason)
             stat.is_fastest = bool(best and best.action == stat.action)
 
     def action_open_cards(self):

@@ -4,6 +4,7 @@ card is recorded and the fastest action per reason is learned from them."""
 
 import json
 from datetime import timedelta
+from unittest.mock import patch
 
 from freezegun import freeze_time
 from psycopg2 import IntegrityError
@@ -209,6 +210,35 @@ class TestTriage(MonitorCommon, TransactionCase):
         card.action_triage_do_suggested()
         self.assertEqual(job.state, "pending")
         self.assertEqual(card.pending_action, "replay_job")
+
+    def test_label_remedy_records_request_label_when_the_label_arrives(self):
+        Picking = type(self.env["stock.picking"])
+        calls = []
+        with freeze_time("2026-11-02 08:00:00"):
+            card = self.raise_on(self.picking, "label_failed")
+        with freeze_time("2026-11-02 09:00:00"), \
+                patch.object(Picking, "_shipment_monitor_can_request_label",
+                             lambda self, reason: reason == "label_failed", create=True), \
+                patch.object(Picking, "_shipment_monitor_request_label",
+                             lambda self, reason: calls.append(reason) or True, create=True):
+            card.invalidate_recordset(["can_request_label"])
+            card.action_triage_do_suggested()
+        self.assertEqual(calls, ["label_failed"])
+        self.assertEqual((card.state, card.pending_action), ("open", "request_label"))
+        with freeze_time("2026-11-02 11:00:00"):
+            self.picking._shipment_internal_event(milestone="label_created")
+        self.assertEqual((card.state, card.resolution_action, card.resolution_hours),
+                         ("resolved", "request_label", 3.0))
+
+    def test_workbench_views_show_priority_impact_and_suggestion(self):
+        views = self.Card.get_views([(False, "kanban"), (False, "list"), (False, "form")])
+        for kind in ("kanban", "list", "form"):
+            arch = views["views"][kind]["arch"]
+            for name in ("impact_score", "suggested_priority"):
+                self.assertIn(f'name="{name}"', arch, kind)
+        self.assertIn("action_triage_do_suggested", views["views"]["kanban"]["arch"])
+        wizard = self.env["shipment.sync.exception.wizard"].get_views([(False, "form")])
+        self.assertIn('name="triage_action"', wizard["views"]["form"]["arch"])
 
     # ------------------------------------------------------------------
     # learning from resolutions
