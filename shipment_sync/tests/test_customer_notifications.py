@@ -3,11 +3,14 @@ shipment whatever the events do, never for stale events or internal
 exceptions, switchable per company and per customer, recorded in the
 milestone's transaction and mailed later through Odoo's mail queue."""
 
+import threading
+import time
 import uuid
 from datetime import timedelta
 
 from freezegun import freeze_time
 
+from odoo import SUPERUSER_ID, api
 from odoo.tests import HttpCase, TransactionCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
@@ -339,3 +342,60 @@ class TestCustomerNotificationsWebhook(ShipmentSyncCommon, HttpCase):
         self.assertEqual((notification.kind, notification.state), ("out_for_delivery", "pending"))
         self.assertFalse(self.env["mail.mail"].search(
             [("model", "=", "stock.picking"), ("res_id", "=", self.picking.id)]))
+
+
+@tagged("post_install", "-at_install")
+class TestConcurrentNotify(TransactionCase):
+    """Two real transactions record the same notification at the same time
+    (two workers replaying one shipment): one row, and no error for either."""
+
+    def test_two_concurrent_replays_record_one_notification_without_error(self):
+        registry = self.env.registry
+        with registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            partner = env["res.partner"].create({"name": "Race Customer",
+                                                 "email": "race@example.com"})
+            picking_type = env.ref("stock.picking_type_out")
+            picking = env["stock.picking"].create({
+                "picking_type_id": picking_type.id, "partner_id": partner.id,
+                "location_id": picking_type.default_location_src_id.id,
+                "location_dest_id": env.ref("stock.stock_location_customers").id,
+            })
+            picking_id, partner_id = picking.id, partner.id
+        results = {}
+
+        def notify(env):
+            return len(env["stock.picking"].browse(picking_id)._shipment_customer_notify(
+                "delivered"))
+
+        def second(env):
+            try:
+                with env.cr:
+                    results["second"] = notify(env)
+            except Exception as exc:  # reported by the assertion below
+                results["second"] = repr(exc)
+
+        try:
+            # Environments are made here: the test runner holds the registry
+            # lock that a thread would wait on to build one.
+            env_first = api.Environment(registry.cursor(), SUPERUSER_ID, {})
+            env_second = api.Environment(registry.cursor(), SUPERUSER_ID, {})
+            with env_first.cr:
+                results["first"] = notify(env_first)
+                # The second insert waits on the unique index until the first commits.
+                thread = threading.Thread(target=second, args=(env_second,))
+                thread.start()
+                time.sleep(0.5)
+            thread.join(30)
+            self.assertEqual(results, {"first": 1, "second": 0})
+            with registry.cursor() as cr:
+                cr.execute("SELECT kind, state FROM shipment_sync_notification "
+                           "WHERE picking_id = %s", [picking_id])
+                self.assertEqual(cr.fetchall(), [("delivered", "pending")])
+        finally:
+            with registry.cursor() as cr:
+                cr.execute("DELETE FROM shipment_sync_notification WHERE picking_id = %s",
+                           [picking_id])
+                env = api.Environment(cr, SUPERUSER_ID, {})
+                env["stock.picking"].browse(picking_id).unlink()
+                env["res.partner"].browse(partner_id).unlink()
