@@ -55,7 +55,7 @@ class ShipmentTrackingPortal(CustomerPortal):
             return limited
         picking = request.env["stock.picking"]._shipment_from_tracking_token(token)
         if not picking:
-            raise NotFound()
+            return self._tracking_not_found()
         values = {
             "tracking": picking._shipment_tracking_values(),
             "res_company": picking.company_id,
@@ -63,6 +63,13 @@ class ShipmentTrackingPortal(CustomerPortal):
         }
         return request.render("shipment_sync.shipment_tracking_page", values,
                               headers=PAGE_HEADERS)
+
+    def _tracking_not_found(self):
+        """One plain 404 for every refused token, answered here rather than
+        raised: the generic 404 handling would look the path up again."""
+        return request.make_response(
+            NotFound.description, status=404,
+            headers=[("Content-Type", "text/plain; charset=utf-8"), *PAGE_HEADERS])
 
     def _tracking_check_rate(self):
         """A 429 response with Retry-After when this client address asked

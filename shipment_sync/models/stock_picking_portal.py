@@ -7,17 +7,24 @@ visible decided by ``shipsync.customer``): the templates never read the
 picking, its events or its partner themselves."""
 
 import hmac
+import re
 import secrets
 from datetime import timedelta
 
+import pytz
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import format_date, format_datetime
+from odoo.tools import format_date, format_time
 
 from shipsync import customer
 from shipsync import milestones as ms
 
 from . import customer_text
+
+#: What a token made by _new_tracking_token looks like (anything else is a 404
+#: without touching the database).
+TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
 
 
 def _new_tracking_token():
@@ -35,6 +42,20 @@ JOURNEY_STEPS = (
 )
 #: Milestones that end the journey somewhere else than at the customer's.
 OFF_JOURNEY = frozenset({"returning", "returned", "delivery_failed", "cancelled"})
+
+
+def customer_when(env, value, tz):
+    """A ledger time (naive UTC) as the customer reads it: date and hour:minute
+    in ``tz``, in ``env``'s language."""
+    if not value:
+        return ""
+    try:
+        zone = pytz.timezone(tz or "UTC")
+    except pytz.UnknownTimeZoneError:
+        zone = pytz.utc
+    local = pytz.utc.localize(value).astimezone(zone)
+    hour = format_time(env, value, tz=zone.zone, time_format="short")
+    return f"{format_date(env, local.date())} {hour}"
 
 
 def customer_milestone_text(env, code):
@@ -101,7 +122,7 @@ class StockPicking(models.Model):
         recordset when the token is unknown, the picking is not a delivery
         order, or its link expired: the caller answers the same 404 for all."""
         Picking = self.sudo()
-        if not token or not isinstance(token, str) or len(token) > 128:
+        if not isinstance(token, str) or not TOKEN_RE.match(token):
             return Picking.browse()
         picking = Picking.search([("shipment_tracking_token", "=", token)], limit=1)
         if not picking or not hmac.compare_digest(
@@ -143,8 +164,9 @@ class StockPicking(models.Model):
     # ------------------------------------------------------------------
     def _shipment_customer_tz(self):
         self.ensure_one()
-        return (self.env.user.tz if not self.env.user._is_public() else None) \
-            or self.sudo().partner_id.tz or self.company_id.partner_id.tz or "UTC"
+        tz = (self.env.user.tz if not self.env.user._is_public() else None) \
+            or self.sudo().partner_id.tz or self.company_id.partner_id.tz
+        return tz if tz in pytz.all_timezones_set else "UTC"
 
     def _shipment_journey(self):
         """The progress bar: a list of steps ``{label, done, current}``, the
@@ -187,7 +209,7 @@ class StockPicking(models.Model):
             if not lines:
                 continue
             entries.append({
-                "at": format_datetime(self.env, entry.at, tz=tz, dt_format="medium"),
+                "at": customer_when(self.env, entry.at, tz),
                 "title": lines[0], "detail": " ".join(lines[1:]),
                 "is_exception": bool(entry.category) and not entry.milestone,
                 "location": entry.location,
@@ -219,8 +241,10 @@ class StockPicking(models.Model):
         eta = picking._shipment_customer_eta()
 
         def eta_text(value):
-            return format_date(self.env, fields.Datetime.context_timestamp(
-                picking.with_context(tz=tz), value)) if value else ""
+            if not value:
+                return ""
+            local = pytz.utc.localize(value).astimezone(pytz.timezone(tz))
+            return format_date(self.env, local.date())
 
         carrier_name, tracking_ref, tracking_link = picking._shipment_carrier_tracking()
         exception = ""
@@ -231,9 +255,7 @@ class StockPicking(models.Model):
         delivered = milestone == "delivered"
         return {
             "milestone_text": customer_milestone_text(self.env, milestone) or _("Order received"),
-            "milestone_date": format_datetime(self.env, picking.shipment_milestone_date, tz=tz,
-                                              dt_format="medium")
-            if picking.shipment_milestone_date else "",
+            "milestone_date": customer_when(self.env, picking.shipment_milestone_date, tz),
             "delivered": delivered,
             "terminal": milestone in ms.TERMINAL,
             "journey": picking._shipment_journey(),

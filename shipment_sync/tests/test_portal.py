@@ -38,7 +38,7 @@ class TestTrackingPages(ShipmentSyncCommon, HttpCase):
         france = cls.env.ref("base.fr")
         cls.customer.write({
             "street": STREET, "zip": ZIP, "city": "Lyon", "country_id": france.id,
-            "email": EMAIL, "phone": PHONE,
+            "email": EMAIL, "phone": PHONE, "tz": "Europe/Paris",
         })
         cls.other_customer = cls.env["res.partner"].create({
             "name": "Bob Othercustomer", "city": "Gent", "country_id": cls.env.ref("base.be").id})
@@ -97,6 +97,7 @@ class TestTrackingPages(ShipmentSyncCommon, HttpCase):
         self.assertIn(self.text("in_transit"), html)
         self.assertIn(self.text("packed"), html)  # timeline entry
         self.assertIn("Lyon, France", html)
+        self.assertIn("10:00", html)  # 09:00 UTC, told in the customer's time zone
         self.assertIn("Swift Parcels", html)
         self.assertIn("SWIFT123456", html)
         self.assertIn("https://track.swift.example/?n=SWIFT123456", html)
@@ -131,6 +132,13 @@ class TestTrackingPages(ShipmentSyncCommon, HttpCase):
         response = self.track("not-a-token-" + uuid.uuid4().hex)
         self.assertEqual(response.status_code, 404)
         self.assertNotIn("Track your parcel", response.text)
+
+    def test_malformed_token_is_the_same_plain_404(self):
+        wrong = self.track("x" * 32)
+        for token in ("abc%00def", "a" * 300, "%27%20OR%201%3D1--", "short"):
+            response = self.track(token)
+            self.assertEqual(response.status_code, 404, token)
+            self.assertEqual(response.text, wrong.text)
 
     def test_expired_link_is_the_same_404_as_a_wrong_token(self):
         self.ingest(self.picking, "delivered", 90)
@@ -194,6 +202,21 @@ class TestTrackingPages(ShipmentSyncCommon, HttpCase):
         self.assertIn(words.split(".")[0], html)
         self.assertNotIn("address_issue", html)
         self.assertNotIn("Address Issue", html)
+
+    def test_progress_bar_follows_the_journey(self):
+        Picking = self.env["stock.picking"]
+
+        def journey(milestone):
+            picking = Picking.new({"shipment_milestone": milestone})
+            steps = picking._shipment_journey()
+            return [step["done"] for step in steps["steps"]], steps["off_course"]
+
+        self.assertEqual(journey("draft"), ([False] * 5, False))
+        self.assertEqual(journey("packed"), ([True] + [False] * 4, False))
+        self.assertEqual(journey("delivery_attempted"), ([True] * 4 + [False], False))
+        self.assertEqual(journey("delivered"), ([True] * 5, False))
+        self.assertEqual(journey("returned"), ([True] * 4 + [False], True))
+        self.assertEqual(journey("cancelled"), ([False] * 5, True))
 
     def test_open_tracking_page_button_gives_the_public_url(self):
         action = self.picking.action_shipment_open_tracking_page()
