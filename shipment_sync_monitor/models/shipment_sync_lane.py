@@ -233,6 +233,26 @@ class ShipmentSyncLane(models.Model):
             prefix_length=default_prefix if prefix_length is None else prefix_length)
 
     @api.model
+    def _eta_required_defaults(self, given):
+        """Column values for the NOT NULL columns of stock_picking that other
+        installed modules add (e.g. the WMS state), from their field
+        defaults, so the bulk insert works whatever is installed."""
+        self.env.cr.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = "
+            "'stock_picking' AND is_nullable = 'NO' AND column_default IS NULL "
+            "AND column_name <> 'id'")
+        missing = [c for (c,) in self.env.cr.fetchall() if c not in given]
+        Picking = self.env["stock.picking"]
+        defaults = Picking.default_get([c for c in missing if c in Picking._fields])
+        out = {}
+        for column in missing:
+            if column not in defaults:
+                raise ValueError(f"stock_picking.{column} is required and has no default: "
+                                 "cannot generate a synthetic history here")
+            out[column] = Picking._fields[column].convert_to_column(defaults[column], Picking)
+        return out
+
+    @api.model
     def _eta_demo(self, count=400):
         """Demo data: a synthetic delivered history over the last four months
         (once), folded into lanes, so shipments in transit get predictions."""
@@ -291,19 +311,23 @@ class ShipmentSyncLane(models.Model):
              s.handed_over_at, s.delivered_at, f"etagen-{offset + n}-{seed}")
             for n, s in enumerate(history, start=1)
         ]
+        columns = ("name", "picking_type_id", "location_id", "location_dest_id", "company_id",
+                   "partner_id", "carrier_id", "date_done", "shipment_milestone_date",
+                   "shipment_correlation_id", "move_type", "state", "priority",
+                   "scheduled_date", "date", "shipment_milestone", "shipment_exception_state",
+                   "create_uid", "write_uid", "create_date", "write_date")
+        extra = self._eta_required_defaults(set(columns))
         for chunk in range(0, len(rows), 1000):
             part = rows[chunk:chunk + 1000]
             cr.execute(SQL(
-                "INSERT INTO stock_picking (name, picking_type_id, location_id, "
-                "location_dest_id, company_id, partner_id, carrier_id, date_done, "
-                "shipment_milestone_date, shipment_correlation_id, move_type, state, priority, "
-                "scheduled_date, date, shipment_milestone, shipment_exception_state, "
-                "create_uid, write_uid, create_date, write_date) "
+                "INSERT INTO stock_picking (%s) "
                 "SELECT v.name, v.type, v.src, v.dst, v.company, v.partner, v.carrier, "
                 "v.handed, v.delivered, v.corr, 'direct', 'done', '0', v.handed, v.handed, "
-                "'delivered', 'none', 1, 1, v.handed, v.delivered "
+                "'delivered', 'none', 1, 1, v.handed, v.delivered%s "
                 "FROM (VALUES %s) AS v(name, type, src, dst, company, partner, carrier, "
                 "handed, delivered, corr)",
+                SQL(", ").join(SQL.identifier(c) for c in (*columns, *extra)),
+                SQL("").join(SQL(", %s", value) for value in extra.values()),
                 SQL(", ").join(SQL("(%s, %s, %s, %s, %s, %s, %s, %s::timestamp, "
                                    "%s::timestamp, %s)", *row) for row in part)))
         self.env.invalidate_all()
