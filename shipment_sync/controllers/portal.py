@@ -133,7 +133,8 @@ class ShipmentTrackingPortal(CustomerPortal):
                                   offset=pager["offset"])
         values = self._prepare_portal_layout_values()
         values.update({
-            "shipments": [(picking, picking._shipment_tracking_values()) for picking in pickings],
+            "shipments": [(picking, picking._shipment_tracking_values(timeline=False))
+                          for picking in pickings],
             "page_name": "shipment",
             "pager": pager,
             "default_url": "/my/shipments",

@@ -230,11 +230,11 @@ class StockPicking(models.Model):
                 url = False
         return picking.carrier_id.name or "", picking.carrier_tracking_ref or "", url
 
-    def _shipment_tracking_values(self):
+    def _shipment_tracking_values(self, timeline=True):
         """Everything a tracking page shows of this shipment, customer-safe:
         no street, postcode, customer name or contact, order lines, prices,
         partner (integration) names, raw codes, event messages or internal
-        exceptions."""
+        exceptions. ``timeline=False`` leaves the timeline out (lists)."""
         self.ensure_one()
         picking = self.sudo()
         tz = picking._shipment_customer_tz()
@@ -265,7 +265,7 @@ class StockPicking(models.Model):
             "tracking_ref": tracking_ref,
             "tracking_link": tracking_link,
             "exception_text": exception,
-            "timeline": picking._shipment_customer_timeline(),
+            "timeline": picking._shipment_customer_timeline() if timeline else [],
             "city": destination.city or "",
             "country": destination.country_id.name or "",
         }

@@ -240,6 +240,15 @@ class TestTrackingPages(ShipmentSyncCommon, HttpCase):
         self.assertNotIn(RAW_CODE, detail.text)
         self.assertNotIn(EVENT_MESSAGE, detail.text)
 
+    def test_colleague_of_the_same_company_sees_the_shipment(self):
+        colleague = self.env["res.partner"].create({
+            "name": "Ada's colleague", "parent_id": self.customer.id, "type": "contact"})
+        new_test_user(self.env, login="track_portal_c", groups="base.group_portal",
+                      partner_id=colleague.id, name=colleague.name, email="c@example.com")
+        self.authenticate("track_portal_c", "track_portal_c")
+        self.assertIn(self.picking.name, self.url_open("/my/shipments").text)
+        self.assertEqual(self.url_open(f"/my/shipments/{self.picking.id}").status_code, 200)
+
     def test_in_transit_filter_leaves_out_delivered_shipments(self):
         delivered = self.make_picking()
         self.ingest(delivered, "delivered", 30)
