@@ -7,12 +7,14 @@ import threading
 import time
 import uuid
 from datetime import timedelta
+from unittest.mock import patch
 
 from freezegun import freeze_time
 
 from odoo import SUPERUSER_ID, api
 from odoo.tests import HttpCase, TransactionCase, new_test_user, tagged
 from odoo.tools import mute_logger
+from odoo.tools.translate import code_translations
 
 from odoo.addons.shipment_sync.controllers.main import _buckets
 from odoo.addons.shipment_sync.models.customer_text import exception_text
@@ -135,6 +137,22 @@ class TestCustomerNotifications(ShipmentSyncCommon, TransactionCase):
                         "4471", "Bob", "Driver note"):
             self.assertNotIn(private, body)
             self.assertNotIn(private, mail.subject)
+
+    def test_mail_speaks_the_customers_language(self):
+        self.env["res.lang"]._activate_lang("fr_FR")
+        self.customer.lang = "fr_FR"
+        french = {"The parcel is delayed. We are keeping an eye on it.":
+                  "Le colis a du retard. Nous le suivons de près."}
+        template = self.env.ref("shipment_sync.mail_template_shipment_exception")
+        self.assertEqual(template._render_lang(self.picking.ids), {self.picking.id: "fr_FR"})
+        self.ingest(None, 5, reason="delay_carrier")
+        key = ("shipment_sync", "fr_FR")
+        code_translations.get_python_translations(*key)  # loaded, then patched
+        with patch.dict(code_translations.python_translations, {key: french}):
+            self.Notification._cron_send_notifications()
+        body = self.notifications().mail_id.body_html
+        self.assertIn("Le colis a du retard", body)
+        self.assertNotIn("The parcel is delayed", body)
 
     def test_internal_exceptions_never_notify(self):
         self.ingest("in_transit", 0)
