@@ -61,6 +61,18 @@ def easypost_tracker(url, tracking, details, status):
     return post(url, "easypost", body, make_verifier("easypost", [EASYPOST_SECRET]).headers(body))
 
 
+def tracking_page(url, db, picking_id):
+    """The public tracking page of a transfer, as the backend button opens it."""
+    resp = requests.post(f"{url}/jsonrpc", timeout=30, json={
+        "jsonrpc": "2.0", "method": "call", "params": {
+            "service": "object", "method": "execute_kw",
+            "args": [db, 2, "admin", "stock.picking", "action_shipment_open_tracking_page",
+                     [[picking_id]]]}})
+    answer = resp.json()
+    error = (answer.get("error") or {}).get("message")
+    return (answer.get("result") or {}).get("url") or f"(not available: {error})"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--url", default="http://localhost:8069")
@@ -73,6 +85,17 @@ def main():
                 "ON t.id = p.picking_type_id WHERE t.code = 'outgoing' "
                 "AND p.state NOT IN ('cancel') ORDER BY p.id LIMIT 6")
     pickings = cur.fetchall()
+    # The portal demo customer's delivery (login portal / portal) takes the
+    # third slot: out for delivery, so its tracking page has a journey.
+    cur.execute("SELECT p.id, p.name FROM stock_picking p JOIN stock_picking_type t "
+                "ON t.id = p.picking_type_id JOIN ir_model_data d ON d.model = 'res.partner' "
+                "AND d.module = 'base' AND d.name = 'partner_demo_portal' "
+                "AND d.res_id = p.partner_id WHERE t.code = 'outgoing' AND p.state != 'cancel' "
+                "ORDER BY p.id LIMIT 1")
+    portal = cur.fetchone()
+    if portal:
+        pickings = [p for p in pickings if p[0] != portal[0]]
+        pickings.insert(2, portal)
     now = datetime.now(timezone.utc).replace(microsecond=0)
     start = now - timedelta(days=2)
     results = []
@@ -107,6 +130,10 @@ def main():
     conn.close()
     for name, (status, code) in results:
         print(f"{name:20} {status} {code}")
+    if portal:
+        url = tracking_page(args.url, args.db, portal[0])
+        print(f"==> customer view of {portal[1]}: public tracking page {url} ; "
+              f"portal {args.url}/my/shipments (login portal / password portal)")
     return 0 if all(status < 300 for _n, (status, _c) in results) else 1
 
 
