@@ -18,7 +18,7 @@ class ShipmentSyncException(models.Model):
 
     _inherit = "shipment.sync.exception"
     # Open cards first, then by customer impact.
-    _order = "state_sequence, impact_score desc, opened_at desc, id desc"
+    _order = "state_sequence, impact_score desc nulls last, opened_at desc, id desc"
 
     suggested_priority = fields.Selection(triage.PRIORITIES, "Priority", readonly=True,
                                           index=True)
@@ -74,7 +74,8 @@ class ShipmentSyncException(models.Model):
         (same company, carrier and destination country)."""
         since = now - timedelta(days=LANE_WINDOW_DAYS)
         groups = self.sudo()._read_group(
-            [("opened_at", ">=", since), ("company_id", "in", self.company_id.ids)],
+            [("opened_at", ">=", since), ("company_id", "in", self.company_id.ids),
+             ("carrier_id", "in", self.carrier_id.ids + [False])],
             ["company_id", "carrier_id", "destination_country_id"], ["__count"])
         counts = {(c.id, cr.id, co.id): n for c, cr, co, n in groups}
         result = {}
@@ -173,7 +174,7 @@ class ShipmentSyncException(models.Model):
                 ["reason", "resolution_action", "resolution_hours"],
                 order="resolved_at desc, id desc", limit=FASTEST_SAMPLE)
         return triage.fastest_actions(
-            (r["reason"], r["resolution_action"], r["resolution_hours"]) for r in rows)
+            (r["reason"], r["resolution_action"], r["resolution_hours"] or 0.0) for r in rows)
 
     @api.depends("reason", "company_id")
     def _compute_fastest(self):

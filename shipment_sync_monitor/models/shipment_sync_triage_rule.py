@@ -181,14 +181,13 @@ class ShipmentSyncTriageStat(models.Model):
                 SELECT min(e.id) AS id, e.company_id, e.reason,
                        e.resolution_action AS action,
                        count(*) AS resolution_count,
-                       percentile_cont(0.5) WITHIN GROUP (ORDER BY e.resolution_hours)
-                           AS median_hours,
-                       avg(e.resolution_hours) AS mean_hours,
-                       min(e.resolution_hours) AS min_hours,
-                       max(e.resolution_hours) AS max_hours
+                       percentile_cont(0.5) WITHIN GROUP (
+                           ORDER BY coalesce(e.resolution_hours, 0)) AS median_hours,
+                       avg(coalesce(e.resolution_hours, 0)) AS mean_hours,
+                       min(coalesce(e.resolution_hours, 0)) AS min_hours,
+                       max(coalesce(e.resolution_hours, 0)) AS max_hours
                   FROM shipment_sync_exception e
                  WHERE e.state = 'resolved' AND e.resolution_action IS NOT NULL
-                   AND e.resolution_hours IS NOT NULL
                  GROUP BY e.company_id, e.reason, e.resolution_action
             )""")
 

@@ -11,7 +11,7 @@ from psycopg2 import IntegrityError
 
 from odoo import fields
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tests import Form, TransactionCase, tagged
+from odoo.tests import Form, TransactionCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
 from odoo.addons.shipment_sync.tests.outbox_common import OutboxCase
@@ -316,6 +316,37 @@ class TestTriage(MonitorCommon, TransactionCase):
         self.assertEqual(card.fastest_hint,
                          "Fastest historically: Contact the customer (4 h, n=3)")
         self.assertFalse(self.raise_on(self.make_picking(), "lost").fastest_hint)
+
+    def test_rules_cards_and_stats_stay_in_their_company(self):
+        other = self.env["res.company"].create({"name": "Elsewhere Shipping"})
+        warehouse = self.env["stock.warehouse"].search([("company_id", "=", other.id)],
+                                                       limit=1)
+        picking = self.env["stock.picking"].with_company(other).create({
+            "picking_type_id": warehouse.out_type_id.id, "partner_id": self.customer.id,
+            "location_id": warehouse.lot_stock_id.id,
+            "location_dest_id": self.env.ref("stock.stock_location_customers").id,
+        })
+        own = self.Rule.create({"reason": "lost", "company_id": other.id,
+                                "priority": "low", "action": "contact_carrier"})
+        here = self.raise_on(self.picking, "lost")
+        there = self.raise_on(picking, "lost")
+        self.assertEqual(there.company_id, other)
+        self.assertEqual((there.suggested_priority, there.suggested_action,
+                          there.triage_rule_id), ("low", "contact_carrier", own))
+        self.assertEqual((here.suggested_priority, here.suggested_action),
+                         ("urgent", "open_claim"))
+        there.with_context(shipment_triage_action="contact_carrier")._monitor_resolve("Found")
+        self.assertEqual((there.state, there.resolution_action), ("resolved", "contact_carrier"))
+        self.assertEqual(self.Stat.search([("company_id", "=", other.id)]).action,
+                         "contact_carrier")
+        outsider = new_test_user(self.env, "ops_triage_elsewhere",
+                                 groups="shipment_sync.group_user",
+                                 company_id=other.id, company_ids=[other.id])
+        self.assertEqual(self.Stat.with_user(outsider).search([]).mapped("action"),
+                         ["contact_carrier"])
+        self.assertFalse(self.Stat.with_user(self.ops).search([("reason", "=", "lost")]))
+        self.assertNotIn(own, self.Rule.with_user(self.ops).search([]))
+        self.assertIn(own, self.Rule.with_user(outsider).search([]))
 
     def test_user_sees_rules_and_stats_but_cannot_edit_rules(self):
         rule = self.Rule.search([("reason", "=", "lost")], limit=1)
