@@ -148,6 +148,19 @@ class TestEta(MonitorCommon, TransactionCase):
         self.assertFalse(other.shipment_eta_predicted)
         self.assertFalse(other.shipment_eta_lane_id)
 
+    def test_unreadable_settings_and_histograms_fall_back_quietly(self):
+        self.Lane._cron_fold(now=T)
+        params = self.env["ir.config_parameter"]
+        params.set_param("shipment_sync_monitor.eta_min_samples", "many")
+        params.set_param("shipment_sync_monitor.eta_postcode_prefix", "-")
+        self.assertEqual(self.Lane._eta_params(), (eta.DEFAULT_MIN_SAMPLES,
+                                                  eta.DEFAULT_PREFIX_LENGTH))
+        lane = self.lanes()[0]
+        lane.histogram = '{"b": {"3": 9}, "n": 1}'
+        with self.assertLogs("odoo.addons.shipment_sync_monitor.models.shipment_sync_lane",
+                             "WARNING"):
+            self.assertEqual(lane._eta_stats().count, 0)
+
     def test_late_risk_when_the_prediction_passes_the_promised_date(self):
         self.Lane._cron_fold(now=T)
         self.picking.date_deadline = T + timedelta(hours=36)
