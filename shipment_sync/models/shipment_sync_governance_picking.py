@@ -5,10 +5,10 @@ class StockPicking(models.Model):
     _inherit = "stock.picking"
 
     def _shipment_internal_event(self, milestone=None, exception_reason=None,
-                                 resolves_exception=False, message=None):
+                                 resolves_exception=False, message=None, occurred_at=None):
         events = super()._shipment_internal_event(
             milestone=milestone, exception_reason=exception_reason,
-            resolves_exception=resolves_exception, message=message)
+            resolves_exception=resolves_exception, message=message, occurred_at=occurred_at)
         if resolves_exception and events:
             # A person closed the exception (form button, monitor workbench...),
             # or a rule of the suite did (crons run as OdooBot).
