@@ -60,8 +60,7 @@ def customer_when(env, value, tz):
 
 def customer_milestone_text(env, code):
     """Customer wording of a milestone in ``env``'s language ('' for draft)."""
-    text = customer_text.MILESTONE_TEXT.get(code or "")
-    return env._(text) if text else ""
+    return customer_text.milestone_text(code, env)
 
 
 def customer_category_text(env, category):
@@ -72,7 +71,7 @@ def customer_category_text(env, category):
 
 def customer_exception_text(env, reason):
     """Customer wording of an exception reason, '' when it is internal."""
-    return customer_category_text(env, customer.exception_category(reason))
+    return customer_text.exception_text(reason, env)
 
 
 class StockPicking(models.Model):
