@@ -289,10 +289,18 @@ class TestCustomerNotifications(ShipmentSyncCommon, TransactionCase):
         delivery = self.env["res.partner"].create({
             "name": "Dock 4", "parent_id": self.customer.id, "type": "delivery"})
         self.assertFalse(delivery.email)
-        picking = self.make_picking(partner_id=delivery.id)
-        picking._shipment_customer_notify("delivered")
-        # no sale order: the delivery contact is kept, without email
-        self.assertEqual(self.notifications(picking).state, "skipped")
+        order = self.env["sale.order"].create({
+            "partner_id": self.customer.id, "partner_shipping_id": delivery.id,
+            "order_line": [(0, 0, {"product_id": self.product.id, "product_uom_qty": 1})],
+        })
+        order.action_confirm()
+        picking = order.picking_ids
+        self.assertEqual(picking.partner_id, delivery)
+        notification = picking._shipment_customer_notify("delivered")
+        self.assertEqual((notification.state, notification.partner_id), ("pending", self.customer))
+        # without an order, the delivery contact has no email: recorded, skipped
+        lone = self.make_picking(partner_id=delivery.id)
+        self.assertEqual(lone._shipment_customer_notify("delivered").state, "skipped")
 
     def test_mail_speaks_for_the_company_of_the_shipment(self):
         company_b = self.env["res.company"].create({
