@@ -118,6 +118,13 @@ class TestApply(ShipmentSyncCommon, TransactionCase):
         internal = self.events_of(self.picking).filtered(lambda e: e.direction == "internal")
         self.assertTrue(internal.resolves_exception)
 
+    def test_internal_event_is_placed_at_the_time_given(self):
+        at = (T0 + timedelta(hours=3)).replace(tzinfo=None)
+        event = self.picking._shipment_internal_event(exception_reason="sla_breach",
+                                                      occurred_at=at)
+        self.assertEqual(event.occurred_at, at)
+        self.assertEqual(self.picking.shipment_exception_date, at)
+
     def test_unmatched_event_applies_when_the_picking_gets_its_tracking_number(self):
         event = self.ingest(self.carrier, "picked_up", 10, tracking_number="LATE-TRACK-1")
         self.assertEqual(event.state, "unmatched")
