@@ -2,7 +2,9 @@
 categories. What is customer-visible is decided by ``shipsync.customer``; the
 words are here so Odoo's translation tools pick them up."""
 
-from odoo.tools import LazyTranslate
+import pytz
+
+from odoo.tools import LazyTranslate, format_date, format_time
 
 from shipsync import customer
 
@@ -59,9 +61,30 @@ def milestone_text(code, env=None):
     return _text(text, env) if text else ""
 
 
+def category_text(category, env=None):
+    """Customer wording of an exception category ('' for none), in the
+    language of ``env`` when given."""
+    text = CATEGORY_TEXT.get(category or "")
+    return _text(text, env) if text else ""
+
+
 def exception_text(reason, env=None):
     """Customer wording of an exception reason, or '' when the reason is
     internal and must not reach the customer; in the language of ``env`` when
     given."""
-    category = customer.exception_category(reason)
-    return _text(CATEGORY_TEXT[category], env) if category else ""
+    return category_text(customer.exception_category(reason), env)
+
+
+def customer_when(env, value, tz, with_time=True):
+    """A ledger time (naive UTC) as the customer reads it: the date and, with
+    ``with_time``, hour:minute, in time zone ``tz`` and ``env``'s language."""
+    if not value:
+        return ""
+    try:
+        zone = pytz.timezone(tz or "UTC")
+    except pytz.UnknownTimeZoneError:
+        zone = pytz.utc
+    day = format_date(env, pytz.utc.localize(value).astimezone(zone).date())
+    if not with_time:
+        return day
+    return f"{day} {format_time(env, value, tz=zone.zone, time_format='short')}"

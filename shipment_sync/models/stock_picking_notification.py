@@ -1,11 +1,9 @@
-import pytz
 
 from odoo import fields, models
-from odoo.tools import format_date
 
 from shipsync import customer
 
-from .customer_text import exception_text, milestone_text
+from .customer_text import customer_when, exception_text, milestone_text
 
 #: Mail template of each core notification kind (xmlids, noupdate records
 #: companies may edit). Modules adding a kind override
@@ -134,12 +132,5 @@ class StockPicking(models.Model):
 
     def _shipment_customer_date(self, value):
         """A naive UTC datetime as a date in the customer's timezone and language."""
-        if not value:
-            return ""
-        tz_name = self.partner_id.tz or self.company_id.partner_id.tz or "UTC"
-        try:
-            tz = pytz.timezone(tz_name)
-        except pytz.UnknownTimeZoneError:
-            tz = pytz.utc
-        local = pytz.utc.localize(value).astimezone(tz)
-        return format_date(self.env, local.date())
+        tz = self.partner_id.tz or self.company_id.partner_id.tz or "UTC"
+        return customer_when(self.env, value, tz, with_time=False)

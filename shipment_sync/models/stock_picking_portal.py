@@ -15,7 +15,6 @@ import pytz
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import format_date, format_time
 
 from shipsync import customer
 from shipsync import milestones as ms
@@ -42,36 +41,6 @@ JOURNEY_STEPS = (
 )
 #: Milestones that end the journey somewhere else than at the customer's.
 OFF_JOURNEY = frozenset({"returning", "returned", "delivery_failed", "cancelled"})
-
-
-def customer_when(env, value, tz):
-    """A ledger time (naive UTC) as the customer reads it: date and hour:minute
-    in ``tz``, in ``env``'s language."""
-    if not value:
-        return ""
-    try:
-        zone = pytz.timezone(tz or "UTC")
-    except pytz.UnknownTimeZoneError:
-        zone = pytz.utc
-    local = pytz.utc.localize(value).astimezone(zone)
-    hour = format_time(env, value, tz=zone.zone, time_format="short")
-    return f"{format_date(env, local.date())} {hour}"
-
-
-def customer_milestone_text(env, code):
-    """Customer wording of a milestone in ``env``'s language ('' for draft)."""
-    return customer_text.milestone_text(code, env)
-
-
-def customer_category_text(env, category):
-    """Customer wording of an exception category in ``env``'s language."""
-    text = customer_text.CATEGORY_TEXT.get(category or "")
-    return env._(text) if text else ""
-
-
-def customer_exception_text(env, reason):
-    """Customer wording of an exception reason, '' when it is internal."""
-    return customer_text.exception_text(reason, env)
 
 
 class StockPicking(models.Model):
@@ -183,7 +152,7 @@ class StockPicking(models.Model):
             reached = max(reached, 1)
         if milestone == "cancelled":
             reached = -1
-        steps = [{"label": customer_milestone_text(self.env, code), "done": index <= reached,
+        steps = [{"label": customer_text.milestone_text(code, self.env), "done": index <= reached,
                   "current": index == reached}
                  for index, (_rank, code) in enumerate(JOURNEY_STEPS)]
         percent = 0 if reached < 0 else round(100 * (reached + 1) / len(JOURNEY_STEPS))
@@ -201,14 +170,14 @@ class StockPicking(models.Model):
         for entry in customer.customer_timeline(rows):
             lines = []
             if entry.milestone:
-                lines.append(customer_milestone_text(self.env, entry.milestone))
+                lines.append(customer_text.milestone_text(entry.milestone, self.env))
             if entry.category:
-                lines.append(customer_category_text(self.env, entry.category))
+                lines.append(customer_text.category_text(entry.category, self.env))
             lines = [line for line in lines if line]
             if not lines:
                 continue
             entries.append({
-                "at": customer_when(self.env, entry.at, tz),
+                "at": customer_text.customer_when(self.env, entry.at, tz),
                 "title": lines[0], "detail": " ".join(lines[1:]),
                 "is_exception": bool(entry.category) and not entry.milestone,
                 "location": entry.location,
@@ -240,21 +209,18 @@ class StockPicking(models.Model):
         eta = picking._shipment_customer_eta()
 
         def eta_text(value):
-            if not value:
-                return ""
-            local = pytz.utc.localize(value).astimezone(pytz.timezone(tz))
-            return format_date(self.env, local.date())
+            return customer_text.customer_when(self.env, value, tz, with_time=False)
 
         carrier_name, tracking_ref, tracking_link = picking._shipment_carrier_tracking()
         exception = ""
         if picking.shipment_exception_state == "open":
-            exception = customer_exception_text(self.env, picking.shipment_exception_reason)
+            exception = customer_text.exception_text(picking.shipment_exception_reason, self.env)
         destination = picking.partner_id
         milestone = picking.shipment_milestone or "draft"
         delivered = milestone == "delivered"
         return {
-            "milestone_text": customer_milestone_text(self.env, milestone) or _("Order received"),
-            "milestone_date": customer_when(self.env, picking.shipment_milestone_date, tz),
+            "milestone_text": customer_text.milestone_text(milestone, self.env) or _("Order received"),
+            "milestone_date": customer_text.customer_when(self.env, picking.shipment_milestone_date, tz),
             "delivered": delivered,
             "terminal": milestone in ms.TERMINAL,
             "journey": picking._shipment_journey(),

@@ -1,7 +1,10 @@
 import json
+import threading
+import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
+from odoo import SUPERUSER_ID, api
 from odoo.tests import Form  # noqa: F401  (re-exported for the addons' tests)
 
 from shipsync.signatures import StandardWebhooks, make_verifier
@@ -81,3 +84,30 @@ class ShipmentSyncCommon:
     def events_of(self, picking):
         return self.env["shipment.sync.event"].search(
             [("picking_id", "=", picking.id)], order="occurred_at, id")
+
+
+def race_two_transactions(registry, work):
+    """Run ``work(env)`` in two real transactions, the second starting while
+    the first is still open (so an insert of the second waits on the first's
+    unique index until it commits). Returns the two results; an exception of
+    the second is returned as its repr, for the caller's assertion."""
+    results = {}
+
+    def second(env):
+        try:
+            with env.cr:
+                results["second"] = work(env)
+        except Exception as exc:  # reported by the caller's assertion
+            results["second"] = repr(exc)
+
+    # Environments are made here: the test runner holds the registry lock
+    # that a thread would wait on to build one.
+    env_first = api.Environment(registry.cursor(), SUPERUSER_ID, {})
+    env_second = api.Environment(registry.cursor(), SUPERUSER_ID, {})
+    with env_first.cr:
+        results["first"] = work(env_first)
+        thread = threading.Thread(target=second, args=(env_second,))
+        thread.start()
+        time.sleep(0.5)
+    thread.join(30)
+    return results["first"], results.get("second")

@@ -2,18 +2,16 @@
 milestones.md on real records, lookups, exceptions, correlation ids,
 multi-company and access rights."""
 
-import threading
-import time
 import uuid
 from datetime import timedelta
 
 from odoo import SUPERUSER_ID, api
 from odoo.exceptions import AccessError
-from odoo.tests import TransactionCase, tagged, new_test_user
+from odoo.tests import TransactionCase, new_test_user, tagged
 
 from shipsync.normalizers import CanonicalEvent
 
-from .common import T0, ShipmentSyncCommon
+from .common import T0, ShipmentSyncCommon, race_two_transactions
 
 
 @tagged("post_install", "-at_install")
@@ -214,35 +212,15 @@ class TestConcurrentIngest(TransactionCase):
                 "name": "Race", "code": code, "webhook_secret": "s"}).id
         event = CanonicalEvent(external_id="same-id", occurred_at=T0, milestone="picked",
                                picking_ref="NOPE/0001")
-        results = {}
 
         def ingest(env):
             partner = env["shipment.sync.partner"].browse(partner_id)
             new, dups = env["shipment.sync.event"]._ingest(partner, [event])
             return len(new), len(dups)
 
-        def second(env):
-            try:
-                with env.cr:
-                    results["second"] = ingest(env)
-            except Exception as exc:  # reported by the assertion below
-                results["second"] = repr(exc)
-
         try:
-            # Environments are made here: the test runner holds the registry
-            # lock that a thread would wait on to build one.
-            env_first = api.Environment(registry.cursor(), SUPERUSER_ID, {})
-            env_second = api.Environment(registry.cursor(), SUPERUSER_ID, {})
-            with env_first.cr:
-                results["first"] = ingest(env_first)
-                # The second transaction runs while the first is still open:
-                # its insert waits on the unique index until the first commits.
-                thread = threading.Thread(target=second, args=(env_second,))
-                thread.start()
-                time.sleep(0.5)
-            thread.join(30)
-            self.assertEqual(results["first"], (1, 0))
-            self.assertEqual(results["second"], (0, 1))
+            results = race_two_transactions(registry, ingest)
+            self.assertEqual(results, ((1, 0), (0, 1)))
             with registry.cursor() as cr:
                 cr.execute("SELECT state FROM shipment_sync_event WHERE partner_id = %s "
                            "ORDER BY id", [partner_id])

@@ -3,8 +3,6 @@ shipment whatever the events do, never for stale events or internal
 exceptions, switchable per company and per customer, recorded in the
 milestone's transaction and mailed later through Odoo's mail queue."""
 
-import threading
-import time
 import uuid
 from datetime import timedelta
 from unittest.mock import patch
@@ -21,7 +19,7 @@ from odoo.addons.shipment_sync.models.customer_text import exception_text
 
 from shipsync.normalizers import CanonicalEvent
 
-from .common import T0, ShipmentSyncCommon, canonical_event, envelope
+from .common import T0, ShipmentSyncCommon, canonical_event, envelope, race_two_transactions
 
 SECRET_MESSAGE = "Driver note: gate code 4471, call Bob"
 #: Odoo's own events happen now; the carrier's are around T0.
@@ -388,32 +386,14 @@ class TestConcurrentNotify(TransactionCase):
                 "location_dest_id": env.ref("stock.stock_location_customers").id,
             })
             picking_id, partner_id = picking.id, partner.id
-        results = {}
 
         def notify(env):
             return len(env["stock.picking"].browse(picking_id)._shipment_customer_notify(
                 "delivered"))
 
-        def second(env):
-            try:
-                with env.cr:
-                    results["second"] = notify(env)
-            except Exception as exc:  # reported by the assertion below
-                results["second"] = repr(exc)
-
         try:
-            # Environments are made here: the test runner holds the registry
-            # lock that a thread would wait on to build one.
-            env_first = api.Environment(registry.cursor(), SUPERUSER_ID, {})
-            env_second = api.Environment(registry.cursor(), SUPERUSER_ID, {})
-            with env_first.cr:
-                results["first"] = notify(env_first)
-                # The second insert waits on the unique index until the first commits.
-                thread = threading.Thread(target=second, args=(env_second,))
-                thread.start()
-                time.sleep(0.5)
-            thread.join(30)
-            self.assertEqual(results, {"first": 1, "second": 0})
+            results = race_two_transactions(registry, notify)
+            self.assertEqual(results, (1, 0))
             with registry.cursor() as cr:
                 cr.execute("SELECT kind, state FROM shipment_sync_notification "
                            "WHERE picking_id = %s", [picking_id])

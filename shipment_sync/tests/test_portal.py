@@ -10,10 +10,7 @@ from odoo import fields
 from odoo.tests import HttpCase, new_test_user, tagged
 
 from odoo.addons.shipment_sync.controllers.portal import BURST_PARAM, RATE_PARAM, _buckets
-from odoo.addons.shipment_sync.models.stock_picking_portal import (
-    customer_exception_text,
-    customer_milestone_text,
-)
+from odoo.addons.shipment_sync.models.customer_text import exception_text, milestone_text
 
 from shipsync.normalizers import CanonicalEvent
 
@@ -78,7 +75,7 @@ class TestTrackingPages(ShipmentSyncCommon, HttpCase):
                     message=EVENT_MESSAGE, location=f"Lyon, ARA, {ZIP}, France")
 
     def text(self, milestone):
-        return customer_milestone_text(self.env, milestone)
+        return milestone_text(milestone, self.env)
 
     def track(self, token):
         return self.url_open(f"/shipment/track/{token}", allow_redirects=False)
@@ -196,7 +193,7 @@ class TestTrackingPages(ShipmentSyncCommon, HttpCase):
         self.ingest(self.picking, at=later, reason="address_issue")
         self.assertEqual(self.picking.shipment_exception_reason, "address_issue")
         html = self.track(self.token_of(self.picking)).text
-        words = customer_exception_text(self.env, "address_issue")
+        words = exception_text("address_issue", self.env)
         self.assertTrue(words)
         self.assertIn("o_shipment_tracking_exception", html)
         self.assertIn(words.split(".")[0], html)
