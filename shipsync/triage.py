@@ -28,6 +28,8 @@ PRIORITIES: tuple[tuple[str, str], ...] = (
     ("urgent", "Urgent"),
 )
 PRIORITY_CODES: tuple[str, ...] = tuple(code for code, _label in PRIORITIES)
+#: As a list (Odoo reflects and translates only list selections).
+PRIORITY_SELECTION: list[tuple[str, str]] = list(PRIORITIES)
 PRIORITY_WEIGHT: dict[str, float] = {"low": 0.25, "normal": 0.5, "high": 0.75, "urgent": 1.0}
 
 #: The action vocabulary: what an operator does about an exception.
@@ -48,6 +50,8 @@ ACTIONS: tuple[tuple[str, str], ...] = (
     ("other", "Other"),
 )
 ACTION_CODES: tuple[str, ...] = tuple(code for code, _label in ACTIONS)
+#: As a list (Odoo reflects and translates only list selections).
+ACTION_SELECTION: list[tuple[str, str]] = list(ACTIONS)
 ACTION_LABELS: dict[str, str] = dict(ACTIONS)
 
 #: Actions the suite can run by itself from the workbench (a remedy exists).

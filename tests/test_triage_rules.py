@@ -54,6 +54,12 @@ def test_every_action_has_a_label_and_remedies_are_actions():
     assert triage.REMEDY_ACTIONS <= set(triage.ACTION_CODES)
 
 
+def test_selections_are_lists_for_odoo():
+    # Odoo reflects (and translates) only list selections, never tuples.
+    assert triage.ACTION_SELECTION == list(triage.ACTIONS)
+    assert triage.PRIORITY_SELECTION == list(triage.PRIORITIES)
+
+
 # ----------------------------------------------------------------------
 # impact
 # ----------------------------------------------------------------------

@@ -20,9 +20,9 @@ class ShipmentSyncException(models.Model):
     # Open cards first, then by customer impact.
     _order = "state_sequence, impact_score desc nulls last, opened_at desc, id desc"
 
-    suggested_priority = fields.Selection(triage.PRIORITIES, "Priority", readonly=True,
+    suggested_priority = fields.Selection(triage.PRIORITY_SELECTION, "Priority", readonly=True,
                                           index=True)
-    suggested_action = fields.Selection(triage.ACTIONS, "Suggested action", readonly=True)
+    suggested_action = fields.Selection(triage.ACTION_SELECTION, "Suggested action", readonly=True)
     triage_rule_id = fields.Many2one("shipment.sync.triage.rule", "Triage rule",
                                      readonly=True, ondelete="set null")
     triage_note = fields.Text(related="triage_rule_id.note", string="Instructions")
@@ -45,14 +45,14 @@ class ShipmentSyncException(models.Model):
         "counts more), order value and repeat exceptions on the lane. Refreshed when the "
         "exception is raised and by the monitor's cron.")
     pending_action = fields.Selection(
-        triage.ACTIONS, "Action under way", readonly=True,
+        triage.ACTION_SELECTION, "Action under way", readonly=True,
         help="The action started from this card; recorded as the resolution's action "
         "when the card closes.")
-    resolution_action = fields.Selection(triage.ACTIONS, "Action taken", readonly=True,
+    resolution_action = fields.Selection(triage.ACTION_SELECTION, "Action taken", readonly=True,
                                          tracking=True, index=True)
     resolution_hours = fields.Float("Hours to resolve", readonly=True, digits=(16, 2),
                                     aggregator="avg")
-    fastest_action = fields.Selection(triage.ACTIONS, "Fastest historically",
+    fastest_action = fields.Selection(triage.ACTION_SELECTION, "Fastest historically",
                                       compute="_compute_fastest")
     fastest_hint = fields.Char("Fastest historically", compute="_compute_fastest")
 
@@ -89,11 +89,8 @@ class ShipmentSyncException(models.Model):
             result[card.id] = max(0, total - own)
         return result
 
-    def _triage_refresh(self, now=None, full=True):
-        """Recompute the suggestion and the impact of these cards. ``full=False``
-        only recounts the repeats on the lane and the impact, from the stored
-        suggestion, promised date and order value (for the lane mates of a card
-        just raised)."""
+    def _triage_refresh(self, now=None):
+        """Recompute the suggestion and the impact of these cards."""
         if not self:
             return
         now = now or fields.Datetime.now()
@@ -101,51 +98,34 @@ class ShipmentSyncException(models.Model):
         rules_by_company = {}
         repeats = self._triage_lane_repeats(now)
         for card in self.sudo():
-            if full:
-                company = card.company_id or self.env.company
-                if company.id not in rules_by_company:
-                    rules_by_company[company.id] = Rule._triage_lookup(company)
-                rule, record = rules_by_company[company.id].get(
-                    card.reason, (triage.rule_for(card.reason), Rule))
-                promised = card.picking_id._shipment_promised_date() or False
-                value = card._triage_order_value()
-                vals = {"suggested_priority": rule.priority, "suggested_action": rule.action,
-                        "triage_rule_id": record.id or False, "promised_date": promised,
-                        "order_value": value}
-            else:
-                vals = {}
-                promised, value = card.promised_date, card.order_value
-                rule = triage.Rule(card.reason, card.suggested_priority or "normal",
-                                   card.suggested_action or "investigate")
-            vals.update({
-                "lane_repeat_count": repeats[card.id],
+            company = card.company_id or self.env.company
+            if company.id not in rules_by_company:
+                rules_by_company[company.id] = Rule._triage_lookup(company)
+            rule, record = rules_by_company[company.id].get(
+                card.reason, (triage.rule_for(card.reason), Rule))
+            promised = card.picking_id._shipment_promised_date() or False
+            value = card._triage_order_value()
+            vals = {
+                "suggested_priority": rule.priority, "suggested_action": rule.action,
+                "triage_rule_id": record.id or False, "promised_date": promised,
+                "order_value": value, "lane_repeat_count": repeats[card.id],
                 "impact_score": triage.impact_score(promised or None, now, value,
                                                     repeats[card.id], rule.priority),
-            })
+            }
             changed = {k: v for k, v in vals.items()
                        if (card[k].id if k == "triage_rule_id" else card[k]) != v}
             if changed:
                 card.write(changed)
-
-    def _triage_refresh_lanes(self, now=None):
-        """Refresh these cards, and recount the unresolved cards on their lanes
-        (their repeat count moved)."""
-        mates = self.sudo().search([
-            ("id", "not in", self.ids), ("state", "!=", "resolved"),
-            ("company_id", "in", self.company_id.ids),
-            ("carrier_id", "in", self.carrier_id.ids + [False]),
-            ("destination_country_id", "in", self.destination_country_id.ids + [False]),
-        ]).filtered(lambda c: (c.carrier_id, c.destination_country_id) in {
-            (o.carrier_id, o.destination_country_id) for o in self})
-        self._triage_refresh(now)
-        mates._triage_refresh(now, full=False)
 
     @api.model
     def _monitor_raise(self, picking, reason, partner=None, at=None, message=None,
                        alert_rule=None):
         card = super()._monitor_raise(picking, reason, partner=partner, at=at, message=message,
                                       alert_rule=alert_rule)
-        card._triage_refresh_lanes()
+        # Only this card: the other cards of its lane get their new repeat count
+        # from the cron (writing them here would make concurrent webhooks of one
+        # lane wait on each other's rows).
+        card._triage_refresh()
         return card
 
     @api.model

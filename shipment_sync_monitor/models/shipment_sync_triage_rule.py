@@ -30,9 +30,9 @@ class ShipmentSyncTriageRule(models.Model):
         "res.company", index=True, tracking=True,
         help="Leave empty to apply the rule to every company; a company's own rule for "
         "the same reason takes precedence.")
-    priority = fields.Selection(triage.PRIORITIES, required=True, default="normal",
+    priority = fields.Selection(triage.PRIORITY_SELECTION, required=True, default="normal",
                                 tracking=True)
-    action = fields.Selection(triage.ACTIONS, "Next action", required=True,
+    action = fields.Selection(triage.ACTION_SELECTION, "Next action", required=True,
                               default="investigate", tracking=True)
     template_id = fields.Many2one(
         "mail.template", "Mail template", domain=[("model", "=", "stock.picking")],
@@ -159,7 +159,7 @@ class ShipmentSyncTriageStat(models.Model):
 
     company_id = fields.Many2one("res.company", readonly=True)
     reason = fields.Selection(ms.EXCEPTION_REASON_SELECTION, readonly=True)
-    action = fields.Selection(triage.ACTIONS, "Action taken", readonly=True)
+    action = fields.Selection(triage.ACTION_SELECTION, "Action taken", readonly=True)
     resolution_count = fields.Integer("Resolutions", readonly=True)
     median_hours = fields.Float("Median hours to resolve", readonly=True, digits=(16, 2),
                                 aggregator="avg")

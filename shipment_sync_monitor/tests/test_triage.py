@@ -160,11 +160,30 @@ class TestTriage(MonitorCommon, TransactionCase):
         self.assertEqual(card.impact_score, triage.impact_score(
             picking.sale_id.commitment_date, now + timedelta(days=4, hours=12), 100, 0, "low"))
 
-    def test_repeat_on_the_lane_refreshes_the_other_open_cards(self):
+    def test_repeat_on_the_lane_reaches_the_other_open_cards_with_the_cron(self):
         first = self.raise_on(self.sale_picking(50, False, self.belgium), "lost")
         self.assertEqual(first.lane_repeat_count, 0)
-        self.raise_on(self.sale_picking(60, False, self.belgium), "damaged")
+        second = self.raise_on(self.sale_picking(60, False, self.belgium), "damaged")
+        self.assertEqual(second.lane_repeat_count, 1)
+        before = first.impact_score
+        self.Card._cron_refresh()
         self.assertEqual(first.lane_repeat_count, 1)
+        self.assertGreater(first.impact_score, before)
+        # Another destination country is another lane.
+        self.assertEqual(self.raise_on(self.sale_picking(70, False, self.france),
+                                       "lost").lane_repeat_count, 0)
+
+    def test_action_and_priority_labels_are_reflected_for_translation(self):
+        env = self.env(context=dict(self.env.context, lang="en_US"))
+        for model, fname, codes in (
+                ("shipment.sync.exception", "resolution_action", triage.ACTION_CODES),
+                ("shipment.sync.exception", "suggested_priority", triage.PRIORITY_CODES),
+                ("shipment.sync.triage.rule", "action", triage.ACTION_CODES),
+                ("shipment.sync.triage.stat", "action", triage.ACTION_CODES),
+                ("shipment.sync.exception.wizard", "triage_action", triage.ACTION_CODES)):
+            labels = dict(env[model]._fields[fname]._description_selection(env))
+            self.assertEqual(list(labels), list(codes), f"{model}.{fname}")
+        self.assertEqual(labels["wait"], "Nothing: the partner resolved it")
 
     # ------------------------------------------------------------------
     # doing the suggested action

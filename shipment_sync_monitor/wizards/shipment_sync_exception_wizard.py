@@ -21,7 +21,7 @@ class ShipmentSyncExceptionWizard(models.TransientModel):
                                    + timedelta(days=1))
     note = fields.Text("Resolution note")
     triage_action = fields.Selection(
-        triage.ACTIONS, "Action taken",
+        triage.ACTION_SELECTION, "Action taken",
         help="What resolved the exception; the workbench learns from it which action "
         "resolves each reason fastest. Defaults to the action under way or suggested.")
 
