@@ -150,6 +150,23 @@ class TestTriage(MonitorCommon, TransactionCase):
         ranked = self.Card.search([("reason", "=", "delay_carrier")])
         self.assertEqual(ranked[-1], cards["overdue"])
 
+    def test_workbench_still_groups_by_reason_and_ranks_inside_each_group(self):
+        now = fields.Datetime.now()
+        low = self.raise_on(self.sale_picking(20, now + timedelta(days=9), self.france),
+                            "delay_carrier")
+        high = self.raise_on(self.sale_picking(2000, now - timedelta(days=1), self.france),
+                             "delay_carrier")
+        lost = self.raise_on(self.picking, "lost")
+        domain = [("state", "!=", "resolved"), ("id", "in", (low | high | lost).ids)]
+        groups = self.Card.web_read_group(domain, ["reason"], ["reason"])["groups"]
+        counts = {g["reason"]: g["reason_count"] for g in groups}
+        self.assertEqual((counts["delay_carrier"], counts["lost"]), (2, 1))
+        page = self.Card.web_search_read(domain + [("reason", "=", "delay_carrier")],
+                                         {"impact_score": {}})
+        self.assertEqual([r["id"] for r in page["records"]], [high.id, low.id])
+        by_priority = self.Card.read_group(domain, ["impact_score:max"], ["suggested_priority"])
+        self.assertEqual({g["suggested_priority"] for g in by_priority}, {"normal", "urgent"})
+
     def test_cron_refresh_raises_the_impact_as_the_promised_date_nears(self):
         now = fields.Datetime.now()
         picking = self.sale_picking(100, now + timedelta(days=5), self.france)
