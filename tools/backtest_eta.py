@@ -96,15 +96,8 @@ def main(argv=None):
     elif not oe.db_exists(db):
         log(f"database {db} does not exist (run `make demo` once, or use --generate N)")
         return 2
-    sys.path.insert(0, str(root))
-    sys.path.insert(0, str(oe.REPO))
+    registry = oe.open_registry(root, db)
     import odoo
-    from odoo.modules.registry import Registry
-    from odoo.tools import config
-
-    config.parse_config([*oe.db_args(db), f"--addons-path={oe.addons_path(root)}",
-                         "--log-level=warn"])
-    registry = Registry(db)
     with registry.cursor() as cr:
         env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
         Lane = env["shipment.sync.lane"]

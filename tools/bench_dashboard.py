@@ -71,15 +71,8 @@ def timed(func, runs=RUNS):
 def main():
     root = oe.require_odoo_and_postgres("bench-dashboard")
     fresh = ensure_db(root)
-    sys.path.insert(0, str(root))
-    sys.path.insert(0, str(oe.REPO))
+    registry = oe.open_registry(root, DB)
     import odoo
-    from odoo.modules.registry import Registry
-    from odoo.tools import config
-
-    config.parse_config([*oe.db_args(DB), f"--addons-path={oe.addons_path(root)}",
-                         "--log-level=warn"])
-    registry = Registry(DB)
     from odoo.addons.shipment_sync_monitor.models.shipment_sync_dashboard import TILES
     from odoo.addons.shipment_sync_monitor.models.monitor_indexes import create_indexes
     from odoo.addons.shipment_sync_monitor.scripts.generate_data import generate

@@ -164,16 +164,10 @@ class Enqueuer:
     """Enqueues through the ORM, in this process, like a business transaction."""
 
     def __init__(self, db, root):
-        sys.path.insert(0, str(root))
+        self.registry = oe.open_registry(root, db, addons=addons_path(root))
         import odoo
-        from odoo.tools import config
-
-        config.parse_config([*oe.db_args(db), f"--addons-path={addons_path(root)}",
-                             "--log-level=warn"])
-        from odoo.modules.registry import Registry
 
         self.odoo = odoo
-        self.registry = Registry(db)
         with self.cursor() as env:
             partner = env["shipment.sync.partner"].search([("code", "=", "bench-receiver")])
             if not partner:

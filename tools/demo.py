@@ -30,6 +30,10 @@ def main():
         subprocess.run([*base, "-u", ",".join(oe.ADDONS), "--stop-after-init",
                         "--http-port", str(oe.free_port()), "--log-level=warn"],
                        env=env, check=True)
+    # Links in the demo's emails and tracking pages point at the served port
+    # (the install above ran on a throwaway one).
+    oe._psql("UPDATE ir_config_parameter SET value = "
+             f"'http://localhost:{PORT:d}' WHERE key = 'web.base.url'", db=DB)
     sandboxes = start_sandboxes(env)
     server = subprocess.Popen([*base, "--http-port", str(PORT), "--max-cron-threads=1",
                                "--log-level=warn"], env=env)

@@ -21,6 +21,8 @@ from shipsync.signatures import StandardWebhooks, make_verifier  # noqa: E402
 
 WMS_SECRET = "whsec_ZGVtby0zcGwtc2VjcmV0LWtleS0xMjM0NTY="
 EASYPOST_SECRET = "demo-easypost-secret"
+#: Carriers of the monitor's demo lane history (shipsync.eta.synthetic_history).
+LANE_CARRIERS = ("Lane Express", "Lane Parcel")
 
 
 def iso(dt):
@@ -109,6 +111,10 @@ def main():
         tracking = f"EZ{4000000000 + picking_id}"
         cur.execute("UPDATE stock_picking SET carrier_tracking_ref = %s WHERE id = %s "
                     "AND carrier_tracking_ref IS NULL", [tracking, picking_id])
+        # A carrier with lane history (the monitor's demo), so the ETA shows.
+        cur.execute("UPDATE stock_picking SET carrier_id = (SELECT id FROM delivery_carrier "
+                    "WHERE name->>'en_US' = %s ORDER BY id LIMIT 1) WHERE id = %s "
+                    "AND carrier_id IS NULL", [LANE_CARRIERS[index % 2], picking_id])
         conn.commit()
         history = [("pre_transit", "label_created", start + timedelta(hours=4), "Label created",
                     "Reno"),

@@ -55,6 +55,21 @@ def addons_path(root, extra=()):
     return ",".join(p for p in paths if Path(p).is_dir())
 
 
+def open_registry(root, db, addons=None):
+    """Odoo's registry of ``db``, loaded in this process (scripts that work
+    through the ORM: benchmarks, the ETA backtest). ``addons`` is the addons
+    path (default: Odoo's and this repository)."""
+    for path in (str(REPO), str(root)):
+        if path not in sys.path:
+            sys.path.insert(0, path)
+    from odoo.modules.registry import Registry
+    from odoo.tools import config
+
+    config.parse_config([*db_args(db), f"--addons-path={addons or addons_path(root)}",
+                         "--log-level=warn"])
+    return Registry(db)
+
+
 def env_with_repo():
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
