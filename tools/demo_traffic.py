@@ -44,13 +44,14 @@ def wms_events(url, picking, start, steps):
         uuid.uuid4().hex, body))
 
 
-def easypost_tracker(url, tracking, details, status):
+def easypost_tracker(url, tracking, details, status, eta=None):
     payload = {
         "id": f"evt_{uuid.uuid4().hex[:16]}", "object": "Event",
         "description": "tracker.updated", "mode": "test",
         "result": {
             "id": f"trk_{tracking}", "object": "Tracker", "mode": "test",
             "tracking_code": tracking, "status": status, "carrier": "USPS",
+            "est_delivery_date": iso(eta) if eta else None,
             "tracking_details": [
                 {"object": "TrackingDetail", "message": msg, "status": st,
                  "status_detail": sd, "datetime": iso(when), "source": "USPS",
@@ -130,9 +131,11 @@ def main():
             history.append(("delivered", "arrived_at_destination", start + timedelta(hours=34),
                             "Delivered, front door", "Chicago"))
         status = history[-1][0]
-        results.append((name, easypost_tracker(args.url, tracking, history, status)))
+        # The carrier's own estimate, shown beside ours on the tracking page.
+        eta = None if status == "delivered" else now + timedelta(days=1, hours=index)
+        results.append((name, easypost_tracker(args.url, tracking, history, status, eta)))
         # A duplicate delivery of the same webhook content.
-        results.append((name, easypost_tracker(args.url, tracking, history, status)))
+        results.append((name, easypost_tracker(args.url, tracking, history, status, eta)))
     conn.close()
     for name, (status, code) in results:
         print(f"{name:20} {status} {code}")

@@ -17,6 +17,7 @@ from . import shipment_sync_governance_outbox
 from . import shipment_sync_governance_picking
 from . import customer_text
 from . import shipment_sync_notification
+from . import shipment_sync_notification_template
 from . import stock_picking_notification
 from . import res_partner
 from . import res_company_notification

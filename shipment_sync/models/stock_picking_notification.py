@@ -101,8 +101,14 @@ class StockPicking(models.Model):
         return self.company_id._shipment_notification_enabled(kind)
 
     def _shipment_notification_template(self, kind):
-        """The mail.template (model stock.picking) of a notification kind, or an
-        empty recordset. Modules adding a kind extend this mapping."""
+        """The mail.template (model stock.picking) of a notification kind: the
+        company's own (shipment.sync.notification.template) when it has one,
+        else the shared one, else an empty recordset. Modules adding a kind
+        extend this mapping."""
+        own = self.env["shipment.sync.notification.template"].sudo().search(
+            [("company_id", "=", self.company_id.id), ("kind", "=", kind)], limit=1)
+        if own:
+            return own.template_id
         xmlid = NOTIFICATION_TEMPLATES.get(kind)
         template = xmlid and self.env.ref(xmlid, raise_if_not_found=False)
         return template or self.env["mail.template"]

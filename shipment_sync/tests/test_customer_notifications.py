@@ -324,6 +324,28 @@ class TestCustomerNotifications(ShipmentSyncCommon, TransactionCase):
         self.assertIn("Bravo Parcels", mail.body_html)
         self.assertNotIn(self.picking.company_id.name, mail.body_html)
 
+    def test_company_with_its_own_template_uses_it_the_others_the_shared_one(self):
+        company_b = self.env["res.company"].create({"name": "Bravo Parcels"})
+        warehouse = self.env["stock.warehouse"].search([("company_id", "=", company_b.id)])
+        picking_b = self.env["stock.picking"].with_company(company_b).create({
+            "picking_type_id": warehouse.out_type_id.id, "partner_id": self.customer.id,
+            "location_id": warehouse.lot_stock_id.id,
+            "location_dest_id": self.env.ref("stock.stock_location_customers").id,
+        })
+        shared = self.env.ref("shipment_sync.mail_template_shipment_delivered")
+        own = shared.copy({"subject": "Bravo: your parcel has arrived"})
+        self.env["shipment.sync.notification.template"].create({
+            "company_id": company_b.id, "kind": "delivered", "template_id": own.id})
+        self.assertEqual(picking_b._shipment_notification_template("delivered"), own)
+        self.assertEqual(self.picking._shipment_notification_template("delivered"), shared)
+        self.assertEqual(picking_b._shipment_notification_template("out_for_delivery"),
+                         self.env.ref("shipment_sync.mail_template_shipment_out_for_delivery"))
+        picking_b._shipment_customer_notify("delivered")
+        self.ingest("delivered", 10)
+        self.Notification._cron_send_notifications()
+        self.assertEqual(self.mails(picking_b).subject, "Bravo: your parcel has arrived")
+        self.assertNotEqual(self.mails().subject, "Bravo: your parcel has arrived")
+
     # --- access -------------------------------------------------------------
     def test_users_only_see_notifications_of_their_companies(self):
         self.ingest("delivered", 10)

@@ -223,7 +223,9 @@ class StockPicking(models.Model):
         return res
 
     def _shipment_notification_template(self, kind):
-        if kind == "running_late":
-            return self.env.ref("shipment_sync_monitor.mail_template_shipment_running_late",
-                                raise_if_not_found=False)
-        return super()._shipment_notification_template(kind)
+        # A company's own template (core) wins over this module's shared one.
+        template = super()._shipment_notification_template(kind)
+        if not template and kind == "running_late":
+            template = self.env.ref("shipment_sync_monitor.mail_template_shipment_running_late",
+                                    raise_if_not_found=False) or template
+        return template
