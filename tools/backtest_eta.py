@@ -27,7 +27,6 @@ nothing to predict."""
 
 import argparse
 import os
-import subprocess
 import sys
 import time
 
@@ -48,11 +47,7 @@ def create_fresh_db(root, db):
     oe.drop_db(db)
     log(f"==> creating {db} with shipment_sync_monitor (no demo data)")
     started = time.time()
-    subprocess.run([*oe.odoo_bin(root), *oe.db_args(db), f"--addons-path={oe.addons_path(root)}",
-                    "-i", "shipment_sync_monitor", "--without-demo=all", "--stop-after-init",
-                    "--workers=0", "--max-cron-threads=0", "--log-level=warn",
-                    f"--http-port={oe.free_port()}"],
-                   cwd=oe.REPO, env=oe.env_with_repo(), check=True)
+    oe.install_without_demo(root, db, "shipment_sync_monitor")
     log(f"    created in {time.time() - started:.0f}s")
 
 

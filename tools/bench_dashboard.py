@@ -9,7 +9,6 @@ kept; BENCH_FRESH=1 rebuilds it, BENCH_REGENERATE=1 only regenerates the data.""
 
 import os
 import statistics
-import subprocess
 import sys
 import time
 
@@ -34,11 +33,7 @@ def ensure_db(root):
         return False
     log(f"==> installing shipment_sync_monitor in {DB} (once)")
     started = time.time()
-    subprocess.run([*oe.odoo_bin(root), *oe.db_args(DB), f"--addons-path={oe.addons_path(root)}",
-                    "-i", "shipment_sync_monitor", "--without-demo=all", "--stop-after-init",
-                    "--workers=0", "--max-cron-threads=0", "--log-level=warn",
-                    f"--http-port={oe.free_port()}"],
-                   cwd=oe.REPO, env=oe.env_with_repo(), check=True)
+    oe.install_without_demo(root, DB, "shipment_sync_monitor")
     log(f"    installed in {time.time() - started:.0f}s")
     return True
 

@@ -55,6 +55,16 @@ def addons_path(root, extra=()):
     return ",".join(p for p in paths if Path(p).is_dir())
 
 
+def install_without_demo(root, db, modules):
+    """Install ``modules`` (comma-separated) in ``db`` without demo data, in
+    a separate Odoo process that stops when done (benchmarks, backtests)."""
+    subprocess.run([*odoo_bin(root), *db_args(db), f"--addons-path={addons_path(root)}",
+                    "-i", modules, "--without-demo=all", "--stop-after-init",
+                    "--workers=0", "--max-cron-threads=0", "--log-level=warn",
+                    f"--http-port={free_port()}"],
+                   cwd=REPO, env=env_with_repo(), check=True)
+
+
 def open_registry(root, db, addons=None):
     """Odoo's registry of ``db``, loaded in this process (scripts that work
     through the ORM: benchmarks, the ETA backtest). ``addons`` is the addons
