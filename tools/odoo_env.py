@@ -113,8 +113,10 @@ def ensure_postgres():
         create = (f"DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{DB_USER}') "
                   f"THEN CREATE ROLE \"{DB_USER}\" LOGIN SUPERUSER PASSWORD '{DB_PASSWORD}'; "
                   "END IF; END$$;")
-        subprocess.run(["su", "postgres", "-c", f"psql -qc \"{create}\""], check=False,
-                       capture_output=True)
+        # The statement goes through stdin: inside `su -c "..."` the shell would expand
+        # the `$$` of the DO block to its own PID.
+        subprocess.run(["su", "postgres", "-c", "psql -q"], input=create, text=True,
+                       check=False, capture_output=True)
     probe = _psql("SELECT 1")
     if probe.returncode != 0:
         return f"PostgreSQL is not reachable as {DB_USER}@{DB_HOST}: {probe.stderr.strip()}"
