@@ -34,12 +34,28 @@ HttpFunc = Callable[[HttpRequest], HttpResult]
 
 # --------------------------------------------------------------------------- values
 @dataclass(frozen=True)
+class ParcelItem:
+    """One line of a parcel's content (customs and carrier item data): per-unit weight
+    and value, ``quantity`` units."""
+
+    description: str
+    quantity: int
+    weight_kg: Decimal | None = None
+    value: Decimal | None = None
+    currency: str = ""
+    hs_code: str = ""
+    origin_country: str = ""
+    sku: str = ""
+
+
+@dataclass(frozen=True)
 class Parcel:
     weight_kg: Decimal | None
     length_cm: Decimal | None = None
     width_cm: Decimal | None = None
     height_cm: Decimal | None = None
     reference: str = ""
+    items: tuple[ParcelItem, ...] = ()
 
 
 @dataclass(frozen=True)
