@@ -16,8 +16,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 import pytest
-
 import sendcloud_openapi as so
+
 from shipsync.adapters.base import (
     Address,
     CarrierError,

@@ -225,8 +225,9 @@ def build_shipment(
 
 # --------------------------------------------------------------------------- parsing
 def parse_error(data: Any) -> tuple[str | None, str]:
-    """``{"errors": [{"status", "code", "detail", "source": {"pointer"}}]}`` (the examples
-    of schema ``errors``; the bare array the schema itself describes is accepted too); the tracking API's ``{"detail": ...}`` (404) and ``HTTPValidationError``
+    """``{"errors": [{"status", "code", "detail", "source": {"pointer"}}]}`` (the
+    examples of schema ``errors``; the bare array the schema describes is accepted
+    too); the tracking API's ``{"detail": ...}`` (404) and ``HTTPValidationError``
     (422, ``detail[]`` with ``loc``/``msg``)."""
     if isinstance(data, list):  # the schema ``errors`` itself (a bare array)
         data = {"errors": data}
