@@ -126,3 +126,52 @@ def validate_webhook(doc: str, name: str, body) -> None:
 def validate_schema(doc: str, name: str, value) -> None:
     """Raise when ``value`` does not match ``components/schemas/<name>`` of ``doc``."""
     _validate_at(doc, f"#/components/schemas/{name}", value)
+
+
+def _resolve(doc: dict, schema: dict) -> dict:
+    while isinstance(schema, dict) and "$ref" in schema:
+        node = doc
+        for part in schema["$ref"].lstrip("#/").split("/"):
+            node = node[part.replace("~1", "/").replace("~0", "~")]
+        schema = node
+    return schema
+
+
+def example_of(doc_name: str, schema: dict):
+    """An instance built from the per-field ``example`` values of a schema of ``doc_name``
+    (objects field by field, arrays with one item): the document's own values."""
+    doc = document(doc_name)
+    schema = _resolve(doc, schema)
+    if "example" in schema:
+        return schema["example"]
+    if "properties" in schema or schema.get("type") == "object":
+        out = {}
+        for name, sub in (schema.get("properties") or {}).items():
+            value = example_of(doc_name, sub)
+            if value is not None:
+                out[name] = value
+        return out
+    if schema.get("type") == "array" and schema.get("items"):
+        item = example_of(doc_name, schema["items"])
+        return [] if item is None else [item]
+    return None
+
+
+def webhook_schema(doc_name: str, name: str) -> dict:
+    return document(doc_name)["webhooks"][name]["post"]["requestBody"]["content"][
+        "application/json"]["schema"]
+
+
+def validate_v2_parcels_body(body: dict) -> None:
+    """``POST /parcels`` of the v2 document. Its request schema is a ``oneOf`` of two
+    branches without ``required`` ({"parcel"} / {"parcels"}), so every body matches
+    both and ``oneOf`` can never pass: each parcel is validated against the branch's
+    ``ParcelCreation`` schema instead, and the body must be one of the two forms."""
+    if set(body) == {"parcel"}:
+        parcels = [body["parcel"]]
+    elif set(body) == {"parcels"} and isinstance(body["parcels"], list):
+        parcels = body["parcels"]
+    else:
+        raise AssertionError(f"not a documented create-parcel body: {sorted(body)}")
+    for parcel in parcels:
+        validate_schema(PARCELS_V2, "ParcelCreation", parcel)

@@ -121,18 +121,16 @@ def build_address(addr: Address, role: str = "address") -> dict[str, Any]:
     return data
 
 
-def build_items(req: ShipmentRequest, parcel: Parcel, index: int) -> list[dict[str, Any]]:
-    """``parcel_items[]`` (schema ``parcel-item``: ``description``, ``quantity``,
-    ``weight``, ``price``, ``hs_code`` required; ``origin_country``, ``sku`` optional).
+def customs_items(req: ShipmentRequest, parcel: Parcel, index: int) -> tuple:
+    """The items of a parcel that can be sent to Sendcloud (v2 and v3 alike).
 
-    An international shipment needs every item's HS code and origin country (the
-    document: "required if it's an international shipment"): missing ones are refused
-    before any call. A domestic parcel whose items lack an HS code is sent without
-    items (the schema requires ``hs_code`` on every item)."""
+    Both documents require ``hs_code``, ``weight``, ``description`` and a value on every
+    item, and HS code and origin country for an international shipment ("required if
+    it's an international shipment"): missing ones are refused before any call. A
+    domestic parcel whose items lack an HS code is sent without items."""
     if not parcel.items:
-        return []
+        return ()
     international = req.ship_from.country_code != req.ship_to.country_code
-    out = []
     for pos, item in enumerate(parcel.items):
         where = f"parcels[{index}].items[{pos}]"
         if not item.hs_code or (international and not item.origin_country):
@@ -142,9 +140,18 @@ def build_items(req: ShipmentRequest, parcel: Parcel, index: int) -> list[dict[s
                     "needs the HS code and the origin country of every item",
                     code="missing_customs_data",
                 )
-            return []
+            return ()
         if item.weight_kg is None or Decimal(item.weight_kg) <= 0 or item.value is None:
             raise InvalidInput(f"{where}: weight and value are required", code="bad_item")
+    return tuple(parcel.items)
+
+
+def build_items(req: ShipmentRequest, parcel: Parcel, index: int) -> list[dict[str, Any]]:
+    """``parcel_items[]`` (schema ``parcel-item``: ``description``, ``quantity``,
+    ``weight {value, unit}``, ``price {value, currency}``, ``hs_code``; optional
+    ``origin_country``, ``sku``); weight and price are those of one unit."""
+    out = []
+    for item in customs_items(req, parcel, index):
         entry = {
             "description": (item.description or item.sku or "item")[:255],
             "quantity": max(1, int(item.quantity)),
@@ -479,6 +486,7 @@ __all__ = [
     "booking_reference",
     "build_address",
     "build_items",
+    "customs_items",
     "build_parcel",
     "build_shipment",
     "parcel_reference",
