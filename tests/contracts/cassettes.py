@@ -15,7 +15,7 @@ from __future__ import annotations
 import gzip
 import json
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -146,7 +146,7 @@ def _parse(path: Path) -> Cassette:
     return Cassette(path.stem, path, tuple(out))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load_cached(path: str, mtime: float) -> Cassette:
     return _parse(Path(path))
 

@@ -4,9 +4,9 @@ It answers ONLY requests whose method and path (and query, compared as a set of
 ``key=value`` pairs, empty included) were really recorded, with the recorded status,
 content type and body. Interactions of one route are served in recorded order; the
 last one is repeated once they are used up (a poller that reads twice gets the same
-recorded answer twice). Anything else is *unrecorded*: it gets ``599`` with an
-error body (EasyPost's ``{"error": {code, message}}`` shape) naming the request, and is kept in ``unrecorded`` so the
-test fails with the list (see ``conftest.replay``).
+recorded answer twice). Anything else is *unrecorded*: it gets ``599`` with an error
+body (EasyPost's ``{"error": {code, message}}`` shape) naming the request, and is kept
+in ``unrecorded`` so the test fails with the list (see ``conftest.replay_server``).
 
 Everything received is kept in ``received`` (method, path, query, headers, raw body,
 decoded JSON) so tests compare what we sent with what the partner's SDK sent.
