@@ -149,9 +149,12 @@ class ReplayServer:
 
     # -- configuration
     def add_synthetic(self, method: str, path: str, body: bytes,
-                      content_type: str = "application/octet-stream", status: int = 200) -> str:
-        """Serve a SYNTHETIC answer (not recorded) at ``/__synthetic__<path>``; returns its URL."""
-        full = SYNTHETIC_PREFIX + "/" + path.lstrip("/")
+                      content_type: str = "application/octet-stream", status: int = 200,
+                      root: bool = False) -> str:
+        """Serve a SYNTHETIC answer (not recorded) at ``/__synthetic__<path>`` (at ``<path>``
+        itself with ``root=True``, for a partner without recordings whose SDK is driven
+        against this server); any query is accepted. Returns its URL."""
+        full = ("" if root else SYNTHETIC_PREFIX) + "/" + path.lstrip("/")
         self._synthetic[(method.upper(), full)] = _Synthetic(status, content_type, body)
         return self.base_url + full
 
