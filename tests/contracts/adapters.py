@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 from decimal import Decimal
+from types import ModuleType
 
 from shipsync.adapters import Address, Parcel, ShipmentRequest, get_adapter
 
@@ -13,6 +15,12 @@ TEST_KEY = "EZTK_contract_test_key"
 def adapter(code: str, base_url: str, api_key: str = TEST_KEY, **options):
     """A live adapter of partner ``code`` talking to ``base_url`` over real HTTP."""
     return get_adapter(code)(base_url=base_url, api_key=api_key, **options)
+
+
+def partner_module(code: str) -> ModuleType:
+    """The module of partner ``code``'s registered adapter (its builders and parsers),
+    wherever the registry keeps it."""
+    return importlib.import_module(get_adapter(code).__module__)
 
 
 def address_from_easypost(data: dict) -> Address:

@@ -20,10 +20,10 @@ from tracking.models.tracking_courier_estimated_delivery_date import (
     TrackingCourierEstimatedDeliveryDate,
 )
 
-from shipsync.adapters.aftership import parse_tracking
-
-from .adapters import adapter
+from .adapters import adapter, partner_module
 from .replay import ReplayServer
+
+parse_tracking = partner_module("aftership").parse_tracking
 
 API = "/tracking/2025-07/trackings"
 KEY = "asat_contract_test_key"

@@ -17,19 +17,9 @@ from urllib.parse import urlsplit
 import pytest
 
 from shipsync.adapters import CarrierError, TransientError
-from shipsync.adapters.easypost import (
-    build_buy_body,
-    build_shipment_body,
-    build_tracker_body,
-    parse_bought_shipment,
-    parse_error,
-    parse_rates,
-    parse_refund,
-    parse_tracker,
-)
 from shipsync.normalizers import parse_payload
 
-from .adapters import adapter, request_from_easypost
+from .adapters import adapter, partner_module, request_from_easypost
 from .cassettes import (
     all_cassettes,
     load_cassette,
@@ -39,6 +29,9 @@ from .cassettes import (
     structure,
     unknown_fields,
 )
+
+#: The EasyPost adapter's module (builders and parsers), found through the registry.
+ep = partner_module("easypost")
 
 LABEL_HOST = "https://easypost-files.s3.us-west-2.amazonaws.com"
 #: SYNTHETIC: the label bytes behind the recorded S3 URL were not recorded.
@@ -94,7 +87,7 @@ def test_shipment_body_has_only_fields_easypost_knows(contracts_dir, variant):
     kw = {"carrier_account": "ca_0123456789"} if variant == "carrier_account" else {}
     if variant == "return":
         kw["is_return"] = True
-    body = build_shipment_body(request_from_easypost(recorded.request_json["shipment"], **kw))
+    body = ep.build_shipment_body(request_from_easypost(recorded.request_json["shipment"], **kw))
     _assert_known_body(contracts_dir, body, "POST", "/v2/shipments", "shipment")
     assert structure(body)["$.shipment"] == "object"
 
@@ -104,7 +97,7 @@ def test_shipment_body_has_only_fields_easypost_knows(contracts_dir, variant):
 def test_declared_value_is_sent_as_a_field_easypost_knows(contracts_dir):
     recorded = _recorded_request(contracts_dir, "test_shipment_buy")
     req = request_from_easypost(recorded.request_json["shipment"], declared_value=Decimal("50"))
-    body = build_shipment_body(req)
+    body = ep.build_shipment_body(req)
     _assert_known_body(contracts_dir, body, "POST", "/v2/shipments", "shipment")
 
 
@@ -127,7 +120,7 @@ def test_create_shipment_buys_the_chosen_rate_and_reads_the_label(contracts_dir,
     result = _easypost(server).create_shipment(req, idempotency_key="contract-buy-1")
 
     [sent_buy] = server.requests_to("POST", buy.path)
-    assert sent_buy.json == buy.request_json == build_buy_body(rate_id)
+    assert sent_buy.json == buy.request_json == ep.build_buy_body(rate_id)
     bought = buy.response_json
     assert result.shipment_id == bought["id"]
     assert result.tracking_numbers == (bought["tracking_code"],)
@@ -149,7 +142,7 @@ def test_parse_bought_shipment_reads_every_recorded_purchase(contracts_dir):
               if i.path.endswith("/buy") and i.path.startswith("/v2/shipments/")]
     assert bought
     for shipment in bought:
-        result, url = parse_bought_shipment(shipment)
+        result, url = ep.parse_bought_shipment(shipment)
         assert result.tracking_numbers == (shipment["tracking_code"],)
         assert url == shipment["postage_label"]["label_url"]
         assert result.price == Decimal(shipment["selected_rate"]["rate"])
@@ -160,7 +153,7 @@ def test_parse_rates_reads_every_recorded_shipment(contracts_dir):
                  if "error" not in r]
     assert len(shipments) >= 5
     for shipment in shipments:
-        rates = parse_rates(shipment)
+        rates = ep.parse_rates(shipment)
         assert [r.rate_id for r in rates] == [r["id"] for r in shipment["rates"]]
         assert all(r.amount > 0 and r.currency for r in rates)
 
@@ -177,14 +170,14 @@ def test_cancel_refunds_the_recorded_shipment(contracts_dir, replay_server):
     assert structure(sent.json or {}) == structure(refund.request_json)
     assert refund.response_json["refund_status"] == "submitted"
     assert result.accepted and result.raw_status == "submitted"
-    assert parse_refund(refund.response_json).accepted
+    assert ep.parse_refund(refund.response_json).accepted
 
 
 def test_retrieved_shipment_parses_as_not_bought(contracts_dir):
     """``GET /v2/shipments/{id}`` (recorded) answers an unbought shipment: no tracking yet."""
     got = load_cassette(contracts_dir, "test_shipment_retrieve").interactions[1]
     assert got.method == "GET" and got.path.startswith("/v2/shipments/shp_")
-    result, url = parse_bought_shipment(got.response_json)
+    result, url = ep.parse_bought_shipment(got.response_json)
     assert result.shipment_id == got.response_json["id"]
     assert result.tracking_numbers == () and url == ""
     assert [r.rate_id for r in result.rates] == [r["id"] for r in got.response_json["rates"]]
@@ -210,11 +203,11 @@ def test_error_answer_is_a_carrier_error_with_easypost_code(contracts_dir, repla
 
 def test_parse_error_reads_both_recorded_error_formats(contracts_dir):
     field_errors = load_cassette(contracts_dir, "test_error").interactions[0].response_json
-    assert parse_error(field_errors) == (
+    assert ep.parse_error(field_errors) == (
         "PARAMETER.REQUIRED", "Missing required parameter. (shipment: cannot be blank)")
     alternative = load_cassette(
         contracts_dir, "test_error_alternative_format").interactions[0].response_json
-    code, message = parse_error(alternative)
+    code, message = ep.parse_error(alternative)
     assert code == "NOT_FOUND"
     assert alternative["error"]["message"] in message
     for text in alternative["error"]["errors"]:  # plain strings in this format
@@ -230,7 +223,7 @@ def test_track_creates_the_recorded_tracker(contracts_dir, replay_server):
     events = _easypost(server).track([code])
 
     [sent] = server.requests_to("POST", "/v2/trackers")
-    assert sent.json == recorded.request_json == build_tracker_body(code)
+    assert sent.json == recorded.request_json == ep.build_tracker_body(code)
     details = recorded.response_json["tracking_details"]
     assert len(details) >= 1 and len(events) == len(details)
     assert [(e.code, e.subcode) for e in events] == [
@@ -285,7 +278,7 @@ def test_parse_tracker_reads_every_recorded_tracker(contracts_dir):
     assert len(trackers) >= 10
     seen = set()
     for tracker in trackers:
-        events = parse_tracker(tracker)
+        events = ep.parse_tracker(tracker)
         assert len(events) == max(len(tracker["tracking_details"]), 1 if tracker["status"] else 0)
         for event, detail in zip(events, tracker["tracking_details"], strict=False):
             assert (event.code, event.subcode) == (detail["status"], detail["status_detail"])
@@ -293,7 +286,7 @@ def test_parse_tracker_reads_every_recorded_tracker(contracts_dir):
         if tracker.get("est_delivery_date"):
             assert all(e.carrier_eta is not None for e in events)
         # One tracker's history parsed twice gives the same ids (deduplication key).
-        assert [e.external_id for e in parse_tracker(tracker)] == [e.external_id for e in events]
+        assert [e.external_id for e in ep.parse_tracker(tracker)] == [e.external_id for e in events]
         seen.update((tracker["id"], e.external_id) for e in events)
 
 

@@ -14,9 +14,9 @@ from decimal import Decimal
 import pytest
 
 from shipsync.adapters import Address, Parcel, ShipmentRequest
-from shipsync.adapters.sendcloud import build_parcels_body, parse_webhook
 from shipsync.signatures import make_verifier
 
+from .adapters import partner_module
 from .openapi import (
     example_bodies,
     load_spec,
@@ -25,6 +25,9 @@ from .openapi import (
     validate_response,
     validate_webhook,
 )
+
+sendcloud = partner_module("sendcloud")
+build_parcels_body, parse_webhook = sendcloud.build_parcels_body, sendcloud.parse_webhook
 
 V2_PARCELS = "sendcloud-v2-parcels-openapi.yml"
 V3_SHIPMENTS = "sendcloud-shipments-openapi.yml"
