@@ -91,3 +91,5 @@ def test_sdk_reads_the_recorded_error(contracts_dir, replay_server):
     server.assert_only_recorded()
     assert caught.value.http_status == 422
     assert caught.value.code == "PARAMETER.REQUIRED"
+    assert [(e.get("field"), e.get("message")) for e in caught.value.errors] == [
+        ("shipment", "cannot be blank")]
