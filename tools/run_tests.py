@@ -1,9 +1,12 @@
-"""`make test`: the pure tests of shipsync always, then the Odoo tests of the
-four addons when Odoo is found, in a throwaway database.
+"""`make test`: the pure tests of shipsync always, the contract tests when the
+partner artifacts are found (``CONTRACTS_DIR``), then the Odoo tests of the four
+addons when Odoo is found, in a throwaway database.
 
-Fails on any failing test, any ERROR/CRITICAL line in Odoo's log, any WARNING line
-logged while the modules install, or an install error. Ends with one summary
-line: `N passed, N failed`."""
+Without Odoo or without the contract artifacts it prints one ``SKIPPED odoo tests:`` /
+``SKIPPED contract tests:`` line; under ``CI=true`` a missing contracts directory
+fails the run. Fails on any failing test, any ERROR/CRITICAL line in Odoo's log, any
+WARNING line logged while the modules install, or an install error. Ends with one
+summary line: `N passed, N failed`."""
 
 import argparse
 import os
@@ -37,12 +40,46 @@ def install_warnings(log):
     return found
 
 
+CONTRACT_TESTS = "tests/contracts"
+
+
+def is_ci():
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def locate_contracts():
+    """``(path, reason)`` from ``CONTRACTS_DIR`` (the contract tests' own rule)."""
+    sys.path.insert(0, str(oe.REPO / "tests"))
+    try:
+        from contracts import locate_contracts_dir
+    finally:
+        sys.path.pop(0)
+    return locate_contracts_dir()
+
+
 def run_pure(pytest_args):
+    return run_pytest("pure tests", ["tests", f"--ignore={CONTRACT_TESTS}"], pytest_args)
+
+
+def run_contracts(pytest_args):
+    """The contract tests against ``CONTRACTS_DIR``; one SKIPPED line without it."""
+    path, reason = locate_contracts()
+    if path is None:
+        if is_ci():
+            print(f"FAILED contract tests: {reason} (CI=true requires them)", flush=True)
+            return 0, 1
+        print(f"SKIPPED contract tests: {reason}", flush=True)
+        return 0, 0
+    env = {**oe.env_with_repo(), "CONTRACTS_DIR": str(path)}
+    return run_pytest(f"contract tests against {path}", [CONTRACT_TESTS], pytest_args, env)
+
+
+def run_pytest(label, targets, pytest_args, env=None):
     # -p no:odoo: a pytest-odoo plugin installed on the machine must not hijack the pure run.
-    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:odoo", "tests",
+    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:odoo", *targets,
            *pytest_args]
-    print("==> pure tests:", " ".join(cmd[2:]), flush=True)
-    proc = subprocess.run(cmd, cwd=oe.REPO, env=oe.env_with_repo(), capture_output=True,
+    print(f"==> {label}:", " ".join(cmd[2:]), flush=True)
+    proc = subprocess.run(cmd, cwd=oe.REPO, env=env or oe.env_with_repo(), capture_output=True,
                           text=True, check=False)
     sys.stdout.write(proc.stdout[-6000:])
     sys.stderr.write(proc.stderr[-3000:])
@@ -126,12 +163,17 @@ def main():
     parser.add_argument("--keep-db", action="store_true")
     parser.add_argument("--odoo-only", action="store_true")
     parser.add_argument("--pure-only", action="store_true")
+    parser.add_argument("--contracts-only", action="store_true",
+                        help="only the contract tests (CONTRACTS_DIR)")
     args, pytest_args = parser.parse_known_args()
     passed = failed = 0
-    if not args.odoo_only:
+    if not (args.odoo_only or args.contracts_only):
         p, f = run_pure(pytest_args)
         passed, failed = passed + p, failed + f
-    if not args.pure_only:
+    if not (args.odoo_only or args.pure_only):
+        p, f = run_contracts(pytest_args)
+        passed, failed = passed + p, failed + f
+    if not (args.pure_only or args.contracts_only):
         p, f, _skipped = run_odoo(args.addons.split(","), args.tags, args.keep_db)
         passed, failed = passed + p, failed + f
     print(f"{passed} passed, {failed} failed", flush=True)
