@@ -1,8 +1,12 @@
-"""`make test`: the pure tests of shipsync always, then the Odoo tests of the
-four addons when Odoo is found, in a throwaway database.
+"""`make test`: the pure tests of shipsync always, the contract tests when the
+partner artifacts are found (``CONTRACTS_DIR``), then the Odoo tests of the four
+addons when Odoo is found, in a throwaway database.
 
-Fails on any failing test, any ERROR/CRITICAL line in Odoo's log, or an
-install error. Ends with one summary line: `N passed, N failed`."""
+Without Odoo or without the contract artifacts it prints one ``SKIPPED odoo tests:`` /
+``SKIPPED contract tests:`` line; under ``CI=true`` a missing contracts directory
+fails the run. Fails on any failing test, any ERROR/CRITICAL line in Odoo's log, any
+WARNING line logged while the modules install, or an install error. Ends with one
+summary line: `N passed, N failed`."""
 
 import argparse
 import os
@@ -15,14 +19,67 @@ import odoo_env as oe
 
 RESULT_RE = re.compile(r"odoo\.tests\.result: (\d+) failed, (\d+) error\(s\) of (\d+) tests")
 BAD_LOG_RE = re.compile(r"^\S+ \S+ \d+ (ERROR|CRITICAL) ")
+WARNING_RE = re.compile(r"^\S+ \S+ \d+ WARNING ")
+#: The end of module installation in Odoo's log: every WARNING before it is an
+#: install warning.
+INSTALLED_MARK = "odoo.modules.loading: Modules loaded."
+#: Install warnings of Odoo core that the suite cannot avoid (regexes on the
+#: logger + message). Empty today: an install of the suite logs no WARNING.
+ALLOWED_INSTALL_WARNINGS = ()
+
+
+def install_warnings(log):
+    """WARNING lines logged while the modules were installed, less the allowed ones."""
+    found = []
+    for line in log.splitlines():
+        if INSTALLED_MARK in line:
+            break
+        if WARNING_RE.match(line) and not any(re.search(rx, line)
+                                              for rx in ALLOWED_INSTALL_WARNINGS):
+            found.append(line)
+    return found
+
+
+CONTRACT_TESTS = "tests/contracts"
+
+
+def is_ci():
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def locate_contracts():
+    """``(path, reason)`` from ``CONTRACTS_DIR`` (the contract tests' own rule)."""
+    sys.path.insert(0, str(oe.REPO / "tests"))
+    try:
+        from contracts import locate_contracts_dir
+    finally:
+        sys.path.pop(0)
+    return locate_contracts_dir()
 
 
 def run_pure(pytest_args):
+    return run_pytest("pure tests", ["tests", f"--ignore={CONTRACT_TESTS}"], pytest_args)
+
+
+def run_contracts(pytest_args):
+    """The contract tests against ``CONTRACTS_DIR``; one SKIPPED line without it."""
+    path, reason = locate_contracts()
+    if path is None:
+        if is_ci():
+            print(f"FAILED contract tests: {reason} (CI=true requires them)", flush=True)
+            return 0, 1
+        print(f"SKIPPED contract tests: {reason}", flush=True)
+        return 0, 0
+    env = {**oe.env_with_repo(), "CONTRACTS_DIR": str(path)}
+    return run_pytest(f"contract tests against {path}", [CONTRACT_TESTS], pytest_args, env)
+
+
+def run_pytest(label, targets, pytest_args, env=None):
     # -p no:odoo: a pytest-odoo plugin installed on the machine must not hijack the pure run.
-    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:odoo", "tests",
+    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:odoo", *targets,
            *pytest_args]
-    print("==> pure tests:", " ".join(cmd[2:]), flush=True)
-    proc = subprocess.run(cmd, cwd=oe.REPO, env=oe.env_with_repo(), capture_output=True,
+    print(f"==> {label}:", " ".join(cmd[2:]), flush=True)
+    proc = subprocess.run(cmd, cwd=oe.REPO, env=env or oe.env_with_repo(), capture_output=True,
                           text=True, check=False)
     sys.stdout.write(proc.stdout[-6000:])
     sys.stderr.write(proc.stderr[-3000:])
@@ -49,6 +106,7 @@ def run_odoo(addons, tags, keep_db):
     if problem:
         print(f"SKIPPED odoo tests: {problem}", flush=True)
         return 0, 0, True
+    oe.ensure_engine()
     db = f"shipsync_test_{os.getpid()}"
     log_path = oe.REPO / ".run" / f"odoo-test-{os.getpid()}.log"
     log_path.parent.mkdir(exist_ok=True)
@@ -75,6 +133,7 @@ def run_odoo(addons, tags, keep_db):
     if proc.stderr.strip():
         (log_path.parent / (log_path.stem + ".stderr")).write_text(proc.stderr)
     bad = [line for line in log.splitlines() if BAD_LOG_RE.match(line)]
+    bad += install_warnings(log)
     failed_tests = errors = total = 0
     for m in RESULT_RE.finditer(log):
         failed_tests += int(m.group(1))
@@ -86,7 +145,7 @@ def run_odoo(addons, tags, keep_db):
     for line in bad[:40]:
         print("LOG>", line[:400])
     print(f"odoo: {total} tests, {failed_tests} failed, {errors} errors, "
-          f"{len(bad)} ERROR/CRITICAL log lines, {time.time() - started:.0f}s "
+          f"{len(bad)} ERROR/CRITICAL (or install WARNING) log lines, {time.time() - started:.0f}s "
           f"(full log: {log_path})", flush=True)
     failed = failed_tests + errors
     if proc.returncode != 0 or (bad and not failed):
@@ -104,12 +163,17 @@ def main():
     parser.add_argument("--keep-db", action="store_true")
     parser.add_argument("--odoo-only", action="store_true")
     parser.add_argument("--pure-only", action="store_true")
+    parser.add_argument("--contracts-only", action="store_true",
+                        help="only the contract tests (CONTRACTS_DIR)")
     args, pytest_args = parser.parse_known_args()
     passed = failed = 0
-    if not args.odoo_only:
+    if not (args.odoo_only or args.contracts_only):
         p, f = run_pure(pytest_args)
         passed, failed = passed + p, failed + f
-    if not args.pure_only:
+    if not (args.odoo_only or args.pure_only):
+        p, f = run_contracts(pytest_args)
+        passed, failed = passed + p, failed + f
+    if not (args.pure_only or args.contracts_only):
         p, f, _skipped = run_odoo(args.addons.split(","), args.tags, args.keep_db)
         passed, failed = passed + p, failed + f
     print(f"{passed} passed, {failed} failed", flush=True)
