@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL, sql
 
 from shipsync import outbox
 from shipsync.adapters import base as ab
@@ -41,8 +42,17 @@ class DeliveryCarrier(models.Model):
         "API key", groups="shipment_sync.group_manager", copy=False,
         help="EasyPost: the API key. Sendcloud: public_key:secret_key. Never shown in logs.")
     shipsync_service = fields.Char(
-        "Service", help="EasyPost service (e.g. Priority; empty: the cheapest rate), "
-        "Sendcloud shipping method id.")
+        "Service", help="EasyPost service (e.g. Priority; empty: the cheapest rate); "
+        "Sendcloud v3: shipping option code (e.g. postnl:standard); Sendcloud v2: shipping "
+        "method id.")
+    shipsync_sendcloud_api = fields.Selection(
+        [("v3", "v3 Shipments API"),
+         ("v2", "v2 Parcels API (accounts created before April 2026)")],
+        "Sendcloud API", default="v3",
+        help="Sendcloud accounts created since April 2026 can only book through the v3 "
+        "Shipments API (Service: a shipping option code such as postnl:standard). The v2 "
+        "Parcels API (Service: a numeric shipping method id) stays available to the "
+        "accounts that have it; carriers that existed before this choice keep v2.")
     shipsync_mode = fields.Selection(
         [("sync", "Synchronous: label at validation"),
          ("async", "Asynchronous: label through the outbox")],
@@ -94,6 +104,18 @@ class DeliveryCarrier(models.Model):
         "AfterShip courier slug", help="e.g. usps, ups, dhl; empty: AfterShip detects the "
         "courier from the tracking number.")
 
+    def _auto_init(self):
+        """Sendcloud carriers that existed before the API choice keep booking through
+        v2 (their accounts have it); new ones get the default, v3."""
+        cr = self.env.cr
+        new_column = not sql.column_exists(cr, self._table, "shipsync_sendcloud_api")
+        res = super()._auto_init()
+        if new_column:
+            cr.execute(SQL(
+                "UPDATE delivery_carrier SET shipsync_sendcloud_api = 'v2' "
+                "WHERE shipsync_adapter = 'sendcloud'"))
+        return res
+
     @api.depends("delivery_type", "shipsync_returns")
     def _compute_can_generate_return(self):
         super()._compute_can_generate_return()
@@ -141,8 +163,10 @@ class DeliveryCarrier(models.Model):
         partner = me.shipsync_partner_id
         timeout = (partner.outbox_connect_timeout or 5.0, partner.outbox_read_timeout or 30.0)
         options = {}
-        if me.shipsync_adapter == "sendcloud" and (me.shipsync_service or "").isdigit():
-            options["shipping_method_id"] = int(me.shipsync_service)
+        if me.shipsync_adapter == "sendcloud":
+            options["api_version"] = me.shipsync_sendcloud_api or "v3"
+            if options["api_version"] == "v2" and (me.shipsync_service or "").isdigit():
+                options["shipping_method_id"] = int(me.shipsync_service)
         elif me.shipsync_adapter == "generic_rest":
             options["config"] = me._shipsync_rest_config()
         elif me.shipsync_adapter == "generic_soap":
@@ -178,8 +202,27 @@ class DeliveryCarrier(models.Model):
             parcels.append(ab.Parcel(
                 weight_kg=self._shipsync_weight_kg(package.weight),
                 length_cm=cm(length), width_cm=cm(width), height_cm=cm(height),
-                reference=package.name or f"{index + 1}"))
+                reference=package.name or f"{index + 1}",
+                items=self._shipsync_items(package)))
         return tuple(parcels)
+
+    def _shipsync_items(self, package):
+        """A package's content as ``ParcelItem``s, from the commodities Odoo's delivery
+        module computes for it (quantity, unit value in the company currency, origin);
+        description, SKU, HS code and unit weight from the product."""
+        currency = package.currency_id.name if package.currency_id else ""
+        items = []
+        for commodity in package.commodities or ():
+            product = commodity.product_id
+            items.append(ab.ParcelItem(
+                description=product.name or product.display_name or "",
+                quantity=int(commodity.qty or 1),
+                weight_kg=self._shipsync_weight_kg(product.weight) if product.weight else None,
+                value=Decimal(str(round(commodity.monetary_value or 0.0, 2))),
+                currency=currency, hs_code=(product.hs_code or "").replace(".", "").strip(),
+                origin_country=commodity.country_of_origin or "",
+                sku=product.default_code or ""))
+        return tuple(items)
 
     def _shipsync_request(self, picking, is_return=False):
         """``ShipmentRequest`` of a picking: one parcel per package (or one for the

@@ -70,6 +70,8 @@ class CarrierCommon:
             "shipsync_api_key": {"easypost": "EZTK_test_key", "sendcloud": "pub:sec"}.get(
                 kind, "key"),
             "shipsync_service": "8" if kind == "sendcloud" else False,
+            # the Sendcloud tests of the v2 Parcels API (v3: test_sendcloud_v3)
+            **({"shipsync_sendcloud_api": "v2"} if kind == "sendcloud" else {}),
             **vals,
         })
 
