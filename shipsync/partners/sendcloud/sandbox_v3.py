@@ -28,7 +28,6 @@ from urllib.parse import parse_qs
 
 LABEL_PDF = b"%PDF-1.4\n% shipsync sandbox sendcloud v3 label\n%%EOF\n"
 STATUS_READY = ("READY_TO_SEND", "Ready to send")
-STATUS_CANCELLED = ("CANCELLED", "Cancelled")
 
 
 def _now() -> str:
@@ -66,6 +65,7 @@ class SendcloudV3State:
         with self.lock:
             self.shipments: dict[str, dict] = {}
             self.by_reference: dict[str, str] = {}
+            self.cancelled: set[str] = set()
             self.events: dict[str, list[dict]] = {}  # tracking number -> events
             self.announce_calls = 0
             self._ids = count(383707309)
@@ -207,11 +207,12 @@ class SendcloudV3State:
         shipment = self.shipments.get(sid)
         if not shipment:
             return error(404, "not_found", "Not found")
-        codes = {p["status"]["code"] for p in shipment["parcels"]}
-        if codes & {STATUS_CANCELLED[0], "DELIVERED"}:
-            return error(409, "invalid", "This shipment is already cancelled or delivered.")
-        for parcel in shipment["parcels"]:
-            parcel["status"] = {"code": STATUS_CANCELLED[0], "message": STATUS_CANCELLED[1]}
+        if sid in self.cancelled:
+            # the document's own example of a rejected cancellation
+            return error(409, "invalid", "This shipment is already being cancelled.")
+        # The documents name no v3 status code for a cancelled parcel (the cancel
+        # description speaks of v2's 2000): the parcel status is left as it was.
+        self.cancelled.add(sid)
         return 200, {"data": {"status": "cancelled", "message": "Shipment has been cancelled"}}
 
     def _parcel(self, pid: str) -> dict | None:
