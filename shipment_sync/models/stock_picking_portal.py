@@ -219,8 +219,10 @@ class StockPicking(models.Model):
         milestone = picking.shipment_milestone or "draft"
         delivered = milestone == "delivered"
         return {
-            "milestone_text": customer_text.milestone_text(milestone, self.env) or _("Order received"),
-            "milestone_date": customer_text.customer_when(self.env, picking.shipment_milestone_date, tz),
+            "milestone_text": (customer_text.milestone_text(milestone, self.env)
+                               or _("Order received")),
+            "milestone_date": customer_text.customer_when(
+                self.env, picking.shipment_milestone_date, tz),
             "delivered": delivered,
             "terminal": milestone in ms.TERMINAL,
             "journey": picking._shipment_journey(),

@@ -74,8 +74,9 @@ class ShipmentSyncException(models.Model):
     ]
 
     def init(self):
-        super().init()
+        res = super().init()
         create_indexes(self.env.cr)
+        return res
 
     @api.depends("picking_id.name", "reason")
     def _compute_name(self):
