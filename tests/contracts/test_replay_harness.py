@@ -6,7 +6,7 @@ from __future__ import annotations
 import requests
 
 from . import locate_contracts_dir
-from .cassettes import load_cassette, structure, unknown_fields
+from .cassettes import load_cassette, missing_core, structure, unknown_fields
 from .replay import UNRECORDED_STATUS, ReplayServer
 
 
@@ -101,6 +101,11 @@ def test_structure_compares_keys_and_kinds_not_values():
         "$.tracker.tracking_code is number, recorded as string"]
     assert unknown_fields({"tracker": {"code": "x"}}, recorded) == [
         "$.tracker.code (string) never recorded"]
+    both = [{"tracker": {"tracking_code": "A", "carrier": "USPS"}},
+            {"tracker": {"tracking_code": "B"}}]
+    assert missing_core({"tracker": {"carrier": "USPS"}}, both) == ["$.tracker.tracking_code"]
+    assert missing_core({"tracking_code": "A"}, both) == ["$.tracker", "$.tracker.tracking_code"]
+    assert missing_core({"tracker": {"tracking_code": "C"}}, both) == []
     assert structure({"a": [{"b": 1}, {"c": None}]}) == {
         "$": "object", "$.a": "list", "$.a[]": "object", "$.a[].b": "number", "$.a[].c": "null"}
 
