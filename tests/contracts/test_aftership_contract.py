@@ -27,6 +27,12 @@ from .replay import ReplayServer
 
 parse_tracking = partner_module("aftership").parse_tracking
 
+# The SDK (8.0.1) calls httpx APIs newer httpx releases deprecate; not our code.
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning"),
+    pytest.mark.filterwarnings("ignore:URL.raw is deprecated:UserWarning"),
+]
+
 API = "/tracking/2025-07/trackings"
 KEY = "asat_contract_test_key"
 
