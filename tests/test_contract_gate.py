@@ -24,7 +24,7 @@ def test_missing_contracts_dir_prints_one_skipped_line(tmp_path):
     assert len(skipped) == 1, proc.stdout
     assert "is not a directory" in skipped[0]
     assert proc.returncode == 0
-    assert lines[-1] == "0 passed, 0 failed"
+    assert lines[-1] == "0 passed, 0 failed, 0 skipped"
 
 
 def test_unset_contracts_dir_is_skipped_with_its_reason(tmp_path):
@@ -38,4 +38,4 @@ def test_missing_contracts_dir_fails_under_ci(tmp_path):
     assert proc.returncode == 1
     assert "SKIPPED contract tests" not in proc.stdout
     assert "FAILED contract tests:" in proc.stdout
-    assert proc.stdout.splitlines()[-1] == "0 passed, 1 failed"
+    assert proc.stdout.splitlines()[-1] == "0 passed, 1 failed, 0 skipped"
