@@ -10,6 +10,8 @@ from odoo.tools import SQL
 from shipsync import milestones as ms
 from shipsync import pii
 
+from .cron_retry import retry_conflicts
+
 _logger = logging.getLogger(__name__)
 
 EVENT_STATES = [
@@ -274,6 +276,7 @@ class ShipmentSyncEvent(models.Model):
     # applying
     # ------------------------------------------------------------------
     @api.model
+    @retry_conflicts
     def _cron_apply_events(self, limit=APPLY_BATCH):
         """Apply received events, picking by picking. Claims events with SKIP
         LOCKED so several cron workers can run side by side; a picking another

@@ -20,6 +20,8 @@ from odoo.tools import SQL
 
 from shipsync import retention
 
+from .cron_retry import retry_conflicts
+
 PURGE_BATCH = retention.PURGE_BATCH
 
 
@@ -102,6 +104,7 @@ class ShipmentSyncEvent(models.Model):
     # retention
     # ------------------------------------------------------------------
     @api.model
+    @retry_conflicts
     def _cron_purge_bodies(self, now=None, batch=PURGE_BATCH):
         """Blank bodies past retention, partner by partner, in small batches
         claimed with SKIP LOCKED (a row the webhook route or a worker holds is

@@ -7,6 +7,8 @@ from odoo.tools import SQL
 
 from shipsync import customer
 
+from .cron_retry import retry_conflicts
+
 _logger = logging.getLogger(__name__)
 
 NOTIFY_KIND_SELECTION = [
@@ -113,6 +115,7 @@ class ShipmentSyncNotification(models.Model):
     # sending (cron)
     # ------------------------------------------------------------------
     @api.model
+    @retry_conflicts
     def _cron_send_notifications(self, limit=SEND_BATCH):
         """Render pending notifications into Odoo's mail queue. Claims rows
         with SKIP LOCKED so a triggered run and the sweep never render one

@@ -2,6 +2,8 @@ from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.tools import SQL
 
+from odoo.addons.shipment_sync.models.cron_retry import retry_conflicts
+
 from shipsync import milestones as ms
 from shipsync import monitor as mon
 
@@ -87,6 +89,7 @@ class ShipmentSyncAlertRule(models.Model):
     # evaluation
     # ------------------------------------------------------------------
     @api.model
+    @retry_conflicts
     def _cron_evaluate(self, now=None):
         now = now or fields.Datetime.now()
         results = {}

@@ -312,13 +312,21 @@ class ShipmentSyncDashboard(models.AbstractModel):
         if f.partner_id:
             domain.append(("id", "=", f.partner_id))
         partners = self.env["shipment.sync.partner"].search(domain)
-        states = {p.name: p.outbox_breaker_state for p in partners}
+        states = {}
+        for p in partners:
+            state = p.outbox_breaker_state
+            if p.outbox_paused:  # a 429/503 Retry-After paused the whole partner
+                pause = _("paused until %(until)s UTC (%(reason)s)",
+                          until=fields.Datetime.to_string(p.outbox_paused_until),
+                          reason=p.outbox_pause_reason or "-")
+                state = pause if state == "closed" else f"{state}, {pause}"
+            states[p.name] = state
         not_closed = [name for name, state in states.items() if state != "closed"]
         return {
             "title": _("Circuit breakers"), "unit": "", "value": len(not_closed),
             "figures": {"by_partner": states},
-            "action": self._action(_("Partners"), "shipment.sync.partner",
-                                   domain + [("outbox_breaker_state", "!=", "closed")]),
+            "action": self._action(_("Partners"), "shipment.sync.partner", domain + [
+                "|", ("outbox_breaker_state", "!=", "closed"), ("outbox_paused", "=", True)]),
         }
 
     def _tile_shipped_no_tracking(self, f):

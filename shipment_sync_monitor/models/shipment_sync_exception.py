@@ -3,6 +3,8 @@ from datetime import timedelta
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
+from odoo.addons.shipment_sync.models.cron_retry import retry_conflicts
+
 from shipsync import milestones as ms
 from shipsync import monitor as mon
 
@@ -317,6 +319,7 @@ class ShipmentSyncException(models.Model):
     # cron
     # ------------------------------------------------------------------
     @api.model
+    @retry_conflicts
     def _cron_refresh(self, now=None):
         """Wake snoozed cards whose date has come; refresh the age buckets."""
         now = now or fields.Datetime.now()

@@ -4,6 +4,8 @@ from datetime import timedelta
 from odoo import _, api, fields, models
 from odoo.tools import SQL
 
+from odoo.addons.shipment_sync.models.cron_retry import retry_conflicts
+
 from shipsync import eta
 
 _logger = logging.getLogger(__name__)
@@ -136,6 +138,7 @@ class ShipmentSyncLane(models.Model):
     # the cron: fold new deliveries, then refresh the open predictions
     # ------------------------------------------------------------------
     @api.model
+    @retry_conflicts
     def _cron_fold(self, now=None, batch=FOLD_BATCH):
         """Fold the outgoing shipments delivered since the last run into their
         lanes (each one once: ``stock.picking.shipment_eta_folded`` is the
