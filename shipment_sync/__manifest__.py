@@ -29,6 +29,7 @@
         "data/shipment_sync_governance_data.xml",
         "views/shipment_sync_governance_views.xml",
         "data/mail_template_data.xml",
+        "data/mail_activity_type_data.xml",
         "data/ir_cron_notification_data.xml",
         "views/shipment_sync_notification_views.xml",
         "views/res_partner_views.xml",
