@@ -12,7 +12,6 @@ import ast
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import odoo_env as oe
 

@@ -96,9 +96,10 @@ class ShipmentSyncDashboard(models.AbstractModel):
         step = TREND_STEP[f.period]
         return step, max(1, math.ceil((f.date_to - f.date_from).total_seconds() / step))
 
-    def _series(self, f, table, time_col, where, aggregates=(SQL("count(*)"),)):
+    def _series(self, f, table, time_col, where, aggregates=None):
         """Per bucket of the period, the ``aggregates`` of ``table`` rows whose
         ``time_col`` falls in it (0 / None for an empty bucket)."""
+        aggregates = aggregates or (SQL("count(*)"),)
         step, n = self._buckets(f)
         rows = self._query(SQL(
             "SELECT floor(EXTRACT(EPOCH FROM %(t)s - %(start)s) / %(step)s)::int, %(aggs)s "

@@ -10,7 +10,6 @@ from shipsync import monitor as mon
 
 from .monitor_indexes import create_indexes
 
-
 #: Exception reasons raised by a failing outbox job (the card links it).
 JOB_REASONS = frozenset({"sync_failed", "label_failed", "booking_rejected"})
 
