@@ -20,11 +20,14 @@ from __future__ import annotations
 
 import base64
 import copy
+import json
 import threading
 from datetime import datetime, timezone
 from itertools import count
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
+
+from shipsync.sandbox.common import BackgroundServer, SandboxHandler
 
 LABEL_PDF = b"%PDF-1.4\n% shipsync sandbox sendcloud v3 label\n%%EOF\n"
 STATUS_READY = ("READY_TO_SEND", "Ready to send")
@@ -258,3 +261,45 @@ class SendcloudV3State:
                                           "tracking_url": parcel["tracking_url"]}],
                 }
         return 404, {"detail": "Not found."}
+
+
+# --------------------------------------------------------------------------- server
+class _Handler(SandboxHandler):
+    def _do(self) -> None:
+        owner: SendcloudV3Sandbox = self.owner
+        try:
+            raw = self.read_body()
+            data = json.loads(raw) if raw else None
+        except ValueError:
+            status, body = error(400, "invalid", "The body is not JSON.")
+            data = None
+        else:
+            parts = urlsplit(self.path)
+            status, body = owner.state.handle(
+                self.command, parts.path, parts.query, data, dict(self.headers))
+        payload = body if isinstance(body, bytes) else json.dumps(body).encode()
+        ctype = "application/pdf" if payload.startswith(b"%PDF") else "application/json"
+        with owner.state.lock:
+            owner.exchanges.append(
+                (self.command, self.path, data, dict(self.headers), status, body))
+        self.send_bytes(status, payload, ctype)
+
+    do_GET = do_POST = _do
+
+
+class SendcloudV3Sandbox(BackgroundServer):
+    """:class:`SendcloudV3State` on 127.0.0.1; ``exchanges`` records every
+    ``(method, path, request JSON, headers, status, answer)``."""
+
+    handler_class = _Handler
+    name = "sendcloud-v3"
+
+    def __init__(self, public_key: str = "", secret_key: str = "", **kw: Any):
+        super().__init__(**kw)
+        self._bind()
+        self.state = SendcloudV3State(public_key, secret_key, base_url=self.url)
+        self.exchanges: list[tuple] = []
+
+    def reset(self) -> None:
+        self.state.reset()
+        self.exchanges.clear()
