@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from .partners.aftership import fields as aftership_fields
 from .schemas import SCHEMA_VIOLATION, PayloadError, load_schema, parse_json, validate
 
 _DATETIME = re.compile(
@@ -186,7 +187,8 @@ class AfterShipNormalizer(Normalizer):
     ) -> list[CanonicalEvent]:
         """One event per checkpoint of a tracking (also for trackings fetched by polling)."""
         tracking_key = msg.get("id") or f"{msg.get('slug')}/{msg.get('tracking_number')}"
-        eta = parse_datetime(msg.get("expected_delivery"), f"{path}.expected_delivery")
+        eta = parse_datetime(aftership_fields.carrier_eta_value(msg),
+                             f"{path}.{aftership_fields.CARRIER_ETA_FIELD}")
         custom = msg.get("custom_fields") or {}
         checkpoints = msg.get("checkpoints") or []
         if not checkpoints:
@@ -204,9 +206,7 @@ class AfterShipNormalizer(Normalizer):
             cpath = f"{path}.checkpoints[{index}]"
             occurred = parse_datetime(point.get("checkpoint_time"), f"{cpath}.checkpoint_time")
             tag, subtag = _opt(point.get("tag")), _opt(point.get("subtag"))
-            location = _text(point.get("location")) or _join(
-                point.get("city"), point.get("state"), point.get("country_iso3")
-            )
+            location = aftership_fields.checkpoint_location(point)
             events.append(CanonicalEvent(
                 external_id=stable_id("aftership", tracking_key, occurred.isoformat(), tag, subtag),
                 occurred_at=occurred,

@@ -38,7 +38,8 @@ POSTCODE_KEYS = frozenset({"zip", "zipcode", "zip_code", "postcode", "postal_cod
                            "post_code"})
 # Keys kept as they are even when a parent looks personal (an address object).
 SAFE_KEYS = frozenset({"city", "country", "country_code", "country_iso2", "country_iso3",
-                       "state", "province", "region"})
+                       "country_region", "country_region_name", "state", "province",
+                       "region"})
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
 # A phone number: optional +, then at least 7 digits with common separators.

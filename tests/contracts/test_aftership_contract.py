@@ -129,17 +129,12 @@ def test_checkpoints_become_events_with_aftership_tags():
     assert {e.picking_ref for e in events} == {"SO042"}
 
 
-@pytest.mark.xfail(strict=True, reason="divergence: the carrier ETA is read from "
-                   "expected_delivery; API 2025-07 has courier_estimated_delivery_date"
-                   ".estimated_delivery_date")
 def test_carrier_eta_is_read_from_the_2025_07_field():
     events = parse_tracking(_tracking_json())
     assert events and all(e.carrier_eta is not None for e in events)
     assert events[0].carrier_eta.date().isoformat() == "2026-05-06"
 
 
-@pytest.mark.xfail(strict=True, reason="divergence: the checkpoint country is read from "
-                   "country_iso3; API 2025-07 has country_region (ISO alpha-3)")
 def test_checkpoint_country_is_read_from_the_2025_07_field():
     events = parse_tracking(_tracking_json())
     assert "BEL" in events[0].location and "DEU" in events[1].location
