@@ -175,6 +175,10 @@ class DeliveryCarrier(models.Model):
 
             options["wsdl"] = me.shipsync_soap_wsdl or ""
         cls = get_adapter(me.shipsync_adapter or "easypost")
+        if me.shipsync_adapter == "sendcloud" and options["api_version"] == "v3":
+            from shipsync.partners.sendcloud.shipments_v3 import SendcloudV3Adapter
+
+            cls = SendcloudV3Adapter
         return cls(me.shipsync_base_url or "", me.shipsync_api_key or "", http=http,
                    timeout=timeout, **options)
 

@@ -4,4 +4,5 @@ from . import test_booking
 from . import test_configured_carriers
 from . import test_freight
 from . import test_returns_polling
+from . import test_sendcloud_v3
 from . import test_webhook_journey
