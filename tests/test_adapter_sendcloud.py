@@ -12,12 +12,12 @@ from shipsync.adapters import (
     CarrierError,
     InvalidInput,
     Parcel,
-    SendcloudAdapter,
     ShipmentRequest,
     TransientError,
 )
-from shipsync.adapters import sendcloud as sc
 from shipsync.milestones import EXCEPTION_REASON_CODES, RANK
+from shipsync.partners.sendcloud import outbound as sc
+from shipsync.partners.sendcloud.outbound import SendcloudAdapter
 
 PUBLIC, SECRET = "pk_live_public_1234", "sk_live_secret_98765"
 

@@ -24,7 +24,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from .base import (
+from shipsync.adapters.base import (
     Address,
     CancelResult,
     CanonicalEvent,
@@ -38,56 +38,13 @@ from .base import (
     ShipmentResult,
     basic_auth,
     parse_datetime,
-    register,
     result_json,
     to_decimal,
     validate_request,
 )
 
-# Sendcloud parcel status id -> (message as Sendcloud spells it, milestone, exception reason).
-# Seed data for the editable status map, not used to set ``CanonicalEvent.milestone``.
-# Verified against Sendcloud's public status list (GET /api/v2/parcels/statuses as quoted by
-# several public integrations, identical ids and messages): every id below 62989.
-# The 62989-62997 block was seen in two independent public integrations only (unverified
-# against the official page, which lists names without ids): ``SENDCLOUD_UNVERIFIED_IDS``.
-SENDCLOUD_STATUS_MAP: dict[int, tuple[str, str | None, str | None]] = {
-    1: ("Announced", "label_created", None),
-    3: ("En route to sorting center", "in_transit", None),
-    4: ("Delivery delayed", None, "delay_carrier"),
-    5: ("Sorted", "in_transit", None),
-    6: ("Not sorted", None, "delay_carrier"),
-    7: ("Being sorted", "in_transit", None),
-    8: ("Delivery attempt failed", "delivery_attempted", "recipient_unavailable"),
-    11: ("Delivered", "delivered", None),
-    12: ("Awaiting customer pickup", "available_for_pickup", None),
-    13: ("Announced: not collected", None, "not_collected"),
-    15: ("Error collecting", None, "delay_carrier"),
-    22: ("Shipment picked up by driver", "picked_up", None),
-    80: ("Unable to deliver", "delivery_failed", None),
-    91: ("Parcel en route", "in_transit", None),
-    92: ("Driver en route", "out_for_delivery", None),
-    93: ("Shipment collected by customer", "delivered", None),
-    94: ("Parcel cancellation failed.", None, None),
-    999: ("No label", None, None),
-    1000: ("Ready to send", "label_created", None),
-    1001: ("Being announced", None, None),
-    1002: ("Announcement failed", None, "label_failed"),
-    1337: ("Unknown status - check carrier track & trace page for more insights", None, None),
-    1998: ("Cancelled upstream", "cancelled", None),
-    1999: ("Cancellation requested", None, None),
-    2000: ("Cancelled", "cancelled", None),
-    2001: ("Submitting cancellation request", None, None),
-    62989: ("At Customs", "in_transit", "customs_hold"),
-    62990: ("At sorting centre", "in_transit", None),
-    62991: ("Refused by recipient", "returning", "refused"),
-    62992: ("Returned to sender", "returned", None),
-    62993: ("Delivery method changed", None, None),
-    62994: ("Delivery date changed", None, None),
-    62995: ("Delivery address changed", None, None),
-    62996: ("Exception", None, "other"),
-    62997: ("Address invalid", None, "address_issue"),
-}
-SENDCLOUD_UNVERIFIED_IDS = frozenset(range(62989, 62998))
+from .vocabulary import SENDCLOUD_STATUS_MAP, SENDCLOUD_UNVERIFIED_IDS
+
 CANCEL_ACCEPTED = ("cancelled", "queued", "deleted")
 
 
@@ -262,71 +219,10 @@ def parse_webhook(payload: dict) -> list[CanonicalEvent]:
     return [status_event(payload.get("parcel") or {}, payload.get("timestamp"))]
 
 
-#: Envelope of a ``parcel_status_changed`` webhook (what the normalizer relies on).
-WEBHOOK_SCHEMA: dict = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "type": "object",
-    "required": ["action"],
-    "properties": {
-        "action": {"type": "string", "minLength": 1},
-        "timestamp": {"type": ["integer", "string"]},
-        "parcel": {
-            "type": "object",
-            "required": ["id", "status"],
-            "properties": {
-                "id": {"type": ["integer", "string"]},
-                "tracking_number": {"type": ["string", "null"]},
-                "order_number": {"type": ["string", "null"]},
-                "status": {
-                    "type": "object",
-                    "required": ["id"],
-                    "properties": {"id": {"type": ["integer", "string"]},
-                                   "message": {"type": ["string", "null"]}},
-                },
-            },
-        },
-    },
-    "if": {"properties": {"action": {"const": "parcel_status_changed"}}},
-    "then": {"required": ["action", "timestamp", "parcel"]},
-}
-
-
-class SendcloudNormalizer:
-    """Inbound ``parcel_status_changed`` webhooks -> canonical events (vocabulary
-    ``sendcloud``: the status id is the code, mapped by the editable status map).
-
-    The external id is ``parcel id : status id : timestamp``, so a duplicated delivery
-    and a polled status of the same moment deduplicate in the ledger."""
-
-    name = "sendcloud"
-    vocabulary = "sendcloud"
-    schema_name = ""
-    schema = WEBHOOK_SCHEMA
-
-    def normalize(self, payload: dict) -> list[CanonicalEvent]:
-        return parse_webhook(payload)
-
-    def parse(self, body: bytes) -> list[CanonicalEvent]:
-        """Raw body -> events; ``shipsync.schemas.PayloadError`` on bad input."""
-        from shipsync.schemas import SCHEMA_VIOLATION, PayloadError, parse_json, validate
-
-        payload = parse_json(body)
-        validate(payload, WEBHOOK_SCHEMA)
-        try:
-            return self.normalize(payload)
-        except InvalidInput as exc:
-            raise PayloadError(SCHEMA_VIOLATION, exc.message, "$.parcel") from None
-
-
-def seed_entries() -> list[tuple[str, str | None, str | None]]:
-    """Status map seed rows ``(code, milestone, exception_reason)`` for vocabulary
-    ``sendcloud`` (from :data:`SENDCLOUD_STATUS_MAP`)."""
-    return [(str(k), m, r) for k, (_msg, m, r) in sorted(SENDCLOUD_STATUS_MAP.items())]
-
-
 # --------------------------------------------------------------------------- adapter
-@register("sendcloud")
 class SendcloudAdapter(CarrierAdapter):
+    code = "sendcloud"
+
     DEFAULT_BASE_URL = "https://panel.sendcloud.sc"
 
     def __init__(self, base_url: str = DEFAULT_BASE_URL, api_key: str = "", **kw: Any):
@@ -334,6 +230,11 @@ class SendcloudAdapter(CarrierAdapter):
         public, _, secret = api_key.partition(":")
         self.public_key = public
         self.secret_key = self.options.get("api_secret") or secret
+
+    @classmethod
+    def carrier_options(cls, *, service: str = "", **_settings: Any) -> dict[str, Any]:
+        """The carrier's service, when numeric, is the Sendcloud shipping method id."""
+        return {"shipping_method_id": int(service)} if service.isdigit() else {}
 
     def secrets(self) -> list[str]:
         return super().secrets() + [self.public_key, self.secret_key]
@@ -465,9 +366,6 @@ __all__ = [
     "SENDCLOUD_STATUS_MAP",
     "SENDCLOUD_UNVERIFIED_IDS",
     "SendcloudAdapter",
-    "SendcloudNormalizer",
-    "WEBHOOK_SCHEMA",
-    "seed_entries",
     "build_parcel",
     "build_parcels_body",
     "label_url",
