@@ -14,7 +14,6 @@
     "data": [
         "security/shipment_sync_carrier_security.xml",
         "security/ir.model.access.csv",
-        "data/shipment_sync_status_map_data.xml",
         "data/ir_cron_data.xml",
         "views/delivery_carrier_views.xml",
         "views/stock_picking_views.xml",

@@ -179,16 +179,9 @@ class HmacHeader:
         raise SignatureError(INVALID_SIGNATURE, "signature does not match an active secret")
 
 
-HMAC_PRESETS: dict[str, dict] = {
-    "easypost": {
-        "header": "X-Hmac-Signature",
-        "algorithm": "sha256",
-        "encoding": "hex",
-        "prefix": "hmac-sha256-hex=",
-        "normalize": "NFKD",
-    },
-    "aftership": {"header": "aftership-hmac-sha256", "algorithm": "sha256", "encoding": "base64"},
-    "sendcloud": {"header": "Sendcloud-Signature", "algorithm": "sha256", "encoding": "hex"},
+#: Generic header styles; the partners' own presets are named by their folders
+#: (``shipsync.partners.<code>.inbound.SIGNATURE``) and found through the registry.
+STYLE_PRESETS: dict[str, dict] = {
     "shopify": {"header": "X-Shopify-Hmac-Sha256", "algorithm": "sha256", "encoding": "base64"},
     "github": {
         "header": "X-Hub-Signature-256",
@@ -198,7 +191,20 @@ HMAC_PRESETS: dict[str, dict] = {
     },
 }
 
-SCHEMES = ("standard_webhooks", "hmac_header", *HMAC_PRESETS)
+
+def hmac_presets() -> dict[str, dict]:
+    """Every HMAC preset by name: the partners' (registry) then the generic styles."""
+    from shipsync import partners
+
+    return {**partners.signature_presets(), **STYLE_PRESETS}
+
+
+def __getattr__(name: str):
+    if name == "HMAC_PRESETS":
+        return hmac_presets()
+    if name == "SCHEMES":
+        return ("standard_webhooks", "hmac_header", *hmac_presets())
+    raise AttributeError(name)
 
 
 def make_verifier(scheme: str, secrets: Sequence[str], **options):
@@ -212,6 +218,7 @@ def make_verifier(scheme: str, secrets: Sequence[str], **options):
         return StandardWebhooks(secrets, tolerance=tolerance)
     if scheme == "hmac_header":
         return HmacHeader(secrets, **options)
-    if scheme in HMAC_PRESETS:
-        return HmacHeader(secrets, **{**HMAC_PRESETS[scheme], **options})
+    presets = hmac_presets()
+    if scheme in presets:
+        return HmacHeader(secrets, **{**presets[scheme], **options})
     raise ValueError(f"unknown signature scheme {scheme!r}")

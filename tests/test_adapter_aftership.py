@@ -4,8 +4,9 @@
 import pytest
 from adapter_fakes import FakeHttp, fixture, result
 
-from shipsync.adapters import AfterShipAdapter, CarrierError, InvalidInput, TransientError
-from shipsync.adapters import aftership as af
+from shipsync.adapters import CarrierError, InvalidInput, TransientError
+from shipsync.partners.aftership import outbound as af
+from shipsync.partners.aftership.outbound import AfterShipAdapter
 
 API_KEY = "asat_0123456789abcdef0123456789"
 

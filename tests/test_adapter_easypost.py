@@ -8,16 +8,16 @@ import pytest
 from adapter_fakes import FakeHttp, fixture, result
 
 from shipsync.adapters import (
-    ADAPTERS,
     Address,
     CarrierError,
-    EasyPostAdapter,
     InvalidInput,
     Parcel,
     ShipmentRequest,
     TransientError,
 )
-from shipsync.adapters import easypost as ep
+from shipsync.partners import PARTNERS, get_adapter
+from shipsync.partners.easypost import outbound as ep
+from shipsync.partners.easypost.outbound import EasyPostAdapter
 from shipsync.transport import HttpResult
 
 API_KEY = "EZTK_secret_0123456789abcdef"
@@ -54,7 +54,9 @@ def make_request(**kw):
 
 
 def test_registry_has_all_adapters():
-    assert {"easypost", "sendcloud", "aftership", "generic_rest"} <= set(ADAPTERS)
+    with_adapter = {code for code, spec in PARTNERS.items() if spec.adapter is not None}
+    assert {"easypost", "sendcloud", "aftership", "generic_rest", "generic_soap"} <= with_adapter
+    assert get_adapter("easypost") is EasyPostAdapter
 
 
 @pytest.mark.parametrize(

@@ -11,13 +11,13 @@ from adapter_fakes import FIXTURES, FakeHttp, result
 from shipsync.adapters import (
     Address,
     CarrierError,
-    GenericRestAdapter,
     InvalidInput,
     Parcel,
     ShipmentRequest,
     TransientError,
 )
-from shipsync.adapters import generic_rest as gr
+from shipsync.partners.generic_rest import outbound as gr
+from shipsync.partners.generic_rest.outbound import GenericRestAdapter
 
 API_KEY = "gr-key-0123456789abcdef"
 CONFIG = json.loads((FIXTURES / "generic_rest_config.json").read_text())

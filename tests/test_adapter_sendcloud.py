@@ -12,12 +12,12 @@ from shipsync.adapters import (
     CarrierError,
     InvalidInput,
     Parcel,
-    SendcloudAdapter,
     ShipmentRequest,
     TransientError,
 )
-from shipsync.adapters import sendcloud as sc
 from shipsync.milestones import EXCEPTION_REASON_CODES, RANK
+from shipsync.partners.sendcloud import outbound as sc
+from shipsync.partners.sendcloud.outbound import SendcloudAdapter
 
 PUBLIC, SECRET = "pk_live_public_1234", "sk_live_secret_98765"
 
@@ -54,6 +54,7 @@ def make_request(**kw):
 
 
 def adapter(http, **kw):
+    kw.setdefault("api_version", "v2")  # these tests hold the v2 Parcels API
     return SendcloudAdapter("https://panel.sendcloud.sc", f"{PUBLIC}:{SECRET}", http=http, **kw)
 
 
@@ -80,11 +81,15 @@ def test_multi_parcel_uses_parcels_list():
     assert [p["order_number"] for p in body["parcels"]] == ["WH/OUT/00042-1", "WH/OUT/00042-2"]
 
 
-def test_return_parcel_carries_sender_as_from_fields():
+def test_return_parcel_goes_from_the_customer_to_the_warehouse():
+    """PAR2 ``from_*``: "the sender (when creating a return parcel)" = the customer; the
+    recipient fields hold the warehouse (it used to be the other way round)."""
     parcel = sc.build_parcels_body(make_request(), 8, is_return=True)["parcel"]
     assert parcel["is_return"] is True
-    assert parcel["from_name"] == "Warehouse" and parcel["from_address_1"] == "Keizersgracht 1"
-    assert parcel["from_postal_code"] == "1015 CJ" and parcel["from_country"] == "NL"
+    assert parcel["from_name"] == "John Doe" and parcel["from_address_1"] == "Stadhuisplein 10"
+    assert parcel["from_postal_code"] == "5611 EM" and parcel["from_country"] == "NL"
+    assert parcel["name"] == "Warehouse" and parcel["address"] == "Keizersgracht 1"
+    assert parcel["postal_code"] == "1015 CJ"
 
 
 def test_non_numeric_shipping_method_is_invalid_input():
@@ -124,7 +129,8 @@ def test_create_shipment_end_to_end_with_basic_auth():
 
 
 def test_api_secret_option_is_used():
-    a = SendcloudAdapter("https://panel.sendcloud.sc", PUBLIC, api_secret=SECRET, http=print)
+    a = SendcloudAdapter("https://panel.sendcloud.sc", PUBLIC, api_secret=SECRET, http=print,
+                         api_version="v2")
     token = base64.b64encode(f"{PUBLIC}:{SECRET}".encode()).decode()
     assert a.auth_headers()["Authorization"] == f"Basic {token}"
 

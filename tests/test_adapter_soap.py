@@ -15,7 +15,7 @@ from shipsync.adapters import (
     TransientError,
     get_adapter,
 )
-from shipsync.adapters.soap import (
+from shipsync.partners.generic_soap.outbound import (
     DEFAULT_STATUS_MAP,
     GenericSoapAdapter,
     build_create_params,

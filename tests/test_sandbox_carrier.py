@@ -8,19 +8,15 @@ from decimal import Decimal
 
 import pytest
 
-from shipsync.adapters import (
-    Address,
-    CarrierError,
-    EasyPostAdapter,
-    Parcel,
-    SendcloudAdapter,
-    ShipmentRequest,
-    TransientError,
-)
+from shipsync.adapters import Address, CarrierError, Parcel, ShipmentRequest, TransientError
 from shipsync.adapters.base import default_http
-from shipsync.adapters.sendcloud import SendcloudNormalizer
-from shipsync.normalizers import EasyPostNormalizer
-from shipsync.sandbox.carrier import CarrierSandbox, easypost_signature, sendcloud_signature
+from shipsync.partners.easypost.inbound import EasyPostNormalizer
+from shipsync.partners.easypost.outbound import EasyPostAdapter
+from shipsync.partners.easypost.sandbox import easypost_signature
+from shipsync.partners.sendcloud.inbound import SendcloudNormalizer
+from shipsync.partners.sendcloud.outbound import SendcloudAdapter
+from shipsync.partners.sendcloud.sandbox import sendcloud_signature
+from shipsync.sandbox.carrier import CarrierSandbox
 from shipsync.signatures import make_verifier
 
 
@@ -42,7 +38,7 @@ def easypost(sandbox, timeout=(2, 5)):
 
 
 def sendcloud(sandbox):
-    return SendcloudAdapter(sandbox.url, "pub:sec", shipping_method_id=8)
+    return SendcloudAdapter(sandbox.url, "pub:sec", shipping_method_id=8, api_version="v2")
 
 
 def test_easypost_booking_issues_tracking_number_and_real_pdf_label(sandbox):

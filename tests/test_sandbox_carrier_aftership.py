@@ -9,18 +9,13 @@ from decimal import Decimal
 
 import pytest
 
-from shipsync.adapters import (
-    AfterShipAdapter,
-    CarrierError,
-    EasyPostAdapter,
-    Parcel,
-    ShipmentRequest,
-    TransientError,
-)
+from shipsync.adapters import CarrierError, Parcel, ShipmentRequest, TransientError
 from shipsync.adapters.base import Address
 from shipsync.mapping import StatusMapper, seed_for
 from shipsync.normalizers import parse_payload
-from shipsync.sandbox.carrier import aftership_signature
+from shipsync.partners.aftership.outbound import AfterShipAdapter
+from shipsync.partners.aftership.sandbox import aftership_signature
+from shipsync.partners.easypost.outbound import EasyPostAdapter
 from shipsync.signatures import SignatureError, make_verifier
 
 API_KEY = "asat_sandbox_key"

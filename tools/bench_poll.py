@@ -25,7 +25,7 @@ import requests  # noqa: E402
 
 from shipsync import carrier_poll as cp  # noqa: E402
 from shipsync import transport  # noqa: E402
-from shipsync.adapters.easypost import EasyPostAdapter  # noqa: E402
+from shipsync.partners.easypost.outbound import EasyPostAdapter  # noqa: E402
 from shipsync.sandbox.carrier import CarrierSandbox  # noqa: E402
 
 

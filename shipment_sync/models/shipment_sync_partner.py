@@ -3,26 +3,20 @@ import re
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
-from shipsync import normalizers, signatures
+from shipsync import normalizers, partners, signatures
 
 CODE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{1,62}$")
 
+# Selections built from the partner registry (keys = partner codes, stable).
 SIGNATURE_SCHEMES = [
     ("standard_webhooks", "Standard Webhooks (webhook-signature)"),
-    ("easypost", "EasyPost (X-Hmac-Signature)"),
-    ("aftership", "AfterShip (aftership-hmac-sha256)"),
-    ("sendcloud", "Sendcloud (Sendcloud-Signature)"),
+    *partners.signature_selection(),
     ("shopify", "Shopify style (X-Shopify-Hmac-Sha256)"),
     ("github", "GitHub style (X-Hub-Signature-256)"),
     ("hmac_header", "Custom HMAC header"),
 ]
 
-INBOUND_FORMATS = [
-    ("canonical", "Shipment Sync envelope"),
-    ("easypost", "EasyPost events"),
-    ("aftership", "AfterShip webhooks"),
-    ("shippo", "Shippo track_updated"),
-]
+INBOUND_FORMATS = partners.inbound_selection()
 
 
 class ShipmentSyncPartner(models.Model):

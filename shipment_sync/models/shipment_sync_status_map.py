@@ -1,17 +1,11 @@
 from odoo import _, api, fields, models, tools
 from odoo.exceptions import ValidationError
 
-from shipsync import mapping
+from shipsync import mapping, partners
 from shipsync import milestones as ms
 
-VOCABULARY_SELECTION = [
-    ("canonical", "Shipment Sync"),
-    ("easypost", "EasyPost"),
-    ("aftership", "AfterShip"),
-    ("shippo", "Shippo"),
-    ("sendcloud", "Sendcloud"),
-    ("epcis", "GS1 EPCIS"),
-]
+# The partners' vocabularies (registry) and the standards' (shipsync.mapping).
+VOCABULARY_SELECTION = [*partners.vocabulary_selection(), ("epcis", "GS1 EPCIS")]
 
 
 class ShipmentSyncStatusMap(models.Model):

@@ -5,5 +5,4 @@ from . import shipment_sync_freight_line
 from . import shipment_sync_job
 from . import shipment_sync_parcel
 from . import shipment_sync_partner
-from . import shipment_sync_status_map
 from . import stock_picking

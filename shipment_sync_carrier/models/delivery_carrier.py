@@ -6,19 +6,13 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL, sql
 
-from shipsync import outbox
+from shipsync import outbox, partners
 from shipsync.adapters import base as ab
 from shipsync.adapters import get_adapter
-from shipsync.adapters.aftership import AfterShipAdapter
 
 _logger = logging.getLogger(__name__)
 
-ADAPTER_SELECTION = [
-    ("easypost", "EasyPost"),
-    ("sendcloud", "Sendcloud"),
-    ("generic_rest", "Generic REST (field mapping)"),
-    ("generic_soap", "Generic SOAP (WSDL)"),
-]
+ADAPTER_SELECTION = partners.carrier_selection()  # keys = partner codes
 
 
 class DeliveryCarrier(models.Model):
@@ -67,7 +61,7 @@ class DeliveryCarrier(models.Model):
         "stock.package.type", "Default package type")
     shipsync_rest_config = fields.Text(
         "REST mapping (JSON)", help="Generic REST adapter: URLs, auth, request and response "
-        "field mapping (see shipsync.adapters.generic_rest).")
+        "field mapping (see shipsync.partners.generic_rest).")
     shipsync_soap_wsdl = fields.Char(
         "WSDL URL", help="Generic SOAP adapter: the service description (empty: "
         "<base URL>/soap?wsdl).")
@@ -148,13 +142,8 @@ class DeliveryCarrier(models.Model):
     # ------------------------------------------------------------------
     def _shipsync_rest_config(self):
         self.ensure_one()
-        from shipsync.adapters.generic_rest import validate_config
-
-        try:
-            config = json.loads(self.shipsync_rest_config or "")
-        except ValueError as exc:
-            raise ab.InvalidInput(f"not JSON: {exc}", code="bad_config") from None
-        return validate_config(config)
+        return get_adapter("generic_rest").carrier_options(
+            rest_config=self.shipsync_rest_config or "")["config"]
 
     def _shipsync_adapter(self, http=None):
         """The carrier's adapter; ``http`` is the outbox's or the poller's pooled
@@ -163,22 +152,11 @@ class DeliveryCarrier(models.Model):
         me = self.sudo()
         partner = me.shipsync_partner_id
         timeout = (partner.outbox_connect_timeout or 5.0, partner.outbox_read_timeout or 30.0)
-        options = {}
-        if me.shipsync_adapter == "sendcloud":
-            options["api_version"] = me.shipsync_sendcloud_api or "v3"
-            if options["api_version"] == "v2" and (me.shipsync_service or "").isdigit():
-                options["shipping_method_id"] = int(me.shipsync_service)
-        elif me.shipsync_adapter == "generic_rest":
-            options["config"] = me._shipsync_rest_config()
-        elif me.shipsync_adapter == "generic_soap":
-            from shipsync.adapters import soap  # noqa: F401  (registers the adapter)
-
-            options["wsdl"] = me.shipsync_soap_wsdl or ""
         cls = get_adapter(me.shipsync_adapter or "easypost")
-        if me.shipsync_adapter == "sendcloud" and options["api_version"] == "v3":
-            from shipsync.partners.sendcloud.shipments_v3 import SendcloudV3Adapter
-
-            cls = SendcloudV3Adapter
+        options = cls.carrier_options(
+            service=me.shipsync_service or "", rest_config=me.shipsync_rest_config or "",
+            soap_wsdl=me.shipsync_soap_wsdl or "",
+            api_version=me.shipsync_sendcloud_api or "")
         return cls(me.shipsync_base_url or "", me.shipsync_api_key or "", http=http,
                    timeout=timeout, **options)
 
@@ -468,8 +446,9 @@ class DeliveryCarrier(models.Model):
     def _shipsync_aftership_adapter(self, partner, http=None):
         """The AfterShip adapter of a partner: its outbound base URL and auth value."""
         me = partner.sudo()
-        return AfterShipAdapter(
-            me.outbox_base_url or AfterShipAdapter.DEFAULT_BASE_URL,
+        cls = get_adapter("aftership")
+        return cls(
+            me.outbox_base_url or cls.DEFAULT_BASE_URL,
             me.outbox_auth_token or "", http=http,
             timeout=(me.outbox_connect_timeout or 5.0, me.outbox_read_timeout or 30.0))
 

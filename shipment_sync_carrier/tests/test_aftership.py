@@ -6,7 +6,7 @@ from odoo.tests import HttpCase, tagged
 
 from odoo.addons.shipment_sync.models.shipment_sync_job import utcnow
 
-from shipsync.sandbox.carrier import aftership_signature
+from shipsync.partners.aftership.sandbox import aftership_signature
 
 from .common import CarrierCommon
 

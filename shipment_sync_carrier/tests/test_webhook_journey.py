@@ -1,6 +1,6 @@
 from odoo.tests import HttpCase, tagged
 
-from shipsync.sandbox.carrier import sendcloud_signature
+from shipsync.partners.sendcloud.sandbox import sendcloud_signature
 
 from .common import SC_SECRET, CarrierCommon
 

@@ -1,12 +1,11 @@
-"""Carrier adapters: pure request builders and response parsers around one HTTP call.
+"""Carrier adapters: the base classes of every partner's outbound adapter.
 
-``ADAPTERS`` maps an adapter code (``easypost``, ``sendcloud``, ``aftership``,
-``generic_rest``, ``generic_soap``) to its class; ``get_adapter(code)`` looks one up.
+The adapters themselves live in ``shipsync.partners.<code>.outbound``; the partner
+registry (``shipsync.partners``) maps a code to its adapter class, and
+``get_adapter(code)`` looks one up.
 """
 
-from .aftership import AfterShipAdapter
 from .base import (
-    ADAPTERS,
     AdapterError,
     Address,
     CancelResult,
@@ -24,29 +23,18 @@ from .base import (
     get_adapter,
     validate_request,
 )
-from .easypost import EasyPostAdapter
-from .generic_rest import GenericRestAdapter
-from .sendcloud import SENDCLOUD_STATUS_MAP, SendcloudAdapter
-from .soap import GenericSoapAdapter
 
 __all__ = [
-    "ADAPTERS",
     "Address",
     "AdapterError",
-    "AfterShipAdapter",
     "CancelResult",
     "CanonicalEvent",
     "CarrierAdapter",
     "CarrierError",
-    "EasyPostAdapter",
-    "GenericRestAdapter",
-    "GenericSoapAdapter",
     "InvalidInput",
     "Label",
     "Parcel",
     "Rate",
-    "SENDCLOUD_STATUS_MAP",
-    "SendcloudAdapter",
     "ShipmentRequest",
     "ShipmentResult",
     "TrackingEvent",

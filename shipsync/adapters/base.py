@@ -318,23 +318,11 @@ def default_http(session: Any = None) -> HttpFunc:
 
 
 # --------------------------------------------------------------------------- base class
-ADAPTERS: dict[str, type[CarrierAdapter]] = {}
-
-
-def register(code: str) -> Callable[[type], type]:
-    def _wrap(cls: type) -> type:
-        cls.code = code
-        ADAPTERS[code] = cls
-        return cls
-
-    return _wrap
-
-
 def get_adapter(code: str) -> type[CarrierAdapter]:
-    try:
-        return ADAPTERS[code]
-    except KeyError:
-        raise InvalidInput(f"unknown adapter {code!r}", code="unknown_adapter") from None
+    """The outbound adapter class of a partner code (the registry in ``shipsync.partners``)."""
+    from shipsync import partners
+
+    return partners.get_adapter(code)
 
 
 class CarrierAdapter:
@@ -356,6 +344,13 @@ class CarrierAdapter:
         self.timeout = timeout
         self.options = options
         self.http = http or default_http()
+
+    @classmethod
+    def carrier_options(cls, *, service: str = "", rest_config: str = "",
+                        soap_wsdl: str = "", api_version: str = "") -> dict[str, Any]:
+        """Constructor options from a delivery carrier's settings (plain text as typed in
+        Odoo); each adapter takes what it understands. ``InvalidInput`` on a bad value."""
+        return {}
 
     # -- secrets and calls
     def secrets(self) -> list[str]:

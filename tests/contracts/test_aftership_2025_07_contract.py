@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
+from tracking import Client, Configuration
+from tracking.exceptions import BadRequestError, NotFoundError, UnauthorizedError
 from tracking.models import (
     Checkpoint,
+    CreateTrackingRequest,
     Tracking,
     TrackingAftershipEstimatedDeliveryDate,
     TrackingCourierEstimatedDeliveryDate,
@@ -95,3 +99,77 @@ def test_sdk_built_tracking_with_a_window_and_a_location():
 def test_sdk_built_tracking_without_estimate_has_no_eta():
     msg = sdk_tracking(courier_estimated_delivery_date=None)
     assert all(e.carrier_eta is None for e in parse(webhook_body(msg)))
+
+
+# --------------------------------------------------------------------------- the sandbox
+@pytest.fixture(scope="module")
+def sandbox():
+    from shipsync.sandbox.carrier import CarrierSandbox
+
+    server = CarrierSandbox().start()
+    yield server
+    server.stop()
+
+
+def sdk_client(sandbox, key="as-sandbox-key"):
+    return Client(Configuration(domain=sandbox.url, api_key=key, max_retry=0))
+
+
+def raw_tracking(sandbox, tracking_id, key="as-sandbox-key") -> dict:
+    import requests
+
+    answer = requests.get(f"{sandbox.url}/tracking/2025-07/trackings/{tracking_id}",
+                          headers={"as-api-key": key}, timeout=5)
+    assert answer.status_code == 200
+    return answer.json()["data"]
+
+
+def test_official_sdk_drives_the_sandbox(sandbox):
+    """The flows the suite uses (create a tracking, read it, list by numbers), with the
+    official client unchanged; the answers carry 2025-07 fields only."""
+    sandbox.reset()
+    client = sdk_client(sandbox)
+    created = client.tracking.create_tracking(CreateTrackingRequest(
+        tracking_number="1ZSDK0000000001", slug="ups", order_id="WH/OUT/00042",
+        custom_fields={"correlation_id": "corr-42"})).data
+    assert created.tracking_number == "1ZSDK0000000001" and created.slug == "ups"
+    assert created.id and created.order_id == "WH/OUT/00042"
+    sandbox.advance("1ZSDK0000000001", "delivered", steps=2, webhook=False)
+
+    one = client.tracking.get_tracking_by_id(created.id).data
+    assert one.tag is not None and len(one.checkpoints) == 2
+    assert one.checkpoints[-1].country_region and one.checkpoints[-1].checkpoint_time
+    listed = client.tracking.get_trackings(tracking_numbers="1ZSDK0000000001,UNKNOWN42").data
+    assert [t.id for t in listed.trackings] == [created.id]
+
+    raw = raw_tracking(sandbox, created.id)
+    assert set(raw) <= set(Tracking.model_fields), set(raw) - set(Tracking.model_fields)
+    for point in raw["checkpoints"]:
+        assert set(point) <= set(Checkpoint.model_fields), set(point) - set(
+            Checkpoint.model_fields)
+    # what our parser reads from it: the country of every checkpoint
+    from shipsync.normalizers import parse_payload
+
+    events = parse_payload(webhook_body(raw), "aftership")
+    assert all(e.location.endswith(raw["checkpoints"][i]["country_region"])
+               for i, e in enumerate(events))
+
+
+def test_official_sdk_sees_the_sandbox_errors(sandbox):
+    sandbox.reset()
+    client = sdk_client(sandbox)
+    client.tracking.create_tracking(CreateTrackingRequest(tracking_number="1ZSDK0000000002",
+                                                          slug="ups"))
+    with pytest.raises(BadRequestError) as err:
+        client.tracking.create_tracking(CreateTrackingRequest(
+            tracking_number="1ZSDK0000000002", slug="ups"))
+    assert err.value.meta_code == 4003
+    with pytest.raises(NotFoundError) as err:
+        client.tracking.get_tracking_by_id("000000000000000000000000")
+    assert err.value.meta_code == 4004
+    sandbox.configure(aftership_api_key="the-right-key")
+    try:
+        with pytest.raises(UnauthorizedError):
+            sdk_client(sandbox, key="a-wrong-key").tracking.get_trackings()
+    finally:
+        sandbox.configure(aftership_api_key=None)

@@ -109,21 +109,26 @@ def test_our_v2_parcel_body_conforms(v2, parcels, is_return):
     validate_request(v2, "POST", "/api/v2/parcels", body)
 
 
-@pytest.mark.xfail(strict=True, reason="divergence: external_reference (Sendcloud's per-parcel "
-                   "idempotence field) is the package name or absent, not unique per parcel "
-                   "and stable across retries")
 def test_external_reference_is_unique_per_parcel_and_stable(v2):
-    first = build_parcels_body(_request(), 8)["parcels"]
-    again = build_parcels_body(_request(), 8)["parcels"]
+    """PAR2: "Must be unique across parcels. This field is used to create idempotence."
+    Derived from the booking key (picking, operation, booking count), never a package
+    name."""
+    key = "corr-42:42:ship:0"
+    first = build_parcels_body(_request(), 8, idempotency_key=key)["parcels"]
+    again = build_parcels_body(_request(), 8, idempotency_key=key)["parcels"]
     refs = [p.get("external_reference") for p in first]
     assert all(refs) and len(set(refs)) == len(refs)
     assert refs == [p.get("external_reference") for p in again]
     # Another transfer reusing the same package names gets other references.
     same_names = dict(refs=("PACK0001", "PACK0002"))
-    one = build_parcels_body(_request("WH/OUT/00042", **same_names), 8)["parcels"]
-    other = build_parcels_body(_request("WH/OUT/00043", **same_names), 8)["parcels"]
+    one = build_parcels_body(_request("WH/OUT/00042", **same_names), 8,
+                             idempotency_key="corr-42:42:ship:0")["parcels"]
+    other = build_parcels_body(_request("WH/OUT/00043", **same_names), 8,
+                               idempotency_key="corr-43:43:ship:0")["parcels"]
     assert {p["external_reference"] for p in one}.isdisjoint(
         p["external_reference"] for p in other)
+    assert not {"PACK0001", "PACK0002"} & {p["external_reference"] for p in one}
+    validate_request(v2, "POST", "/api/v2/parcels", {"parcels": one})
 
 
 # --------------------------------------------------------------------------- webhooks
@@ -181,3 +186,18 @@ def test_sandbox_v2_answers_conform_to_the_document(v2, sandbox):
         assert answer.status_code == 200, (path, answer.text[:300])
         validate_response(v2, method, path, answer.status_code, answer.json(),
                           nulls="as_absent")
+
+
+@pytest.mark.parametrize("document", WEBHOOKS)
+def test_fractional_unix_timestamp_passes_our_inbound_path(contracts_dir, document):
+    """``timestamp`` is a ``number`` (unix time) in both webhook documents: a fractional
+    value is a valid payload and must not be refused by our webhook schema."""
+    spec = load_spec(contracts_dir, document)
+    payload = sample_from_schema(
+        spec, {"$ref": "#/components/schemas/ParcelStatusChangedWebhook"})
+    payload["timestamp"] = 1753862700.25  # SYNTHETIC: the documents give no example value
+    validate_webhook(spec, "ParcelStatusChanged", payload)
+    from shipsync.partners import get_normalizer
+
+    [event] = get_normalizer("sendcloud").parse(json.dumps(payload).encode())
+    assert event.occurred_at.timestamp() == pytest.approx(1753862700.25)

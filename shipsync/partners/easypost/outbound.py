@@ -29,9 +29,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from shipsync.normalizers import EasyPostNormalizer
-
-from .base import (
+from shipsync.adapters.base import (
     Address,
     CancelResult,
     CanonicalEvent,
@@ -46,10 +44,11 @@ from .base import (
     ShipmentResult,
     TransientError,
     basic_auth,
-    register,
     to_decimal,
     validate_request,
 )
+
+from .inbound import EasyPostNormalizer
 
 GRAMS_PER_OUNCE = Decimal("28.349523125")
 CM_PER_INCH = Decimal("2.54")
@@ -227,7 +226,7 @@ def parse_refund(shipment: dict) -> CancelResult:
 def parse_tracker(tracker: dict) -> list[CanonicalEvent]:
     """Every ``tracking_details`` entry of a Tracker -> one canonical event.
 
-    Delegates to :class:`shipsync.normalizers.EasyPostNormalizer` so that a polled
+    Delegates to :class:`shipsync.partners.easypost.inbound.EasyPostNormalizer` so that a polled
     tracker and a webhook ``tracker.updated`` give the very same external ids
     (tracker id + detail datetime + status + status_detail) and deduplicate.
     """
@@ -242,8 +241,9 @@ def parse_webhook(payload: dict) -> list[CanonicalEvent]:
 
 
 # --------------------------------------------------------------------------- adapter
-@register("easypost")
 class EasyPostAdapter(CarrierAdapter):
+    code = "easypost"
+
     DEFAULT_BASE_URL = "https://api.easypost.com"
 
     def __init__(self, base_url: str = DEFAULT_BASE_URL, api_key: str = "", **kw: Any):

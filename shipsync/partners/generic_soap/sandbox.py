@@ -1,9 +1,10 @@
-"""The SOAP side of the carrier sandbox: ``GET /soap?wsdl`` serves ``carrier.wsdl`` and
-``POST /soap`` answers its four document/literal operations (CreateShipment, GetLabel,
+"""The generic SOAP carrier's slice of the carrier sandbox: ``GET /soap?wsdl`` serves
+``carrier.wsdl`` and ``POST /soap`` answers its four document/literal operations
+(CreateShipment, GetLabel,
 Track, Cancel) with SOAP 1.1 envelopes; errors are SOAP faults (``soap:Client`` for
 bad input such as an unknown address, HTTP 500 as SOAP 1.1 requires).
 
-Stdlib only (``xml.etree``); the state lives in the :class:`CarrierSandbox`.
+Stdlib only (``xml.etree``); the state lives in the composed ``CarrierSandbox``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import uuid
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from xml.sax.saxutils import escape
+
+from shipsync.sandbox.slices import CarrierSlice
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 NS = "urn:shipsync:carrier:1"
@@ -109,7 +112,7 @@ def _create(sandbox, req) -> tuple[int, bytes]:
 
 
 def _label(sandbox, req) -> tuple[int, bytes]:
-    from .carrier import render_pdf_label, render_zpl_label
+    from shipsync.sandbox.labels import render_pdf_label, render_zpl_label
 
     code = _text(req, "trackingNumber")
     if code not in sandbox.trackers:
@@ -158,3 +161,32 @@ def advance(sandbox, tracker: dict, scenario: str, steps: int | None) -> None:
     for code in todo[: steps if steps is not None else None]:
         tracker["_history"].append((code, sandbox._tick(), code.replace("_", " ").lower()))
         tracker["_step"] += 1
+
+
+class SoapSlice(CarrierSlice):
+    code = "generic_soap"
+    KIND = "soap"
+    PREFIXES = ("/soap",)
+
+    @classmethod
+    def owns(cls, path: str) -> bool:
+        return path == "/soap"
+
+    def reset_state(self) -> None:
+        self.soap_shipments: dict[str, list[str]] = {}
+
+    def serve(self, method, path, query, body, raw_headers):
+        if method == "GET":
+            return 200, wsdl(f"{self.url}/soap"), "text/xml; charset=utf-8", {}
+        with self._lock:
+            status, payload = handle(self, body)
+        if self.knobs["malformed"] and status == 200:
+            return status, b"<html>upstream proxy error</html>", "text/html", {}
+        return status, payload, "text/xml; charset=utf-8", {}
+
+    def step_shipment(self, tracker: dict, scenario: str, steps: int | None) -> list:
+        advance(self, tracker, scenario, steps)  # a polled carrier: no webhooks
+        return []
+
+    def is_moving(self, tracker: dict) -> bool:
+        return False  # polled, never moved by ``advance_all``

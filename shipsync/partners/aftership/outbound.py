@@ -19,16 +19,15 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
-from shipsync.normalizers import AfterShipNormalizer
-
-from .base import (
+from shipsync.adapters.base import (
     CanonicalEvent,
     CarrierAdapter,
     InvalidInput,
     classify_result,
-    register,
     result_json,
 )
+
+from .inbound import AfterShipNormalizer
 
 DEFAULT_VERSION = "2025-07"
 ALREADY_EXISTS = 4003
@@ -78,7 +77,7 @@ def unwrap_tracking(data: Any) -> dict:
 def parse_tracking(tracking: dict) -> list[CanonicalEvent]:
     """Checkpoints of one AfterShip tracking -> canonical events (raw tag/subtag kept).
 
-    Delegates to :class:`shipsync.normalizers.AfterShipNormalizer` so that polled
+    Delegates to :class:`shipsync.partners.aftership.inbound.AfterShipNormalizer` so that polled
     and pushed checkpoints get the same external ids.
     """
     return AfterShipNormalizer().normalize_tracking(tracking)
@@ -91,8 +90,9 @@ def parse_webhook(payload: dict) -> list[CanonicalEvent]:
     return AfterShipNormalizer().normalize(payload)
 
 
-@register("aftership")
 class AfterShipAdapter(CarrierAdapter):
+    code = "aftership"
+
     DEFAULT_BASE_URL = "https://api.aftership.com"
 
     def __init__(self, base_url: str = DEFAULT_BASE_URL, api_key: str = "", **kw: Any):

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -44,7 +45,7 @@ from urllib.parse import quote, urlsplit
 
 import jsonschema
 
-from .base import (
+from shipsync.adapters.base import (
     CancelResult,
     CanonicalEvent,
     CarrierAdapter,
@@ -54,7 +55,6 @@ from .base import (
     ShipmentResult,
     basic_auth,
     parse_datetime,
-    register,
     result_json,
     to_decimal,
     validate_request,
@@ -341,11 +341,21 @@ def parse_events(config: dict, data: Any, tracking_number: str) -> list[Canonica
 
 
 # --------------------------------------------------------------------------- adapter
-@register("generic_rest")
 class GenericRestAdapter(CarrierAdapter):
+    code = "generic_rest"
+
     def __init__(self, base_url: str, api_key: str = "", *, config: dict, **kw: Any):
         super().__init__(base_url, api_key, **kw)
         self.config = validate_config(config)
+
+    @classmethod
+    def carrier_options(cls, *, rest_config: str = "", **_settings: Any) -> dict[str, Any]:
+        """The carrier's REST mapping (JSON text), validated."""
+        try:
+            config = json.loads(rest_config or "")
+        except ValueError as exc:
+            raise InvalidInput(f"not JSON: {exc}", code="bad_config") from None
+        return {"config": validate_config(config)}
 
     def auth_headers(self) -> dict[str, str]:
         auth = self.config.get("auth") or {"type": "none"}

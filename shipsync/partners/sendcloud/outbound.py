@@ -24,7 +24,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from .base import (
+from shipsync.adapters.base import (
     Address,
     CancelResult,
     CanonicalEvent,
@@ -38,56 +38,14 @@ from .base import (
     ShipmentResult,
     basic_auth,
     parse_datetime,
-    register,
     result_json,
     to_decimal,
     validate_request,
 )
 
-# Sendcloud parcel status id -> (message as Sendcloud spells it, milestone, exception reason).
-# Seed data for the editable status map, not used to set ``CanonicalEvent.milestone``.
-# Verified against Sendcloud's public status list (GET /api/v2/parcels/statuses as quoted by
-# several public integrations, identical ids and messages): every id below 62989.
-# The 62989-62997 block was seen in two independent public integrations only (unverified
-# against the official page, which lists names without ids): ``SENDCLOUD_UNVERIFIED_IDS``.
-SENDCLOUD_STATUS_MAP: dict[int, tuple[str, str | None, str | None]] = {
-    1: ("Announced", "label_created", None),
-    3: ("En route to sorting center", "in_transit", None),
-    4: ("Delivery delayed", None, "delay_carrier"),
-    5: ("Sorted", "in_transit", None),
-    6: ("Not sorted", None, "delay_carrier"),
-    7: ("Being sorted", "in_transit", None),
-    8: ("Delivery attempt failed", "delivery_attempted", "recipient_unavailable"),
-    11: ("Delivered", "delivered", None),
-    12: ("Awaiting customer pickup", "available_for_pickup", None),
-    13: ("Announced: not collected", None, "not_collected"),
-    15: ("Error collecting", None, "delay_carrier"),
-    22: ("Shipment picked up by driver", "picked_up", None),
-    80: ("Unable to deliver", "delivery_failed", None),
-    91: ("Parcel en route", "in_transit", None),
-    92: ("Driver en route", "out_for_delivery", None),
-    93: ("Shipment collected by customer", "delivered", None),
-    94: ("Parcel cancellation failed.", None, None),
-    999: ("No label", None, None),
-    1000: ("Ready to send", "label_created", None),
-    1001: ("Being announced", None, None),
-    1002: ("Announcement failed", None, "label_failed"),
-    1337: ("Unknown status - check carrier track & trace page for more insights", None, None),
-    1998: ("Cancelled upstream", "cancelled", None),
-    1999: ("Cancellation requested", None, None),
-    2000: ("Cancelled", "cancelled", None),
-    2001: ("Submitting cancellation request", None, None),
-    62989: ("At Customs", "in_transit", "customs_hold"),
-    62990: ("At sorting centre", "in_transit", None),
-    62991: ("Refused by recipient", "returning", "refused"),
-    62992: ("Returned to sender", "returned", None),
-    62993: ("Delivery method changed", None, None),
-    62994: ("Delivery date changed", None, None),
-    62995: ("Delivery address changed", None, None),
-    62996: ("Exception", None, "other"),
-    62997: ("Address invalid", None, "address_issue"),
-}
-SENDCLOUD_UNVERIFIED_IDS = frozenset(range(62989, 62998))
+from .shipments_v3 import SendcloudV3Adapter, customs_items, parcel_reference
+from .vocabulary import SENDCLOUD_STATUS_MAP, SENDCLOUD_UNVERIFIED_IDS
+
 CANCEL_ACCEPTED = ("cancelled", "queued", "deleted")
 
 
@@ -111,7 +69,8 @@ def _address_fields(addr: Address, prefix: str = "") -> dict[str, Any]:
         "telephone": addr.phone,
         "email": addr.email,
     }
-    if prefix:  # return parcels carry the sender as from_* fields
+    if prefix:  # return parcels carry the sender as from_* fields (none for the state)
+        data.pop("country_state")
         data = {f"{prefix}{k if k != 'address' else 'address_1'}": v for k, v in data.items()}
     return {k: v for k, v in data.items() if v}
 
@@ -126,23 +85,55 @@ def shipping_method_id(req: ShipmentRequest, default: Any = None) -> int:
     return int(raw)
 
 
+def build_items(req: ShipmentRequest, parcel: Parcel, index: int) -> list[dict[str, Any]]:
+    """v2 ``parcel_items[]`` (schema ``parcel-item``: ``description``, ``quantity``,
+    ``weight`` (string, kg, one unit), ``value`` (number, one unit), ``hs_code`` required;
+    ``origin_country``, ``sku``). Which items can be sent: ``customs_items``."""
+    out = []
+    for item in customs_items(req, parcel, index):
+        entry = {
+            "description": (item.description or item.sku or "item")[:255],
+            "quantity": max(1, int(item.quantity)),
+            "weight": _dec(item.weight_kg, "0.001"),
+            "value": float(_dec(item.value, "0.01")),
+            "hs_code": item.hs_code,
+            "origin_country": item.origin_country or None,
+            "sku": item.sku or None,
+        }
+        out.append({k: v for k, v in entry.items() if v is not None})
+    return out
+
+
 def build_parcel(
-    req: ShipmentRequest, index: int, method_id: int, is_return: bool | None = None
+    req: ShipmentRequest,
+    index: int,
+    method_id: int,
+    is_return: bool | None = None,
+    idempotency_key: str = "",
 ) -> dict[str, Any]:
+    """One ``ParcelCreation``. ``external_reference`` ("Must be unique across parcels.
+    This field is used to create idempotence"): the booking key's per-parcel reference,
+    stable across retries (omitted without a key, never a package name). A return
+    parcel goes from the customer (``from_*``) to the warehouse (the recipient fields)."""
     parcel: Parcel = req.parcels[index]
     is_ret = req.is_return if is_return is None else is_return
+    recipient, sender = (req.ship_from, req.ship_to) if is_ret else (req.ship_to, req.ship_from)
     order_number = req.reference if len(req.parcels) == 1 else f"{req.reference}-{index + 1}"
     data: dict[str, Any] = {
-        **_address_fields(req.ship_to),
+        **_address_fields(recipient),
         "weight": _dec(parcel.weight_kg, "0.001"),
         "order_number": order_number,
-        "external_reference": parcel.reference or None,
+        "external_reference": parcel_reference(idempotency_key, index)
+        if idempotency_key else None,
         "request_label": True,
         "shipment": {"id": method_id},
         "is_return": bool(is_ret),
     }
     if is_ret:
-        data.update(_address_fields(req.ship_from, prefix="from_"))
+        data.update(_address_fields(sender, prefix="from_"))
+    items = build_items(req, parcel, index)
+    if items:
+        data["parcel_items"] = items
     if all(d is not None for d in (parcel.length_cm, parcel.width_cm, parcel.height_cm)):
         data.update(
             length=_dec(parcel.length_cm, "0.1"),
@@ -156,9 +147,13 @@ def build_parcel(
 
 
 def build_parcels_body(
-    req: ShipmentRequest, method_id: int, is_return: bool | None = None
+    req: ShipmentRequest,
+    method_id: int,
+    is_return: bool | None = None,
+    idempotency_key: str = "",
 ) -> dict[str, Any]:
-    parcels = [build_parcel(req, i, method_id, is_return) for i in range(len(req.parcels))]
+    parcels = [build_parcel(req, i, method_id, is_return, idempotency_key)
+               for i in range(len(req.parcels))]
     return {"parcel": parcels[0]} if len(parcels) == 1 else {"parcels": parcels}
 
 
@@ -262,71 +257,10 @@ def parse_webhook(payload: dict) -> list[CanonicalEvent]:
     return [status_event(payload.get("parcel") or {}, payload.get("timestamp"))]
 
 
-#: Envelope of a ``parcel_status_changed`` webhook (what the normalizer relies on).
-WEBHOOK_SCHEMA: dict = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "type": "object",
-    "required": ["action"],
-    "properties": {
-        "action": {"type": "string", "minLength": 1},
-        "timestamp": {"type": ["integer", "string"]},
-        "parcel": {
-            "type": "object",
-            "required": ["id", "status"],
-            "properties": {
-                "id": {"type": ["integer", "string"]},
-                "tracking_number": {"type": ["string", "null"]},
-                "order_number": {"type": ["string", "null"]},
-                "status": {
-                    "type": "object",
-                    "required": ["id"],
-                    "properties": {"id": {"type": ["integer", "string"]},
-                                   "message": {"type": ["string", "null"]}},
-                },
-            },
-        },
-    },
-    "if": {"properties": {"action": {"const": "parcel_status_changed"}}},
-    "then": {"required": ["action", "timestamp", "parcel"]},
-}
-
-
-class SendcloudNormalizer:
-    """Inbound ``parcel_status_changed`` webhooks -> canonical events (vocabulary
-    ``sendcloud``: the status id is the code, mapped by the editable status map).
-
-    The external id is ``parcel id : status id : timestamp``, so a duplicated delivery
-    and a polled status of the same moment deduplicate in the ledger."""
-
-    name = "sendcloud"
-    vocabulary = "sendcloud"
-    schema_name = ""
-    schema = WEBHOOK_SCHEMA
-
-    def normalize(self, payload: dict) -> list[CanonicalEvent]:
-        return parse_webhook(payload)
-
-    def parse(self, body: bytes) -> list[CanonicalEvent]:
-        """Raw body -> events; ``shipsync.schemas.PayloadError`` on bad input."""
-        from shipsync.schemas import SCHEMA_VIOLATION, PayloadError, parse_json, validate
-
-        payload = parse_json(body)
-        validate(payload, WEBHOOK_SCHEMA)
-        try:
-            return self.normalize(payload)
-        except InvalidInput as exc:
-            raise PayloadError(SCHEMA_VIOLATION, exc.message, "$.parcel") from None
-
-
-def seed_entries() -> list[tuple[str, str | None, str | None]]:
-    """Status map seed rows ``(code, milestone, exception_reason)`` for vocabulary
-    ``sendcloud`` (from :data:`SENDCLOUD_STATUS_MAP`)."""
-    return [(str(k), m, r) for k, (_msg, m, r) in sorted(SENDCLOUD_STATUS_MAP.items())]
-
-
 # --------------------------------------------------------------------------- adapter
-@register("sendcloud")
 class SendcloudAdapter(CarrierAdapter):
+    code = "sendcloud"
+
     DEFAULT_BASE_URL = "https://panel.sendcloud.sc"
 
     def __init__(self, base_url: str = DEFAULT_BASE_URL, api_key: str = "", **kw: Any):
@@ -334,6 +268,26 @@ class SendcloudAdapter(CarrierAdapter):
         public, _, secret = api_key.partition(":")
         self.public_key = public
         self.secret_key = self.options.get("api_secret") or secret
+        #: ``v3`` (Shipments API, the default: accounts created since April 2026 have no
+        #: v2) or ``v2`` (Parcels API, for the accounts that have it).
+        self.api_version = str(self.options.get("api_version") or "v3")
+        if self.api_version not in ("v2", "v3"):
+            raise InvalidInput(f"Sendcloud API version must be v2 or v3, got "
+                               f"{self.api_version!r}", code="bad_config")
+        self.v3 = SendcloudV3Adapter(self.base_url, api_key, http=self.http,
+                                     timeout=self.timeout, **self.options) \
+            if self.api_version == "v3" else None
+
+    @classmethod
+    def carrier_options(cls, *, service: str = "", api_version: str = "",
+                        **_settings: Any) -> dict[str, Any]:
+        """The API version (v3 by default); with v2 the carrier's service, when numeric,
+        is the Sendcloud shipping method id (with v3 it is the shipping option code)."""
+        version = api_version or "v3"
+        options: dict[str, Any] = {"api_version": version}
+        if version == "v2" and service.isdigit():
+            options["shipping_method_id"] = int(service)
+        return options
 
     def secrets(self) -> list[str]:
         return super().secrets() + [self.public_key, self.secret_key]
@@ -355,7 +309,7 @@ class SendcloudAdapter(CarrierAdapter):
             "POST",
             "/api/v2/parcels",
             idempotency_key=idempotency_key,
-            json=build_parcels_body(req, method_id, is_return),
+            json=build_parcels_body(req, method_id, is_return, idempotency_key or ""),
         )
 
     def build_label_download(self, url: str) -> HttpRequest:
@@ -402,13 +356,21 @@ class SendcloudAdapter(CarrierAdapter):
         )
 
     def create_shipment(self, req: ShipmentRequest, idempotency_key: str) -> ShipmentResult:
+        if self.v3:
+            return self.v3.create_shipment(req, idempotency_key)
         return self._ship(req, idempotency_key)
 
     def return_label(self, req: ShipmentRequest, idempotency_key: str) -> ShipmentResult:
+        if self.v3:
+            return self.v3.return_label(req, idempotency_key)
         return self._ship(req, idempotency_key, is_return=True)
 
     def cancel(self, shipment_id: str, tracking_number: str = "") -> CancelResult:
         ids = [s for s in str(shipment_id).split(",") if s]
+        # v3 shipment ids are not numeric; numeric ids are v2 parcels booked before the
+        # carrier moved to v3, cancelled where they were booked.
+        if self.v3 and not all(i.strip().isdigit() for i in ids):
+            return self.v3.cancel(shipment_id, tracking_number)
         if not ids:
             raise InvalidInput("cancel: shipment_id is required", code="missing_shipment_id")
         results = []
@@ -438,6 +400,8 @@ class SendcloudAdapter(CarrierAdapter):
         Sendcloud v2 gives one current status per parcel, not a history; the event
         time is the parcel's ``date_updated``.
         """
+        if self.v3:
+            return self.v3.track(tracking_numbers)
         events = []
         for code in tracking_numbers:
             data = self.call_json(
@@ -465,9 +429,6 @@ __all__ = [
     "SENDCLOUD_STATUS_MAP",
     "SENDCLOUD_UNVERIFIED_IDS",
     "SendcloudAdapter",
-    "SendcloudNormalizer",
-    "WEBHOOK_SCHEMA",
-    "seed_entries",
     "build_parcel",
     "build_parcels_body",
     "label_url",

@@ -1,6 +1,7 @@
 """A generic SOAP carrier through zeep, bound by configuration (a WSDL URL).
 
-The service contract is the one the sandbox serves (``shipsync/sandbox/carrier.wsdl``):
+The service contract is the one the sandbox serves (``carrier.wsdl`` beside
+this module):
 document/literal operations ``CreateShipment``, ``GetLabel``, ``Track`` and ``Cancel``,
 with the API key as an ``apiKey`` element of each request. A carrier speaking this
 contract (or a thin SOAP facade in front of one) is bound in Odoo with a WSDL URL, an
@@ -26,9 +27,7 @@ from typing import Any
 import requests
 from requests.structures import CaseInsensitiveDict
 
-from shipsync.normalizers import stable_id
-
-from .base import (
+from shipsync.adapters.base import (
     AdapterError,
     CancelResult,
     CanonicalEvent,
@@ -42,10 +41,10 @@ from .base import (
     TransientError,
     classify_result,
     parse_datetime,
-    register,
     to_decimal,
     validate_request,
 )
+from shipsync.normalizers import stable_id
 
 #: Track code -> (milestone, exception reason) of the sandbox's SOAP carrier.
 DEFAULT_STATUS_MAP: dict[str, tuple[str | None, str | None]] = {
@@ -163,8 +162,9 @@ class _Transport:
         return self.post(address, etree_to_string(envelope), headers)
 
 
-@register("generic_soap")
 class GenericSoapAdapter(CarrierAdapter):
+    code = "generic_soap"
+
     def __init__(self, base_url: str = "", api_key: str = "", *, wsdl: str = "",
                  status_map: dict | None = None, **kw: Any):
         super().__init__(base_url, api_key, **kw)
@@ -174,6 +174,11 @@ class GenericSoapAdapter(CarrierAdapter):
         self.wsdl = wsdl or f"{self.base_url}/soap?wsdl"
         self.status_map = {**DEFAULT_STATUS_MAP, **(status_map or {})}
         self._client = None
+
+    @classmethod
+    def carrier_options(cls, *, soap_wsdl: str = "", **_settings: Any) -> dict[str, Any]:
+        """The carrier's WSDL URL (empty: ``<base URL>/soap?wsdl``)."""
+        return {"wsdl": soap_wsdl or ""}
 
     def client(self):
         if self._client is None:

@@ -1,0 +1,1 @@
+"""aftership partner: see README.md."""

@@ -1,0 +1,46 @@
+"""AfterShip vocabulary: tracking ``tag`` / ``subtag`` -> milestone (seed rows)."""
+
+from __future__ import annotations
+
+from shipsync.mapping import NO_CHANGE, MapEntry, rows
+
+SEED: tuple[MapEntry, ...] = tuple(rows("aftership", [
+    ("Pending", None, None, None, NO_CHANGE),
+    ("Expired", None, None, None, NO_CHANGE),
+    ("Expired", "Expired_001", None, None, NO_CHANGE),
+    ("InfoReceived", None, "label_created", None),
+    ("InfoReceived", "InfoReceived_001", "label_created", None),
+    ("InTransit", None, "in_transit", None),
+    ("InTransit", "InTransit_001", "in_transit", None),
+    ("InTransit", "InTransit_002", "picked_up", None),
+    *[("InTransit", f"InTransit_{n:03d}", "in_transit", None) for n in range(3, 10)],
+    ("OutForDelivery", None, "out_for_delivery", None),
+    *[("OutForDelivery", f"OutForDelivery_{n:03d}", "out_for_delivery", None) for n in (1, 3, 4)],
+    ("AvailableForPickup", None, "available_for_pickup", None),
+    ("AvailableForPickup", "AvailableForPickup_001", "available_for_pickup", None),
+    ("AttemptFail", None, "delivery_attempted", None),
+    ("AttemptFail", "AttemptFail_001", "delivery_attempted", None),
+    ("AttemptFail", "AttemptFail_002", "delivery_attempted", "recipient_unavailable"),
+    ("AttemptFail", "AttemptFail_003", "delivery_attempted", "recipient_unavailable"),
+    ("Delivered", None, "delivered", None),
+    *[("Delivered", f"Delivered_{n:03d}", "delivered", None) for n in range(1, 6)],
+    ("Exception", None, None, "other", "exception without a known subtag"),
+    ("Exception", "Exception_002", None, "address_issue"),
+    ("Exception", "Exception_003", None, "refused"),
+    ("Exception", "Exception_004", None, "customs_hold"),
+    ("Exception", "Exception_005", None, "delay_carrier"),
+    ("Exception", "Exception_006", None, "payment_due"),
+    ("Exception", "Exception_007", None, "address_issue"),
+    ("Exception", "Exception_008", None, "not_collected"),
+    ("Exception", "Exception_009", None, "rejected_by_carrier"),
+    ("Exception", "Exception_010", "returning", None),
+    ("Exception", "Exception_011", "returned", None),
+    ("Exception", "Exception_012", None, "damaged"),
+    ("Exception", "Exception_013", "delivery_failed", "lost"),
+    ("Exception", "Exception_016", None, "delay_carrier"),
+    ("Exception", "Exception_017", None, "delay_weather"),
+    ("Exception", "Exception_018", None, "documents_missing"),
+    ("Exception", "Exception_019", None, "delay_carrier"),
+    ("Exception", "Exception_020", "cancelled", None),
+    ("Exception", "Exception_021", "delivery_failed", "disposed"),
+]))

@@ -1,0 +1,1 @@
+"""canonical partner: see README.md."""

@@ -1,0 +1,1 @@
+"""easypost partner: see README.md."""

@@ -1,0 +1,1 @@
+"""generic_rest partner: see README.md."""

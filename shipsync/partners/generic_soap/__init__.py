@@ -1,0 +1,1 @@
+"""generic_soap partner: see README.md."""

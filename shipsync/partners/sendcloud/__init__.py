@@ -1,0 +1,1 @@
+"""sendcloud partner: see README.md."""

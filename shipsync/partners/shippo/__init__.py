@@ -1,0 +1,1 @@
+"""shippo partner: see README.md."""
