@@ -5,3 +5,4 @@ from . import test_configured_carriers
 from . import test_freight
 from . import test_returns_polling
 from . import test_webhook_journey
+from . import test_easypost_fidelity
