@@ -18,6 +18,7 @@
         "views/delivery_carrier_views.xml",
         "views/stock_picking_views.xml",
         "views/shipment_sync_parcel_views.xml",
+        "views/shipment_sync_label_views.xml",
         "views/shipment_sync_freight_line_views.xml",
         "views/shipment_sync_freight_import_views.xml",
         "views/shipment_sync_partner_views.xml",

@@ -18,6 +18,9 @@ from datetime import datetime, timedelta, timezone
 
 from .schemas import SCHEMA_VIOLATION, PayloadError, load_schema, parse_json, validate
 
+#: A payload sent in the other environment (a test event to a production partner).
+EVENT_MODE_MISMATCH = "event_mode_mismatch"
+
 _DATETIME = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})"
     r"(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?"
@@ -104,10 +107,17 @@ class Normalizer:
     def normalize(self, payload: dict) -> list[CanonicalEvent]:
         raise NotImplementedError
 
-    def parse(self, body: bytes) -> list[CanonicalEvent]:
-        """Raw body -> events; ``shipsync.schemas.PayloadError`` on bad input."""
+    def check_environment(self, payload: dict, environment: str | None) -> None:
+        """Refuse a payload of the wrong environment (``PayloadError``
+        ``event_mode_mismatch``); partners that do not say which one sent it pass."""
+
+    def parse(self, body: bytes, environment: str | None = None) -> list[CanonicalEvent]:
+        """Raw body -> events; ``shipsync.schemas.PayloadError`` on bad input.
+        ``environment`` is the receiving partner's (``test`` / ``production`` /
+        ``shadow``); None skips the environment check."""
         payload = parse_json(body)
         validate(payload, self.json_schema())
+        self.check_environment(payload, environment)
         return self.normalize(payload)
 
 
@@ -118,8 +128,10 @@ def get_normalizer(name: str) -> Normalizer:
     return partners.get_normalizer(name)
 
 
-def parse_payload(body: bytes, normalizer: Normalizer | str) -> list[CanonicalEvent]:
-    """Parse JSON, validate against the normalizer's schema and normalize it."""
+def parse_payload(body: bytes, normalizer: Normalizer | str,
+                  environment: str | None = None) -> list[CanonicalEvent]:
+    """Parse JSON, validate against the normalizer's schema, check the environment and
+    normalize it."""
     if isinstance(normalizer, str):
         normalizer = get_normalizer(normalizer)
-    return normalizer.parse(body)
+    return normalizer.parse(body, environment)

@@ -50,8 +50,9 @@ def _lower_headers(headers: Mapping[str, str]) -> dict[str, str]:
 class StandardWebhooks:
     """Standard Webhooks v1 (``webhook-id`` / ``webhook-timestamp`` / ``webhook-signature``).
 
-    Secrets are ``whsec_<base64>``; the prefix is optional. A secret that is not valid
-    base64 is used as raw UTF-8 bytes. ``svix-*`` header aliases are accepted.
+    Secrets are ``whsec_<base64>`` (padding optional, as in the official library); the
+    prefix is optional. A secret that is not base64 is used as raw UTF-8 bytes.
+    ``svix-*`` header aliases are accepted.
     """
 
     PREFIX = "whsec_"
@@ -62,11 +63,20 @@ class StandardWebhooks:
 
     @classmethod
     def _key(cls, secret: str) -> bytes:
-        raw = secret[len(cls.PREFIX):] if secret.startswith(cls.PREFIX) else secret
+        """The HMAC key of a secret. ``whsec_<base64>`` is read as the official library
+        (PyPI ``standardwebhooks``) reads it: the base64 may come without its ``=``
+        padding. Without the prefix, valid (padded) base64 is decoded and anything else is
+        used as raw UTF-8 bytes (a shared secret typed by hand)."""
+        if secret.startswith(cls.PREFIX):
+            raw = secret[len(cls.PREFIX):]
+            try:
+                return base64.b64decode(raw + "=" * (-len(raw) % 4), validate=True)
+            except (binascii.Error, ValueError):
+                return base64.b64decode(raw + "==")  # the library's lenient decoding
         try:
-            return base64.b64decode(raw, validate=True)
+            return base64.b64decode(secret, validate=True)
         except (binascii.Error, ValueError):
-            return raw.encode("utf-8")
+            return secret.encode("utf-8")
 
     @staticmethod
     def _digest(key: bytes, msg_id: str, timestamp: str, body: bytes) -> str:

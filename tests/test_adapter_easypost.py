@@ -158,7 +158,8 @@ def test_create_shipment_end_to_end():
     token = base64.b64encode(f"{API_KEY}:".encode()).decode()
     assert create.headers["Authorization"] == f"Basic {token}"
     assert buy.json == {"rate": {"id": "rate_ground"}}
-    assert create.idempotency_key == "idem-1"
+    # EasyPost honours no Idempotency-Key: none is sent (retries go through the journal)
+    assert create.idempotency_key is None and "Idempotency-Key" not in create.headers
     # the label lives on another host: the API key must not travel there
     assert "Authorization" not in download.headers
 
@@ -175,7 +176,7 @@ def test_multi_parcel_creates_one_shipment_per_parcel():
     res = adapter(http).create_shipment(req, "idem-2")
     creates = [r for r in http.requests if r.url.endswith("/v2/shipments")]
     assert [c.json["shipment"]["parcel"]["weight"] for c in creates] == [35.3, 70.5]
-    assert [c.idempotency_key for c in creates] == ["idem-2-1", "idem-2-2"]
+    assert [c.idempotency_key for c in creates] == [None, None]
     assert len(res.labels) == 2 and res.price == Decimal("11.86")
     assert res.shipment_id.count(",") == 1
 
@@ -268,3 +269,25 @@ def test_invalid_input_before_any_call(change, code):
     with pytest.raises(InvalidInput) as info:
         adapter(http).create_shipment(make_request(**change), "idem-7")
     assert info.value.code == code and http.requests == []
+
+
+def test_batch_tracking_is_the_recorded_post_trackers_batch():
+    request = adapter(FakeHttp({})).build_track_batch(["EZ1000000001", "EZ2"])
+    assert request.method == "POST" and request.url.endswith("/v2/trackers/batch")
+    assert "?" not in request.url
+    assert request.json == {"tracking_codes": ["EZ1000000001", "EZ2"]}
+
+
+def test_shipment_report_is_read_back_from_v2_reports_id():
+    http = FakeHttp({
+        ("POST", "/v2/reports/shipment"): [result(201, {
+            "id": "shprep_1", "object": "ShipmentReport", "status": "new", "url": None})],
+        ("GET", "/v2/reports/shprep_1"): [result(200, {
+            "id": "shprep_1", "object": "ShipmentReport", "status": "available",
+            "url": "https://files.example.test/r.csv"})],
+        ("GET", "r.csv"): [result(200, body=b"id,tracking_code\n")],
+    })
+    assert adapter(http).shipment_report("2026-11-01", "2026-11-30") == b"id,tracking_code\n"
+    create, read, _download = http.requests
+    assert create.json == {"start_date": "2026-11-01", "end_date": "2026-11-30"}
+    assert read.method == "GET" and read.url.endswith("/v2/reports/shprep_1")

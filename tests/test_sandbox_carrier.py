@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from shipsync.adapters import Address, CarrierError, Parcel, ShipmentRequest, TransientError
-from shipsync.adapters.base import default_http
+from shipsync.adapters.base import FileJournal, default_http
 from shipsync.partners.easypost.inbound import EasyPostNormalizer
 from shipsync.partners.easypost.outbound import EasyPostAdapter
 from shipsync.partners.easypost.sandbox import easypost_signature
@@ -62,10 +62,19 @@ def test_one_label_and_tracking_number_per_parcel(sandbox):
     assert len(result.shipment_id.split(",")) == 3
 
 
-def test_idempotency_key_replays_the_same_shipment(sandbox):
+def test_easypost_honours_no_idempotency_key_a_journal_prevents_the_second_label(
+        sandbox, tmp_path):
+    # without a journal a repeated booking is a second shipment and a second purchase
     first = easypost(sandbox).create_shipment(request(), "same-key")
     again = easypost(sandbox).create_shipment(request(), "same-key")
-    assert first.tracking_numbers == again.tracking_numbers
+    assert first.tracking_numbers != again.tracking_numbers
+    # with one, the repeat reads the shipment back and reuses its label
+    journal = FileJournal(tmp_path / "journal.json")
+    one = EasyPostAdapter(sandbox.url, "EZTK_secret_key", journal=journal)
+    booked = one.create_shipment(request(), "journal-key")
+    repeat = one.create_shipment(request(), "journal-key")
+    assert booked.tracking_numbers == repeat.tracking_numbers
+    assert sum(1 for s in sandbox.shipments.values() if s["tracking_code"]) == 3
 
 
 def test_bad_address_is_a_422_carrier_error_with_partner_code(sandbox):
@@ -267,7 +276,8 @@ def test_shipment_report_csv_parses_into_invoice_lines(sandbox):
 def test_shipment_report_needs_dates(sandbox):
     with pytest.raises(CarrierError) as err:
         easypost(sandbox).shipment_report("", "")
-    assert err.value.partner_code == "REPORT.DATES.REQUIRED"
+    # EasyPost's missing-parameter answer (cassette test_error's format)
+    assert err.value.partner_code == "PARAMETER.REQUIRED" and err.value.http_status == 422
 
 
 def test_sendcloud_polled_and_pushed_statuses_share_external_ids(sandbox):

@@ -2,7 +2,8 @@
 the carrier sandbox on loopback, three ways in the same run:
 
 * shipsync poller: ``shipsync.carrier_poll.plan`` (due shipments, batches of
-  BENCH_BATCH tracking numbers) + ``EasyPostAdapter.track_batch`` on one pooled
+  BENCH_BATCH tracking numbers) + ``EasyPostAdapter.track_batch`` (EasyPost's
+  ``POST /v2/trackers/batch``) on one pooled
   keep-alive session;
 * naive: one ``POST /v2/trackers`` per shipment, a new connection each time;
 * naive pooled: one request per shipment on one keep-alive session (to separate the

@@ -156,7 +156,7 @@ class ShipmentSyncWebhookController(http.Controller):
         normalizer = partner._shipsync_normalizer()
         try:
             if normalizer.name not in governance.INBOUND_VERSIONS:
-                return parse_payload(body, normalizer)
+                return parse_payload(body, normalizer, environment=partner.environment)
             payload = schemas.parse_json(body)
             schema_name = partner._shipsync_inbound_schema(payload)
             schemas.validate(payload, schemas.load_schema(schema_name))

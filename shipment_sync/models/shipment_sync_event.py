@@ -8,7 +8,7 @@ from odoo import _, api, fields, models
 from odoo.tools import SQL
 
 from shipsync import milestones as ms
-from shipsync import pii
+from shipsync import pii, tracking
 
 from .cron_retry import retry_conflicts
 
@@ -81,6 +81,9 @@ class ShipmentSyncEvent(models.Model):
     resolves_exception = fields.Boolean(readonly=True)
     is_correction = fields.Boolean("Correction", readonly=True)
     tracking_number = fields.Char(readonly=True, index=True)
+    tracking_key = fields.Char(
+        readonly=True, index=True,
+        help="The tracking number as compared with transfers (no spaces, upper case).")
     picking_ref = fields.Char("Transfer reference", readonly=True, index=True)
     correlation_id = fields.Char(readonly=True, index=True)
     message = fields.Char(readonly=True)
@@ -126,7 +129,7 @@ class ShipmentSyncEvent(models.Model):
         "exception_reason", "is_mapped", "authoritative", "resolves_exception", "tracking_number",
         "picking_ref", "correlation_id", "message", "location", "carrier_eta", "raw_body",
         "body_truncated", "headers_json", "picking_id", "http_status", "error_code",
-        "error_detail",
+        "error_detail", "tracking_key",
     )
 
     @api.model
@@ -220,6 +223,7 @@ class ShipmentSyncEvent(models.Model):
                 "authoritative": authority is None or milestone is None or milestone in authority,
                 "resolves_exception": False,
                 "tracking_number": ev.tracking_number, "picking_ref": ev.picking_ref,
+                "tracking_key": tracking.tracking_key(ev.tracking_number) or None,
                 "correlation_id": ev.correlation_id,
                 "message": pii.mask_text((ev.message or "")[:500]) or None,
                 "location": (ev.location or "")[:200] or None,
@@ -241,10 +245,17 @@ class ShipmentSyncEvent(models.Model):
             self.env["shipment.sync.payload.vault"]._store_event_body(
                 new_ids[0], _clean(full_body), partner.company_id.id)
         duplicates = [row for row, i in zip(rows, ids, strict=True) if not i]
-        if duplicates:
+        recorded = duplicates
+        if duplicates and getattr(partner._shipsync_normalizer(), "full_history", False):
+            # The partner sends the whole history every time: scans already stored that
+            # come again beside new ones are not a second delivery of anything (no row);
+            # a message with nothing new is one repeated delivery (one row, its latest).
+            recorded = [] if new_ids else [max(
+                duplicates, key=lambda row: (row["occurred_at"] or now, row["external_id"]))]
+        if recorded:
             self._insert_rows([
                 dict(row, state="duplicate", headers_json=None, raw_body=None)
-                for row in duplicates
+                for row in recorded
             ])
         return self.browse(new_ids), [row["external_id"] for row in duplicates]
 

@@ -5,6 +5,7 @@ from odoo import _, api, fields, models
 from odoo.tools import SQL
 
 from shipsync import milestones as ms
+from shipsync.tracking import keys_field, tracking_key, tracking_keys
 
 from .shipment_sync_event import OUTCOME_STATE, REPLAY_STATES
 
@@ -33,6 +34,10 @@ class StockPicking(models.Model):
         "Correlation ID", copy=False, index=True, readonly=True,
         help="Sent to every partner with this shipment; shared by its backorders and returns.")
     shipment_event_ids = fields.One2many("shipment.sync.event", "picking_id", "Shipment events")
+    shipment_tracking_keys = fields.Char(
+        compute="_compute_shipment_tracking_keys", store=True, index="trigram",
+        help="The tracking numbers as partners' events are matched with them "
+        "(no spaces, upper case, comma-framed).")
     shipment_event_count = fields.Integer(compute="_compute_shipment_event_count")
 
     def _compute_shipment_event_count(self):
@@ -60,6 +65,11 @@ class StockPicking(models.Model):
             "UPDATE stock_picking SET shipment_correlation_id = gen_random_uuid()::text "
             "WHERE shipment_correlation_id IS NULL"))
         return res
+
+    @api.depends("carrier_tracking_ref")
+    def _compute_shipment_tracking_keys(self):
+        for picking in self:
+            picking.shipment_tracking_keys = keys_field(picking.carrier_tracking_ref)
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -102,8 +112,9 @@ class StockPicking(models.Model):
         company_id = (partner.company_id or company).id
         base = [("company_id", "=", company_id)] if company_id else []
         checks = []
-        if tracking_number and (not partner or partner.lookup_tracking):
-            checks.append([("carrier_tracking_ref", "=", tracking_number)])
+        key = tracking_key(tracking_number)
+        if key and (not partner or partner.lookup_tracking):
+            checks.append([("shipment_tracking_keys", "=", f",{key},")])
         if picking_ref and (not partner or partner.lookup_picking_name):
             checks.append([("name", "=", picking_ref)])
         if correlation_id and (not partner or partner.lookup_correlation):
@@ -115,20 +126,19 @@ class StockPicking(models.Model):
                 found = open_ones or found
             if found:
                 return found[:1]
-        if tracking_number and (not partner or partner.lookup_tracking):
+        if key and (not partner or partner.lookup_tracking):
             # Several tracking numbers (multi-package) are stored comma-separated.
-            found = self.search(base + [("carrier_tracking_ref", "ilike", tracking_number)],
+            found = self.search(base + [("shipment_tracking_keys", "like", f"%,{key},%")],
                                 order="id desc", limit=5)
-            for picking in found:
-                refs = {r.strip() for r in (picking.carrier_tracking_ref or "").split(",")}
-                if tracking_number in refs:
-                    return picking
+            open_ones = found.filtered(lambda p: p.state not in ("done", "cancel"))
+            if open_ones or found:
+                return (open_ones or found)[:1]
         return self.browse()
 
     def _shipment_retry_unmatched(self):
         """Events that came before their picking existed are applied now."""
         refs = {
-            "tracking_number": [p.carrier_tracking_ref for p in self if p.carrier_tracking_ref],
+            "tracking_key": [k for p in self for k in tracking_keys(p.carrier_tracking_ref)],
             "picking_ref": [p.name for p in self if p.name and p.name != "/"],
             "correlation_id": [p.shipment_correlation_id for p in self
                                if p.shipment_correlation_id],

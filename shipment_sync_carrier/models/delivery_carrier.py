@@ -145,9 +145,11 @@ class DeliveryCarrier(models.Model):
         return get_adapter("generic_rest").carrier_options(
             rest_config=self.shipsync_rest_config or "")["config"]
 
-    def _shipsync_adapter(self, http=None):
+    def _shipsync_adapter(self, http=None, picking=None):
         """The carrier's adapter; ``http`` is the outbox's or the poller's pooled
-        sender (default: a new pooled session)."""
+        sender (default: a new pooled session). With ``picking`` (a booking), the
+        adapter writes the partner's shipment ids down at once in the paid-label
+        journal (``shipment.sync.label``, its own transaction)."""
         self.ensure_one()
         me = self.sudo()
         partner = me.shipsync_partner_id
@@ -157,6 +159,8 @@ class DeliveryCarrier(models.Model):
             service=me.shipsync_service or "", rest_config=me.shipsync_rest_config or "",
             soap_wsdl=me.shipsync_soap_wsdl or "",
             api_version=me.shipsync_sendcloud_api or "")
+        if picking is not None:
+            options["journal"] = self.env["shipment.sync.label"]._journal(me, picking)
         return cls(me.shipsync_base_url or "", me.shipsync_api_key or "", http=http,
                    timeout=timeout, **options)
 
@@ -276,7 +280,8 @@ class DeliveryCarrier(models.Model):
 
     def _shipsync_call(self, picking, operation, *args):
         """Run one adapter operation now; adapter errors become a UserError."""
-        adapter = self._shipsync_adapter()
+        booking = operation in ("create_shipment", "return_label")
+        adapter = self._shipsync_adapter(picking=picking if booking else None)
         try:
             return getattr(adapter, operation)(*args)
         except ab.AdapterError as exc:
@@ -384,6 +389,8 @@ class DeliveryCarrier(models.Model):
                                   code="missing_record")
         is_return = bool(payload.get("is_return"))
         req = carrier._shipsync_request(picking, is_return=is_return)
+        # No paid-label journal here yet: the call runs in an outbox worker thread, where
+        # the journal's own cursor is not available in Odoo's single-cursor test mode.
         adapter = carrier._shipsync_adapter(http=ctx.http)
         operation = adapter.return_label if is_return else adapter.create_shipment
         key = ctx.idempotency_key

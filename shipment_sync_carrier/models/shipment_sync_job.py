@@ -16,6 +16,12 @@ class ShipmentSyncJob(models.Model):
                 # A dead booking opens 'label_failed' (its own hook), not 'sync_failed'.
                 "raise_exception": False,
             },
+            # Refund (void) of a paid label that is not on a transfer.
+            "refund_label": {
+                "model": "shipment.sync.label",
+                "prepare": "_shipsync_prepare_refund_label",
+                "done": "_shipsync_done_refund_label",
+            },
             # AfterShip is inbound only: register a booked tracking number so that its
             # webhooks come in (a dead registration opens 'sync_failed').
             "aftership_register": {

@@ -82,6 +82,8 @@ class StockPicking(models.Model):
         Returns the price to bill in the company currency (the actual charge when
         known, else the quote)."""
         self.ensure_one()
+        self.env["shipment.sync.label"].sudo()._shipsync_link(
+            carrier, (result.shipment_id or "").split(","), self)
         prefix = carrier.get_return_label_prefix() if is_return \
             else carrier._get_delivery_label_prefix()
         Attachment = self.env["ir.attachment"].sudo()

@@ -6,3 +6,4 @@ from . import test_freight
 from . import test_returns_polling
 from . import test_sendcloud_v3
 from . import test_webhook_journey
+from . import test_easypost_fidelity

@@ -46,7 +46,7 @@ from shipsync import partners
 
 from .common import BackgroundServer, SandboxHandler
 from .labels import render_pdf_label, render_zpl_label
-from .slices import EPOCH, JSON
+from .slices import DROP, EPOCH, JSON
 
 SLICES = tuple(partners.sandbox_slices())
 
@@ -100,6 +100,13 @@ class CarrierHandler(SandboxHandler):
         status, payload, ctype, headers = owner.handle(
             method, path, query, body, dict(self.headers.items()), self.headers)
         self.server.log_line(f"{method} {self.path} -> {status}")
+        if status == DROP:  # applied, but the answer never reaches the client
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
         try:
             if isinstance(payload, bytes):
                 self.send_bytes(status, payload, ctype, headers)

@@ -18,6 +18,9 @@ from datetime import datetime, timezone
 EPOCH = datetime(2026, 11, 2, 8, 0, tzinfo=timezone.utc)
 
 JSON = "application/json"
+#: A status a slice returns to have the connection dropped without an answer (the call
+#: was applied: what a client sees when the answer is lost on the way back).
+DROP = -1
 
 
 def iso(dt: datetime) -> str:
@@ -39,6 +42,15 @@ def basic(user: str, password: str = "") -> str:
 def public(record: dict) -> dict:
     """A record without the sandbox's bookkeeping (keys starting with ``_``)."""
     return {k: v for k, v in record.items() if not k.startswith("_")}
+
+
+def strip_internal(value):
+    """A deep copy of an answer without the sandbox's bookkeeping at any depth."""
+    if isinstance(value, dict):
+        return {k: strip_internal(v) for k, v in value.items() if not str(k).startswith("_")}
+    if isinstance(value, list):
+        return [strip_internal(v) for v in value]
+    return value
 
 
 class CarrierSlice:

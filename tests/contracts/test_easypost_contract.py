@@ -252,9 +252,6 @@ def test_get_tracker_reads_the_recorded_tracker(contracts_dir, replay_server):
     assert {e.tracking_number for e in events} == {got.response_json["tracking_code"]}
 
 
-@pytest.mark.xfail(strict=True, reason="divergence: batch tracking polls GET /v2/trackers?"
-                   "tracking_codes=…, EasyPost's batch read is POST /v2/trackers/batch "
-                   "{\"tracking_codes\": [...]}")
 def test_track_batch_polls_the_recorded_batch_endpoint(contracts_dir, replay_server):
     """The polling path (``delivery.carrier`` poll cron uses ``track_batch``)."""
     server = replay_server("test_tracker_retrieve_batch")
@@ -314,8 +311,6 @@ def test_report_create_body_is_the_recorded_one(contracts_dir):
     assert recorded.response_json["object"] == "ShipmentReport"
 
 
-@pytest.mark.xfail(strict=True, reason="divergence: shipment reports are read from GET "
-                   "/v2/reports/shipment/{id}; EasyPost serves GET /v2/reports/{id}")
 def test_shipment_report_polls_the_recorded_report_path(contracts_dir, replay_server):
     server = replay_server("test_report_retrieve_shipment_report")
     cassette = load_cassette(contracts_dir, "test_report_retrieve_shipment_report")

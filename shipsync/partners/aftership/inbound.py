@@ -24,6 +24,8 @@ class AfterShipNormalizer(Normalizer):
     name = "aftership"
     vocabulary = "aftership"
     schema_name = "aftership-webhook"
+    #: every update carries the whole history
+    full_history = True
 
     def normalize(self, payload: dict) -> list[CanonicalEvent]:
         if payload.get("event") != "tracking_update":

@@ -17,7 +17,15 @@ weight (minimum 0.1 oz) and 2 decimals for dimensions.
 Returns: ``is_return: true`` with the *original* addresses; EasyPost swaps
 them on the label (documented in their returns guide).
 
-Authentication: HTTP Basic with the API key as user and an empty password.
+Authentication: HTTP Basic with the API key as user and an empty password (EasyPost's
+API reference and curl examples, ``-u "$EASYPOST_API_KEY":``); EasyPost takes the same key
+as ``Bearer`` too, which is what the official SDK sends (the sandbox accepts both).
+
+Label spend: EasyPost honours no ``Idempotency-Key``, so a retried booking must not
+create and buy again. With a ``journal`` (see :class:`shipsync.adapters.base.BookingJournal`)
+the shipment id is recorded as soon as the create returns, before the buy; a retry reads
+``GET /v2/shipments/{id}`` and reuses its ``postage_label`` (or buys that same shipment)
+instead of creating a new one.
 The label URL is a public file URL on another host: it is downloaded
 **without** the Authorization header so the key never leaves for that host.
 """
@@ -256,6 +264,7 @@ class EasyPostAdapter(CarrierAdapter):
         return parse_error(data)
 
     # -- pure request builders bound to this account
+    # EasyPost honours no Idempotency-Key header: none is sent (see the module doc).
     def build_create(
         self,
         req: ShipmentRequest,
@@ -264,21 +273,43 @@ class EasyPostAdapter(CarrierAdapter):
         is_return: bool | None = None,
     ) -> HttpRequest:
         return self.request(
-            "POST",
-            "/v2/shipments",
-            idempotency_key=idempotency_key,
-            json=build_shipment_body(req, parcel_index, is_return),
+            "POST", "/v2/shipments", json=build_shipment_body(req, parcel_index, is_return)
         )
 
     def build_buy(
         self, shipment_id: str, rate_id: str, idempotency_key: str | None = None
     ) -> HttpRequest:
         return self.request(
-            "POST",
-            f"/v2/shipments/{shipment_id}/buy",
+            "POST", f"/v2/shipments/{quote(shipment_id, safe='')}/buy",
             json=build_buy_body(rate_id),
-            idempotency_key=idempotency_key,
         )
+
+    def build_retrieve(self, shipment_id: str) -> HttpRequest:
+        return self.request("GET", f"/v2/shipments/{quote(shipment_id, safe='')}")
+
+    def _known_shipment(self, key: str) -> dict | None:
+        """The shipment this booking part already created (journal), as EasyPost has it
+        now; None when there is none (or EasyPost no longer knows it)."""
+        journal = self.options.get("journal")
+        shipment_id = journal.shipment_id(key) if journal is not None else None
+        if not shipment_id:
+            return None
+        try:
+            shipment = self.call_json(self.build_retrieve(shipment_id),
+                                      "easypost retrieve shipment")
+        except CarrierError as exc:
+            if exc.http_status == 404:
+                return None
+            raise
+        if shipment.get("refund_status") in REFUND_ACCEPTED:
+            return None  # its label was voided: this booking needs a new one
+        return shipment
+
+    def _journal(self, event: str, key: str, shipment: dict) -> None:
+        journal = self.options.get("journal")
+        if journal is not None and shipment.get("id"):
+            journal.record(key, event, shipment["id"], shipment.get("tracking_code") or "",
+                           self.code)
 
     def build_label_download(self, url: str) -> HttpRequest:
         same_host = urlsplit(url).netloc == urlsplit(self.base_url).netloc
@@ -301,14 +332,19 @@ class EasyPostAdapter(CarrierAdapter):
         labels: list[Label] = []
         for i, parcel in enumerate(req.parcels):
             key = idempotency_key if len(req.parcels) == 1 else f"{idempotency_key}-{i + 1}"
-            created = self.call_json(
-                self.build_create(req, i, key, is_return), "easypost create shipment"
-            )
-            rate = select_rate(parse_rates(created), req.service)
-            bought = self.call_json(
-                self.build_buy(created["id"], rate.rate_id, key), "easypost buy"
-            )
-            result, label_url = parse_bought_shipment(bought)
+            shipment = self._known_shipment(key)
+            if shipment is None:
+                shipment = self.call_json(
+                    self.build_create(req, i, key, is_return), "easypost create shipment"
+                )
+                self._journal("created", key, shipment)
+            if not (shipment.get("postage_label") or {}).get("label_url"):
+                rate = select_rate(parse_rates(shipment), req.service)
+                shipment = self.call_json(
+                    self.build_buy(shipment["id"], rate.rate_id, key), "easypost buy"
+                )
+            self._journal("bought", key, shipment)
+            result, label_url = parse_bought_shipment(shipment)
             results.append(result)
             if label_url:
                 labels.append(self._download_label(result, parcel, label_url, req, i))
@@ -383,21 +419,20 @@ class EasyPostAdapter(CarrierAdapter):
             events.extend(parse_tracker(tracker))
         return events
 
-    def build_track_batch(self, tracking_numbers: Sequence[str], page_size: int = 100):
-        codes = ",".join(quote(c, safe="") for c in tracking_numbers)
-        return self.request("GET", f"/v2/trackers?tracking_codes={codes}&page_size={page_size}")
+    def build_track_batch(self, tracking_numbers: Sequence[str]) -> HttpRequest:
+        """``POST /v2/trackers/batch`` with ``{"tracking_codes": [...]}`` (cassette
+        ``test_tracker_retrieve_batch``; SDK ``tracker.retrieve_batch``)."""
+        return self.request("POST", "/v2/trackers/batch",
+                            json={"tracking_codes": list(tracking_numbers)})
 
     def track_batch(self, tracking_numbers: Sequence[str]) -> dict[str, list[CanonicalEvent]]:
-        """Several trackers in one ``GET /v2/trackers?tracking_codes=a,b,c`` (the sandbox's
-        batch read; EasyPost itself filters its list by one ``tracking_code``, use
-        :meth:`track` there). Returns tracking code -> events, plus ``finalized`` codes
-        under the key ``None``."""
+        """Several trackers in one ``POST /v2/trackers/batch``. Returns tracking code ->
+        events, plus ``finalized`` codes under the key ``None``."""
         out: dict = {None: []}
         if not tracking_numbers:
             return out
-        data = self.call_json(self.build_track_batch(tracking_numbers,
-                                                     len(tracking_numbers)),
-                              "easypost list trackers")
+        data = self.call_json(self.build_track_batch(tracking_numbers),
+                              "easypost batch trackers")
         for tracker in data.get("trackers") or []:
             code = tracker.get("tracking_code")
             out[code] = parse_tracker(tracker)
@@ -412,8 +447,10 @@ class EasyPostAdapter(CarrierAdapter):
 
     def shipment_report(self, start_date: str, end_date: str, polls: int = 5,
                         sleep: Callable[[float], None] | None = None) -> bytes:
-        """The CSV of a shipment report (``POST /v2/reports/shipment``, then read it
-        until ``status`` is ``available``, then download ``url``). ``TransientError``
+        """The CSV of a shipment report (``POST /v2/reports/shipment``, then read it with
+        ``GET /v2/reports/{id}`` until ``status`` is ``available``, then download ``url``;
+        cassettes ``test_report_create_report`` / ``test_report_retrieve_shipment_report``).
+        ``TransientError``
         when it is still not ready after ``polls`` reads."""
         report = self.call_json(
             self.request("POST", "/v2/reports/shipment",
@@ -428,7 +465,7 @@ class EasyPostAdapter(CarrierAdapter):
             if attempt and sleep:
                 sleep(min(2.0 * attempt, 10.0))
             report = self.call_json(
-                self.request("GET", f"/v2/reports/shipment/{report.get('id')}"),
+                self.request("GET", f"/v2/reports/{quote(str(report.get('id')), safe='')}"),
                 "easypost report")
         return self.call(self.build_label_download(report["url"]), "easypost report csv").body
 

@@ -1,30 +1,41 @@
-"""EasyPost's slice of the carrier sandbox (HTTP Basic, API key as user)::
+"""EasyPost's slice of the carrier sandbox: only routes EasyPost has, in its object shapes
+and error format, so that the official SDK (PyPI ``easypost``) works against it unchanged.
+Authentication: ``Authorization: Bearer <API key>`` (what the SDK sends) or HTTP Basic with
+the key as user (EasyPost's curl examples)::
 
     POST /v2/shipments                 create (rates come back on the shipment)
+    GET  /v2/shipments/{id}            one shipment
     POST /v2/shipments/{id}/buy        buy a rate: tracking code, postage_label, tracker
     POST /v2/shipments/{id}/refund     refund_status submitted / rejected (after pickup)
-    GET  /v2/shipments/{id}            one shipment
     POST /v2/trackers                  the tracker of a tracking code (created if needed)
+    GET  /v2/trackers                  list (``page_size``, ``tracking_code``)
     GET  /v2/trackers/{id}             one tracker
+    POST /v2/trackers/batch            ``{"tracking_codes": [...]}`` -> ``{"trackers", "has_more"}``
     POST /v2/reports/shipment          a shipment report (the carrier's invoice data)
-    GET  /v2/reports/shipment/{id}     ready on the first read: ``url`` of its CSV
-    GET  /v2/trackers?tracking_codes=a,b,c&page_size=N
-                                       batch read used by the poller (sandbox extension:
-                                       EasyPost's list filters on one tracking_code)
-    GET  /reports/{id}.csv             the report's CSV
+    GET  /v2/reports/{id}              ready on the first read: ``url`` of its CSV
+    GET  /v2/events                    list (``page_size``)
+    GET  /v2/events/{id}               an Event this sandbox sent as a webhook
+    GET  /reports/{id}.csv             the report's CSV (its ``url``; not an API route)
 
+Errors: ``{"error": {"code", "message", "errors"}}`` as recorded (cassettes ``test_error``,
+``test_error_alternative_format``). EasyPost honours no ``Idempotency-Key``: a repeated
+create makes another shipment, a repeated buy of a bought shipment is refused.
 Webhooks: ``Event`` objects (``tracker.updated``) signed ``X-Hmac-Signature:
-hmac-sha256-hex=...``. Knob: ``easypost_secret``.
+hmac-sha256-hex=...``. Knobs: ``easypost_secret``, ``easypost_api_key`` (None: any key),
+``easypost_mode`` (``test``/``production``: the ``mode`` of objects and events),
+``drop_after_buy`` (that many buys are applied, then the connection is dropped unanswered).
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import json
 import unicodedata
 import uuid
 
-from shipsync.sandbox.slices import JSON, CarrierSlice, charge, iso, public
+from shipsync.sandbox.slices import DROP, JSON, CarrierSlice, charge, iso, strip_internal
 
 #: EasyPost (status, status_detail, message) steps after label_created, per scenario.
 EP_SCENARIOS: dict[str, list[tuple[str, str, str]]] = {
@@ -61,6 +72,13 @@ EP_SCENARIOS: dict[str, list[tuple[str, str, str]]] = {
 EP_TERMINAL = ("delivered", "failure", "cancelled")
 
 
+def _page_size(query) -> int:
+    try:
+        return max(1, min(int((query.get("page_size") or ["20"])[0]), 100))
+    except ValueError:
+        return 20
+
+
 def easypost_signature(body: bytes, secret: str) -> str:
     key = unicodedata.normalize("NFKD", secret).encode()
     return "hmac-sha256-hex=" + hmac.new(key, body, hashlib.sha256).hexdigest()
@@ -70,62 +88,128 @@ def _ep_error(code: str, message: str, errors=None) -> dict:
     return {"error": {"code": code, "message": message, "errors": errors or []}}
 
 
+NOT_FOUND = ("NOT_FOUND", "The requested resource could not be found.")
+
+
+def _bearer_or_basic_key(header: str) -> str:
+    scheme, _sep, value = (header or "").partition(" ")
+    if scheme.lower() == "bearer":
+        return value.strip()
+    if scheme.lower() == "basic":
+        try:
+            return base64.b64decode(value.strip()).decode().partition(":")[0]
+        except (ValueError, UnicodeDecodeError):
+            return ""
+    return ""
+
+
 class EasyPostSlice(CarrierSlice):
     code = "easypost"
     KIND = "easypost"
     PREFIXES = ("/v2/", "/reports/")
-    KNOBS = {"easypost_secret": "sandbox-easypost-secret"}
+    KNOBS = {"easypost_secret": "sandbox-easypost-secret", "easypost_api_key": None,
+             "easypost_mode": "test", "drop_after_buy": 0}
 
     def reset_state(self) -> None:
         self.shipments: dict[str, dict] = {}
         self.reports: dict[str, dict] = {}
+        self.ep_events: dict[str, dict] = {}
 
     def serve(self, method, path, query, body, raw_headers):
         if path.startswith("/reports/"):
             return EasyPostSlice._report_csv(self, path)
-        return self.serve_json_api(method, path, query, body, raw_headers,
-                                   EasyPostSlice._route)
+        key = _bearer_or_basic_key(raw_headers.get("Authorization", ""))
+        wanted = self.knobs["easypost_api_key"]
+        if not key:
+            return 401, _ep_error("APIKEY.REQUIRED", "An API key is required."), JSON, {}
+        if wanted is not None and key != wanted:
+            return 401, _ep_error("APIKEY.INACTIVE", "This API key is not valid."), JSON, {}
+        try:
+            data = json.loads(body) if body else {}
+        except ValueError:
+            return 400, _ep_error("BAD_REQUEST", "The request body is not JSON."), JSON, {}
+        with self._lock:
+            status, payload = EasyPostSlice._route(self, method, path, query, data)
+            dropped = status == 200 and path.endswith("/buy") and self.knobs["drop_after_buy"] > 0
+            if dropped:
+                self.knobs["drop_after_buy"] -= 1
+            payload = strip_internal(payload)
+        if dropped:
+            return DROP, None, JSON, {}
+        if self.knobs["malformed"] and 200 <= status < 300:
+            return status, b"<html>upstream proxy error</html>", "text/html", {}
+        return status, payload, JSON, {}
 
     def _route(self, method, path, query, data):
         parts = [p for p in path.split("/") if p]
-        if parts[:2] == ["v2", "shipments"]:
-            if method == "POST" and len(parts) == 2:
+        if parts[:1] != ["v2"]:
+            return 404, _ep_error(*NOT_FOUND)
+        parts = parts[1:]
+        if parts[:1] == ["shipments"]:
+            if method == "POST" and len(parts) == 1:
                 return self._ep_create(data.get("shipment") or {})
-            if method == "POST" and len(parts) == 4 and parts[3] == "buy":
-                return self._ep_buy(parts[2], data)
-            if method == "POST" and len(parts) == 4 and parts[3] == "refund":
-                return self._ep_refund(parts[2])
-            if method == "GET" and len(parts) == 3 and parts[2] in self.shipments:
-                return 200, self.shipments[parts[2]]
-        if parts[:3] == ["v2", "reports", "shipment"]:
-            if method == "POST" and len(parts) == 3:
-                return self._ep_report_create(data)
-            if method == "GET" and len(parts) == 4:
-                report = self.reports.get(parts[3])
-                if not report:
-                    return 404, _ep_error("NOT_FOUND", "report not found")
-                report.update(status="available", url=f"{self.url}/reports/{report['id']}.csv")
-                return 200, report
-        if parts[:2] == ["v2", "trackers"]:
-            if method == "POST" and len(parts) == 2:
+            if method == "POST" and len(parts) == 3 and parts[2] == "buy":
+                return self._ep_buy(parts[1], data)
+            if method == "POST" and len(parts) == 3 and parts[2] == "refund":
+                return self._ep_refund(parts[1])
+            if method == "GET" and len(parts) == 2:
+                if parts[1] in self.shipments:
+                    return 200, self.shipments[parts[1]]
+                return 404, _ep_error(*NOT_FOUND)
+        if parts == ["reports", "shipment"] and method == "POST":
+            return self._ep_report_create(data)
+        if parts[:1] == ["reports"] and len(parts) == 2 and method == "GET":
+            report = self.reports.get(parts[1])
+            if not report:
+                return 404, _ep_error(*NOT_FOUND)
+            report.update(status="available", url=f"{self.url}/reports/{report['id']}.csv")
+            return 200, report
+        if parts[:1] == ["trackers"]:
+            if method == "POST" and len(parts) == 1:
                 code = (data.get("tracker") or {}).get("tracking_code")
                 if not code:
-                    return 422, _ep_error("TRACKER.TRACKING_CODE.REQUIRED",
-                                          "tracking_code is required")
-                return 200, self._ep_tracker(code)
-            if method == "GET" and len(parts) == 3:
-                for tracker in self.trackers.values():
-                    if tracker["id"] == parts[2]:
-                        return 200, tracker
-                return 404, _ep_error("NOT_FOUND", "tracker not found")
-            if method == "GET" and len(parts) == 2:
-                codes = ",".join(query.get("tracking_codes", [])).split(",")
-                codes = [c for c in codes if c][: int((query.get("page_size") or ["100"])[0])]
-                found = [self.trackers[c] for c in codes if c in self.trackers]
+                    return 422, _ep_error("PARAMETER.REQUIRED", "Missing required parameter.",
+                                          [{"field": "tracker.tracking_code",
+                                            "message": "cannot be blank"}])
+                tracker = self.trackers.get(code)
+                if tracker is not None and tracker.get("_kind") != "easypost":
+                    return 422, _ep_error("TRACKER.CREATE.ERROR", "not an EasyPost shipment")
+                return (200 if tracker else 201), self._ep_tracker(code)
+            if method == "POST" and parts[1:] == ["batch"]:
+                codes = data.get("tracking_codes")
+                if not isinstance(codes, list) or not codes:
+                    return 422, _ep_error("PARAMETER.REQUIRED", "Missing required parameter.",
+                                          [{"field": "tracking_codes",
+                                            "message": "cannot be blank"}])
+                found = [self.trackers[c] for c in dict.fromkeys(map(str, codes))
+                         if self.trackers.get(c, {}).get("_kind") == "easypost"]
                 return 200, {"trackers": found, "has_more": False}
-        return 404, {"error": {"code": "NOT_FOUND", "message": f"no route {method} {path}"}}
+            if method == "GET" and len(parts) == 2:
+                for tracker in self.trackers.values():
+                    if tracker.get("id") == parts[1] and tracker.get("_kind") == "easypost":
+                        return 200, tracker
+                return 404, _ep_error(*NOT_FOUND)
+            if method == "GET" and len(parts) == 1:
+                wanted = (query.get("tracking_code") or [None])[0]
+                size = _page_size(query)
+                found = [t for t in reversed(self.trackers.values())
+                         if t.get("_kind") == "easypost"
+                         and (wanted is None or t["tracking_code"] == wanted)]
+                return 200, {"trackers": found[:size], "has_more": len(found) > size}
+        if parts[:1] == ["events"] and method == "GET":
+            if len(parts) == 2:
+                event = self.ep_events.get(parts[1])
+                return (200, event) if event else (404, _ep_error(*NOT_FOUND))
+            if len(parts) == 1:
+                size = _page_size(query)
+                found = list(reversed(self.ep_events.values()))
+                return 200, {"events": found[:size], "has_more": len(found) > size}
+        return 404, _ep_error(*NOT_FOUND)
 
     def _ep_create(self, shipment: dict):
+        if not shipment:  # cassette test_error
+            return 422, _ep_error("PARAMETER.REQUIRED", "Missing required parameter.",
+                                  [{"field": "shipment", "message": "cannot be blank"}])
         to = shipment.get("to_address") or {}
         if self._bad_address(to):
             return 422, _ep_error("ADDRESS.VERIFY.FAILURE", "Unable to verify address.",
@@ -143,7 +227,8 @@ class EasyPostSlice(CarrierSlice):
                                          ("GroundAdvantage", 5.0, 0.03, 5))
         ]
         record = {
-            "id": sid, "object": "Shipment", "mode": "test", "reference": shipment.get("reference"),
+            "id": sid, "object": "Shipment", "mode": self.knobs["easypost_mode"],
+            "reference": shipment.get("reference"),
             "to_address": to, "from_address": shipment.get("from_address") or {},
             "parcel": parcel, "is_return": bool(shipment.get("is_return")),
             "options": shipment.get("options") or {}, "rates": rates, "status": "unknown",
@@ -197,9 +282,12 @@ class EasyPostSlice(CarrierSlice):
     def _ep_report_create(self, data: dict):
         start, end = data.get("start_date"), data.get("end_date")
         if not start or not end:
-            return 422, _ep_error("REPORT.DATES.REQUIRED", "start_date and end_date are required")
+            return 422, _ep_error("PARAMETER.REQUIRED", "Missing required parameter.",
+                                  [{"field": "start_date" if not start else "end_date",
+                                    "message": "cannot be blank"}])
         rid = self._next("shprep")
-        self.reports[rid] = {"id": rid, "object": "ShipmentReport", "mode": "test",
+        self.reports[rid] = {"id": rid, "object": "ShipmentReport",
+                             "mode": self.knobs["easypost_mode"], "created_at": iso(self.clock),
                              "status": "new", "start_date": start, "end_date": end,
                              "url": None, "include_children": False}
         return 201, dict(self.reports[rid])
@@ -223,7 +311,7 @@ class EasyPostSlice(CarrierSlice):
         tracker = self.trackers.get(code)
         if tracker is None:
             tracker = {
-                "id": self._next("trk"), "object": "Tracker", "mode": "test",
+                "id": self._next("trk"), "object": "Tracker", "mode": self.knobs["easypost_mode"],
                 "tracking_code": code, "status": "unknown", "status_detail": "unknown",
                 "carrier": "USPS", "shipment_id": shipment_id, "tracking_details": [],
                 "public_url": f"{self.url}/track/{code}", "finalized": False,
@@ -270,12 +358,15 @@ class EasyPostSlice(CarrierSlice):
         return out
 
     def easypost_event(self, tracker: dict) -> dict:
-        result = public(tracker)
-        result["tracking_details"] = [dict(d) for d in tracker["tracking_details"]]
-        return {"object": "Event", "id": self._next("evt"), "mode": "test",
-                "description": "tracker.updated", "created_at": tracker["updated_at"],
-                "updated_at": tracker["updated_at"], "pending_urls": [], "completed_urls": [],
-                "result": result}
+        """A ``tracker.updated`` Event (kept: ``GET /v2/events/{id}`` reads it back)."""
+        event = strip_internal({
+            "object": "Event", "id": self._next("evt"), "mode": tracker["mode"],
+            "description": "tracker.updated", "created_at": tracker["updated_at"],
+            "updated_at": tracker["updated_at"], "pending_urls": [], "completed_urls": [],
+            "previous_attributes": {}, "status": "completed", "user_id": "user_sandbox",
+            "result": tracker})
+        self.ep_events[event["id"]] = event
+        return event
 
     def sign_webhook(self, kind: str, body: bytes) -> dict:
         return {"X-Hmac-Signature": easypost_signature(body, self.knobs["easypost_secret"])}

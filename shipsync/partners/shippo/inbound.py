@@ -20,6 +20,8 @@ class ShippoNormalizer(Normalizer):
     name = "shippo"
     vocabulary = "shippo"
     schema_name = "shippo-webhook"
+    #: every update carries the whole history
+    full_history = True
 
     def normalize(self, payload: dict) -> list[CanonicalEvent]:
         if payload.get("event") != "track_updated":

@@ -1,0 +1,130 @@
+"""EasyPost as EasyPost behaves: event mode against the partner's environment, the whole
+tracker history in every update, tracking numbers whatever their spelling, and a booking
+that never pays for a second label."""
+
+from datetime import timedelta
+
+from odoo.exceptions import UserError
+from odoo.tests import HttpCase, tagged
+
+from .common import CarrierCommon
+
+
+@tagged("post_install", "-at_install")
+class TestEasyPostFidelity(CarrierCommon, HttpCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.setup_carrier()
+
+    def setUp(self):
+        super().setUp()
+        self.sandbox.reset()
+
+    def hook(self, partner):
+        return f"{self.base_url()}/shipment_sync/webhook/{partner.code}"
+
+    def ledger(self, partner):
+        return self.env["shipment.sync.event"].search(
+            [("partner_code", "=", partner.code)], order="id")
+
+    # -- mode ------------------------------------------------------------------------------
+    def test_a_test_partner_takes_test_events(self):
+        picking = self.validate(self.make_picking())
+        [delivery] = self.sandbox.advance(picking.carrier_tracking_ref, steps=1,
+                                          url=self.hook(self.partner))
+        self.assertEqual(delivery["payload"]["mode"], "test")
+        self.assertEqual(delivery["status"], 202, delivery)
+
+    def test_a_production_partner_refuses_test_events_and_changes_nothing(self):
+        picking = self.validate(self.make_picking())
+        self.partner.environment = "production"
+        self.env.flush_all()
+        milestone = picking.shipment_milestone
+        [delivery] = self.sandbox.advance(picking.carrier_tracking_ref, steps=1,
+                                          url=self.hook(self.partner))
+        self.assertEqual(delivery["status"], 400, delivery)
+        self.assertIn('"event_mode_mismatch"', delivery["response"])
+        self.env.invalidate_all()
+        self.assertEqual(picking.shipment_milestone, milestone)
+        rejected = self.ledger(self.partner).filtered(lambda e: e.state == "rejected")
+        self.assertEqual(rejected[-1:].error_code, "event_mode_mismatch")
+        # the same partner in production takes production events
+        self.sandbox.configure(easypost_mode="production")
+        self.sandbox.trackers[picking.carrier_tracking_ref]["mode"] = "production"
+        [delivery] = self.sandbox.advance(picking.carrier_tracking_ref, steps=1,
+                                          url=self.hook(self.partner))
+        self.assertEqual(delivery["status"], 202, delivery)
+
+    # -- whole history -----------------------------------------------------------------
+    def test_each_scan_is_stored_once_although_every_update_repeats_the_history(self):
+        picking = self.validate(self.make_picking())
+        deliveries = self.sandbox.advance(picking.carrier_tracking_ref,
+                                          url=self.hook(self.partner))
+        self.assertEqual(len(deliveries), 4)
+        rows = self.ledger(self.partner).filtered(lambda e: e.state != "rejected")
+        # label_created + 4 steps, each once; no row per repeated old scan
+        self.assertEqual(len(rows), 5, rows.mapped("state"))
+        self.assertFalse(rows.filtered(lambda e: e.state == "duplicate"))
+        # a redelivered update is one duplicate row, whatever its history length
+        again = self.sandbox.post_webhook(self.hook(self.partner), "easypost",
+                                          deliveries[-1]["payload"])
+        self.assertEqual(again["status"], 200)
+        duplicates = self.ledger(self.partner).filtered(lambda e: e.state == "duplicate")
+        self.assertEqual(len(duplicates), 1)
+
+    # -- tracking numbers ----------------------------------------------------------------
+    def test_tracking_numbers_match_whatever_their_case_and_spacing(self):
+        picking = self.validate(self.make_picking())
+        code = picking.carrier_tracking_ref
+        spelled = f" {code[:4].lower()} {code[4:]} "
+        found = self.env["stock.picking"]._shipment_find(
+            self.partner, spelled, None, None, picking.company_id)
+        self.assertEqual(found, picking)
+
+    # -- label spend -----------------------------------------------------------------------
+    def lose_the_answer_of_a_booking(self, picking):
+        """A booking whose answer is lost after EasyPost applied the buy. (In production
+        the journal row is committed in its own transaction and survives the rollback of
+        the booking; Odoo's tests run in one transaction, so the call is made directly.)"""
+        self.sandbox.configure(drop_after_buy=1)
+        with self.assertRaises(UserError):
+            self.carrier._shipsync_call(picking, "create_shipment",
+                                        self.carrier._shipsync_request(picking),
+                                        self.carrier._shipsync_key(picking, "ship"))
+        self.env.invalidate_all()
+
+    def test_an_answer_lost_after_the_buy_does_not_buy_a_second_label(self):
+        picking = self.make_picking()
+        self.lose_the_answer_of_a_booking(picking)
+        bought = [s for s in self.sandbox.shipments.values() if s["tracking_code"]]
+        self.assertEqual(len(bought), 1)
+        label = self.env["shipment.sync.label"].search([("carrier_id", "=", self.carrier.id)])
+        self.assertEqual(label.shipment_ref, bought[0]["id"])
+        self.assertEqual(label.state, "bought")
+        # validating now reuses the label that was paid for
+        self.validate(picking)
+        self.env.invalidate_all()
+        self.assertEqual(picking.carrier_tracking_ref, bought[0]["tracking_code"])
+        self.assertEqual(
+            len([s for s in self.sandbox.shipments.values() if s["tracking_code"]]), 1)
+        self.assertEqual(len(self.sandbox.shipments), 1)
+        self.assertEqual(label.state, "linked")
+        self.assertEqual(label.picking_id, picking)
+
+    def test_a_paid_label_not_on_a_transfer_is_listed_and_refunded_through_the_outbox(self):
+        picking = self.make_picking()
+        self.lose_the_answer_of_a_booking(picking)
+        Label = self.env["shipment.sync.label"]
+        label = Label.search([("carrier_id", "=", self.carrier.id)])
+        self.assertFalse(Label.search([("unlinked", "=", True), ("id", "=", label.id)]))
+        self.env.cr.execute("UPDATE shipment_sync_label SET create_date = %s WHERE id = %s",
+                            (label.create_date - timedelta(hours=1), label.id))
+        self.env.invalidate_all()
+        self.assertEqual(Label.search([("unlinked", "=", True)]), label)
+        label.action_refund()
+        self.assertEqual(label.state, "refund_queued")
+        self.run_outbox()
+        self.assertEqual(label.state, "refunded", label.refund_message)
+        self.assertEqual(self.sandbox.shipments[label.shipment_ref]["refund_status"], "submitted")
