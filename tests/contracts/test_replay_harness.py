@@ -142,3 +142,24 @@ def test_injected_faults_are_synthetic_and_counted(contracts_dir):
     # The dropped request consumed the recorded purchase (the partner applied it).
     assert [r.interaction for r in server.received] == [None, create, buy, buy]
     server.assert_only_recorded()
+
+
+def test_every_known_divergence_is_strict_and_named():
+    """An ``xfail`` here is a known partner divergence: strict (it fails the day the code
+    is fixed, so the marker goes) and its reason says what differs."""
+    import importlib
+    import pkgutil
+    from pathlib import Path
+
+    marked = 0
+    for info in pkgutil.iter_modules([str(Path(__file__).parent)]):
+        if not info.name.startswith("test_"):
+            continue
+        module = importlib.import_module(f"{__package__}.{info.name}")
+        for name, func in vars(module).items():
+            for mark in getattr(func, "pytestmark", []) if name.startswith("test_") else []:
+                if mark.name == "xfail":
+                    marked += 1
+                    assert mark.kwargs.get("strict") is True, name
+                    assert mark.kwargs.get("reason", "").startswith("divergence: "), name
+    assert marked >= 1
