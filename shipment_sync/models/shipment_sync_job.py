@@ -92,7 +92,7 @@ class ShipmentSyncJob(models.Model):
     attempts = fields.Integer(readonly=True)
     next_attempt_at = fields.Datetime(readonly=True)
     lease_until = fields.Datetime(readonly=True)
-    worker_id = fields.Char("Worker", readonly=True)
+    worker_id = fields.Char(readonly=True)
     last_error = fields.Text(readonly=True)
     last_error_class = fields.Selection(ERROR_CLASS_SELECTION, "Error class", readonly=True,
                                         index=True)
@@ -273,8 +273,8 @@ class ShipmentSyncJob(models.Model):
             raise AccessError(_("Only a Shipment Sync administrator may edit a job's payload."))
         for job in self:
             if job.state not in ("pending", "dead", "cancelled"):
-                raise UserError(_("Job %s is %s: its payload can no longer be edited.",
-                                  job.display_name, job.state))
+                raise UserError(_("Job %(job)s is %(state)s: its payload can no longer be edited.",
+                                  job=job.display_name, state=job.state))
             if (job.payload or "") == (new_payload or ""):
                 continue
             job.message_post(body=_(

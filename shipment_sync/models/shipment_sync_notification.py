@@ -47,7 +47,7 @@ class ShipmentSyncNotification(models.Model):
          ("failed", "Failed")],
         default="pending", required=True, index=True, readonly=True)
     skip_reason = fields.Char(readonly=True)
-    mail_id = fields.Many2one("mail.mail", "Mail", readonly=True, ondelete="set null")
+    mail_id = fields.Many2one("mail.mail", readonly=True, ondelete="set null")
     queued_at = fields.Datetime("Queued on", readonly=True)
     error = fields.Text(readonly=True, help="Why the email could not be rendered.")
     picking_milestone = fields.Selection(related="picking_id.shipment_milestone",

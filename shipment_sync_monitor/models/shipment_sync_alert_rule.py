@@ -44,7 +44,7 @@ class ShipmentSyncAlertRule(models.Model):
                                     help="Failure rate and webhook delay: the period measured.")
     min_samples = fields.Integer("Minimum samples", default=1, tracking=True,
                                  help="Below this many calls / events nothing is judged.")
-    partner_id = fields.Many2one("shipment.sync.partner", "Partner", ondelete="cascade",
+    partner_id = fields.Many2one("shipment.sync.partner", ondelete="cascade",
                                  tracking=True, help="Empty: every partner.")
     group_id = fields.Many2one("res.groups", "Notify group", required=True, tracking=True,
                                default=lambda self: self.env.ref("shipment_sync.group_user"))

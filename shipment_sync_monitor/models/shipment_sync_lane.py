@@ -34,7 +34,7 @@ class ShipmentSyncLane(models.Model):
                       "destination country|postcode prefix")
     company_id = fields.Many2one("res.company", required=True, index=True, readonly=True)
     level = fields.Selection(eta.LEVEL_SELECTION, required=True, readonly=True)
-    carrier_id = fields.Many2one("delivery.carrier", "Carrier", readonly=True,
+    carrier_id = fields.Many2one("delivery.carrier", readonly=True,
                                  ondelete="cascade", index=True)
     service = fields.Char(readonly=True, help="The carrier's service code, if any.")
     origin_country_id = fields.Many2one("res.country", "Origin country", readonly=True)

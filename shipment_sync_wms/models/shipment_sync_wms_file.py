@@ -64,7 +64,9 @@ class ShipmentSyncWmsFile(models.Model):
                     self.env.cr.rollback()
                 continue
             if commit:
-                self.env.cr.commit()
+                # The file cron owns its cursor: each file is committed before it is
+                # moved to processed/, so a later file's failure cannot undo it.
+                self.env.cr.commit()  # pylint: disable=invalid-commit
         return records
 
     @api.model
