@@ -10,7 +10,9 @@ addon (tools/bench_dispatch_addons) whose job POSTs like an outbox
 For each configuration a real Odoo server is started (prefork: the outbox
 runs in ``ir.cron`` workers, woken by the enqueue trigger; queue_job runs its
 job runner with ``--load=base,web,queue_job`` and a channel capacity), a local
-receiver answers immediately, and:
+receiver answers after ``LATENCY_MS`` (default 0: at once; 250 is a real
+partner's label or tracker call), the jobs go round-robin to 4 partners (one
+path each on the receiver; each outbox partner takes 8 calls at once), and:
 
 * burst: N jobs are enqueued in one transaction; jobs/s = N / (last delivery
   - commit) and enqueue->delivery p50/p99 (queueing included);
@@ -18,7 +20,12 @@ receiver answers immediately, and:
   enqueue->delivery (the near-real-time wake-up).
 
 Delivery time is the moment the receiver applied the call (its effect log,
-deduplicated by Idempotency-Key). Results go to stdout and .run/bench_dispatch.json.
+deduplicated by Idempotency-Key). Peak RSS is the largest VmHWM of the server's
+worker processes (the outbox's cron workers, queue_job's HTTP workers).
+``--crash`` (outbox only): N jobs, the whole Odoo process group is killed with
+SIGKILL when a quarter is delivered, the server restarted; reports the drain
+time (restart -> every job done) and the calls made twice (same key).
+Results go to stdout and .run/bench_dispatch.json.
 """
 
 import argparse
@@ -42,6 +49,8 @@ QJ_ADDONS = QJ_TARGET / "odoo" / "addons"
 BENCH_ADDONS = REPO / "tools" / "bench_dispatch_addons"
 QJ_REQUIREMENT = "odoo-addon-queue_job>=18.0,<18.1"
 SETTLE = 3.0
+PARTNERS = 4
+PARTNER_CONCURRENCY = 8
 
 
 def log(*args):
@@ -109,8 +118,10 @@ class Receiver:
         with urllib.request.urlopen(req, timeout=30) as resp:
             return json.loads(resp.read())
 
-    def reset(self):
+    def reset(self, latency_ms=0):
         self._request("/_control/reset", "POST", {})
+        if latency_ms:
+            self._request("/_control", "POST", {"latency_ms": latency_ms})
 
     def effects(self):
         return self._request("/_control/log")["effects"]
@@ -146,7 +157,27 @@ class Server:
                 time.sleep(0.2)
         else:
             raise RuntimeError(f"odoo did not start, see {logfile}")
+        self.booted = time.time()
         time.sleep(SETTLE)  # cron workers / job runner connect and LISTEN
+
+    def peak_rss_mb(self):
+        """Largest VmHWM (peak resident set) of the server's child processes."""
+        peak = 0
+        for pid in _group_pids(self.proc.pid):
+            if pid == self.proc.pid:
+                continue
+            try:
+                with open(f"/proc/{pid}/status") as f:
+                    for line in f:
+                        if line.startswith("VmHWM:"):
+                            peak = max(peak, int(line.split()[1]))
+            except OSError:
+                continue
+        return peak / 1024
+
+    def kill9(self):
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=30)
 
     def stop(self):
         try:
@@ -159,6 +190,18 @@ class Server:
             pass
 
 
+def _group_pids(pgid):
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.getpgid(int(entry)) == pgid:
+                    pids.append(int(entry))
+            except OSError:
+                continue
+    return pids
+
+
 # ------------------------------------------------------------------ the enqueuing side
 class Enqueuer:
     """Enqueues through the ORM, in this process, like a business transaction."""
@@ -169,12 +212,16 @@ class Enqueuer:
 
         self.odoo = odoo
         with self.cursor() as env:
-            partner = env["shipment.sync.partner"].search([("code", "=", "bench-receiver")])
-            if not partner:
-                partner = env["shipment.sync.partner"].create({
-                    "name": "Bench receiver", "code": "bench-receiver",
-                    "outbox_max_concurrency": 8, "outbox_read_timeout": 30})
-            self.partner_id = partner.id
+            self.partner_ids = []
+            for k in range(1, PARTNERS + 1):
+                code = f"bench-receiver-{k}"
+                partner = env["shipment.sync.partner"].search([("code", "=", code)])
+                if not partner:
+                    partner = env["shipment.sync.partner"].create({
+                        "name": f"Bench receiver {k}", "code": code})
+                partner.write({"outbox_max_concurrency": PARTNER_CONCURRENCY,
+                               "outbox_read_timeout": 30})
+                self.partner_ids.append(partner.id)
             # Only the workers under test run: park every other scheduled action.
             keep = [env.ref(x).id for x in ("shipment_sync.ir_cron_outbox_high",
                                             "shipment_sync.ir_cron_outbox_high_2",
@@ -203,22 +250,24 @@ class Enqueuer:
             env.cr.execute("DELETE FROM ir_cron_trigger")
             env.cr.execute(
                 "UPDATE shipment_sync_partner SET outbox_breaker_data = NULL, "
-                "outbox_breaker_state = 'closed'")
+                "outbox_breaker_state = 'closed', outbox_paused_until = NULL")
 
     def enqueue(self, system, url, keys):
         """Enqueue one job per key in one transaction; returns the commit time."""
         with self.cursor() as env:
             if system == "outbox":
-                partner = env["shipment.sync.partner"].browse(self.partner_id)
+                partners = env["shipment.sync.partner"].browse(self.partner_ids)
                 Job = env["shipment.sync.job"]
-                for key in keys:
-                    Job._enqueue(partner, "http_call",
-                                 {"url": f"{url}/calls", "json": {"key": key}},
+                for i, key in enumerate(keys):
+                    k = i % PARTNERS
+                    Job._enqueue(partners[k], "http_call",
+                                 {"url": f"{url}/p{k + 1}/calls", "json": {"key": key}},
                                  idempotency_key=key)
             else:
                 target = env["bench.dispatch.target"]
-                for key in keys:
-                    target.with_delay().post(f"{url}/calls", key, {"key": key})
+                for i, key in enumerate(keys):
+                    target.with_delay().post(f"{url}/p{i % PARTNERS + 1}/calls", key,
+                                             {"key": key})
         return time.time()
 
     def done_count(self, system):
@@ -244,18 +293,65 @@ def pct(values, q):
     return values[min(len(values) - 1, max(0, int(round(q / 100 * len(values))) - 1))]
 
 
-def run_config(root, db, enq, receiver, system, workers, n, trickle, rate, timeout):
+def start_server(root, db, system, workers, logfile):
+    if system == "outbox":
+        return Server(root, db, workers=2, cron_threads=workers, logfile=logfile)
+    return Server(root, db, workers=workers + 1, cron_threads=0, load="base,web,queue_job",
+                  env={"ODOO_QUEUE_JOB_CHANNELS": f"root:{workers}"}, logfile=logfile)
+
+
+def run_crash(root, db, enq, receiver, workers, n, latency_ms, timeout):
+    """kill -9 of the whole Odoo process group with a quarter of the jobs
+    delivered, restart, time until every job is done."""
+    name = f"outbox-{workers}-kill9"
+    logfile = REPO / ".run" / f"bench_dispatch_{name}.log"
+    logfile.unlink(missing_ok=True)
+    enq.clean()
+    receiver.reset(latency_ms)
+    server = start_server(root, db, "outbox", workers, logfile)
+    keys = [f"crash-{uuid.uuid4().hex}" for _i in range(n)]
+    try:
+        enq.enqueue("outbox", receiver.url, keys)
+        deadline = time.time() + timeout
+        while len(receiver.effects()) < n // 4 and time.time() < deadline:
+            time.sleep(0.05)
+        with enq.cursor() as env:
+            env.cr.execute("SELECT count(*) FROM shipment_sync_job WHERE state = 'running'")
+            running = env.cr.fetchone()[0]
+        server.kill9()
+        killed = time.time()
+        log(f"    killed with {len(receiver.effects())} delivered, {running} running")
+    except BaseException:
+        server.stop()
+        raise
+    ready = time.time()  # the restart begins (the server's boot counts)
+    server = start_server(root, db, "outbox", workers, logfile)
+    try:
+        ok = wait_done(enq, "outbox", n, timeout)
+        drained = time.time()
+        effects = receiver.effects()
+        calls = {}
+        for call in receiver._request("/_control/log")["calls"]:
+            calls[call["idempotency_key"]] = calls.get(call["idempotency_key"], 0) + 1
+        return {"config": name, "n": n, "complete": ok, "running_at_kill": running,
+                "delivered": sum(1 for k in keys if k in effects),
+                "restart_s": ready - killed, "boot_s": server.booted - ready,
+                "drain_after_restart_s": drained - ready,
+                "drain_after_kill_s": drained - killed,
+                "called_twice": sum(1 for k in keys if calls.get(k, 0) > 1),
+                "load_avg_1m": os.getloadavg()[0]}
+    finally:
+        server.stop()
+
+
+def run_config(root, db, enq, receiver, system, workers, n, trickle, rate, timeout,
+               latency_ms=0):
     name = f"{system}-{workers}"
     logfile = REPO / ".run" / f"bench_dispatch_{name}.log"
     logfile.unlink(missing_ok=True)
     enq.clean()
-    receiver.reset()
-    if system == "outbox":
-        server = Server(root, db, workers=2, cron_threads=workers, logfile=logfile)
-    else:
-        server = Server(root, db, workers=workers + 1, cron_threads=0,
-                        load="base,web,queue_job",
-                        env={"ODOO_QUEUE_JOB_CHANNELS": f"root:{workers}"}, logfile=logfile)
+    receiver.reset(latency_ms)
+    server = start_server(root, db, system, workers, logfile)
     try:
         # warm-up: the workers load their registry, the runner sees the channel
         warm = [f"warm-{uuid.uuid4().hex}" for _i in range(4)]
@@ -275,7 +371,8 @@ def run_config(root, db, enq, receiver, system, workers, n, trickle, rate, timeo
                   "jobs_per_s": len(delivered) / max(max(delivered) - committed, 1e-6)
                   if delivered else 0.0,
                   "burst_p50_ms": pct(lat, 50) * 1000, "burst_p99_ms": pct(lat, 99) * 1000,
-                  "duplicates": sum(1 for k in keys if effects.get(k, {}).get("count", 1) > 1)}
+                  "duplicates": sum(1 for k in keys if effects.get(k, {}).get("count", 1) > 1),
+                  "peak_rss_mb": server.peak_rss_mb(), "latency_ms": latency_ms}
         # trickle
         lat = []
         done_before = base + n
@@ -306,7 +403,12 @@ def main():
     parser.add_argument("--db", default="bench_dispatch")
     parser.add_argument("--fresh", action="store_true", help="recreate the database")
     parser.add_argument("--skip-queue-job", action="store_true")
-    parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument("--timeout", type=float, default=900)
+    parser.add_argument("--latency-ms", type=float,
+                        default=float(os.environ.get("LATENCY_MS") or 0),
+                        help="receiver latency per call (env LATENCY_MS)")
+    parser.add_argument("--crash", action="store_true",
+                        help="also measure the drain time after a kill -9 (outbox)")
     args = parser.parse_args()
 
     root, reason = oe.find_odoo()
@@ -329,20 +431,40 @@ def main():
             for workers in (int(w) for w in args.workers.split(",")):
                 log(f"==> {system} with {workers} worker(s): {args.n} jobs")
                 res = run_config(root, args.db, enq, receiver, system, workers, args.n,
-                                 args.trickle, args.rate, args.timeout)
+                                 args.trickle, args.rate, args.timeout, args.latency_ms)
                 results.append(res)
                 log("    " + json.dumps({k: round(v, 1) if isinstance(v, float) else v
                                          for k, v in res.items()}))
+        if args.crash:
+            workers = int(args.workers.split(",")[-1])
+            log(f"==> outbox with {workers} worker(s): kill -9 with {args.n} jobs")
+            res = run_crash(root, args.db, enq, receiver, workers, args.n, args.latency_ms,
+                            args.timeout)
+            results.append(res)
+            log("    " + json.dumps({k: round(v, 1) if isinstance(v, float) else v
+                                     for k, v in res.items()}))
     finally:
         receiver.stop()
 
     log("")
+    log(f"receiver latency {args.latency_ms:.0f} ms, {PARTNERS} partners, N = {args.n}")
     log(f"{'config':<14}{'jobs/s':>10}{'burst p50':>12}{'burst p99':>12}"
-        f"{'trickle p50':>13}{'trickle p99':>13}{'dup':>5}{'load':>6}")
+        f"{'trickle p50':>13}{'trickle p99':>13}{'dup':>5}{'load':>6}{'peak RSS':>10}")
     for r in results:
+        if "jobs_per_s" not in r:
+            continue
         log(f"{r['config']:<14}{r['jobs_per_s']:>10.1f}{r['burst_p50_ms']:>10.0f}ms"
             f"{r['burst_p99_ms']:>10.0f}ms{r['trickle_p50_ms']:>11.0f}ms"
-            f"{r['trickle_p99_ms']:>11.0f}ms{r['duplicates']:>5}{r['load_avg_1m']:>6.1f}")
+            f"{r['trickle_p99_ms']:>11.0f}ms{r['duplicates']:>5}{r['load_avg_1m']:>6.1f}"
+            f"{r['peak_rss_mb']:>8.0f}MB")
+    for r in results:
+        if "drain_after_restart_s" in r:
+            log(f"{r['config']}: {r['running_at_kill']} running at the kill; the server "
+                f"answered {r['boot_s']:.1f}s after restart; every job done "
+                f"{r['drain_after_restart_s']:.1f}s after restart "
+                f"({r['drain_after_kill_s']:.1f}s after the kill); "
+                f"{r['called_twice']} called twice (same key), {r['delivered']}/{r['n']} "
+                "delivered")
     log(f"({os.cpu_count()} CPUs; 'load' is the 1-minute load average after the burst: "
         "other work on the machine skews every figure)")
     by = {r["config"]: r for r in results}

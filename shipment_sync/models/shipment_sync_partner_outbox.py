@@ -32,7 +32,7 @@ class ShipmentSyncPartner(models.Model):
     outbox_read_timeout = fields.Float("Read timeout (s)", default=30.0, tracking=True)
     outbox_max_concurrency = fields.Integer(
         "Max concurrency", default=4, tracking=True,
-        help="Workers calling this partner at the same time (each makes one call at a time).")
+        help="Calls to this partner in flight at the same time, all workers together.")
     outbox_rate_limit = fields.Integer(
         "Outbound rate limit (per minute)", default=0, tracking=True,
         help="Calls per minute across all workers. 0 = no limit.")

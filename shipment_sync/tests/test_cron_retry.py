@@ -20,14 +20,14 @@ class TestCronRetry(TransactionCase):
             env = api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True})
             partner = env["shipment.sync.partner"].create(
                 {"name": "Conflict", "code": f"conflict-{uuid.uuid4().hex[:8]}"})
-            cr.commit()
+            cr.commit()  # pylint: disable=invalid-commit
         self.addCleanup(self.delete_partner, partner.id)
         return partner.id
 
     def delete_partner(self, partner_id):
         with self.registry.cursor() as cr:
             cr.execute("DELETE FROM shipment_sync_partner WHERE id = %s", [partner_id])
-            cr.commit()
+            cr.commit()  # pylint: disable=invalid-commit
 
     def read_name(self, partner_id):
         with self.registry.cursor() as cr:
@@ -48,7 +48,7 @@ class TestCronRetry(TransactionCase):
                 with self.registry.cursor() as other:  # the second cursor
                     other.execute("UPDATE shipment_sync_partner SET name = 'webhook' "
                                   "WHERE id = %s", [partner_id])
-                    other.commit()
+                    other.commit()  # pylint: disable=invalid-commit
             cr.execute("UPDATE shipment_sync_partner SET name = name || ' + cron' "
                        "WHERE id = %s", [partner_id])
             return len(runs)
@@ -57,7 +57,7 @@ class TestCronRetry(TransactionCase):
         with self.registry.cursor() as cr:  # REPEATABLE READ, like a cron's cursor
             env = api.Environment(cr, SUPERUSER_ID, {})
             self.assertEqual(cron(env["shipment.sync.partner"]), 2)
-            cr.commit()
+            cr.commit()  # pylint: disable=invalid-commit
         self.assertEqual(runs, [True, True])
         self.assertEqual(self.read_name(partner_id), "webhook + cron",
                          "retried on top of the webhook's committed change")

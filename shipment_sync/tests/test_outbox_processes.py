@@ -255,17 +255,17 @@ class TestOutboxProcesses(TransactionCase):
             cr.execute("UPDATE ir_cron SET nextcall = now() + interval '7 days' "
                        "WHERE id NOT IN %s", [tuple(keep)])
             cr.execute("DELETE FROM ir_cron_trigger WHERE cron_id NOT IN %s", [tuple(keep)])
-            cr.commit()
+            cr.commit()  # pylint: disable=invalid-commit
 
         def restore():
             with self.registry.cursor() as cr:
                 for cron_id, nextcall in saved:
                     cr.execute("UPDATE ir_cron SET nextcall = %s WHERE id = %s",
                                [nextcall, cron_id])
-                cr.commit()
+                cr.commit()  # pylint: disable=invalid-commit
         self.addCleanup(restore)
 
     def notify_crons(self):
         with self.registry.cursor() as cr:
             cr.execute("SELECT pg_notify('cron_trigger', %s)", [self.db])
-            cr.commit()
+            cr.commit()  # pylint: disable=invalid-commit
