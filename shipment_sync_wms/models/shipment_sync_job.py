@@ -49,11 +49,11 @@ class ShipmentSyncJob(models.Model):
     def _wms_prepare_release(self, job, ctx):
         partner = job.partner_id
         if partner.wms_transport == "files":
-            fmt = partner.wms_file_format or "csv"
+            # Plain values: the call runs in a worker thread, away from the cursor.
+            folder, fmt = partner.wms_outbound_dir, partner.wms_file_format or "csv"
             # X12: the control number is taken (and committed) with the preparation.
             envelope = partner._wms_x12_envelope() if fmt == "x12" else None
-            directory = partner.wms_outbound_dir
-            return lambda: _write_release_file(directory, fmt, ctx.payload, envelope)
+            return lambda: _write_release_file(folder, fmt, ctx.payload, envelope)
         request = outbox.http_call_request(
             {"url": "/releases", "json": ctx.payload}, idempotency_key=ctx.idempotency_key,
             policy=ctx.policy, base_url=ctx.base_url, headers=ctx.headers)
