@@ -20,8 +20,8 @@ SECRET = "whsec_" + "c2FuZGJveC13bXMtc2VjcmV0LTAxMjM0NTY3ODk="
 
 def order(action="create", revision=1, ref="WH/OUT/0007"):
     picking = PickingValues(ref, "assigned", (
-        MoveValues(1, "DESK", Decimal(4), "Units"),
-        MoveValues(2, "LAMP", Decimal(2), "Units", tracking="lot", requested_lots=("L1",)),
+        MoveValues(1, "DESK", Decimal(4), "EA"),
+        MoveValues(2, "LAMP", Decimal(2), "EA", tracking="lot", requested_lots=("L1",)),
     ), correlation_id="c-7")
     return build_release(picking, revision=revision, action=action,
                          requested_date=date(2026, 11, 3))

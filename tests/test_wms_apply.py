@@ -27,8 +27,8 @@ T = datetime(2026, 11, 2, 8, 0, tzinfo=timezone.utc)
 
 def picking(state="assigned", **kw):
     moves = kw.pop("moves", (
-        MoveValues(11, "DESK", Decimal(5), "Units", "400100", "none"),
-        MoveValues(12, "LAMP", Decimal(2), "Units", "", "lot", ("L1",)),
+        MoveValues(11, "DESK", Decimal(5), "EA", "400100", "none"),
+        MoveValues(12, "LAMP", Decimal(2), "EA", "", "lot", ("L1",)),
     ))
     return PickingValues(
         name="WH/OUT/0001", state=state, moves=moves, correlation_id="corr-1",
@@ -189,3 +189,23 @@ def test_kinds_map_onto_milestones(kind, milestone):
 def test_bad_webhook_body_is_a_payload_error(body):
     with pytest.raises(PayloadError):
         parse_webhook_events(body)
+
+
+def test_a_line_in_another_unit_than_ordered_is_refused_never_applied():
+    dozens = picking(moves=(MoveValues(11, "DESK", Decimal(1), "DZ"),),
+                     known_units=frozenset({"EA", "DZ"}))
+    plan = plan_confirmation(ship(ConfirmedLine("11", "DESK", Decimal(1), uom="EA")), dozens)
+    assert isinstance(plan, Mismatch)
+    assert str(plan) == "line 1 (DESK): 1 EA confirmed, but the transfer orders 'DESK' in DZ"
+    same = plan_confirmation(ship(ConfirmedLine("11", "DESK", Decimal(1), uom="DZ")), dozens)
+    assert isinstance(same, ApplyPlan) and same.moves[0].done == 1
+
+
+def test_a_unit_odoo_does_not_know_is_refused_with_its_code():
+    known = picking(known_units=frozenset({"EA"}))
+    plan = plan_confirmation(ship(ConfirmedLine("11", "DESK", Decimal(5), uom="CA")), known)
+    assert isinstance(plan, Mismatch)
+    assert "unit of measure 'CA' is not mapped to a unit in Odoo" in str(plan)
+    # No unit stated (CSV / JSON): the unit of the order line, as before.
+    assert isinstance(plan_confirmation(ship(ConfirmedLine("11", "DESK", Decimal(5))), known),
+                      ApplyPlan)

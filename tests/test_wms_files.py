@@ -120,6 +120,7 @@ def test_error_report_lands_beside_the_file_in_error(tmp_path):
         ("a.JSON", b"x", "json"),
         ("a.945", b"", "x12"),
         ("a.edi", b"", "x12"),
+        ("a.997", b"", "x12"),
         ("a.x12", b"", "x12"),
         ("inbound.dat", b"\xef\xbb\xbf  ISA*00*", "x12"),
         ("inbound.dat", b'\n{"schema": 1}', "json"),

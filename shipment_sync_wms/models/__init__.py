@@ -6,9 +6,11 @@ from . import (
     shipment_sync_wms_file,
     shipment_sync_wms_reconciliation,
     shipment_sync_wms_reconciliation_line,
+    shipment_sync_wms_x12_group,
     stock_move,
     stock_picking,
     stock_picking_type,
     stock_quant_package,
     stock_warehouse,
+    uom_uom,
 )

@@ -25,11 +25,15 @@ def _send_release(http, request):
     return result
 
 
-def _write_release_file(partner_dir, fmt, payload):
+def _write_release_file(partner_dir, fmt, payload, envelope=None):
     order = ReleaseOrder.from_dict(payload)
-    name, data = files.write_release(fmt, order)
+    name, data = files.write_release(fmt, order,
+                                     **({"envelope": envelope} if envelope else {}))
     path = files.write_atomic(partner_dir, name, data)
-    return outbox.Outcome(data={"status": "written", "file": str(path)})
+    result = {"status": "written", "file": str(path)}
+    if envelope:
+        result["x12_control_number"] = envelope.control_number
+    return outbox.Outcome(data=result)
 
 
 class ShipmentSyncJob(models.Model):
@@ -47,7 +51,9 @@ class ShipmentSyncJob(models.Model):
         if partner.wms_transport == "files":
             # Plain values: the call runs in a worker thread, away from the cursor.
             folder, fmt = partner.wms_outbound_dir, partner.wms_file_format or "csv"
-            return lambda: _write_release_file(folder, fmt, ctx.payload)
+            # X12: the control number is taken (and committed) with the preparation.
+            envelope = partner._wms_x12_envelope() if fmt == "x12" else None
+            return lambda: _write_release_file(folder, fmt, ctx.payload, envelope)
         request = outbox.http_call_request(
             {"url": "/releases", "json": ctx.payload}, idempotency_key=ctx.idempotency_key,
             policy=ctx.policy, base_url=ctx.base_url, headers=ctx.headers)
@@ -63,6 +69,10 @@ class ShipmentSyncJob(models.Model):
             return
         result = outcome.result() or {}
         status = result.get("status") if isinstance(result, dict) else None
+        if status == "written" and result.get("x12_control_number"):
+            self.env["shipment.sync.wms.x12.group"].sudo()._expect(
+                job.partner_id, result["x12_control_number"],
+                result.get("file", "").rsplit("/", 1)[-1], picking=picking)
         if job.operation == "cancel_order":
             if status == "refused":
                 picking._wms_cancel_refused(result.get("reason") or _("refused"))

@@ -1,6 +1,7 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
+from shipsync.wms import x12
 from shipsync.wms.apply import WmsNormalizer
 
 
@@ -28,6 +29,50 @@ class ShipmentSyncPartner(models.Model):
         "Over-shipment tolerance (%)", default=0.0,
         help="A ship confirmation may exceed the ordered quantity of a product by this "
         "percentage; more is a mismatch and the confirmation is rejected.")
+
+    wms_x12_sender_id = fields.Char(
+        "Our X12 ID", size=15, default="SHIPSYNC",
+        help="Interchange sender ID (ISA06, GS02) of the files we send; the partner's files "
+        "are addressed to it.")
+    wms_x12_receiver_id = fields.Char(
+        "Partner X12 ID", size=15,
+        help="The 3PL's interchange ID (ISA08, GS03 of our files). Defaults to the partner code.")
+    wms_x12_version = fields.Selection(
+        [("004010", "004010"), ("005010", "005010")], "X12 version", default="004010")
+    wms_x12_ack_hours = fields.Float(
+        "997 expected within (hours)", default=24.0,
+        help="Every group we send (a 940) expects a 997 functional acknowledgment; when "
+        "none arrives in this time the transfer gets an exception. 0: not checked.")
+    wms_x12_control_number = fields.Integer(
+        "Last X12 control number", readonly=True, copy=False,
+        help="ISA13 / GS06 of the last interchange sent to this partner; the next one "
+        "takes the following number.")
+
+    @api.constrains("wms_x12_ack_hours")
+    def _check_wms_x12_ack_hours(self):
+        for partner in self:
+            if partner.wms_x12_ack_hours < 0:
+                raise ValidationError(_("The 997 delay cannot be negative."))
+
+    def _wms_x12_next_control_number(self):
+        """The next interchange / group control number of this partner (1..999999999,
+        then 1 again), taken under a row lock so that two workers never share one."""
+        self.ensure_one()
+        self.env.cr.execute(
+            "UPDATE shipment_sync_partner SET wms_x12_control_number = "
+            "COALESCE(wms_x12_control_number, 0) %% 999999999 + 1 WHERE id = %s "
+            "RETURNING wms_x12_control_number", (self.id,))
+        number = self.env.cr.fetchone()[0]
+        self.invalidate_recordset(["wms_x12_control_number"])
+        return number
+
+    def _wms_x12_envelope(self):
+        self.ensure_one()
+        receiver = (self.wms_x12_receiver_id or self.code or "WMS").upper()[:15]
+        return x12.Envelope(
+            sender_id=(self.wms_x12_sender_id or "SHIPSYNC")[:15], receiver_id=receiver,
+            control_number=self._wms_x12_next_control_number(),
+            version=self.wms_x12_version or "004010")
 
     @api.constrains("wms_transport", "wms_outbound_dir", "wms_inbound_dir", "kind")
     def _check_wms_dirs(self):

@@ -6,7 +6,7 @@ from odoo.tools import config
 
 from odoo.addons.shipment_sync.models.cron_retry import retry_conflicts
 
-from shipsync.wms import files
+from shipsync.wms import files, x12
 from shipsync.wms.apply import confirmation_events
 from shipsync.wms.messages import FormatError
 
@@ -84,15 +84,23 @@ class ShipmentSyncWmsFile(models.Model):
             return self.create(dict(vals, state="duplicate", path=str(moved), error_report=_(
                 "Same content as %(name)s (file #%(id)s): nothing applied.",
                 name=seen.name, id=seen.id)))
+        if fmt == "x12" and x12.functional_id(data) == "FA":
+            return self._import_acknowledgments(partner, path, data, vals)
+        Groups = self.env["shipment.sync.wms.x12.group"].sudo()
         try:
             confirmations = files.read_confirmations(path.name, data)
         except FormatError as exc:
             moved = files.move_to(path, "error")
             files.write_error_report(moved, exc.errors)
             report = "\n".join(f"line {n}: {m}" if n else m for n, m in exc.errors)
-            return self.create(dict(vals, state="error", path=str(moved), error_report=report))
+            record = self.create(dict(vals, state="error", path=str(moved), error_report=report))
+            if fmt == "x12":  # the 997 names what is wrong (AK9 R)
+                Groups._acknowledge(partner, data, record)
+            return record
         record = self.create(dict(vals, state="processed",
                                   confirmation_count=len(confirmations)))
+        if fmt == "x12":
+            Groups._acknowledge(partner, data, record)
         events = [ev for conf in confirmations for ev in confirmation_events(conf)]
         Event = self.env["shipment.sync.event"].sudo().with_context(wms_file_id=record.id)
         new, _duplicates = Event._ingest(partner, events, body=data,
@@ -101,3 +109,23 @@ class ShipmentSyncWmsFile(models.Model):
         moved = files.move_to(path, "processed")
         record.write({"path": str(moved), "new_event_count": len(new)})
         return record
+
+    @api.model
+    def _import_acknowledgments(self, partner, path, data, vals):
+        """A 997 of the partner: mark the groups we sent as acknowledged."""
+        try:
+            acks = x12.read_acknowledgments(data)
+        except FormatError as exc:
+            moved = files.move_to(path, "error")
+            files.write_error_report(moved, exc.errors)
+            report = "\n".join(f"line {n}: {m}" if n else m for n, m in exc.errors)
+            return self.create(dict(vals, state="error", path=str(moved), error_report=report))
+        groups = self.env["shipment.sync.wms.x12.group"].sudo()._receive_acknowledgments(
+            partner, acks)
+        moved = files.move_to(path, "processed")
+        unknown = [a.control for a in acks if a.control not in
+                   {str(int(c)) for c in groups.mapped("control_number")}]
+        return self.create(dict(
+            vals, state="processed", path=str(moved), file_format="x12 997",
+            error_report=_("997 for group(s) we never sent: %s", ", ".join(unknown))
+            if unknown else False))

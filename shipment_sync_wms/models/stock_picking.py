@@ -198,7 +198,7 @@ class StockPicking(models.Model):
         moves = tuple(
             MoveValues(
                 move.id, self._wms_product_code(move.product_id),
-                Decimal(str(move.product_uom_qty)), move.product_uom.name,
+                Decimal(str(move.product_uom_qty)), move.product_uom._wms_unit_code(),
                 move.product_id.barcode or "", move.product_id.tracking,
                 tuple(move.move_line_ids.lot_id.mapped("name")),
             )
@@ -240,13 +240,13 @@ class StockPicking(models.Model):
         if for_return:
             moves = tuple(
                 MoveValues(move.id, code_of[move.product_id], Decimal(str(move.quantity)),
-                           move.product_uom.name, tracking=move.product_id.tracking)
+                           move.product_uom._wms_unit_code(), tracking=move.product_id.tracking)
                 for move in self.move_ids.filtered(lambda m: m.state == "done"))
             state = "assigned" if self.state == "done" else self.state
         else:
             moves = tuple(
                 MoveValues(move.id, code_of[move.product_id], Decimal(str(move.product_uom_qty)),
-                           move.product_uom.name, tracking=move.product_id.tracking)
+                           move.product_uom._wms_unit_code(), tracking=move.product_id.tracking)
                 for move in self.move_ids.filtered(lambda m: m.state != "cancel"))
             state = self.state
         return PickingValues(
@@ -254,6 +254,7 @@ class StockPicking(models.Model):
             correlation_id=self.shipment_correlation_id or "",
             known_lots={k: frozenset(v) for k, v in known_lots.items()},
             known_products=frozenset(code_of.values()),
+            known_units=self.env["uom.uom"]._wms_known_unit_codes(),
         )
 
     # ------------------------------------------------------------------

@@ -30,7 +30,9 @@ class TestRelease(WmsCase):
         lines = {x.product_code: x for x in order.lines}
         self.assertEqual(lines["WMS-DESK"].barcode, "9780201379624")
         self.assertEqual(lines["WMS-DESK"].quantity, 4)
-        self.assertEqual(lines["WMS-DESK"].uom, self.desk.uom_id.name)
+        # The unit goes out as its X12 code (element 355), not as its translatable name.
+        self.assertEqual(lines["WMS-DESK"].uom, self.desk.uom_id.x12_unit_code)
+        self.assertEqual(lines["WMS-DESK"].uom, "EA")
         self.assertEqual(lines["WMS-LAMP"].line_ref,
                          str(picking.move_ids.filtered(lambda m: m.product_id == self.lamp).id))
         self.assertTrue(lines["WMS-LAMP"].lots)  # the reserved lot is requested

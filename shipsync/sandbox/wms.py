@@ -23,7 +23,9 @@ what tests use in-process. Scenario knobs: ``partial`` (ship half of the first
 line), ``substitute_lots`` (requested lot -> lot shipped instead), ``lots``
 (product code -> lot shipped when none was requested), ``split_packages`` (N
 packages per shipment), ``mismatch`` / ``mismatch_rate`` (``unknown_product``,
-``unknown_lot``, ``over_quantity``) with ``seed``.
+``unknown_lot``, ``over_quantity``) with ``seed``, ``units`` (product code -> X12
+unit shipped, e.g. ``EA`` against a line ordered in ``DZ``). In X12 the sandbox
+numbers its interchanges and answers a 940 file with a 997 (``acknowledge``).
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ DEFAULTS = {
     "mismatch_rate": 0.0,
     "seed": None,
     "carrier": "SBX",
+    "units": {},
     "stock": [],
 }
 
@@ -75,8 +78,11 @@ def build_confirmations(order: ReleaseOrder, kinds=SHIP_KINDS, *, now: datetime 
                         partial: bool = False, substitute_lots: dict | None = None,
                         lots: dict | None = None, split_packages: int = 1,
                         mismatch: str | None = None, carrier: str = "SBX",
-                        message_prefix: str | None = None) -> list[Confirmation]:
-    """The confirmations a warehouse sends for ``order`` (deterministic)."""
+                        message_prefix: str | None = None,
+                        units: dict | None = None) -> list[Confirmation]:
+    """The confirmations a warehouse sends for ``order`` (deterministic); ``units``
+    (product code -> X12 unit) ships a product in another unit than ordered."""
+    units = units or {}
     now = now or datetime.now(timezone.utc)
     prefix = message_prefix or f"{order.order_ref}-r{order.revision}"
     substitute_lots, lots = substitute_lots or {}, lots or {}
@@ -100,9 +106,11 @@ def build_confirmations(order: ReleaseOrder, kinds=SHIP_KINDS, *, now: datetime 
             lot_names = ["NO-SUCH-LOT"]
         conf_lots = ((lot_names[0], qty),) if lot_names else ()
         lines.append(ConfirmedLine(line.line_ref, line.product_code, qty, conf_lots,
-                                   packages[index % split].package_ref))
+                                   packages[index % split].package_ref,
+                                   units.get(line.product_code, line.uom)))
     if mismatch == "unknown_product":
-        lines.append(ConfirmedLine("", "UNKNOWN-SKU", Decimal(1), (), packages[0].package_ref))
+        lines.append(ConfirmedLine("", "UNKNOWN-SKU", Decimal(1), (), packages[0].package_ref,
+                                   "EA"))
     result = []
     for offset, kind in enumerate(kinds):
         result.append(Confirmation(
@@ -121,12 +129,12 @@ def build_return(order: ReleaseOrder, shipped: Confirmation | None, *, condition
     now = now or datetime.now(timezone.utc)
     quantities = quantities or {}
     source = shipped.lines if shipped else tuple(
-        ConfirmedLine(x.line_ref, x.product_code, x.quantity) for x in order.lines)
+        ConfirmedLine(x.line_ref, x.product_code, x.quantity, uom=x.uom) for x in order.lines)
     lines = []
     for line in source:
         qty = Decimal(quantities.get(line.product_code, line.quantity))
         lots = ((line.lots[0][0], qty),) if line.lots else ()
-        lines.append(ConfirmedLine(line.line_ref, line.product_code, qty, lots))
+        lines.append(ConfirmedLine(line.line_ref, line.product_code, qty, lots, uom=line.uom))
     return Confirmation(
         message_id=f"{order.order_ref}-return-{uuid.uuid4().hex[:8]}", kind="return_received",
         order_ref=order.order_ref, correlation_id=order.correlation_id,
@@ -200,6 +208,7 @@ class WmsSandbox(BackgroundServer):
             self.answers: dict[str, tuple[int, dict]] = {}
             self.timers: list[threading.Timer] = []
             self.random = random.Random(self.knobs.get("seed"))
+            self.control_number = 0  # ISA13 / GS06 of the X12 files the warehouse writes
 
     def configure(self, **knobs):
         unknown = set(knobs) - set(DEFAULTS)
@@ -298,7 +307,8 @@ class WmsSandbox(BackgroundServer):
             if entry["state"] == "cancelled":
                 raise ValueError(f"order {order_ref} is cancelled")
             options = {k: overrides.get(k, self.knobs[k]) for k in (
-                "partial", "substitute_lots", "lots", "split_packages", "mismatch", "carrier")}
+                "partial", "substitute_lots", "lots", "split_packages", "mismatch", "carrier",
+                "units")}
             confirmations = build_confirmations(
                 entry["order"], tuple(kinds), message_prefix=overrides.get("message_prefix"),
                 **options)
@@ -321,11 +331,14 @@ class WmsSandbox(BackgroundServer):
         if self.knobs["mode"] == "files":
             directory = Path(self.knobs["exchange_dir"])
             fmt = self.knobs["file_format"]
-            module = {"csv": csv_format, "json": json_format, "x12": x12}[fmt]
             ext = {"csv": "csv", "json": "json", "x12": "945"}[fmt]
             stamp = conf.occurred_at.strftime("%Y%m%dT%H%M%S")
             name = f"{stamp}-{files._UNSAFE.sub('_', conf.message_id)}.{ext}"
-            path = files.write_atomic(directory, name, module.write_confirmations([conf]))
+            if fmt == "x12":
+                data = x12.write_confirmations([conf], self._envelope())
+            else:
+                data = {"csv": csv_format, "json": json_format}[fmt].write_confirmations([conf])
+            path = files.write_atomic(directory, name, data)
             self._record(conf, str(path))
             return str(path)
         url, secret = self.knobs["webhook_url"], self.knobs["secret"]
@@ -345,6 +358,27 @@ class WmsSandbox(BackgroundServer):
             status = 0
         self._record(conf, status)
         return status
+
+    def _envelope(self) -> x12.Envelope:
+        with self.lock:
+            self.control_number += 1
+            return x12.Envelope("WMS", "SHIPSYNC", self.control_number)
+
+    def acknowledge(self, release_file, code: str | None = None) -> Path:
+        """Answer an X12 940 file as the warehouse's translator does: a 997 into
+        ``exchange_dir`` (AK9 as the file deserves, or ``code`` to force one)."""
+        data = Path(release_file).read_bytes()
+        acks = x12.acknowledgment_for(data, "940")
+        if code:
+            acks = [x12.GroupAcknowledgment(a.functional_id, a.control, a.version, code,
+                                            tuple(x12.SetAcknowledgment(s.set_id, s.control,
+                                                                        code) for s in a.sets),
+                                            a.included, a.received,
+                                            0 if code == "R" else a.received) for a in acks]
+        envelope = self._envelope()
+        name = f"997-{envelope.control_number:09d}.997"
+        return files.write_atomic(Path(self.knobs["exchange_dir"]), name,
+                                  x12.write_acknowledgments(acks, envelope))
 
     def _record(self, conf, result):
         with self.lock:

@@ -46,7 +46,7 @@ class MoveValues:
     move_id: int
     product_code: str
     quantity: Decimal  # ordered, in the move's unit
-    uom: str = ""
+    uom: str = ""  # the move's unit: its X12 code (element 355) when it has one
     barcode: str = ""
     tracking: str = "none"  # none | lot | serial
     requested_lots: tuple[str, ...] = ()
@@ -64,6 +64,8 @@ class PickingValues:
     known_lots: Mapping[str, frozenset[str]] = field(default_factory=dict)
     #: product codes that exist in Odoo at all.
     known_products: frozenset[str] = frozenset()
+    #: X12 unit codes mapped to a unit in Odoo (None: no unit is checked).
+    known_units: frozenset[str] | None = None
 
 
 def build_release(
@@ -162,7 +164,10 @@ def plan_confirmation(
     product; a tracked product needs lots covering its quantity (a serial: 1
     each); lot quantities add up to the line quantity; a product may not exceed
     its ordered quantity by more than ``tolerance_percent``; packages named by
-    lines must be declared (or are created without tracking number).
+    lines must be declared (or are created without tracking number). A line that
+    states its unit (X12 ``W12-05``) must use a unit known to Odoo and the unit
+    of the move it lands on: 1 EA shipped against 1 Dozen ordered is refused,
+    never applied as a dozen (nor converted behind the user's back).
     """
     reasons: list[str] = []
     name = picking.name
@@ -198,6 +203,17 @@ def plan_confirmation(
             reasons.append(f"{where}: line_ref {line.line_ref} is a move of "
                            f"{move.product_code!r}, not {code!r}")
             continue
+        if line.uom:
+            targets = [move] if move is not None else candidates
+            if picking.known_units is not None and line.uom not in picking.known_units:
+                reasons.append(f"{where}: unit of measure {line.uom!r} is not mapped to a unit "
+                               "in Odoo (X12 unit code of the units of measure)")
+                continue
+            ordered_in = sorted({t.uom for t in targets if t.uom != line.uom})
+            if ordered_in:
+                reasons.append(f"{where}: {_fmt(line.quantity)} {line.uom} confirmed, but the "
+                               f"transfer orders {code!r} in {', '.join(ordered_in)}")
+                continue
         tracking = candidates[0].tracking
         lots = list(line.lots)
         if lots:

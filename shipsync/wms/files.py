@@ -21,13 +21,13 @@ from pathlib import Path
 from . import csv_format, json_format, x12
 from .messages import Confirmation, FormatError, ReleaseOrder, StockSnapshotLine
 
-INBOUND_PATTERNS = ("*.csv", "*.json", "*.945", "*.x12", "*.edi")
+INBOUND_PATTERNS = ("*.csv", "*.json", "*.945", "*.997", "*.x12", "*.edi")
 TEMP_SUFFIXES = (".tmp", ".part", ".partial", ".filepart", ".swp", ".crdownload", "~")
 FORMATS = ("csv", "json", "x12")
 RELEASE_EXTENSIONS = {"csv": "csv", "json": "json", "x12": "940"}
 _EXTENSION_FORMATS = {
     ".csv": "csv", ".txt": "csv", ".json": "json",
-    ".x12": "x12", ".edi": "x12", ".940": "x12", ".945": "x12",
+    ".x12": "x12", ".edi": "x12", ".940": "x12", ".945": "x12", ".997": "x12",
 }  # fmt: skip
 _MODULES = {"csv": csv_format, "json": json_format, "x12": x12}
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")

@@ -231,6 +231,9 @@ class ConfirmedLine:
     quantity: Decimal
     lots: tuple[tuple[str, Decimal], ...] = ()
     package_ref: str = ""
+    #: Unit of the quantity as an X12 code (element 355, e.g. ``EA``, ``DZ``);
+    #: ``""`` when the format carries none (CSV / JSON: the unit of the order line).
+    uom: str = ""
 
     def __post_init__(self):
         _require(self, "product_code")
@@ -253,7 +256,7 @@ class ConfirmedLine:
             "quantity": format_decimal(self.quantity),
             "lots": [{"lot": n, "quantity": format_decimal(q)} for n, q in self.lots],
             "package_ref": self.package_ref,
-        }
+        } | ({"uom": self.uom} if self.uom else {})
 
     @classmethod
     def from_dict(cls, data: dict) -> ConfirmedLine:
@@ -269,6 +272,7 @@ class ConfirmedLine:
                     for x in d.get("lots") or ()
                 ),
                 package_ref=d.get("package_ref") or "",
+                uom=d.get("uom") or "",
             ),
         )
 
