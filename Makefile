@@ -1,18 +1,26 @@
 # Shipment Sync: the commands that do everything on a fresh machine.
-#   make test   - pure tests always; Odoo tests when Odoo 18 is found (ODOO_PATH or importable)
+#   make test   - pure tests always; contract tests when CONTRACTS_DIR holds the partner
+#                 artifacts; Odoo tests when Odoo 18 is found (ODOO_PATH or importable)
 #   make demo   - Odoo with the suite and demo data on http://localhost:8069 (admin/admin)
 PYTHON ?= python3
+# The partners' published artifacts (recorded traffic, webhook vectors, OpenAPI documents),
+# read by the contract tests; relative paths are taken from the repository root.
+CONTRACTS_DIR ?= ../shared/contracts
+export CONTRACTS_DIR
 
-.PHONY: help test test-pure test-odoo demo bench-ingest bench-dispatch lint
+.PHONY: help test test-pure test-odoo contracts demo bench-ingest bench-dispatch lint
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-test:  ## pure tests + Odoo tests of the four addons in a throwaway database
+test:  ## pure tests + contract tests + Odoo tests of the four addons in a throwaway database
 	$(PYTHON) tools/run_tests.py
 
 test-pure:  ## only the pure shipsync tests (no database)
 	$(PYTHON) tools/run_tests.py --pure-only
+
+contracts:  ## only the contract tests: adapters vs the partners' recorded traffic, SDKs, OpenAPI
+	$(PYTHON) tools/run_tests.py --contracts-only
 
 test-odoo:  ## only the Odoo tests (TAGS=/shipment_sync to narrow)
 	$(PYTHON) tools/run_tests.py --odoo-only $(if $(TAGS),--tags $(TAGS))

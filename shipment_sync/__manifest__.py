@@ -8,7 +8,7 @@
     "website": "https://github.com/shipment-sync",
     "license": "LGPL-3",
     "depends": ["stock_delivery", "mail", "portal", "sale_stock"],
-    "external_dependencies": {"python": ["shipsync", "requests", "zeep", "jsonschema"]},
+    "external_dependencies": {"python": ["shipsync>=18.0.1,<18.1"]},
     "data": [
         "security/shipment_sync_security.xml",
         "security/ir.model.access.csv",

@@ -54,7 +54,7 @@ class ShipmentSyncException(models.Model):
                                     aggregator="avg")
     fastest_action = fields.Selection(triage.ACTION_SELECTION, "Fastest historically",
                                       compute="_compute_fastest")
-    fastest_hint = fields.Char("Fastest historically", compute="_compute_fastest")
+    fastest_hint = fields.Char("Fastest historically (hint)", compute="_compute_fastest")
 
     # ------------------------------------------------------------------
     # suggestion and impact
