@@ -50,3 +50,7 @@ bench-poll:  ## tracking polls of 10,000 shipments: batched + pooled vs one requ
 .PHONY: backtest-eta
 backtest-eta:  ## ETA lane model vs carrier-average baseline on past deliveries (ARGS="-d DB --generate N")
 	$(PYTHON) tools/backtest_eta.py $(ARGS)
+
+.PHONY: mutation
+mutation:  ## mutation score per policy module (slow; MODULES="retry breaker" to narrow)
+	$(PYTHON) tools/mutation.py $(MODULES)
