@@ -196,3 +196,9 @@ def test_cooldown_at_epoch_scale(start, wait):
     st_ = run(RATE, "FFFF", start=start)
     ok, _ = allow(RATE, st_, st_.opened_at + wait)
     assert ok == (wait >= 30)
+
+
+def test_calls_at_the_same_instant_stay_in_one_window():
+    st_ = run(RATE, "SSS", step=0.0)
+    assert (st_.window_start, st_.window_calls) == (T, 3)
+    assert run(RATE, "SFSF", step=0.0).state == "open"
