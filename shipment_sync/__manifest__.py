@@ -7,6 +7,8 @@
     "author": "Shipment Sync",
     "website": "https://github.com/shipment-sync",
     "license": "LGPL-3",
+    "development_status": "Beta",
+    "maintainers": ["shipment-sync"],
     "depends": ["stock_delivery", "mail", "portal", "sale_stock"],
     "external_dependencies": {"python": ["shipsync>=18.0.1,<18.1"]},
     "data": [
@@ -27,6 +29,7 @@
         "data/shipment_sync_governance_data.xml",
         "views/shipment_sync_governance_views.xml",
         "data/mail_template_data.xml",
+        "data/mail_activity_type_data.xml",
         "data/ir_cron_notification_data.xml",
         "views/shipment_sync_notification_views.xml",
         "views/res_partner_views.xml",

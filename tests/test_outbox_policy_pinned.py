@@ -16,7 +16,8 @@ NOW = datetime(2027, 1, 15, 8, 0, 0)
 
 
 def test_limits_and_vocabularies_are_pinned():
-    assert outbox.LEASE_MARGIN == 15.0
+    assert outbox.LEASE_SECONDS == 10.0
+    assert outbox.HEARTBEAT_SECONDS == 3.0
     assert outbox.EXCERPT_LIMIT == 2000
     assert outbox.RESULT_LIMIT == 65536
     assert outbox.BREAKER_FAILURES == {"network", "timeout", "http_5xx", "invalid_response"}
@@ -31,8 +32,7 @@ def test_policy_defaults_and_lease():
             policy.rate_limit_per_minute, policy.blocking, policy.retention_days) == (
         5.0, 30.0, 4, 0.0, True, 30)
     assert policy.timeouts == (5.0, 30.0)
-    assert policy.lease_seconds == 50.0
-    assert OutboundPolicy(connect_timeout=2, read_timeout=3).lease_seconds == 20.0
+    assert policy.lease_seconds == 10.0
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -149,12 +149,12 @@ def test_epoch_helpers():
 
 
 @pytest.mark.parametrize("channel, conc, busy, high, expected", [
-    ("high", 2, 1, False, True), ("high", 2, 2, False, False), ("high", 2, 3, False, False),
-    ("low", 2, 1, True, False), ("low", 3, 1, True, True), ("low", 2, 1, False, True),
-    ("high", 1, 0, True, True), ("low", 1, 0, True, False),
+    ("high", 2, 1, False, 1), ("high", 2, 2, False, 0), ("high", 2, 3, False, 0),
+    ("low", 2, 1, True, 0), ("low", 3, 1, True, 1), ("low", 2, 1, False, 1),
+    ("high", 1, 0, True, 1), ("low", 1, 0, True, 0), ("high", 2, -1, False, 2),
 ])
-def test_may_take_slot_boundaries(channel, conc, busy, high, expected):
-    assert outbox.may_take_slot(channel, conc, busy, high) is expected
+def test_free_slots_boundaries(channel, conc, busy, high, expected):
+    assert outbox.free_slots(channel, conc, busy, high) == expected
 
 
 def test_rate_allowance_boundaries():
@@ -170,27 +170,6 @@ def test_rate_allowance_boundaries():
     assert outbox.rate_allowance(0.5, [T - 120], 0, T) == (1, 0.0)
     count, wait = outbox.rate_allowance(1, [T - 10], 0, T)
     assert count == 0 and wait == pytest.approx(50.0)
-
-
-def test_plan_claim_reasons_and_limits():
-    policy = OutboundPolicy(max_concurrency=2, rate_limit_per_minute=3)
-    base = {"channel": "high", "busy_workers": 0, "high_ready": False, "recent_calls": [],
-            "in_flight": 0, "now_ts": T}
-    assert outbox.plan_claim(policy, None, want=0, **base) == outbox.ClaimPlan(
-        0, False, {}, None, "ok")
-    plan = outbox.plan_claim(policy, None, want=10, **base)
-    assert (plan.limit, plan.probe, plan.wait, plan.reason) == (3, False, None, "ok")
-    assert outbox.plan_claim(policy, None, want=1, **base).limit == 1
-    full = outbox.plan_claim(policy, None, want=5, **{**base, "busy_workers": 2})
-    assert (full.limit, full.reason, full.wait) == (0, "concurrency", None)
-    rated = outbox.plan_claim(policy, None, want=5, **{**base, "recent_calls": [T - 1] * 3})
-    assert (rated.limit, rated.reason) == (0, "rate_limit") and rated.wait > 0
-    open_state = {"state": "open", "opened_at": T - 10}
-    shut = outbox.plan_claim(policy, open_state, want=5, **base)
-    assert (shut.limit, shut.reason, shut.wait) == (0, "breaker_open", 20.0)
-    probe = outbox.plan_claim(policy, {"state": "open", "opened_at": T - 30}, want=5, **base)
-    assert (probe.limit, probe.probe, probe.reason) == (1, True, "ok")
-    assert probe.breaker["state"] == "half_open"
 
 
 @pytest.mark.parametrize("state, attempts, blocking, expected", [

@@ -146,3 +146,13 @@ def test_backoff_does_not_depend_on_the_clock(now_ts, attempt, r, status):
                       rng=lambda: r)
     assert decision.kind == "retry"
     assert decision.delay == r * min(900.0, 2.0 * 2 ** (attempt - 1))
+
+
+def test_transport_error_classes_without_status_keep_their_class():
+    assert classify(None, "invalid_response") == ("invalid_response", True)
+
+
+def test_ceiling_overflow_guard_starts_past_exponent_1000():
+    policy = RetryPolicy(base=1.0, cap=2.0**1010)
+    assert policy.ceiling(1001) == 2.0**1000  # exponent 1000: still computed
+    assert policy.ceiling(1002) == 2.0**1010  # exponent 1001: the cap

@@ -2,15 +2,16 @@
 partner artifacts are found (``CONTRACTS_DIR``), then the Odoo tests of the four
 addons when Odoo is found, in a throwaway database.
 
-Without Odoo or without the contract artifacts it prints one ``SKIPPED odoo tests:`` /
-``SKIPPED contract tests:`` line; under ``CI=true`` a missing contracts directory
-fails the run. Fails on any failing test, any ERROR/CRITICAL line in Odoo's log, any
-WARNING line logged while the modules install, or an install error. Ends with one
+Fails on any failing test, any ERROR/CRITICAL line in Odoo's log, any WARNING
+line logged while the modules install, or an install error. Ends with one
 summary line: `N passed, N failed, N skipped`.
 
-Skips count: under ``CI=true`` a missing Odoo or PostgreSQL, or any skipped test
-(the browser tour without Chromium), fails the run with its reason. pytest's "no
-tests collected" is a failure, and so is ``--odoo-only`` when no Odoo test ran."""
+Outside CI a missing Odoo or PostgreSQL prints one `SKIPPED odoo tests:` line,
+missing partner artifacts one `SKIPPED contract tests:` line, and the pure
+result stands. Under `CI=true` nothing may be skipped: a missing Odoo,
+PostgreSQL or contracts directory, or any skipped test (the browser tour
+without Chromium), fails the run with its reason. pytest's "no tests
+collected" is a failure, and so is `--odoo-only` when no Odoo test ran."""
 
 import argparse
 import os
@@ -23,8 +24,8 @@ import odoo_env as oe
 
 RESULT_RE = re.compile(r"odoo\.tests\.result: (\d+) failed, (\d+) error\(s\) of (\d+) tests")
 BAD_LOG_RE = re.compile(r"^\S+ \S+ \d+ (ERROR|CRITICAL) ")
-#: Odoo's test result logs each skipped test: "<logger>: skipped <test> : <reason>".
 SKIP_LOG_RE = re.compile(r"^\S+ \S+ \d+ INFO \S+ \S+: skipped (.+?) : (.*)$")
+IN_CI = os.environ.get("CI", "").lower() == "true"
 WARNING_RE = re.compile(r"^\S+ \S+ \d+ WARNING ")
 #: The end of module installation in Odoo's log: every WARNING before it is an
 #: install warning.
@@ -32,6 +33,7 @@ INSTALLED_MARK = "odoo.modules.loading: Modules loaded."
 #: Install warnings of Odoo core that the suite cannot avoid (regexes on the
 #: logger + message). Empty today: an install of the suite logs no WARNING.
 ALLOWED_INSTALL_WARNINGS = ()
+CONTRACT_TESTS = "tests/contracts"
 
 
 def install_warnings(log):
@@ -46,13 +48,6 @@ def install_warnings(log):
     return found
 
 
-CONTRACT_TESTS = "tests/contracts"
-
-
-def is_ci():
-    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
-
-
 def locate_contracts():
     """``(path, reason)`` from ``CONTRACTS_DIR`` (the contract tests' own rule)."""
     sys.path.insert(0, str(oe.REPO / "tests"))
@@ -61,35 +56,6 @@ def locate_contracts():
     finally:
         sys.path.pop(0)
     return locate_contracts_dir()
-
-
-def run_pure(pytest_args, path="tests"):
-    return run_pytest("pure tests", [path, f"--ignore={CONTRACT_TESTS}"], pytest_args)
-
-
-def run_contracts(pytest_args):
-    """The contract tests against ``CONTRACTS_DIR``; one SKIPPED line without it."""
-    path, reason = locate_contracts()
-    if path is None:
-        if is_ci():
-            print(f"FAILED contract tests: {reason} (CI=true requires them)", flush=True)
-            return 0, 1, 0, []
-        print(f"SKIPPED contract tests: {reason}", flush=True)
-        return 0, 0, 0, []
-    env = {**oe.env_with_repo(), "CONTRACTS_DIR": str(path)}
-    return run_pytest(f"contract tests against {path}", [CONTRACT_TESTS], pytest_args, env)
-
-
-def run_pytest(label, targets, pytest_args, env=None):
-    # -p no:odoo: a pytest-odoo plugin installed on the machine must not hijack the pure run.
-    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:odoo", "-rs",
-           *targets, *pytest_args]
-    print(f"==> {label}:", " ".join(cmd[2:]), flush=True)
-    proc = subprocess.run(cmd, cwd=oe.REPO, env=env or oe.env_with_repo(), capture_output=True,
-                          text=True, check=False)
-    sys.stdout.write(proc.stdout[-6000:])
-    sys.stderr.write(proc.stderr[-3000:])
-    return pytest_counts(proc.stdout, proc.returncode)
 
 
 def pytest_counts(stdout, returncode):
@@ -108,11 +74,42 @@ def pytest_counts(stdout, returncode):
             else:
                 failed += int(count)
     if returncode == 5:
-        print("pytest: no tests collected — counted as a failure", flush=True)
+        print("pure: no tests collected — counted as a failure", flush=True)
     if returncode != 0 and not failed:
         failed = 1
     reasons = [line for line in stdout.splitlines() if line.startswith("SKIPPED [")]
     return passed, failed, skipped, reasons
+
+
+def run_pure(pytest_args, path="tests"):
+    targets = [path, f"--ignore={CONTRACT_TESTS}"] if path == "tests" else [path]
+    return run_pytest("pure tests", targets, pytest_args)
+
+
+def run_contracts(pytest_args):
+    """The contract tests against ``CONTRACTS_DIR``; without it one SKIPPED line
+    (a failure under CI=true)."""
+    path, reason = locate_contracts()
+    if path is None:
+        if IN_CI:
+            print(f"FAILED contract tests: {reason} (CI=true requires them)", flush=True)
+            return 0, 1, 0, []
+        print(f"SKIPPED contract tests: {reason}", flush=True)
+        return 0, 0, 0, []
+    env = {**oe.env_with_repo(), "CONTRACTS_DIR": str(path)}
+    return run_pytest(f"contract tests against {path}", [CONTRACT_TESTS], pytest_args, env)
+
+
+def run_pytest(label, targets, pytest_args, env=None):
+    # -p no:odoo: a pytest-odoo plugin installed on the machine must not hijack the pure run.
+    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:odoo", "-rs",
+           *targets, *pytest_args]
+    print(f"==> {label}:", " ".join(cmd[2:]), flush=True)
+    proc = subprocess.run(cmd, cwd=oe.REPO, env=env or oe.env_with_repo(), capture_output=True,
+                          text=True, check=False)
+    sys.stdout.write(proc.stdout[-6000:])
+    sys.stderr.write(proc.stderr[-3000:])
+    return pytest_counts(proc.stdout, proc.returncode)
 
 
 def odoo_unavailable(reason, required):
@@ -172,7 +169,7 @@ def run_odoo(addons, tags, keep_db, required=False):
     for line in bad[:40]:
         print("LOG>", line[:400])
     print(f"odoo: {total} tests, {failed_tests} failed, {errors} errors, {len(skips)} skipped, "
-          f"{len(bad)} ERROR/CRITICAL (or install WARNING) log lines, {time.time() - started:.0f}s "
+          f"{len(bad)} ERROR/CRITICAL/install WARNING log lines, {time.time() - started:.0f}s "
           f"(full log: {log_path})", flush=True)
     failed = failed_tests + errors
     if proc.returncode != 0 or (bad and not failed):
@@ -192,26 +189,26 @@ def main():
     parser.add_argument("--pure-only", action="store_true")
     parser.add_argument("--contracts-only", action="store_true",
                         help="only the contract tests (CONTRACTS_DIR)")
-    parser.add_argument("--pure-path", default="tests", help="where the pure tests are")
+    parser.add_argument("--pure-path", default="tests",
+                        help="where the pure tests are (another path: the command's own "
+                        "tests; the contract tests, part of tests/, are not run then)")
     args, pytest_args = parser.parse_known_args()
-    totals = [0, 0, 0, []]  # passed, failed, skipped, skip reasons
-
-    def add(result):
-        for i, value in enumerate(result):
-            totals[i] += value
-
+    passed = failed = skipped = 0
+    reasons = []
     if not (args.odoo_only or args.contracts_only):
-        add(run_pure(pytest_args, args.pure_path))
-    if not (args.odoo_only or args.pure_only):
-        add(run_contracts(pytest_args))
+        p, f, s, r = run_pure(pytest_args, args.pure_path)
+        passed, failed, skipped, reasons = passed + p, failed + f, skipped + s, reasons + r
+    if not (args.odoo_only or args.pure_only) and args.pure_path == "tests":
+        p, f, s, r = run_contracts(pytest_args)
+        passed, failed, skipped, reasons = passed + p, failed + f, skipped + s, reasons + r
     if not (args.pure_only or args.contracts_only):
-        add(run_odoo(args.addons.split(","), args.tags, args.keep_db,
-                     required=is_ci() or args.odoo_only))
-    passed, failed, skipped, reasons = totals
+        p, f, s, r = run_odoo(args.addons.split(","), args.tags, args.keep_db,
+                              required=IN_CI or args.odoo_only)
+        passed, failed, skipped, reasons = passed + p, failed + f, skipped + s, reasons + r
     for reason in reasons:
         print(f"skipped: {reason}"[:400])
     print(f"{passed} passed, {failed} failed, {skipped} skipped", flush=True)
-    if is_ci() and skipped:
+    if IN_CI and skipped:
         print(f"CI=true: {skipped} skipped test(s) — a skipped requirement fails the run",
               flush=True)
         return 1
