@@ -69,3 +69,7 @@ lint:  ## ruff, pylint-odoo's mandatory checks and the generated addon readmes (
 .PHONY: lint-strict
 lint-strict:  ## pylint-odoo's mandatory checks with none left out
 	$(PYTHON) -m pylint --rcfile=.pylintrc-mandatory --output-format=text $(ADDONS)
+
+.PHONY: mutation
+mutation:  ## mutation score per policy module (slow; MODULES="retry breaker" to narrow)
+	$(PYTHON) tools/mutation.py $(MODULES)

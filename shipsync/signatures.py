@@ -137,7 +137,7 @@ class HmacHeader:
     def __init__(
         self,
         secrets: Sequence[str],
-        header: str,
+        header: str = "",  # required: "" (an empty form field) is a ValueError, not a TypeError
         algorithm: str = "sha256",
         encoding: str = "hex",
         prefix: str = "",

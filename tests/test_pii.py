@@ -19,7 +19,7 @@ def test_address_keeps_only_city_postcode_prefix_and_country():
     assert masked["zip"] == "75***"
     for key in ("name", "company", "street1", "street2", "phone", "email",
                 "delivery_instructions"):
-        assert masked[key] == pii.MASK, key
+        assert masked[key] == "***", key
 
 
 def test_masking_reaches_nested_lists_and_free_text():
@@ -29,7 +29,7 @@ def test_masking_reaches_nested_lists_and_free_text():
     message = masked["events"][0]["message"]
     assert "7946" not in message and "ada@" not in message
     assert "@example.com" in message  # the domain stays (which partner), not the mailbox
-    assert masked["events"][0]["recipient"] == {"first_name": pii.MASK, "postal_code": "SW***"}
+    assert masked["events"][0]["recipient"] == {"first_name": "***", "postal_code": "SW***"}
 
 
 def test_stored_body_masked_and_still_json():
@@ -44,7 +44,7 @@ def test_not_json_is_masked_as_text_and_key_value_pairs_too():
     masked = pii.mask_json_text(text)
     assert "Lovelace" not in masked and '"75***"' in masked and "Paris" in masked
     assert pii.mask_text("email=ada@example.com; phone=0612345678") == \
-        f"email={pii.MASK}; phone={pii.MASK}"
+        "email=***; phone=***"
 
 
 def test_ids_dates_and_codes_are_not_taken_for_phone_numbers():

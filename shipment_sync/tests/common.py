@@ -86,11 +86,40 @@ class ShipmentSyncCommon:
             [("picking_id", "=", picking.id)], order="occurred_at, id")
 
 
+RACE_LOCK_TIMEOUT = 30.0
+
+
+def wait_until_blocked(registry, waiter_pid, holder_pid, thread, timeout=RACE_LOCK_TIMEOUT):
+    """Return once PostgreSQL reports backend ``waiter_pid`` waiting on a lock
+    held by ``holder_pid`` (``pg_blocking_pids``, read live from the lock
+    manager). Fails loudly when ``thread`` (the waiter's) ends first — the
+    two transactions ran one after the other, not as a race — or when it
+    has not blocked after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    with registry.cursor() as cr:
+        while True:
+            cr.execute("SELECT %s = ANY(pg_blocking_pids(%s))", [holder_pid, waiter_pid])
+            if cr.fetchone()[0]:
+                return
+            # Waiting on the thread, not a fixed sleep: it returns at once when
+            # the second transaction finished without ever waiting on the lock.
+            thread.join(0.01)
+            if not thread.is_alive():
+                raise AssertionError(
+                    "race: the second transaction ended without waiting on the first's "
+                    "lock; the two ran one after the other, nothing was raced")
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"race: backend {waiter_pid} did not block on a lock of backend "
+                    f"{holder_pid} within {timeout:.0f}s")
+
+
 def race_two_transactions(registry, work):
     """Run ``work(env)`` in two real transactions, the second starting while
-    the first is still open (so an insert of the second waits on the first's
-    unique index until it commits). Returns the two results; an exception of
-    the second is returned as its repr, for the caller's assertion."""
+    the first is still open; the first commits only once PostgreSQL shows the
+    second waiting on one of its locks (an insert into the same unique index,
+    a row lock). Returns the two results; an exception of the second is
+    returned as its repr, for the caller's assertion."""
     results = {}
 
     def second(env):
@@ -104,10 +133,20 @@ def race_two_transactions(registry, work):
     # that a thread would wait on to build one.
     env_first = api.Environment(registry.cursor(), SUPERUSER_ID, {})
     env_second = api.Environment(registry.cursor(), SUPERUSER_ID, {})
-    with env_first.cr:
-        results["first"] = work(env_first)
-        thread = threading.Thread(target=second, args=(env_second,))
-        thread.start()
-        time.sleep(0.5)
-    thread.join(30)
+    first_pid = env_first.cr._cnx.get_backend_pid()
+    second_pid = env_second.cr._cnx.get_backend_pid()
+    thread = threading.Thread(target=second, args=(env_second,))
+    try:
+        with env_first.cr:
+            results["first"] = work(env_first)
+            thread.start()
+            wait_until_blocked(registry, second_pid, first_pid, thread)
+    finally:
+        if thread.is_alive() or thread.ident:
+            thread.join(RACE_LOCK_TIMEOUT)
+        else:
+            env_second.cr.close()
+    if thread.is_alive():
+        raise AssertionError("race: the second transaction did not finish after the first "
+                             "committed")
     return results["first"], results.get("second")

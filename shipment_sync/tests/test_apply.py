@@ -222,6 +222,16 @@ class TestConcurrentIngest(TransactionCase):
     """Two real transactions store the same external id at the same time: the
     UNIQUE index lets exactly one through, the other is a duplicate."""
 
+    def test_race_helper_refuses_transactions_that_never_wait_on_each_other(self):
+        # Two reads take no conflicting lock: the second ends without blocking, and the
+        # helper says so instead of passing off two sequential runs as a race.
+        def read(env):
+            env.cr.execute("SELECT 1")
+            return env.cr.fetchone()[0]
+
+        with self.assertRaisesRegex(AssertionError, "nothing was raced"):
+            race_two_transactions(self.env.registry, read)
+
     def test_two_concurrent_requests_with_same_id_store_one(self):
         registry = self.env.registry
         code = f"race-{uuid.uuid4().hex[:6]}"
