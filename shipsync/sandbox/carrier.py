@@ -101,6 +101,9 @@ DEFAULT_KNOBS: dict = {
     "aftership_webhook_url": None,
     "aftership_secret": "sandbox-aftership-secret",
     "aftership_api_key": None,
+    # The demo's sandbox follows the wall clock (events stamped now); tests
+    # keep the fixed EPOCH and its 90-minute steps.
+    "real_clock": False,
 }
 EPOCH = datetime(2026, 11, 2, 8, 0, tzinfo=timezone.utc)
 
@@ -396,13 +399,20 @@ class CarrierSandbox(BackgroundServer):
             self.knobs.update(knobs)
             if "seed" in knobs:
                 self._rng = random.Random(knobs["seed"])
+            if knobs.get("real_clock"):
+                self.clock = datetime.now(timezone.utc).replace(microsecond=0)
         return dict(self.knobs)
 
     def _next(self, prefix: str) -> str:
         return f"{prefix}_{next(self._ids):06d}{uuid.uuid4().hex[:8]}"
 
     def _tick(self, minutes: int = 90) -> datetime:
-        self.clock += timedelta(minutes=minutes)
+        if self.knobs.get("real_clock"):
+            # Now, and never before the previous event (one second apart at least).
+            now = datetime.now(timezone.utc).replace(microsecond=0)
+            self.clock = max(now, self.clock + timedelta(seconds=1))
+        else:
+            self.clock += timedelta(minutes=minutes)
         return self.clock
 
     # ------------------------------------------------------------------ control
@@ -1007,6 +1017,7 @@ def basic(user: str, password: str = "") -> str:
 CLI_DEFAULTS = {
     "webhook_url": "http://127.0.0.1:8069/shipment_sync/webhook/sandbox-{kind}",
     "auto_advance": 30,
+    "real_clock": True,
 }
 
 
