@@ -7,6 +7,8 @@
     "author": "Shipment Sync",
     "website": "https://github.com/shipment-sync",
     "license": "LGPL-3",
+    "development_status": "Beta",
+    "maintainers": ["shipment-sync"],
     "depends": ["stock_delivery", "mail", "portal", "sale_stock"],
     "external_dependencies": {"python": ["shipsync>=18.0.1,<18.1"]},
     "data": [

@@ -7,6 +7,8 @@ from odoo.tools import SQL
 
 from shipsync import customer
 
+from .cron_retry import retry_conflicts
+
 _logger = logging.getLogger(__name__)
 
 NOTIFY_KIND_SELECTION = [
@@ -45,7 +47,7 @@ class ShipmentSyncNotification(models.Model):
          ("failed", "Failed")],
         default="pending", required=True, index=True, readonly=True)
     skip_reason = fields.Char(readonly=True)
-    mail_id = fields.Many2one("mail.mail", "Mail", readonly=True, ondelete="set null")
+    mail_id = fields.Many2one("mail.mail", readonly=True, ondelete="set null")
     queued_at = fields.Datetime("Queued on", readonly=True)
     error = fields.Text(readonly=True, help="Why the email could not be rendered.")
     picking_milestone = fields.Selection(related="picking_id.shipment_milestone",
@@ -113,6 +115,7 @@ class ShipmentSyncNotification(models.Model):
     # sending (cron)
     # ------------------------------------------------------------------
     @api.model
+    @retry_conflicts
     def _cron_send_notifications(self, limit=SEND_BATCH):
         """Render pending notifications into Odoo's mail queue. Claims rows
         with SKIP LOCKED so a triggered run and the sweep never render one

@@ -49,7 +49,7 @@ class StockPicking(models.Model):
         vals_list = super().copy_data(default=default)
         default = default or {}
         if default.get("backorder_id") or default.get("return_id"):
-            for picking, vals in zip(self, vals_list):
+            for picking, vals in zip(self, vals_list, strict=True):
                 vals.setdefault("shipment_correlation_id", picking.shipment_correlation_id)
         return vals_list
 
@@ -136,7 +136,8 @@ class StockPicking(models.Model):
         domain = []
         for field, values in refs.items():
             if values:
-                domain = ["|", *domain, (field, "in", values)] if domain else [(field, "in", values)]
+                clause = (field, "in", values)
+                domain = ["|", *domain, clause] if domain else [clause]
         if not domain:
             return
         Event = self.env["shipment.sync.event"].sudo()

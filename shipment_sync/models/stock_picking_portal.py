@@ -220,8 +220,10 @@ class StockPicking(models.Model):
         milestone = picking._shipment_customer_milestone()
         delivered = milestone == "delivered"
         return {
-            "milestone_text": customer_text.milestone_text(milestone, self.env) or _("Order received"),
-            "milestone_date": customer_text.customer_when(self.env, picking.shipment_milestone_date, tz),
+            "milestone_text": (customer_text.milestone_text(milestone, self.env)
+                               or _("Order received")),
+            "milestone_date": customer_text.customer_when(
+                self.env, picking.shipment_milestone_date, tz),
             "delivered": delivered,
             "terminal": milestone in ms.TERMINAL,
             "journey": picking._shipment_journey(),

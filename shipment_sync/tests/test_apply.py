@@ -185,7 +185,7 @@ class TestApply(ShipmentSyncCommon, TransactionCase):
         picking.action_assign()
         picking.move_ids.quantity = 4
         res = picking.button_validate()
-        wizard = self.env[res["res_model"]].with_context(res["context"]).create({})
+        wizard = self.env[res["res_model"]].with_context(**res["context"]).create({})
         wizard.process()
         backorder = picking.backorder_ids
         self.assertTrue(backorder)

@@ -96,9 +96,10 @@ class ShipmentSyncDashboard(models.AbstractModel):
         step = TREND_STEP[f.period]
         return step, max(1, math.ceil((f.date_to - f.date_from).total_seconds() / step))
 
-    def _series(self, f, table, time_col, where, aggregates=(SQL("count(*)"),)):
+    def _series(self, f, table, time_col, where, aggregates=None):
         """Per bucket of the period, the ``aggregates`` of ``table`` rows whose
         ``time_col`` falls in it (0 / None for an empty bucket)."""
+        aggregates = aggregates or (SQL("count(*)"),)
         step, n = self._buckets(f)
         rows = self._query(SQL(
             "SELECT floor(EXTRACT(EPOCH FROM %(t)s - %(start)s) / %(step)s)::int, %(aggs)s "
@@ -485,17 +486,27 @@ class ShipmentSyncDashboard(models.AbstractModel):
         if f.partner_id:
             domain.append(("id", "=", f.partner_id))
         partners = self.env["shipment.sync.partner"].search(domain)
-        states = {p.name: p.outbox_breaker_state for p in partners}
-        not_closed = [name for name, state in states.items() if state != "closed"]
         state_labels = dict(self.env["shipment.sync.partner"]._fields["outbox_breaker_state"]
                             ._description_selection(self.env))
+        states, texts = {}, {}
+        for p in partners:
+            state = p.outbox_breaker_state
+            text = state_labels.get(state, state)
+            if p.outbox_paused:  # a 429/503 Retry-After paused the whole partner
+                pause = _("paused until %(until)s UTC (%(reason)s)",
+                          until=fields.Datetime.to_string(p.outbox_paused_until),
+                          reason=p.outbox_pause_reason or "-")
+                state = pause if state == "closed" else f"{state}, {pause}"
+                text = pause if p.outbox_breaker_state == "closed" else f"{text}, {pause}"
+            states[p.name], texts[p.name] = state, text
+        not_closed = [name for name, state in states.items() if state != "closed"]
         return {
             "title": _("Circuit breakers not closed"), "unit": "", "value": len(not_closed),
             "figures": {"by_partner": states},
-            "lines": [{"text": f"{name}: {state_labels.get(states[name], states[name])}",
-                       "count": None, "action": None} for name in sorted(not_closed)],
-            "action": self._action(_("Partners"), "shipment.sync.partner",
-                                   domain + [("outbox_breaker_state", "!=", "closed")]),
+            "lines": [{"text": f"{name}: {texts[name]}", "count": None, "action": None}
+                      for name in sorted(not_closed)],
+            "action": self._action(_("Partners"), "shipment.sync.partner", domain + [
+                "|", ("outbox_breaker_state", "!=", "closed"), ("outbox_paused", "=", True)]),
         }
 
     def _tile_shipped_no_tracking(self, f):

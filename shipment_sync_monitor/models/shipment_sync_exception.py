@@ -3,11 +3,12 @@ from datetime import timedelta
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
+from odoo.addons.shipment_sync.models.cron_retry import retry_conflicts
+
 from shipsync import milestones as ms
 from shipsync import monitor as mon
 
 from .monitor_indexes import create_indexes
-
 
 #: Exception reasons raised by a failing outbox job (the card links it).
 JOB_REASONS = frozenset({"sync_failed", "label_failed", "booking_rejected"})
@@ -88,8 +89,9 @@ class ShipmentSyncException(models.Model):
     ]
 
     def init(self):
-        super().init()
+        res = super().init()
         create_indexes(self.env.cr)
+        return res
 
     @api.depends("picking_id.name", "reason")
     def _compute_name(self):
@@ -377,6 +379,7 @@ class ShipmentSyncException(models.Model):
     # cron
     # ------------------------------------------------------------------
     @api.model
+    @retry_conflicts
     def _cron_refresh(self, now=None):
         """Wake snoozed cards whose date has come; refresh the age buckets."""
         now = now or fields.Datetime.now()

@@ -112,6 +112,16 @@ class ShipmentSyncMetrics(models.AbstractModel):
         families.append(breaker)
 
         cr.execute(SQL(
+            "SELECT code, GREATEST(0, EXTRACT(EPOCH FROM outbox_paused_until - %s)) "
+            "FROM shipment_sync_partner WHERE active ORDER BY code", now))
+        pause = mon.MetricFamily(
+            "shipsync_outbox_pause_seconds", "gauge",
+            "Seconds left of a partner-wide pause asked by a 429/503 Retry-After (0: none).")
+        for code, seconds in cr.fetchall():
+            pause.add(round(float(seconds or 0), 3), {"partner": code})
+        families.append(pause)
+
+        cr.execute(SQL(
             "SELECT reason, state, count(*) FROM shipment_sync_exception "
             "WHERE state <> 'resolved' GROUP BY 1, 2 ORDER BY 1, 2"))
         exceptions = mon.MetricFamily("shipsync_open_exceptions", "gauge",

@@ -27,7 +27,8 @@ class TestClickEverywhere(HttpCase):
         super().setUpClass()
         cls.env.ref(ROOT).parent_id = False
         cls.manager = new_test_user(
-            cls.env, "ssm_click_manager", groups="shipment_sync.group_manager,stock.group_stock_manager",
+            cls.env, "ssm_click_manager",
+            groups="shipment_sync.group_manager,stock.group_stock_manager",
             password="ssm_click_manager")
         cls.user = new_test_user(
             cls.env, "ssm_click_user", groups="shipment_sync.group_user",
@@ -41,7 +42,7 @@ class TestClickEverywhere(HttpCase):
         root = self.env.ref(ROOT)
         self.assertIn(root.id, menus["root"]["children"],
                       "the suite's menu is an app for the clickbot")
-        self.assertTrue(menus[root.id]["children"], "the suite shows menus to %s" % user.login)
+        self.assertTrue(menus[root.id]["children"], f"the suite shows menus to {user.login}")
         self.browser_js("/odoo", CLICK % ROOT, "odoo.isReady === true", login=user.login,
                         timeout=900, success_signal="clickbot test succeeded")
 

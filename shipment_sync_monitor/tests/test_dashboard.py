@@ -207,6 +207,28 @@ class TestDashboardTiles(MonitorCommon, TransactionCase):
         breakers = self.tile("breakers")
         self.assertEqual(breakers["value"], 1)
         self.assertEqual(breakers["figures"]["by_partner"], {"Dash Carrier": "open"})
+        self.assert_click_through(breakers, 1)
+
+    def test_breaker_tile_shows_a_partner_wide_pause_and_its_reason(self):
+        throttled = self.env["shipment.sync.partner"].create({
+            "name": "Throttled", "code": "dash-throttled", "company_id": self.company.id})
+        until = fields.Datetime.now().replace(microsecond=0) + timedelta(minutes=5)
+        self.env.cr.execute(
+            "UPDATE shipment_sync_partner SET outbox_paused_until = %s, "
+            "outbox_pause_reason = 'HTTP 429 Retry-After: 300' WHERE id IN %s",
+            (until, (throttled.id, self.p.id)))
+        self.env.invalidate_all()
+        breakers = self.tile("breakers")
+        self.assertEqual(breakers["value"], 2)
+        pause = f"paused until {fields.Datetime.to_string(until)} UTC (HTTP 429 Retry-After: 300)"
+        self.assertEqual(breakers["figures"]["by_partner"],
+                         {"Dash Carrier": f"open, {pause}", "Throttled": pause})
+        self.assert_click_through(breakers, 2)
+        # A pause that is over shows nothing.
+        self.env.cr.execute("UPDATE shipment_sync_partner SET outbox_paused_until = %s "
+                            "WHERE id = %s", (until - timedelta(hours=1), throttled.id))
+        self.env.invalidate_all()
+        self.assertEqual(self.tile("breakers")["figures"]["by_partner"]["Throttled"], "closed")
 
     def test_sync_completeness_tiles(self):
         tile = self.tile("shipped_no_tracking")

@@ -81,11 +81,23 @@ class TestMetricsEndpoint(MonitorCommon, HttpCase):
                                                        ("state", "closed")))], 1)
         self.assertEqual(m[("shipsync_breaker_state", (("partner", code),
                                                        ("state", "open")))], 0)
+        self.assertEqual(m[("shipsync_outbox_pause_seconds", (("partner", code),))], 0)
         open_sync_failed = self.Card.search_count(
             [("reason", "=", "sync_failed"), ("state", "=", "open")])
         self.assertGreaterEqual(open_sync_failed, 1)
         self.assertEqual(m[("shipsync_open_exceptions", (("reason", "sync_failed"),
                                                          ("state", "open")))], open_sync_failed)
+
+    def test_metrics_expose_a_partner_wide_pause(self):
+        self.env.cr.execute(
+            "UPDATE shipment_sync_partner SET outbox_paused_until = now() at time zone 'UTC' "
+            "+ interval '90 seconds', outbox_pause_reason = 'HTTP 503 Retry-After: 90' "
+            "WHERE id = %s", (self.partner.id,))
+        m = mon.parse_text(self.get("s3cret-token").text)
+        left = m[("shipsync_outbox_pause_seconds", (("partner", self.partner.code),))]
+        self.assertTrue(80 < left <= 91, left)
+        self.assertEqual(m[("shipsync_outbox_pause_seconds", (("partner", self.carrier.code),))],
+                         0)
 
 
 @tagged("post_install", "-at_install")

@@ -255,6 +255,7 @@ class TestWorkbenchActivities(MonitorCommon, TransactionCase):
         """EasyPost's ``address_correction`` status detail, as the carrier's
         own code (mapped by the ledger), opens an address card."""
         from odoo.addons.shipment_sync.tests.common import T0
+
         from shipsync.normalizers import CanonicalEvent
 
         event = CanonicalEvent(external_id="ep-addr-1", occurred_at=T0 + timedelta(minutes=5),

@@ -233,3 +233,13 @@ def unknown_fields(ours: Any, recorded: list[Any], also_known: dict[str, set[str
         elif item_kind != "null" and "null" not in kinds and item_kind not in kinds:
             problems.append(f"{path} is {item_kind}, recorded as {'/'.join(sorted(kinds))}")
     return problems
+
+
+def missing_core(ours: Any, recorded: list[Any], max_depth: int = 2) -> list[str]:
+    """Key paths (at most ``max_depth`` keys deep) that EVERY recorded body has and ours
+    lacks: the envelope and the objects the partner always received."""
+    if not recorded:
+        raise AssertionError("nothing recorded to compare with")
+    core = set.intersection(*(set(structure(body)) for body in recorded))
+    mine = set(structure(ours))
+    return sorted(p for p in core if p.count(".") <= max_depth and p not in mine)

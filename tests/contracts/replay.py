@@ -13,7 +13,11 @@ decoded JSON) so tests compare what we sent with what the partner's SDK sent.
 
 Synthetic parts are explicit and labelled: ``add_synthetic(method, path, body)`` serves
 something the recordings do not hold (e.g. label bytes behind a recorded S3 URL,
-after ``rewrite`` points that host at this server).
+after ``rewrite`` points that host at this server); ``inject_fault(method, path, ...)``
+makes the next matching request(s) fail: ``status=503`` answers that status instead
+of the recording (nothing applied), ``drop=True`` consumes the recorded interaction
+(the partner applied it) and closes the connection without an answer (the answer is
+lost). Injected faults are marked ``fault`` in ``received``.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ class Received:
     body: bytes
     interaction: Interaction | None = None
     synthetic: bool = False
+    fault: str = ""
 
     @property
     def json(self) -> Any:
@@ -52,7 +57,7 @@ class Received:
 
     @property
     def recorded(self) -> bool:
-        return self.interaction is not None or self.synthetic
+        return self.interaction is not None or self.synthetic or bool(self.fault)
 
     def route(self) -> str:
         query = "&".join(f"{k}={v}" for k, vals in sorted(self.query.items()) for v in vals)
@@ -63,6 +68,13 @@ class Received:
 class _Route:
     interactions: list[Interaction]
     served: int = 0
+
+
+@dataclass
+class _Fault:
+    status: int | None
+    drop: bool
+    times: int
 
 
 @dataclass
@@ -90,6 +102,7 @@ class ReplayServer:
                 key = (item.method, item.path, _query_key(item.query))
                 self._routes.setdefault(key, _Route([])).interactions.append(item)
         self._synthetic: dict[tuple, _Synthetic] = {}
+        self._faults: dict[tuple, _Fault] = {}
         self._rewrite = dict(rewrite or {})
         self.received: list[Received] = []
         self._lock = threading.Lock()
@@ -111,6 +124,9 @@ class ReplayServer:
                 body = self.rfile.read(length) if length else b""
                 status, ctype, payload, headers = server._answer(
                     self.command, self.path, dict(self.headers.items()), body)
+                if status is None:  # injected fault: the answer is lost
+                    self.close_connection = True
+                    return
                 self.send_response(status)
                 self.send_header("Content-Type", ctype)
                 self.send_header("Content-Length", str(len(payload)))
@@ -158,6 +174,15 @@ class ReplayServer:
         self._synthetic[(method.upper(), full)] = _Synthetic(status, content_type, body)
         return self.base_url + full
 
+    def inject_fault(self, method: str, path: str, *, status: int | None = None,
+                     drop: bool = False, times: int = 1) -> None:
+        """SYNTHETIC failure of the next ``times`` requests to ``method path`` (any query):
+        ``status`` (e.g. 503) instead of the recorded answer, or ``drop`` the answer after
+        the recorded interaction was consumed (the partner applied it)."""
+        if (status is None) == (not drop):
+            raise ValueError("give either status=... or drop=True")
+        self._faults[(method.upper(), path)] = _Fault(status, drop, times)
+
     @property
     def synthetic_base(self) -> str:
         """Base URL of the synthetic area (what a rewritten host points at)."""
@@ -182,10 +207,21 @@ class ReplayServer:
                 got.synthetic = True
                 return synthetic.status, synthetic.content_type, synthetic.body, synthetic.headers
             route = self._routes.get((got.method, got.path, _query_key(query)))
+            fault = self._faults.get((got.method, got.path)) if route is not None else None
+            if fault is not None and fault.times > 0:
+                fault.times -= 1
+                if fault.status is not None:
+                    got.fault = f"status {fault.status}"
+                    error = {"error": {"code": "INJECTED_FAULT", "message": "synthetic fault",
+                                       "errors": []}}
+                    return fault.status, "application/json", json.dumps(error).encode(), {}
+                got.fault = "dropped"
             if route is not None:
                 item = route.interactions[min(route.served, len(route.interactions) - 1)]
                 route.served += 1
                 got.interaction = item
+                if got.fault == "dropped":
+                    return None, "", b"", {}
         if route is None:
             message = f"unrecorded request {got.route()} (recorded: {self.recorded_routes()})"
             error = {"error": {"code": "UNRECORDED_REQUEST", "message": message, "errors": []}}

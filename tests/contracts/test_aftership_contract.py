@@ -20,10 +20,18 @@ from tracking.models.tracking_courier_estimated_delivery_date import (
     TrackingCourierEstimatedDeliveryDate,
 )
 
+from shipsync.normalizers import parse_payload
+
 from .adapters import adapter, partner_module
 from .replay import ReplayServer
 
 parse_tracking = partner_module("aftership").parse_tracking
+
+# The SDK (8.0.1) calls httpx APIs newer httpx releases deprecate; not our code.
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning"),
+    pytest.mark.filterwarnings("ignore:URL.raw is deprecated:UserWarning"),
+]
 
 API = "/tracking/2025-07/trackings"
 KEY = "asat_contract_test_key"
@@ -135,3 +143,18 @@ def test_carrier_eta_is_read_from_the_2025_07_field():
 def test_checkpoint_country_is_read_from_the_2025_07_field():
     events = parse_tracking(_tracking_json())
     assert "BEL" in events[0].location and "DEU" in events[1].location
+
+
+def test_webhook_envelope_with_a_2025_07_tracking_parses():
+    """Envelope fields per https://www.aftership.com/docs/tracking/2025-01/webhook/
+    webhook-specifications (``event``, ``event_id``, ``is_tracking_first_tag``, ``msg``,
+    ``ts``); ``msg`` is a tracking in the SDK's model (values SYNTHETIC)."""
+    payload = {"event": "tracking_update", "event_id": "5b4a5e3c-0d3a-4b8e-9d55-1e2f3a4b5c6d",
+               "is_tracking_first_tag": False, "msg": _tracking_json(), "ts": 1777888800}
+    events = parse_payload(json.dumps(payload).encode(), "aftership")
+    assert [(e.code, e.subcode) for e in events] == [
+        (c.tag.value, c.subtag) for c in TRACKING.checkpoints]
+    assert {e.tracking_number for e in events} == {TRACKING.tracking_number}
+    # The same checkpoints polled or pushed deduplicate on the same ids.
+    assert [e.external_id for e in events] == [
+        e.external_id for e in parse_tracking(_tracking_json())]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import requests
 
 from . import locate_contracts_dir
-from .cassettes import load_cassette, structure, unknown_fields
+from .cassettes import load_cassette, missing_core, structure, unknown_fields
 from .replay import UNRECORDED_STATUS, ReplayServer
 
 
@@ -101,6 +101,11 @@ def test_structure_compares_keys_and_kinds_not_values():
         "$.tracker.tracking_code is number, recorded as string"]
     assert unknown_fields({"tracker": {"code": "x"}}, recorded) == [
         "$.tracker.code (string) never recorded"]
+    both = [{"tracker": {"tracking_code": "A", "carrier": "USPS"}},
+            {"tracker": {"tracking_code": "B"}}]
+    assert missing_core({"tracker": {"carrier": "USPS"}}, both) == ["$.tracker.tracking_code"]
+    assert missing_core({"tracking_code": "A"}, both) == ["$.tracker", "$.tracker.tracking_code"]
+    assert missing_core({"tracker": {"tracking_code": "C"}}, both) == []
     assert structure({"a": [{"b": 1}, {"c": None}]}) == {
         "$": "object", "$.a": "list", "$.a[]": "object", "$.a[].b": "number", "$.a[].c": "null"}
 
@@ -112,3 +117,28 @@ def test_locate_contracts_dir_gives_a_reason(tmp_path):
     assert path is None and "is not a directory" in reason
     path, reason = locate_contracts_dir({"CONTRACTS_DIR": str(tmp_path)})
     assert path is None and "lacks easypost/cassettes" in reason
+
+
+def test_injected_faults_are_synthetic_and_counted(contracts_dir):
+    cassette = load_cassette(contracts_dir, "test_shipment_buy")
+    create, buy = cassette.interactions
+    with ReplayServer(cassette) as server:
+        server.inject_fault("POST", "/v2/shipments", status=503)
+        server.inject_fault("POST", buy.path, drop=True)
+        url = server.base_url
+        first = requests.post(url + create.path, json=create.request_json, timeout=5)
+        second = requests.post(url + create.path, json=create.request_json, timeout=5)
+        try:
+            requests.post(url + buy.path, json=buy.request_json, timeout=5)
+        except requests.ConnectionError:
+            lost = True
+        else:
+            lost = False
+        retried = requests.post(url + buy.path, json=buy.request_json, timeout=5)
+    assert first.status_code == 503 and second.status_code == create.status
+    assert lost, "the dropped answer reached the client"
+    assert retried.content == buy.response_body  # the recorded purchase, served again
+    assert [r.fault for r in server.received] == ["status 503", "", "dropped", ""]
+    # The dropped request consumed the recorded purchase (the partner applied it).
+    assert [r.interaction for r in server.received] == [None, create, buy, buy]
+    server.assert_only_recorded()

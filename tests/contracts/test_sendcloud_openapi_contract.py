@@ -12,6 +12,7 @@ import re
 from decimal import Decimal
 
 import pytest
+import requests
 
 from shipsync.adapters import Address, Parcel, ShipmentRequest
 from shipsync.signatures import make_verifier
@@ -157,3 +158,26 @@ def test_webhook_signature_vector_of_the_document(contracts_dir):
     verifier = make_verifier("sendcloud", ["secretkey"])
     verifier.verify({"Sendcloud-Signature": signature}, body)
     assert verifier.sign(body) == signature
+
+
+# --------------------------------------------------------------------------- the sandbox
+def test_sandbox_v2_answers_conform_to_the_document(v2, sandbox):
+    """The Sendcloud v2 slice of our sandbox answers what the document declares (a
+    ``null`` read as absent, as in Sendcloud's own examples), for our own requests."""
+    auth = ("sandbox-public", "sandbox-secret")
+    body = build_parcels_body(_request(parcels=1, refs=("PACK0001",)), 8)
+    validate_request(v2, "POST", "/api/v2/parcels", body)
+    created = requests.post(sandbox.url + "/api/v2/parcels", json=body, auth=auth, timeout=10)
+    validate_response(v2, "POST", "/api/v2/parcels", created.status_code, created.json(),
+                      nulls="as_absent")
+    parcel = created.json()["parcel"]
+
+    calls = [("GET", f"/api/v2/parcels/{parcel['id']}"),
+             ("GET", f"/api/v2/parcels?tracking_number={parcel['tracking_number']}"),
+             ("POST", f"/api/v2/parcels/{parcel['id']}/cancel")]
+    for method, path in calls:
+        validate_request(v2, method, path)
+        answer = requests.request(method, sandbox.url + path, auth=auth, timeout=10)
+        assert answer.status_code == 200, (path, answer.text[:300])
+        validate_response(v2, method, path, answer.status_code, answer.json(),
+                          nulls="as_absent")
