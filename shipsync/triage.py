@@ -118,11 +118,36 @@ del _default
 assert set(DEFAULT_RULES) == ms.EXCEPTION_REASON_CODES, "a reason without a triage rule"
 
 
-def rule_for(reason: str | None, overrides: Mapping[str, Rule] | None = None) -> Rule:
+#: An SLA breach is a shipment stuck at a milestone for too long: what to do
+#: depends on where it is stuck (the alert rule's milestone).
+SLA_BREACH_RULES: dict[str, Rule] = {r.reason: r for r in (
+    # packed (or label ordered) but no label: the booking is what is missing
+    Rule("packed", "high", "request_label"),
+    Rule("label_created", "normal", "contact_carrier"),
+    # handed over, out for delivery... with no news: the carrier knows
+    Rule("handed_over", "normal", "contact_carrier"),
+    Rule("picked_up", "normal", "contact_carrier"),
+    Rule("in_transit", "normal", "contact_carrier"),
+    Rule("out_for_delivery", "high", "contact_carrier"),
+    Rule("delivery_attempted", "high", "contact_customer"),
+    Rule("available_for_pickup", "normal", "contact_customer"),
+    # still in the warehouse: its data (or its release) is what to look at
+    Rule("released", "normal", "fix_wms_data"),
+    Rule("picked", "normal", "fix_wms_data"),
+)}
+
+
+def rule_for(reason: str | None, overrides: Mapping[str, Rule] | None = None,
+             stuck_milestone: str | None = None) -> Rule:
     """The rule of ``reason``: the override if any (a company's own rules),
-    else the default table, else the fallback (investigate, normal)."""
+    else the default table, else the fallback (investigate, normal). For an
+    SLA breach, ``stuck_milestone`` (where the shipment is stuck) picks the
+    rule of that kind of breach."""
     if overrides and reason in overrides:
         return overrides[reason]
+    if reason == "sla_breach" and stuck_milestone in SLA_BREACH_RULES:
+        kind = SLA_BREACH_RULES[stuck_milestone]
+        return Rule("sla_breach", kind.priority, kind.action)
     return DEFAULT_RULES.get(reason or "", Rule(reason or "other", FALLBACK_RULE.priority,
                                                 FALLBACK_RULE.action))
 

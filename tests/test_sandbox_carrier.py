@@ -288,3 +288,20 @@ def test_sendcloud_polled_and_pushed_statuses_share_external_ids(sandbox):
         d["payload"])]
     polled_ids = [e.external_id for e in adapter.track([code])]
     assert polled_ids == pushed_ids[-1:]
+
+
+def test_the_demo_sandbox_clock_follows_the_wall_clock():
+    """``real_clock`` (the CLI's default, so ``make demo``): events are stamped
+    now, one second apart at least, never at the fixed test epoch."""
+    from datetime import datetime, timedelta, timezone
+
+    from shipsync.sandbox.carrier import CLI_DEFAULTS, EPOCH
+
+    assert CLI_DEFAULTS["real_clock"] is True
+    fixed = CarrierSandbox()
+    assert fixed._tick() == EPOCH + timedelta(minutes=90)
+    live = CarrierSandbox(real_clock=True)
+    before = datetime.now(timezone.utc) - timedelta(seconds=2)
+    first, second = live._tick(), live._tick()
+    assert first >= before and first <= datetime.now(timezone.utc) + timedelta(seconds=2)
+    assert second >= first + timedelta(seconds=1)

@@ -190,3 +190,17 @@ def test_fastest_action_does_not_depend_on_the_order_of_resolutions(rows):
 def test_resolution_hours_never_negative():
     assert triage.resolution_hours(NOW, NOW + timedelta(minutes=90)) == 1.5
     assert triage.resolution_hours(NOW, NOW - timedelta(hours=1)) == 0.0
+
+
+def test_sla_breach_rule_follows_where_the_shipment_is_stuck():
+    from shipsync import triage as tr
+
+    assert tr.rule_for("sla_breach", stuck_milestone="packed").action == "request_label"
+    assert tr.rule_for("sla_breach", stuck_milestone="handed_over").action == "contact_carrier"
+    assert tr.rule_for("sla_breach", stuck_milestone="picked").action == "fix_wms_data"
+    # no kind known: the reason's own rule; a company's rule always wins
+    assert tr.rule_for("sla_breach").action == "contact_carrier"
+    own = {"sla_breach": tr.Rule("sla_breach", "low", "investigate")}
+    assert tr.rule_for("sla_breach", own, stuck_milestone="packed").action == "investigate"
+    for milestone, rule in tr.SLA_BREACH_RULES.items():
+        assert rule.action in tr.ACTION_CODES and rule.priority in tr.PRIORITY_CODES, milestone

@@ -54,7 +54,8 @@ class StockPicking(models.Model):
     # the monitor's "Re-request label" remedy
     # ------------------------------------------------------------------
     def _shipsync_can_rebook(self, reason):
-        return (reason in ("label_failed", "booking_rejected")
+        # sla_breach: stuck without a label (the monitor's "packed but no label").
+        return (reason in ("label_failed", "booking_rejected", "sla_breach")
                 and self.carrier_id.delivery_type == "shipsync"
                 and self.picking_type_code == "outgoing" and self.state == "done"
                 and not self.carrier_tracking_ref)

@@ -320,7 +320,8 @@ class ShipmentSyncException(models.Model):
         job.action_replay()
         self.message_post(body=_("Job %(job)s replayed by %(user)s.", job=job.display_name,
                                  user=self.env.user.name))
-        return True
+        return _notify(_("%s queued again: the card closes when it goes through.",
+                         job.display_name))
 
     def action_request_label(self):
         self.ensure_one()
@@ -329,7 +330,9 @@ class ShipmentSyncException(models.Model):
                               self.picking_id.name))
         result = self.picking_id._shipment_monitor_request_label(self.reason)
         self.message_post(body=_("Label re-requested by %s.", self.env.user.name))
-        return result if isinstance(result, dict) else True
+        return result if isinstance(result, dict) else _notify(
+            _("Label re-requested for %s: the carrier is asked again in the background.",
+              self.picking_id.name))
 
     def action_release_wms(self):
         self.ensure_one()
@@ -338,7 +341,8 @@ class ShipmentSyncException(models.Model):
                               self.picking_id.name))
         result = self.picking_id._shipment_monitor_release_wms(self.reason)
         self.message_post(body=_("Re-released to the warehouse by %s.", self.env.user.name))
-        return result if isinstance(result, dict) else True
+        return result if isinstance(result, dict) else _notify(
+            _("%s released to the warehouse again.", self.picking_id.name))
 
     def action_open_picking(self):
         self.ensure_one()

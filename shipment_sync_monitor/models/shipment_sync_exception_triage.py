@@ -54,6 +54,9 @@ class ShipmentSyncException(models.Model):
                                          tracking=True, index=True)
     resolution_hours = fields.Float("Hours to resolve", readonly=True, digits=(16, 2),
                                     aggregator="avg")
+    can_do_suggested = fields.Boolean(
+        compute="_compute_can_do_suggested",
+        help="The suggested action can be started from the card (its remedy can run here).")
     fastest_action = fields.Selection(triage.ACTION_SELECTION, "Fastest historically",
                                       compute="_compute_fastest")
     fastest_hint = fields.Char("Fastest historically (hint)", compute="_compute_fastest")
@@ -105,6 +108,11 @@ class ShipmentSyncException(models.Model):
                 rules_by_company[company.id] = Rule._triage_lookup(company)
             rule, record = rules_by_company[company.id].get(
                 card.reason, (triage.rule_for(card.reason), Rule))
+            if card.reason == "sla_breach" and self._triage_is_default(record):
+                # No rule of their own: the kind of breach (where the shipment
+                # is stuck) says what to do.
+                rule = triage.rule_for(card.reason,
+                                       stuck_milestone=card.alert_rule_id.milestone or None)
             promised = card.picking_id._shipment_promised_date() or False
             value = card._triage_order_value()
             vals = {
@@ -118,6 +126,16 @@ class ShipmentSyncException(models.Model):
                        if (card[k].id if k == "triage_rule_id" else card[k]) != v}
             if changed:
                 card.write(changed)
+
+    @api.model
+    def _triage_is_default(self, record):
+        """True when ``record`` (a triage rule or nothing) is the shared rule
+        as seeded from shipsync's table: nobody made it their own."""
+        if not record:
+            return True
+        default = triage.DEFAULT_RULES.get(record.reason)
+        return bool(not record.company_id and default
+                    and (record.priority, record.action) == (default.priority, default.action))
 
     @api.model
     def _monitor_raise(self, picking, reason, partner=None, at=None, message=None,
@@ -136,6 +154,26 @@ class ShipmentSyncException(models.Model):
         res = super()._cron_refresh(now=now)
         self.search([("state", "!=", "resolved")])._triage_refresh(now)
         return res
+
+    @api.depends("suggested_action", "state", "job_id.state", "can_release_wms",
+                 "can_request_label")
+    def _compute_can_do_suggested(self):
+        for card in self:
+            card.can_do_suggested = bool(
+                card.suggested_action and card.state != "resolved"
+                and card._triage_runnable(card.suggested_action))
+
+    def _triage_runnable(self, action):
+        """True when "Do suggested" can start ``action`` here: a remedy only
+        when an integration can run it; any other action always (a mail, a
+        to-do)."""
+        self.ensure_one()
+        if action not in triage.REMEDY_ACTIONS:
+            return True
+        return bool(
+            (action == "replay_job" and self.job_id.state in ("dead", "cancelled"))
+            or (action in ("replay_job", "release_wms") and self.can_release_wms)
+            or (action in ("replay_job", "request_label") and self.can_request_label))
 
     # ------------------------------------------------------------------
     # learning from resolutions
@@ -266,13 +304,21 @@ class ShipmentSyncException(models.Model):
         if action == "contact_customer":
             return self._triage_contact_customer()
         self.sudo().pending_action = action
-        self.activity_schedule(
-            "mail.mail_activity_data_todo", user_id=self.user_id.id or self.env.uid,
-            summary=self._triage_action_label(action), note=self.triage_note or False)
+        # The exception's one to-do says what to do now (no second to-do).
+        activities = self._monitor_activities()
+        if activities:
+            activities.write({"summary": self._triage_action_label(action),
+                              "note": self.triage_note or False})
+        else:
+            self._monitor_schedule_activity(self.partner_id)
         self.message_post(body=_("%(action)s planned by %(user)s.",
                                  action=self._triage_action_label(action),
                                  user=self.env.user.name))
-        return True
+        return {"type": "ir.actions.client", "tag": "display_notification",
+                "params": {"message": _("%s: planned, see the to-do.",
+                                        self._triage_action_label(action)),
+                           "type": "success", "sticky": False,
+                           "next": {"type": "ir.actions.client", "tag": "soft_reload"}}}
 
     def _triage_action_label(self, action):
         return dict(self._fields["suggested_action"]._description_selection(self.env)).get(

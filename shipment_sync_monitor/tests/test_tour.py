@@ -17,3 +17,22 @@ class TestDashboardTour(MonitorCommon, HttpCase):
     def test_dashboard_tile_clicks_through_to_its_list(self):
         self.start_tour("/odoo/action-shipment_sync_monitor.shipment_sync_dashboard_action",
                         "shipment_sync_monitor_dashboard_tour", login="admin")
+
+
+@tagged("post_install", "-at_install")
+class TestWorkbenchTour(MonitorCommon, HttpCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.setup_monitor()
+        cls.picking._shipment_internal_event(exception_reason="customs_hold")
+
+    def test_take_and_resolve_from_the_workbench(self):
+        self.start_tour("/odoo/action-shipment_sync_monitor.shipment_sync_exception_action",
+                        "shipment_sync_monitor_workbench_tour", login="admin")
+        card = self.env["shipment.sync.exception"].search(
+            [("picking_id", "=", self.picking.id), ("reason", "=", "customs_hold")])
+        self.assertEqual(card.state, "resolved")
+        self.assertEqual(card.resolution_action, "send_documents")
+        self.assertEqual(card.user_id, self.env.ref("base.user_admin"))
+        self.assertEqual(self.picking.shipment_exception_state, "resolved")

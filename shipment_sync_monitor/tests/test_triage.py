@@ -238,6 +238,45 @@ class TestTriage(MonitorCommon, TransactionCase):
             card.action_triage_do_suggested()
         self.assertFalse(card.pending_action)
 
+    def test_do_suggested_is_only_offered_when_it_can_run(self):
+        card = self.raise_on(self.picking, "label_failed")
+        self.assertEqual(card.suggested_action, "request_label")
+        self.assertFalse(card.can_do_suggested, "no integration can re-request the label")
+        other = self.raise_on(self.make_picking(), "customs_hold")
+        self.assertTrue(other.can_do_suggested, "a to-do can always be planned")
+        result = other.action_triage_do_suggested()
+        self.assertEqual(result["tag"], "display_notification")
+
+    def test_sla_breach_suggestion_follows_where_the_shipment_is_stuck(self):
+        packed = self.env.ref("shipment_sync_monitor.alert_rule_packed_no_label")
+        no_scan = self.env.ref("shipment_sync_monitor.alert_rule_handed_over_no_scan")
+        first, second = self.make_picking(), self.make_picking()
+        first.with_context(shipment_monitor_alert_rule=packed.id)._shipment_internal_event(
+            exception_reason="sla_breach")
+        second.with_context(shipment_monitor_alert_rule=no_scan.id)._shipment_internal_event(
+            exception_reason="sla_breach")
+        card = self.Card.search([("picking_id", "=", first.id)])
+        self.assertEqual(card.alert_rule_id, packed)
+        self.assertEqual(card.suggested_action, "request_label",
+                         "packed but no label: re-request the label, not the carrier")
+        self.assertEqual(self.Card.search([("picking_id", "=", second.id)]).suggested_action,
+                         "contact_carrier")
+
+    def test_remedies_and_workbench_actions_give_feedback(self):
+        job = self.env["shipment.sync.job"]._enqueue(
+            self.partner, "http_call", {"method": "POST", "url": "/x"}, picking=self.picking)
+        job.with_context(shipment_sync_outbox_internal=True).write({"state": "dead"})
+        card = self.raise_on(self.picking, "sync_failed")
+        result = card.action_retry_job()
+        self.assertEqual(result["tag"], "display_notification")
+        self.assertIn("queued again", str(result["params"]["message"]))
+        wizard = self.env["shipment.sync.exception.wizard"].create({
+            "exception_ids": [fields.Command.set(card.ids)], "mode": "resolve",
+            "note": "Partner was down", "triage_action": "replay_job"})
+        result = wizard.action_confirm()
+        self.assertEqual(result["tag"], "display_notification")
+        self.assertIn("resolved", str(result["params"]["message"]))
+
     def test_do_suggested_replays_the_dead_job(self):
         job = self.env["shipment.sync.job"]._enqueue(
             self.partner, "http_call", {"method": "POST", "url": "/x"}, picking=self.picking)

@@ -46,12 +46,19 @@ class ShipmentSyncExceptionWizard(models.TransientModel):
         if not cards:
             raise UserError(_("Select at least one exception."))
         if self.mode == "assign":
-            cards._monitor_assign(self.user_id)
-        elif self.mode == "snooze":
+            result = cards._monitor_assign(self.user_id)
+            result["params"]["next"] = {"type": "ir.actions.act_window_close"}
+            return result
+        if self.mode == "snooze":
             cards._monitor_snooze(self.snooze_until)
+            message = _("%(count)s exception(s) snoozed until %(until)s.", count=len(cards),
+                        until=fields.Datetime.to_string(self.snooze_until))
         else:
             if (self.note or "").strip() and not self.triage_action:
                 raise UserError(_("Say which action resolved the exception."))
             cards.with_context(shipment_triage_action=self.triage_action)._monitor_resolve(
                 self.note)
-        return {"type": "ir.actions.act_window_close"}
+            message = _("%s exception(s) resolved.", len(cards))
+        return {"type": "ir.actions.client", "tag": "display_notification",
+                "params": {"message": message, "type": "success", "sticky": False,
+                           "next": {"type": "ir.actions.act_window_close"}}}

@@ -64,6 +64,9 @@ DEFAULT_KNOBS: dict = {
     "auto_advance": 0,
     "auto_scenario": "delivered",
     **{knob: value for part in SLICES for knob, value in part.KNOBS.items()},
+    # The demo's sandbox follows the wall clock (events stamped now); tests
+    # keep the fixed EPOCH and its 90-minute steps.
+    "real_clock": False,
 }
 _BY_KIND = {part.KIND: part for part in SLICES if part.KIND}
 
@@ -187,13 +190,20 @@ class CarrierSandbox(*SLICES, BackgroundServer):
             self.knobs.update(knobs)
             if "seed" in knobs:
                 self._rng = random.Random(knobs["seed"])
+            if knobs.get("real_clock"):
+                self.clock = datetime.now(timezone.utc).replace(microsecond=0)
         return dict(self.knobs)
 
     def _next(self, prefix: str) -> str:
         return f"{prefix}_{next(self._ids):06d}{uuid.uuid4().hex[:8]}"
 
     def _tick(self, minutes: int = 90) -> datetime:
-        self.clock += timedelta(minutes=minutes)
+        if self.knobs.get("real_clock"):
+            # Now, and never before the previous event (one second apart at least).
+            now = datetime.now(timezone.utc).replace(microsecond=0)
+            self.clock = max(now, self.clock + timedelta(seconds=1))
+        else:
+            self.clock += timedelta(minutes=minutes)
         return self.clock
 
     # ------------------------------------------------------------------ control
@@ -357,6 +367,7 @@ _BY_CODE = {part.code: part for part in SLICES}
 CLI_DEFAULTS = {
     "webhook_url": "http://127.0.0.1:8069/shipment_sync/webhook/sandbox-{kind}",
     "auto_advance": 30,
+    "real_clock": True,
 }
 
 
