@@ -42,3 +42,7 @@ bench-poll:  ## tracking polls of 10,000 shipments: batched + pooled vs one requ
 .PHONY: backtest-eta
 backtest-eta:  ## ETA lane model vs carrier-average baseline on past deliveries (ARGS="-d DB --generate N")
 	$(PYTHON) tools/backtest_eta.py $(ARGS)
+
+.PHONY: fuzz
+fuzz:  ## the webhook fuzz suite, longer (FUZZ_EXAMPLES=2000 per strategy; make test runs 60)
+	SHIPSYNC_FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),2000) $(PYTHON) tools/run_tests.py --odoo-only --addons shipment_sync --tags /shipment_sync:TestWebhookFuzz
