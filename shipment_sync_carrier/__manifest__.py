@@ -7,8 +7,10 @@
     "author": "Shipment Sync",
     "website": "https://github.com/shipment-sync",
     "license": "LGPL-3",
+    "development_status": "Beta",
+    "maintainers": ["shipment-sync"],
     "depends": ["shipment_sync", "stock_delivery"],
-    "external_dependencies": {"python": ["shipsync", "requests", "zeep", "jsonschema"]},
+    "external_dependencies": {"python": ["shipsync>=18.0.1,<18.1"]},
     "data": [
         "security/shipment_sync_carrier_security.xml",
         "security/ir.model.access.csv",

@@ -56,21 +56,53 @@ def exception_category(reason: str | None) -> str | None:
     return EXCEPTION_CATEGORY.get(reason or "")
 
 
-def notification_keys(before: ms.ShipmentState, after: ms.ShipmentState) -> list[tuple[str, str]]:
+#: Milestones that claim the parcel left for the customer on Odoo's word
+#: alone (validation), before any carrier has a label for it.
+LABEL_GATED_MILESTONES = frozenset({"label_created", "handed_over"})
+#: What the customer is shown instead while the label is missing.
+AWAITING_LABEL_MILESTONE = "packed"
+
+
+def customer_milestone(milestone: str | None, awaiting_label: bool) -> str:
+    """The milestone a customer is shown. A delivery validated in Odoo whose
+    carrier has not issued its label (no tracking number: the booking is
+    queued, retrying or dead) has not left as far as anyone can prove: the
+    customer sees it packed, never "shipped", until the label exists. A
+    carrier's own scan (picked up, in transit...) is shown as it is."""
+    milestone = milestone or "draft"
+    if awaiting_label and milestone in LABEL_GATED_MILESTONES:
+        return AWAITING_LABEL_MILESTONE
+    return milestone
+
+
+def notification_keys(before: ms.ShipmentState, after: ms.ShipmentState,
+                      awaiting_label: bool = False) -> list[tuple[str, str]]:
     """(kind, key) of the customer notifications a replay from ``before`` to
     ``after`` calls for. ``key`` is what makes a notification unique per
     shipment: the milestone for milestone kinds, ``exception:<reason>`` for
     exceptions. Only the *final* state counts, so a stale or duplicate event
     (which does not move the state) never notifies, and a milestone skipped
-    over by a later one arriving first is never announced."""
+    over by a later one arriving first is never announced. ``awaiting_label``:
+    the shipment has no carrier label yet, so ``handed_over`` is not announced
+    now (:func:`label_released_keys` announces it when the label comes)."""
     keys: list[tuple[str, str]] = []
-    if after.milestone != before.milestone and after.milestone in NOTIFY_MILESTONES:
-        keys.append((after.milestone, after.milestone))
+    shown = customer_milestone(after.milestone, awaiting_label)
+    if after.milestone != before.milestone and shown in NOTIFY_MILESTONES:
+        keys.append((shown, shown))
     opened = after.exception_state == "open" and (
         before.exception_state != "open" or before.exception_reason != after.exception_reason)
     if opened and exception_category(after.exception_reason):
         keys.append(("exception", f"exception:{after.exception_reason}"))
     return keys
+
+
+def label_released_keys(milestone: str | None) -> list[tuple[str, str]]:
+    """(kind, key) of the notification held back by ``awaiting_label``, due
+    now that the label (tracking number) exists: "shipped" when the shipment
+    still stands at ``handed_over`` (a later carrier scan announced itself)."""
+    if milestone == "handed_over":
+        return [("handed_over", "handed_over")]
+    return []
 
 
 def state_before(milestone: str | None, exception_state: str | None,
@@ -166,18 +198,22 @@ class TimelineEntry:
     location: str
 
 
-def customer_timeline(events: Iterable[Mapping]) -> list[TimelineEntry]:
+def customer_timeline(events: Iterable[Mapping],
+                      awaiting_label: bool = False) -> list[TimelineEntry]:
     """Customer-safe timeline, newest first, from ledger rows given as
     mappings with ``occurred_at``, ``milestone``, ``exception_reason``,
     ``location`` and ``state``. Only applied events (and corrections) are
     shown; internal exceptions, partners, raw codes and messages never are;
-    repeats of the same milestone keep the first scan."""
+    repeats of the same milestone keep the first scan. ``awaiting_label``
+    leaves out the milestones :func:`customer_milestone` holds back."""
     seen: set[tuple] = set()
     entries: list[TimelineEntry] = []
     rows = sorted((e for e in events if e.get("state") == "applied" and e.get("occurred_at")),
                   key=lambda e: e["occurred_at"])
     for row in rows:
         milestone = row.get("milestone") if row.get("milestone") in TIMELINE_MILESTONES else None
+        if awaiting_label and milestone in LABEL_GATED_MILESTONES:
+            milestone = None
         category = exception_category(row.get("exception_reason"))
         if not milestone and not category:
             continue

@@ -7,7 +7,12 @@ here, from plain values:
 * :class:`OutboundPolicy` - a partner's timeouts, concurrency, rate limit, retry policy,
   circuit breaker and ordering option (validated: timeouts are always set).
 * :func:`plan_claim` - how many ready jobs of a partner a worker may claim now
-  (concurrency, ``low`` never starving ``high``, rate limit, breaker, single probe).
+  (partner-wide pause, concurrency, ``low`` never starving ``high``, rate limit,
+  breaker, single probe).
+* :func:`partner_pause` - a 429/503 with ``Retry-After`` pauses the whole partner
+  ("no call before T", stored on the partner so that every worker sees it).
+* :func:`next_wake` - when a worker must run again (retry due, pause end, breaker
+  half-open, rate-limit slot, a lease running out).
 * :class:`Outcome`, :func:`as_outcome`, :func:`outcome_from_exception` - what a handler
   returns (a :class:`shipsync.transport.HttpResult` is accepted as is).
 * :func:`settle` - done, retry later (backoff with full jitter or ``Retry-After``) or dead,
@@ -34,7 +39,15 @@ from typing import Any
 
 from . import breaker as brk
 from .ratelimit import next_slot
-from .retry import ERROR_CLASSES, RetryPolicy, classify, decide
+from .retry import (
+    ERROR_CLASSES,
+    MAX_RETRY_AFTER,
+    RETRY_AFTER_STATUSES,
+    RetryPolicy,
+    classify,
+    decide,
+    parse_retry_after,
+)
 from .signatures import StandardWebhooks
 from .transport import HttpRequest, HttpResult
 
@@ -42,8 +55,12 @@ CHANNELS = ("high", "low")
 STATES = ("pending", "running", "done", "dead", "cancelled")
 #: States whose job holds back the later jobs of its sequence key (blocking partners).
 BLOCKING_STATES = ("pending", "running", "dead")
-#: Seconds added to the connect + read timeouts to get a job's lease.
-LEASE_MARGIN = 15.0
+#: A claimed job's lease (seconds). The worker renews the leases of its calls in
+#: flight every :data:`HEARTBEAT_SECONDS`, so a call may take longer than this; a
+#: dead worker's jobs are reclaimed at most this long after its last heartbeat.
+LEASE_SECONDS = 10.0
+#: How often a worker renews the leases of the calls it has in flight.
+HEARTBEAT_SECONDS = 3.0
 #: Characters of a response body kept on an attempt.
 EXCERPT_LIMIT = 2000
 #: Largest response body stored as a job's result (bytes).
@@ -98,8 +115,8 @@ class OutboundPolicy:
 
     @property
     def lease_seconds(self) -> float:
-        """How long a claimed job is ours: one call at its longest, plus a margin."""
-        return float(self.connect_timeout) + float(self.read_timeout) + LEASE_MARGIN
+        """How long a claimed job is ours without a heartbeat (see :data:`LEASE_SECONDS`)."""
+        return LEASE_SECONDS
 
 
 # --------------------------------------------------------------------------- outcomes
@@ -348,6 +365,53 @@ def lease_expired(policy: OutboundPolicy, attempt: int, worker: str) -> Settleme
     return Settlement("pending", None, 0.0, "network", reason, None)
 
 
+# --------------------------------------------------------------------------- pause
+@dataclass(frozen=True)
+class Pause:
+    """The partner asked us to stop calling it until ``until`` (epoch seconds)."""
+
+    until: float
+    reason: str
+
+
+def partner_pause(outcome: Outcome, now_ts: float) -> Pause | None:
+    """The partner-wide pause an outcome asks for, or None.
+
+    A 429 (too many requests) or 503 (unavailable) carrying a ``Retry-After`` header
+    (delta-seconds or an HTTP-date, RFC 9110 section 10.2.3) tells us when the partner
+    will take calls again: that holds for every call to it, not only the one refused,
+    so no worker calls it before then. The delay is capped at
+    :data:`shipsync.retry.MAX_RETRY_AFTER`; an unparseable or zero Retry-After pauses
+    nothing (the job's own backoff applies).
+    """
+    if outcome.status not in RETRY_AFTER_STATUSES or outcome.retry_after is None:
+        return None
+    now = datetime.fromtimestamp(now_ts, tz=timezone.utc)
+    wait = parse_retry_after(outcome.retry_after, now)
+    if not wait:
+        return None
+    wait = min(wait, MAX_RETRY_AFTER)
+    reason = f"HTTP {outcome.status} Retry-After: {str(outcome.retry_after).strip()[:80]}"
+    return Pause(now_ts + wait, reason)
+
+
+def merge_pause(
+    current_until: float | None, current_reason: str | None, new: Pause | None
+) -> tuple[float | None, str | None]:
+    """The pause to store after an outcome: a pause only ever grows (an answer to a
+    call made before the pause, with a shorter Retry-After, does not shorten it)."""
+    if new is None or (current_until is not None and current_until >= new.until):
+        return current_until, current_reason
+    return new.until, new.reason
+
+
+def pause_remaining(paused_until: float | None, now_ts: float) -> float:
+    """Seconds until the partner may be called again (0 when it may now)."""
+    if paused_until is None:
+        return 0.0
+    return max(0.0, float(paused_until) - now_ts)
+
+
 # --------------------------------------------------------------------------- breaker
 def epoch(value: datetime) -> float:
     """Epoch seconds of a datetime (naive = UTC, as Odoo stores them)."""
@@ -400,20 +464,18 @@ def breaker_reopens_in(cfg: brk.BreakerConfig, state: Mapping | None, now_ts: fl
 
 
 # --------------------------------------------------------------------------- claiming
-def may_take_slot(channel: str, max_concurrency: int, busy_workers: int, high_ready: bool) -> bool:
-    """May one more worker start calling the partner?
+def free_slots(channel: str, max_concurrency: int, busy: int, high_ready: bool) -> int:
+    """How many more calls to the partner may start now?
 
-    A partner's concurrency is the number of workers calling it at once (a worker makes
-    one call at a time). ``low`` work never takes the last free slot while ``high`` jobs
-    of that partner are ready, so reporting and enrichment can never starve operational
-    calls, even with a concurrency of 1.
+    A partner's concurrency is the number of its calls in flight at once, across all
+    workers (a worker may have several in flight). ``low`` work never takes the last
+    free slot while ``high`` jobs of that partner are ready, so reporting and
+    enrichment can never starve operational calls, even with a concurrency of 1.
     """
-    free = max_concurrency - busy_workers
-    if free <= 0:
-        return False
-    if channel == "low" and high_ready and free <= 1:
-        return False
-    return True
+    free = max(0, max_concurrency - max(0, busy))
+    if channel == "low" and high_ready:
+        free = max(0, free - 1)
+    return free
 
 
 def rate_allowance(
@@ -443,7 +505,7 @@ class ClaimPlan:
     probe: bool
     breaker: dict
     wait: float | None
-    reason: str  # "ok" | "concurrency" | "rate_limit" | "breaker_open"
+    reason: str  # "ok" | "paused" | "concurrency" | "rate_limit" | "breaker_open"
 
 
 def plan_claim(
@@ -452,23 +514,27 @@ def plan_claim(
     *,
     channel: str,
     want: int,
-    busy_workers: int,
+    busy: int,
     high_ready: bool,
     recent_calls: Sequence[float],
-    in_flight: int,
     now_ts: float,
+    paused_until: float | None = None,
 ) -> ClaimPlan:
-    """Concurrency first, then the rate limit, then the breaker (asked last so that a
-    half-open probe is only started when a call can really go out). While the breaker
-    is open nothing is claimed: the jobs wait without burning attempts."""
+    """The partner-wide pause first (nothing goes out before it ends), then
+    concurrency (``busy``: the partner's calls in flight, all workers), then the rate
+    limit (calls in flight count as made now), then the breaker (asked last so that a
+    half-open probe is only started when a call can really go out). While paused or
+    open nothing is claimed: the jobs wait without burning attempts."""
     state = dict(breaker_state or {})
     if want <= 0:
         return ClaimPlan(0, False, state, None, "ok")
-    if not may_take_slot(channel, policy.max_concurrency, busy_workers, high_ready):
+    paused = pause_remaining(paused_until, now_ts)
+    if paused > 0:
+        return ClaimPlan(0, False, state, paused, "paused")
+    free = free_slots(channel, policy.max_concurrency, busy, high_ready)
+    if free <= 0:
         return ClaimPlan(0, False, state, None, "concurrency")
-    allowance, wait = rate_allowance(
-        policy.rate_limit_per_minute, recent_calls, in_flight, now_ts
-    )
+    allowance, wait = rate_allowance(policy.rate_limit_per_minute, recent_calls, busy, now_ts)
     if allowance <= 0:
         return ClaimPlan(0, False, state, wait, "rate_limit")
     allowed, probe, new_state = breaker_admit(policy.breaker, state, now_ts)
@@ -477,7 +543,17 @@ def plan_claim(
             0, False, new_state, breaker_reopens_in(policy.breaker, state, now_ts),
             "breaker_open",
         )
-    return ClaimPlan(1 if probe else min(want, allowance), probe, new_state, None, "ok")
+    return ClaimPlan(1 if probe else min(want, free, allowance), probe, new_state, None, "ok")
+
+
+def next_wake(now_ts: float, candidates: Iterable[float | None]) -> float | None:
+    """The earliest of ``candidates`` (epoch seconds: a retry due, a pause ending, a
+    breaker turning half-open, a rate-limit slot, a lease running out) that is still
+    to come, or None. Past or current moments are "now": the work is due already."""
+    times = [float(c) for c in candidates if c is not None and not math.isnan(float(c))]
+    if not times:
+        return None
+    return max(now_ts, min(times))
 
 
 def blocks(earlier_state: str, earlier_attempts: int, blocking: bool) -> bool:

@@ -56,7 +56,8 @@ _KNOWN_KEY = "|".join(re.escape(k).replace("_", "[_\\- ]") for k in _KNOWN_KEYS)
 # separator followed by another known ``key:`` (a plain comma is part of the value:
 # "Ring twice, door code 4821B" is one instruction).
 _UNQUOTED_END = re.compile(
-    r"[\n\r&{}\[\]]|(?<!\\)\"|[,;](?=\s*(?:[A-Za-z]+ ){0,2}[\"']?(?:" + _KNOWN_KEY + r")[\"']?\s*[:=])",
+    r"[\n\r&{}\[\]]|(?<!\\)\"|[,;](?=\s*(?:[A-Za-z]+ ){0,2}[\"']?(?:"
+    + _KNOWN_KEY + r")[\"']?\s*[:=])",
     re.IGNORECASE)
 
 
@@ -69,8 +70,9 @@ def is_pii_key(key: Any) -> bool:
 
 
 def _key_kind(key: str) -> str | None:
-    """``"pii"``, ``"postcode"``, ``"location"`` or None for a key found in free text; a key of several
-    words counts by its last words too ("Customer phone", "Delivery instructions")."""
+    """``"pii"``, ``"postcode"``, ``"location"`` or None for a key found in free
+    text; a key of several words counts by its last words too ("Customer phone",
+    "Delivery instructions")."""
     words = _norm_key(key).strip("_").split("_")
     for index in range(len(words)):
         name = "_".join(words[index:])

@@ -290,3 +290,47 @@ def test_timeline_never_carries_partner_code_or_message():
     assert len(entries) == 1
     text = repr(entries)
     assert "secret-carrier" not in text and "Bob" not in text and "X99" not in text
+
+
+# --- no "shipped" before a label exists ---------------------------------
+def test_validated_without_a_label_is_shown_packed_and_not_announced():
+    from shipsync.customer import customer_milestone
+
+    before = state_before("packed", "none", None)
+    after = ShipmentState(milestone="handed_over")
+    assert customer_milestone("handed_over", True) == "packed"
+    assert customer_milestone("label_created", True) == "packed"
+    assert notification_keys(before, after, awaiting_label=True) == []
+    # the label exists: shown and announced as it is
+    assert customer_milestone("handed_over", False) == "handed_over"
+    assert notification_keys(before, after) == [("handed_over", "handed_over")]
+
+
+def test_a_carrier_scan_is_shown_even_without_a_label_in_odoo():
+    from shipsync.customer import customer_milestone
+
+    assert customer_milestone("in_transit", True) == "in_transit"
+    before = state_before("handed_over", "none", None)
+    after = ShipmentState(milestone="out_for_delivery")
+    assert notification_keys(before, after, awaiting_label=True) == [
+        ("out_for_delivery", "out_for_delivery")]
+
+
+def test_the_held_shipped_notification_is_released_with_the_label():
+    from shipsync.customer import label_released_keys
+
+    assert label_released_keys("handed_over") == [("handed_over", "handed_over")]
+    for milestone in ("packed", "in_transit", "delivered", None):
+        assert label_released_keys(milestone) == []
+
+
+def test_timeline_leaves_out_handed_over_while_awaiting_the_label():
+    from datetime import datetime
+
+    from shipsync.customer import customer_timeline
+
+    rows = [{"occurred_at": datetime(2026, 11, 2, 8), "milestone": "packed", "state": "applied"},
+            {"occurred_at": datetime(2026, 11, 2, 9), "milestone": "handed_over",
+             "state": "applied"}]
+    assert [e.milestone for e in customer_timeline(rows)] == ["handed_over", "packed"]
+    assert [e.milestone for e in customer_timeline(rows, awaiting_label=True)] == ["packed"]

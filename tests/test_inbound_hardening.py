@@ -253,8 +253,8 @@ def test_openapi_codes_are_exactly_the_codes_the_route_answers():
             "code"]["enum"]
         assert {(status, c) for c in enum} <= documented
     source = (Path(__file__).parents[1] / "shipment_sync" / "controllers" / "main.py").read_text()
-    answered = set(re.findall(r'(?:WebhookRejected|_answer)\(\s*(\d{3}), (?:"[a-z_]+", )?"([a-z_]+)"',
-                              source))
+    answered = set(re.findall(
+        r'(?:WebhookRejected|_answer)\(\s*(\d{3}), (?:"[a-z_]+", )?"([a-z_]+)"', source))
     answered |= {("401", c) for c in (signatures.MISSING_SIGNATURE, signatures.INVALID_SIGNATURE,
                                        signatures.STALE_TIMESTAMP)}
     answered |= {("400", c) for c in (schemas.INVALID_JSON, schemas.INVALID_CHARACTER,

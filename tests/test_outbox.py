@@ -1,5 +1,7 @@
 import json
-from datetime import datetime, timedelta
+import math
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
 
 import pytest
 from hypothesis import given
@@ -8,7 +10,7 @@ from hypothesis import strategies as st
 from shipsync import outbox
 from shipsync.adapters.base import CarrierError, InvalidInput, TransientError
 from shipsync.breaker import BreakerConfig
-from shipsync.retry import RetryPolicy
+from shipsync.retry import MAX_RETRY_AFTER, RetryPolicy
 from shipsync.signatures import StandardWebhooks
 from shipsync.transport import HttpResult
 
@@ -34,7 +36,10 @@ def test_policy_requires_timeouts_and_sane_values():
         outbox.OutboundPolicy(max_concurrency=0)
     with pytest.raises(ValueError, match="cap"):
         outbox.OutboundPolicy(retry=RetryPolicy(base=10, cap=5))
-    assert outbox.OutboundPolicy(connect_timeout=2, read_timeout=3).lease_seconds == 20
+    # A short lease, renewed by the worker's heartbeat while the call is in flight.
+    lease = outbox.OutboundPolicy(connect_timeout=2, read_timeout=300).lease_seconds
+    assert lease == outbox.LEASE_SECONDS
+    assert outbox.HEARTBEAT_SECONDS * 3 <= lease
 
 
 # --------------------------------------------------------------------------- settle
@@ -172,8 +177,7 @@ def test_neutral_probe_outcome_frees_the_probe_slot():
 # --------------------------------------------------------------------------- claiming
 def plan(**kw):
     args = dict(
-        channel="high", want=10, busy_workers=0, high_ready=False, recent_calls=[],
-        in_flight=0, now_ts=T0,
+        channel="high", want=10, busy=0, high_ready=False, recent_calls=[], now_ts=T0,
     )
     args.update(kw)
     policy = args.pop("policy", POLICY)
@@ -181,32 +185,113 @@ def plan(**kw):
     return outbox.plan_claim(policy, state, **args)
 
 
-def test_plan_claims_up_to_want_when_all_is_well():
-    p = plan()
-    assert (p.limit, p.probe, p.reason) == (10, False, "ok")
+def test_plan_claims_up_to_the_free_call_slots():
+    p = plan()  # max concurrency 4: four calls in flight at most
+    assert (p.limit, p.probe, p.reason) == (4, False, "ok")
+    assert plan(want=2).limit == 2
+    wide = outbox.OutboundPolicy(max_concurrency=32)
+    assert plan(policy=wide).limit == 10
 
 
-def test_plan_respects_max_concurrency_in_workers():
-    assert plan(busy_workers=4).reason == "concurrency"
-    assert plan(busy_workers=3).limit == 10
+def test_plan_respects_max_concurrency_in_calls_across_workers():
+    assert plan(busy=4).reason == "concurrency"
+    assert plan(busy=3).limit == 1
+    assert plan(busy=9).limit == 0
 
 
 def test_low_never_takes_the_last_slot_while_high_is_ready():
     one = outbox.OutboundPolicy(max_concurrency=1)
     assert plan(policy=one, channel="low", high_ready=True).limit == 0
-    assert plan(policy=one, channel="low", high_ready=False).limit == 10
-    assert plan(policy=one, channel="high", high_ready=True).limit == 10
+    assert plan(policy=one, channel="low", high_ready=False).limit == 1
+    assert plan(policy=one, channel="high", high_ready=True).limit == 1
     two = outbox.OutboundPolicy(max_concurrency=2)
-    assert plan(policy=two, channel="low", high_ready=True).limit == 10
-    assert plan(policy=two, channel="low", high_ready=True, busy_workers=1).limit == 0
+    assert plan(policy=two, channel="low", high_ready=True).limit == 1
+    assert plan(policy=two, channel="low", high_ready=True, busy=1).limit == 0
 
 
 def test_plan_respects_the_rate_limit_and_says_how_long_to_wait():
     limited = outbox.OutboundPolicy(rate_limit_per_minute=5)
-    p = plan(policy=limited, recent_calls=[T0 - 50, T0 - 40, T0 - 1], in_flight=1)
+    p = plan(policy=limited, recent_calls=[T0 - 50, T0 - 40, T0 - 1], busy=1)
     assert p.limit == 1
-    p = plan(policy=limited, recent_calls=[T0 - 50, T0 - 40, T0 - 1], in_flight=2)
+    p = plan(policy=limited, recent_calls=[T0 - 50, T0 - 40, T0 - 1], busy=2)
     assert (p.limit, p.reason, p.wait) == (0, "rate_limit", 10.0)
+
+
+def test_a_paused_partner_is_not_called_before_the_pause_ends():
+    p = plan(paused_until=T0 + 5)
+    assert (p.limit, p.reason, p.wait) == (0, "paused", 5.0)
+    # The pause comes before everything, even a breaker due for its probe.
+    opened = {"state": "open", "opened_at": T0 - 40}
+    p = plan(state=opened, paused_until=T0 + 1)
+    assert (p.limit, p.reason, p.breaker) == (0, "paused", opened)
+    assert plan(paused_until=T0).limit == 4
+    assert plan(paused_until=T0 - 100).limit == 4
+
+
+def test_429_and_503_with_retry_after_pause_the_partner():
+    for status in (429, 503):
+        pause = outbox.partner_pause(outbox.as_outcome(http(status, retry_after="5")), T0)
+        assert pause.until == T0 + 5
+        assert f"HTTP {status}" in pause.reason and "Retry-After: 5" in pause.reason
+    # An HTTP-date (RFC 9110 IMF-fixdate) gives the same moment.
+    date = "Sat, 01 Mar 2025 12:00:30 GMT"
+    assert outbox.partner_pause(outbox.as_outcome(http(429, retry_after=date)), T0).until == (
+        T0 + 30)
+    # Anything else pauses nothing: the job's own backoff applies.
+    assert outbox.partner_pause(outbox.as_outcome(http(429)), T0) is None
+    assert outbox.partner_pause(outbox.as_outcome(http(500, retry_after="5")), T0) is None
+    assert outbox.partner_pause(outbox.as_outcome(http(429, retry_after="soon")), T0) is None
+    assert outbox.partner_pause(outbox.as_outcome(http(503, retry_after="0")), T0) is None
+    assert outbox.partner_pause(outbox.as_outcome(http(200, retry_after="5")), T0) is None
+    capped = outbox.partner_pause(outbox.as_outcome(http(429, retry_after="9999999")), T0)
+    assert capped.until == T0 + MAX_RETRY_AFTER
+
+
+def test_a_pause_only_grows():
+    long, short = outbox.Pause(T0 + 60, "long"), outbox.Pause(T0 + 5, "short")
+    assert outbox.merge_pause(None, None, short) == (T0 + 5, "short")
+    assert outbox.merge_pause(T0 + 5, "short", long) == (T0 + 60, "long")
+    assert outbox.merge_pause(T0 + 60, "long", short) == (T0 + 60, "long")
+    assert outbox.merge_pause(T0 + 60, "long", None) == (T0 + 60, "long")
+
+
+# Epoch-scale clocks: 2001 to 2096, to the microsecond.
+EPOCHS = st.floats(min_value=1e9, max_value=4e9, allow_nan=False, allow_infinity=False)
+
+
+@given(now=EPOCHS, seconds=st.integers(min_value=1, max_value=200_000),
+       status=st.sampled_from([429, 503]), as_date=st.booleans())
+def test_pause_ends_where_retry_after_says_and_blocks_every_claim_until_then(
+        now, seconds, status, as_date):
+    if as_date:
+        # An HTTP-date has whole seconds: the pause ends at that very second.
+        target = math.floor(now) + seconds
+        value = format_datetime(datetime.fromtimestamp(target, tz=timezone.utc), usegmt=True)
+        expected = target
+    else:
+        value, expected = str(seconds), now + seconds
+    pause = outbox.partner_pause(outbox.as_outcome(http(status, retry_after=value)), now)
+    expected = min(expected, now + MAX_RETRY_AFTER)
+    assert pause is not None and abs(pause.until - expected) < 1e-3
+    until, _reason = outbox.merge_pause(None, None, pause)
+    for moment in (now, now + 0.001, until - 0.01):
+        if moment < until:
+            p = plan(paused_until=until, now_ts=moment)
+            assert (p.limit, p.reason) == (0, "paused")
+            assert abs(moment + p.wait - until) < 1e-3
+            assert outbox.next_wake(moment, [p.wait + moment]) == p.wait + moment
+    assert plan(paused_until=until, now_ts=until).reason == "ok"
+
+
+@given(now=EPOCHS, offsets=st.lists(st.one_of(st.none(), st.floats(-1e6, 1e6)), max_size=8))
+def test_next_wake_is_the_earliest_moment_never_in_the_past(now, offsets):
+    candidates = [None if o is None else now + o for o in offsets]
+    wake = outbox.next_wake(now, candidates)
+    real = [c for c in candidates if c is not None]
+    if not real:
+        assert wake is None
+    else:
+        assert wake == max(now, min(real))
 
 
 def test_open_breaker_claims_nothing_then_a_single_probe():

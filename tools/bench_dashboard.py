@@ -68,8 +68,9 @@ def main():
     fresh = ensure_db(root)
     registry = oe.open_registry(root, DB)
     import odoo
-    from odoo.addons.shipment_sync_monitor.models.shipment_sync_dashboard import TILES
+
     from odoo.addons.shipment_sync_monitor.models.monitor_indexes import create_indexes
+    from odoo.addons.shipment_sync_monitor.models.shipment_sync_dashboard import TILES
     from odoo.addons.shipment_sync_monitor.scripts.generate_data import generate
 
     with registry.cursor() as cr:

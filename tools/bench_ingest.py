@@ -10,7 +10,6 @@ events posted at the same instant must be stored once)."""
 
 import json
 import os
-import statistics
 import subprocess
 import sys
 import threading
@@ -18,12 +17,10 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
-from pathlib import Path
-
-import psycopg2
-import requests
 
 import odoo_env as oe
+import psycopg2
+import requests
 
 sys.path.insert(0, str(oe.REPO))
 from shipsync.signatures import StandardWebhooks  # noqa: E402
@@ -152,7 +149,7 @@ def main():
         ingest_done = time.time()
 
         # Race check: pairs of the same event posted at the same instant.
-        race = run_load(lambda i: webhook(i, f"race-{run_id}-{i // 2}"), 200, CLIENTS)
+        run_load(lambda i: webhook(i, f"race-{run_id}-{i // 2}"), 200, CLIENTS)
 
         conn = psycopg2.connect(host=oe.DB_HOST, user=oe.DB_USER, password=oe.DB_PASSWORD,
                                 dbname=DB)

@@ -16,6 +16,7 @@ SANDBOX_ARGS = {}
 
 def main():
     root = oe.require_odoo_and_postgres("make demo")
+    oe.ensure_engine()
     if os.environ.get("DEMO_RESET"):
         oe.drop_db(DB)
     base = [*oe.odoo_bin(root), *oe.db_args(DB), f"--addons-path={oe.addons_path(root)}",
@@ -26,6 +27,13 @@ def main():
         subprocess.run([*base, "-i", ",".join(oe.ADDONS), "--stop-after-init",
                         "--http-port", str(oe.free_port()), "--log-level=warn"],
                        env=env, check=True)
+        # Customer emails are opt-in per company; the demo company opts in so the
+        # demo shows them (they wait in Odoo's mail queue: no mail server is set).
+        kinds = ("handed_over", "out_for_delivery", "available_for_pickup",
+                 "delivery_attempted", "delivered", "exception")
+        oe._psql("UPDATE res_company SET " + ", ".join(
+            f"shipment_sync_notify_{kind} = true" for kind in kinds)
+            + ", stock_move_email_validation = false", db=DB)
     else:
         subprocess.run([*base, "-u", ",".join(oe.ADDONS), "--stop-after-init",
                         "--http-port", str(oe.free_port()), "--log-level=warn"],

@@ -11,10 +11,9 @@ import sys
 import uuid
 from datetime import datetime, timedelta, timezone
 
+import odoo_env as oe
 import psycopg2
 import requests
-
-import odoo_env as oe
 
 sys.path.insert(0, str(oe.REPO))
 from shipsync.signatures import StandardWebhooks, make_verifier  # noqa: E402

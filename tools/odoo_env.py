@@ -34,6 +34,32 @@ def find_odoo():
     return None, "no Odoo 18.0 found (set ODOO_PATH to an Odoo 18.0 checkout, see README)"
 
 
+def ensure_engine():
+    """Install the ``shipsync`` engine as a distribution, editable from this
+    checkout (``pip install -e .``), unless it already is: Odoo checks the
+    manifests' ``external_dependencies`` by distribution name and version."""
+    import importlib.metadata
+    import json
+
+    for dist in importlib.metadata.distributions(name="shipsync"):
+        try:
+            direct = json.loads(dist.read_text("direct_url.json") or "{}")
+        except ValueError:
+            continue
+        if direct.get("url") == REPO.as_uri() and dist.version == _engine_version():
+            return
+    print("==> installing the shipsync engine from this checkout (pip install -e .)", flush=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                    "-e", str(REPO)], check=True)
+
+
+def _engine_version():
+    for line in (REPO / "pyproject.toml").read_text().splitlines():
+        if line.startswith("version = "):
+            return line.split("=", 1)[1].strip().strip('"')
+    return None
+
+
 def require_odoo_and_postgres(what):
     """The Odoo root for a command that cannot run without Odoo and
     PostgreSQL; exits with a one-line reason otherwise."""

@@ -3,7 +3,6 @@ import logging
 import re
 import uuid
 
-import psycopg2
 from psycopg2 import errors as pg_errors
 
 from odoo import _, api, fields, models
@@ -11,6 +10,8 @@ from odoo.tools import SQL
 
 from shipsync import ingest, pii
 from shipsync import milestones as ms
+
+from .cron_retry import retry_conflicts
 
 _logger = logging.getLogger(__name__)
 
@@ -246,7 +247,7 @@ class ShipmentSyncEvent(models.Model):
         if new_ids and full_body:
             self.env["shipment.sync.payload.vault"]._store_event_body(
                 new_ids[0], _clean(full_body), partner.company_id.id)
-        duplicates = [row for row, i in zip(rows, ids) if not i]
+        duplicates = [row for row, i in zip(rows, ids, strict=True) if not i]
         if duplicates:
             self._insert_rows([
                 dict(row, state="duplicate", headers_json=None, raw_body=None)
@@ -282,6 +283,7 @@ class ShipmentSyncEvent(models.Model):
     # applying
     # ------------------------------------------------------------------
     @api.model
+    @retry_conflicts
     def _cron_apply_events(self, limit=APPLY_BATCH):
         """Apply received events, picking by picking. Claims events with SKIP
         LOCKED so several cron workers can run side by side; a picking another

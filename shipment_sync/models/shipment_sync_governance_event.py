@@ -20,6 +20,8 @@ from odoo.tools import SQL
 
 from shipsync import retention
 
+from .cron_retry import retry_conflicts
+
 PURGE_BATCH = retention.PURGE_BATCH
 
 
@@ -102,6 +104,7 @@ class ShipmentSyncEvent(models.Model):
     # retention
     # ------------------------------------------------------------------
     @api.model
+    @retry_conflicts
     def _cron_purge_bodies(self, now=None, batch=PURGE_BATCH):
         """Blank bodies past retention, partner by partner, in small batches
         claimed with SKIP LOCKED (a row the webhook route or a worker holds is
@@ -140,7 +143,7 @@ class ShipmentSyncEvent(models.Model):
         # Commit each batch so its row locks are held for milliseconds, never
         # across the whole purge (the cron owns its cursor). Not in tests.
         if not getattr(threading.current_thread(), "testing", False):
-            self.env.cr.commit()
+            self.env.cr.commit()  # pylint: disable=invalid-commit
 
     def _purge_inbound(self, partner_id, cutoff, now, batch):
         cr = self.env.cr

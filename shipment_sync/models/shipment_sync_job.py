@@ -12,6 +12,7 @@ from odoo.tools import SQL
 
 from shipsync import outbox
 
+from .cron_retry import retry_conflicts
 from .shipment_sync_job_attempt import ERROR_CLASS_SELECTION
 
 _logger = logging.getLogger(__name__)
@@ -35,6 +36,10 @@ BATCH = 20
 WORK_SECONDS = 50.0
 #: A run with nothing claimable waits for a retry due within this many seconds.
 IDLE_WAIT = 3.0
+#: Calls one worker keeps in flight at once (system parameter
+#: ``shipment_sync.outbox_calls_in_flight``); each partner's max concurrency still
+#: bounds its own calls across all workers.
+CALLS_IN_FLIGHT = 16
 RECLAIM_BATCH = 200
 PURGE_BATCH = 1000
 
@@ -87,7 +92,7 @@ class ShipmentSyncJob(models.Model):
     attempts = fields.Integer(readonly=True)
     next_attempt_at = fields.Datetime(readonly=True)
     lease_until = fields.Datetime(readonly=True)
-    worker_id = fields.Char("Worker", readonly=True)
+    worker_id = fields.Char(readonly=True)
     last_error = fields.Text(readonly=True)
     last_error_class = fields.Selection(ERROR_CLASS_SELECTION, "Error class", readonly=True,
                                         index=True)
@@ -268,8 +273,8 @@ class ShipmentSyncJob(models.Model):
             raise AccessError(_("Only a Shipment Sync administrator may edit a job's payload."))
         for job in self:
             if job.state not in ("pending", "dead", "cancelled"):
-                raise UserError(_("Job %s is %s: its payload can no longer be edited.",
-                                  job.display_name, job.state))
+                raise UserError(_("Job %(job)s is %(state)s: its payload can no longer be edited.",
+                                  job=job.display_name, state=job.state))
             if (job.payload or "") == (new_payload or ""):
                 continue
             job.message_post(body=_(
@@ -314,6 +319,7 @@ class ShipmentSyncJob(models.Model):
     # crons
     # ------------------------------------------------------------------
     @api.model
+    @retry_conflicts
     def _cron_outbox_work(self, channel="high"):
         """Cron entry point of the workers (any number of cron threads, workers
         or servers may run it; the claim makes them share the queue)."""
@@ -323,6 +329,7 @@ class ShipmentSyncJob(models.Model):
         return stats
 
     @api.model
+    @retry_conflicts
     def _cron_outbox_purge(self, now=None):
         """Delete finished jobs (and, by cascade, their attempts) older than
         their partner's retention."""

@@ -41,7 +41,7 @@ class ShipmentSyncJobAttempt(models.Model):
     outcome = fields.Selection(
         [("done", "Done"), ("retry", "Retry"), ("dead", "Dead"), ("cancelled", "Cancelled"),
          ("stale", "Reported after losing the lease")], readonly=True)
-    worker_id = fields.Char("Worker", readonly=True)
+    worker_id = fields.Char(readonly=True)
 
     def _auto_init(self):
         res = super()._auto_init()

@@ -5,7 +5,11 @@ import contextlib
 import dataclasses
 import json
 import logging
+import math
+import threading
 import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from datetime import timedelta
 
 from odoo import _, api, models
@@ -15,7 +19,9 @@ from shipsync import outbox, transport
 
 from .shipment_sync_job import (
     BATCH,
+    CALLS_IN_FLIGHT,
     CHANNELS,
+    CRON_XMLIDS,
     IDLE_WAIT,
     RECLAIM_BATCH,
     WORK_SECONDS,
@@ -54,7 +60,9 @@ class ShipmentSyncJob(models.Model):
                            "SET LOCAL synchronous_commit TO OFF"))
 
     def _outbox_commit(self, cr):
-        cr.commit()
+        # The worker owns this cursor (a cron's): each call's outcome is committed
+        # on its own so a crash loses at most the call in flight, never a batch.
+        cr.commit()  # pylint: disable=invalid-commit
         self._outbox_begin(cr)
 
     def _outbox_rollback(self, cr):
@@ -63,103 +71,150 @@ class ShipmentSyncJob(models.Model):
 
     @api.model
     def _outbox_work(self, channels=("high",), batch=BATCH, now=None, time_budget=WORK_SECONDS,
-                     max_batches=None, worker_id=None, idle_wait=None):
+                     max_batches=None, worker_id=None, idle_wait=None, calls_in_flight=None):
         """Work the queue of ``channels`` until nothing is claimable or the time
-        budget is spent: reclaim expired leases, claim a batch, COMMIT it, call
-        outside any transaction, record each outcome in its own transaction.
+        budget is spent: reclaim expired leases, claim what the free call slots
+        allow, COMMIT the claim, call outside any transaction (up to
+        ``calls_in_flight`` calls at once, in a thread pool sharing one pooled
+        HTTP session), and record each outcome in its own transaction as soon as
+        it comes back; freed slots are refilled by the next claim.
 
-        The loop owns its cursor (never the caller's): a claim is committed
-        before the calls so that other workers see it, and each outcome is
-        committed right after its call so that a crash loses at most the call
-        in flight, which its lease brings back. ``now`` (naive UTC) fixes the
-        clock, for tests; the run then never waits for a retry."""
+        The loop owns its cursor (never the caller's) and is the only user of
+        it: the call threads never touch the database. A claim is committed
+        before its calls so that other workers see it, each outcome is committed
+        right after its call, and the leases of the calls in flight are renewed
+        every ``HEARTBEAT_SECONDS``: a crash loses at most the calls in flight,
+        which their short leases bring back within seconds. ``now`` (naive UTC)
+        fixes the clock, for tests; the run then never waits for a retry."""
         worker = worker_id or new_worker_id()
         clock = (lambda: now) if now else utcnow
         if idle_wait is None:
             idle_wait = 0.0 if now else IDLE_WAIT
+        size = max(1, int(calls_in_flight or self._outbox_calls_in_flight()))
         deadline = time.monotonic() + time_budget
         stats = {"worker": worker, "batches": 0, "calls": 0, "released": 0, "reclaimed": 0,
-                 "stopped": "idle"}
-        session = transport.new_session(pool_size=8)
+                 "stopped": "idle", "peak_in_flight": 0}
+        session = transport.new_session(pool_size=max(size, 8))
 
         def http(req):
             return transport.send(session, req)
 
+        pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="outbox-call")
+        flying = {}  # future -> (Prepared, started)
+        wake = None
         cr = self._outbox_transaction()
         try:
             Job = self.env(cr=cr, su=True)[self._name]
-            fanned_out = False
+            fanned_out = stopping = False
+            beat = reclaimed_at = time.monotonic()
+            reclaimed_at -= outbox.HEARTBEAT_SECONDS
             while True:
-                if time.monotonic() >= deadline:
-                    stats["stopped"] = "budget"
-                    break
-                if max_batches is not None and stats["batches"] >= max_batches:
-                    stats["stopped"] = "max_batches"
-                    break
-                stats["reclaimed"] += Job._outbox_reclaim(clock())
-                claimed, wait = Job._outbox_claim(worker, channels, batch, clock())
-                if not claimed:
-                    nxt = Job._outbox_next_due(channels, clock(), wait)
-                    self._outbox_commit(cr)  # reclaimed leases, probe bookkeeping
-                    if nxt is not None and nxt <= idle_wait and \
-                            time.monotonic() + nxt < deadline:
-                        time.sleep(max(nxt, 0.05))
-                        continue
-                    break
-                stats["batches"] += 1
-                if len(claimed) >= batch and not fanned_out:
-                    # More work than one batch: wake the sibling workers too.
-                    Job._outbox_trigger(channels, siblings=True)
-                    fanned_out = True
-                self._outbox_commit(cr)  # the claim (and its lease) is ours once committed
-                prepared = Job.browse(claimed)._outbox_prepare(http)
-                self._outbox_commit(cr)  # end the read transaction before the calls
-                self._outbox_run_batch(cr, worker, prepared, clock, stats)
-                Job._outbox_wake_other_channel(channels, {p.partner_id for p in prepared},
-                                               clock())
+                if not stopping and time.monotonic() >= deadline:
+                    stats["stopped"], stopping = "budget", True
+                if not stopping and max_batches is not None and \
+                        stats["batches"] >= max_batches:
+                    stats["stopped"], stopping = "max_batches", True
+                free = size - len(flying)
+                # Claim when a quarter of the slots (at least one) is free, or
+                # nothing flies: fewer claim rounds under load, no idle slot long.
+                if not stopping and free and (not flying or free >= max(1, size // 4)):
+                    if not flying or \
+                            time.monotonic() - reclaimed_at >= outbox.HEARTBEAT_SECONDS:
+                        stats["reclaimed"] += Job._outbox_reclaim(clock())
+                        reclaimed_at = time.monotonic()
+                    claimed, wait = Job._outbox_claim(worker, channels, min(batch, free),
+                                                      clock())
+                    if claimed:
+                        stats["batches"] += 1
+                        if len(claimed) >= min(batch, size) and not fanned_out:
+                            # A full claim, likely more work: wake the siblings too.
+                            Job._outbox_trigger(channels, siblings=True)
+                            fanned_out = True
+                        self._outbox_commit(cr)  # the claim (and its lease) is ours
+                        prepared = Job.browse(claimed)._outbox_prepare(http)
+                        self._outbox_commit(cr)  # end the read transaction
+                        for call in prepared:
+                            flying[pool.submit(_timed, call.thunk)] = (call, clock())
+                        stats["peak_in_flight"] = max(stats["peak_in_flight"], len(flying))
+                    elif not flying:
+                        nxt = Job._outbox_next_due(channels, clock(), wait)
+                        self._outbox_commit(cr)  # reclaimed leases, probe bookkeeping
+                        if nxt is not None and nxt <= idle_wait and \
+                                time.monotonic() + nxt < deadline:
+                            # Short naps: another worker may free a slot or end
+                            # a pause before then.
+                            time.sleep(min(max(nxt, 0.05), 0.5))
+                            continue
+                        wake = nxt
+                        break
+                if not flying:
+                    if stopping:
+                        break
+                    continue
+                timeout = max(0.0, beat + outbox.HEARTBEAT_SECONDS - time.monotonic())
+                done, _pending = futures_wait(list(flying), timeout=timeout,
+                                              return_when=FIRST_COMPLETED)
+                freed = set()
+                for future in done:
+                    call, started = flying.pop(future)
+                    stats["calls"] += 1
+                    freed.add(call.partner_id)
+                    self._outbox_record_safely(cr, worker, call, future.result(), started,
+                                               clock)
+                if flying and time.monotonic() - beat >= outbox.HEARTBEAT_SECONDS:
+                    Job._outbox_heartbeat(worker, [c.job_id for c, _s in flying.values()],
+                                          clock())
+                    self._outbox_commit(cr)
+                    beat = time.monotonic()
+                if freed and not flying:
+                    Job._outbox_wake_other_channel(channels, freed, clock())
+                    self._outbox_commit(cr)
+            if stats["stopped"] != "idle" or wake is None:
+                # Stopped with work left (the cron reschedules itself at once),
+                # or nothing pending: the sweep and the enqueue triggers suffice.
+                wake = Job._outbox_next_due(channels, clock(), None) if wake is None \
+                    else wake
+            if wake is not None and not now:
+                Job._outbox_wake_at(channels, clock() + timedelta(seconds=wake))
                 self._outbox_commit(cr)
         finally:
+            pool.shutdown(wait=True)
             session.close()
             cr.close()
         return stats
 
-    def _outbox_run_batch(self, cr, worker, prepared, clock, stats):
+    @api.model
+    def _outbox_calls_in_flight(self):
+        """Calls one worker keeps in flight at once (system parameter
+        ``shipment_sync.outbox_calls_in_flight``, default CALLS_IN_FLIGHT); each
+        partner's max concurrency still bounds its own calls, all workers
+        together."""
+        value = self.env["ir.config_parameter"].sudo().get_param(
+            "shipment_sync.outbox_calls_in_flight")
+        try:
+            return max(1, min(int(value), 256)) if value else CALLS_IN_FLIGHT
+        except ValueError:
+            return CALLS_IN_FLIGHT
+
+    def _outbox_record_safely(self, cr, worker, call, outcome, started, clock):
         Job = self.env(cr=cr, su=True)[self._name]
-        blocked = set()
-        todo = list(prepared)
-        # Leases are renewed a few times per lease, not after every call.
-        renew_every = min((p.policy.lease_seconds for p in prepared), default=60.0) / 3
-        renewed = time.monotonic()
-        while todo:
-            call = todo.pop(0)
-            if call.partner_id in blocked:
-                continue
-            started = clock()
-            tick = time.monotonic()
-            outcome = outbox.run_call(call.thunk)
-            if not outcome.elapsed_ms:
-                elapsed = int((time.monotonic() - tick) * 1000)
-                outcome = dataclasses.replace(outcome, elapsed_ms=elapsed)
-            stats["calls"] += 1
-            renew = []
-            if todo and time.monotonic() - renewed >= renew_every:
-                renew, renewed = [p.job_id for p in todo], time.monotonic()
-            try:
-                breaker = Job._outbox_record(worker, call, outcome, started, clock(), renew)
-                self._outbox_commit(cr)  # the outcome is durable before the next call
-            except Exception:
-                self._outbox_rollback(cr)
-                _logger.exception("outbox: could not record the outcome of job %s; its lease "
-                                  "will expire and it will be retried", call.job_id)
-                continue
-            if breaker.get("state") != "closed":
-                # The partner's breaker opened (here or in another worker): its other
-                # claimed jobs go back to the queue without burning an attempt.
-                blocked.add(call.partner_id)
-                rest = [p.job_id for p in todo if p.partner_id == call.partner_id]
-                if rest:
-                    stats["released"] += Job._outbox_release(worker, rest)
-                    self._outbox_commit(cr)
+        try:
+            Job._outbox_record(worker, call, outcome, started, clock(), [])
+            self._outbox_commit(cr)  # the outcome is durable at once
+        except Exception:
+            self._outbox_rollback(cr)
+            _logger.exception("outbox: could not record the outcome of job %s; its lease "
+                              "will expire and it will be retried", call.job_id)
+
+    def _outbox_heartbeat(self, worker, job_ids, now):
+        """Renew the leases of this worker's calls in flight."""
+        if not job_ids:
+            return 0
+        self.env.cr.execute(SQL(
+            "UPDATE shipment_sync_job SET lease_until = %s WHERE id IN %s "
+            "AND worker_id = %s AND state = 'running'",
+            now + timedelta(seconds=outbox.LEASE_SECONDS), tuple(job_ids), worker))
+        return self.env.cr.rowcount
 
     def _outbox_reclaim(self, now):
         """Jobs whose worker never reported back before its lease expired (killed
@@ -199,13 +254,17 @@ class ShipmentSyncJob(models.Model):
             want = limit - len(claimed)
             if want <= 0:
                 break
-            stored = partner._outbox_lock()
+            stored, paused_until, _reason = partner._outbox_lock_state()
             policy = partner._outbox_policy()
+            if paused_until and paused_until > now_ts:
+                # Paused partner-wide (a 429/503 Retry-After): nothing else to ask.
+                waits.append(paused_until - now_ts)
+                continue
+            # The partner's calls in flight, all workers (ours included).
             cr.execute(SQL(
-                "SELECT count(DISTINCT worker_id), count(*) FROM shipment_sync_job "
-                "WHERE partner_id = %s AND state = 'running' AND lease_until >= %s "
-                "AND worker_id <> %s", partner.id, now, worker))
-            busy_workers, in_flight = cr.fetchone()
+                "SELECT count(*) FROM shipment_sync_job WHERE partner_id = %s "
+                "AND state = 'running' AND lease_until >= %s", partner.id, now))
+            busy = cr.fetchone()[0]
             recent = []
             if policy.rate_limit_per_minute > 0:
                 window = 60.0 if policy.rate_limit_per_minute >= 1 else \
@@ -225,9 +284,9 @@ class ShipmentSyncJob(models.Model):
                     partner.id, now))
                 high_ready = bool(cr.fetchone())
             plan = outbox.plan_claim(
-                policy, stored, channel=main_channel, want=want, busy_workers=busy_workers,
-                high_ready=high_ready, recent_calls=recent, in_flight=in_flight,
-                now_ts=now_ts)
+                policy, stored, channel=main_channel, want=want, busy=busy,
+                high_ready=high_ready, recent_calls=recent, now_ts=now_ts,
+                paused_until=paused_until)
             if not plan.limit:
                 if plan.wait is not None:
                     waits.append(plan.wait)
@@ -302,13 +361,20 @@ class ShipmentSyncJob(models.Model):
         breaker state. Plain SQL on this hot path (four statements per call); the
         ORM only runs for the hooks of a finished job."""
         partner = self.env["shipment.sync.partner"].browse(call.partner_id)
-        stored = partner._outbox_lock()
+        stored, paused_until, pause_reason = partner._outbox_lock_state()
         policy = call.policy
+        now_ts = outbox.epoch(now)
         settlement = outbox.settle(policy, call.attempt, outcome, now)
         breaker = outbox.breaker_report(policy.breaker, stored, settlement.breaker_signal,
-                                        outbox.epoch(now))
+                                        now_ts)
         if breaker != stored:
             partner._outbox_store_breaker(breaker)
+        until, reason = outbox.merge_pause(paused_until, pause_reason,
+                                           outbox.partner_pause(outcome, now_ts))
+        if until != paused_until:
+            partner._outbox_store_pause(until, reason)
+            _logger.info("outbox: %s paused until %s (%s)", partner.name,
+                         outbox.from_epoch(until), reason)
         job = self.browse(call.job_id)
         ours = job._outbox_settle(settlement, outcome, now, started, worker, call.attempt)
         if ours:
@@ -404,16 +470,47 @@ class ShipmentSyncJob(models.Model):
         return self.env.cr.rowcount
 
     def _outbox_next_due(self, channels, now, wait):
-        """Seconds until a pending job of ``channels`` is due (or a partner's wait
-        ends), None when there is nothing pending."""
+        """Seconds until work of ``channels`` may be due: a pending job's next
+        attempt, a partner's wait (pause, breaker half-open, rate-limit slot) or
+        a running job's lease running out (its worker may be dead); None when
+        there is nothing pending or running."""
         self.env.cr.execute(SQL(
-            "SELECT min(next_attempt_at) FROM shipment_sync_job WHERE state = 'pending' "
-            "AND channel IN %s AND next_attempt_at > %s", tuple(channels), now))
-        due = self.env.cr.fetchone()[0]
-        candidates = [w for w in (wait,) if w is not None]
-        if due:
-            candidates.append((due - now).total_seconds())
-        return min(candidates) if candidates else None
+            "SELECT (SELECT min(next_attempt_at) FROM shipment_sync_job WHERE state = "
+            "'pending' AND channel IN %s AND next_attempt_at > %s), "
+            "(SELECT min(lease_until) FROM shipment_sync_job WHERE state = 'running' "
+            "AND channel IN %s)", tuple(channels), now, tuple(channels)))
+        due, lease = self.env.cr.fetchone()
+        now_ts = outbox.epoch(now)
+        wake = outbox.next_wake(now_ts, [
+            None if wait is None else now_ts + wait,
+            outbox.epoch(due) if due else None,
+            # Reclaimed just after the lease: a microsecond is enough, the claim
+            # compares with "<".
+            outbox.epoch(lease) + 0.001 if lease else None,
+        ])
+        return None if wake is None else wake - now_ts
+
+    def _outbox_wake_at(self, channels, when):
+        """Run the first worker of ``channels`` at ``when`` (naive UTC): an
+        ``ir.cron`` trigger at that date, which any server honours, and, since
+        cron threads only look at their triggers when notified or once a
+        minute, a notification sent at that moment by this process (best
+        effort: if the process is gone, the sweep picks the trigger up)."""
+        # A trigger's date is stored to the second (rounded down): the run it
+        # starts may come a little early and then waits in-process (IDLE_WAIT).
+        crons = self.env["ir.cron"].sudo()
+        for channel in channels:
+            cron = self.env.ref(CRON_XMLIDS[channel][0], raise_if_not_found=False)
+            if not cron:
+                continue
+            self.env.cr.execute(SQL(
+                "SELECT 1 FROM ir_cron_trigger WHERE cron_id = %s AND call_at >= %s "
+                "AND call_at <= %s LIMIT 1", cron.id, utcnow() - timedelta(seconds=1), when))
+            if not self.env.cr.fetchone():
+                crons.browse(cron.id)._trigger(at=when)
+        if not self.env.registry.in_test_mode():
+            dbname = self.env.cr.dbname
+            self.env.cr.postcommit.add(lambda: _notify_at(dbname, outbox.epoch(when)))
 
     def _outbox_wake_other_channel(self, channels, partner_ids, now):
         """After a batch frees its partners' slots, wake the other channel's workers
@@ -431,6 +528,39 @@ class ShipmentSyncJob(models.Model):
             self._outbox_trigger(ready)
 
 
+_WAKE_LOCK = threading.Lock()
+_WAKES = {}  # (dbname, epoch second) -> threading.Timer
+
+
+def _notify_at(dbname, at_ts):
+    """Send ``NOTIFY cron_trigger`` for ``dbname`` at ``at_ts`` (epoch seconds)
+    from a daemon timer of this process: the cron threads and cron workers of
+    every server wake up and run the crons whose trigger is due."""
+    key = (dbname, int(math.ceil(at_ts)))
+    with _WAKE_LOCK:
+        for old in [k for k, t in _WAKES.items() if not t.is_alive()]:
+            del _WAKES[old]
+        if key in _WAKES or len(_WAKES) > 1000:
+            return
+        timer = threading.Timer(max(0.0, at_ts - time.time()), _notify_now, (dbname,))
+        timer.daemon = True
+        _WAKES[key] = timer
+        timer.start()
+
+
+def _notify_now(dbname):
+    from odoo.sql_db import db_connect
+
+    from odoo.addons.base.models.ir_cron import ODOO_NOTIFY_FUNCTION
+
+    try:
+        with db_connect("postgres").cursor() as cr:
+            cr.execute(SQL("SELECT %s('cron_trigger', %s)",
+                           SQL.identifier(ODOO_NOTIFY_FUNCTION), dbname))
+    except Exception:  # noqa: BLE001 - best effort, the sweep is the fallback
+        _logger.warning("outbox: could not notify the cron workers", exc_info=True)
+
+
 class Prepared:
     """One claimed job ready to be called (plain values only)."""
 
@@ -439,6 +569,15 @@ class Prepared:
     def __init__(self, job_id, partner_id, attempt, policy, thunk, operation):
         self.job_id, self.partner_id, self.attempt = job_id, partner_id, attempt
         self.policy, self.thunk, self.operation = policy, thunk, operation
+
+
+def _timed(thunk):
+    """Run a prepared call in a pool thread: an outcome with its duration."""
+    tick = time.monotonic()
+    outcome = outbox.run_call(thunk)
+    if not outcome.elapsed_ms:
+        outcome = dataclasses.replace(outcome, elapsed_ms=int((time.monotonic() - tick) * 1000))
+    return outcome
 
 
 def _keyed(http, key):

@@ -1,5 +1,4 @@
 import logging
-
 from datetime import timedelta
 
 from psycopg2 import errors as pg_errors
@@ -9,6 +8,7 @@ from odoo.tools import SQL
 
 from shipsync import customer
 
+from .cron_retry import retry_conflicts
 from .transient_errors import is_transient_db_error
 
 _logger = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ class ShipmentSyncNotification(models.Model):
          ("failed", "Failed")],
         default="pending", required=True, index=True, readonly=True)
     skip_reason = fields.Char(readonly=True)
-    mail_id = fields.Many2one("mail.mail", "Mail", readonly=True, ondelete="set null")
+    mail_id = fields.Many2one("mail.mail", readonly=True, ondelete="set null")
     queued_at = fields.Datetime("Queued on", readonly=True)
     error = fields.Text(readonly=True, help="Why the email could not be rendered.")
     picking_milestone = fields.Selection(related="picking_id.shipment_milestone",
@@ -119,6 +119,7 @@ class ShipmentSyncNotification(models.Model):
     # sending (cron)
     # ------------------------------------------------------------------
     @api.model
+    @retry_conflicts
     def _cron_send_notifications(self, limit=SEND_BATCH):
         """Render pending notifications into Odoo's mail queue. Claims rows
         with SKIP LOCKED so a triggered run and the sweep never render one

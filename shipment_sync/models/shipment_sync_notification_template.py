@@ -14,7 +14,7 @@ class ShipmentSyncNotificationTemplate(models.Model):
                                  default=lambda self: self.env.company, ondelete="cascade")
     kind = fields.Selection("_selection_kind", required=True)
     template_id = fields.Many2one(
-        "mail.template", "Template", required=True, ondelete="cascade",
+        "mail.template", required=True, ondelete="cascade",
         domain=[("model", "=", "stock.picking")],
         help="Rendered on the delivery order, in the customer's language.")
 

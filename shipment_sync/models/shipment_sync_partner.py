@@ -76,7 +76,8 @@ class ShipmentSyncPartner(models.Model):
         string="Signature prefix", tracking=True, help="e.g. sha256= or hmac-sha256-hex=",
     )
     signature_tolerance = fields.Integer(
-        default=300, tracking=True, help="Seconds a signed timestamp may differ from now (Standard Webhooks).",
+        default=300, tracking=True,
+        help="Seconds a signed timestamp may differ from now (Standard Webhooks).",
     )
     webhook_secret = fields.Char(
         groups="shipment_sync.group_manager", copy=False,

@@ -6,6 +6,8 @@ from odoo.exceptions import AccessError, ValidationError
 from shipsync import governance as gov
 from shipsync import retention
 
+from .cron_retry import retry_conflicts
+
 ENVIRONMENTS = [
     ("test", "Test (sandbox credentials)"),
     ("production", "Production (live)"),
@@ -120,6 +122,7 @@ class ShipmentSyncPartner(models.Model):
         return True
 
     @api.model
+    @retry_conflicts
     def _cron_retire_secrets(self, now=None):
         """Clear the previous webhook secrets whose grace period is over."""
         now = now or fields.Datetime.now()

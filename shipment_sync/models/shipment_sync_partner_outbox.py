@@ -68,6 +68,13 @@ class ShipmentSyncPartner(models.Model):
     outbox_breaker_opened_at = fields.Datetime("Breaker opened at", readonly=True, copy=False)
     outbox_breaker_failures = fields.Integer(
         "Consecutive failures", readonly=True, copy=False)
+    outbox_paused_until = fields.Datetime(
+        "Paused until", readonly=True, copy=False,
+        help="The partner answered 429 or 503 with a Retry-After: no worker calls it "
+        "before this moment (its jobs wait without burning attempts).")
+    outbox_pause_reason = fields.Char("Pause reason", readonly=True, copy=False)
+    outbox_paused = fields.Boolean(
+        "Paused", compute="_compute_outbox_paused", search="_search_outbox_paused")
     outbox_job_pending_count = fields.Integer(compute="_compute_outbox_counts")
     outbox_job_dead_count = fields.Integer(compute="_compute_outbox_counts")
 
@@ -84,6 +91,19 @@ class ShipmentSyncPartner(models.Model):
             except ValueError as exc:
                 raise ValidationError(_("Outbound policy of %(partner)s: %(problem)s",
                                         partner=partner.name, problem=exc)) from None
+
+    @api.depends("outbox_paused_until")
+    def _compute_outbox_paused(self):
+        now = fields.Datetime.now()
+        for partner in self:
+            partner.outbox_paused = bool(partner.outbox_paused_until and
+                                         partner.outbox_paused_until > now)
+
+    def _search_outbox_paused(self, operator, value):
+        if operator not in ("=", "!=") or not isinstance(value, bool):
+            raise NotImplementedError(_("Unsupported search on the pause"))
+        paused = [("outbox_paused_until", ">", fields.Datetime.now())]
+        return paused if (operator == "=") == value else ["!", *paused]
 
     def _compute_outbox_counts(self):
         Job = self.env["shipment.sync.job"]
@@ -133,17 +153,34 @@ class ShipmentSyncPartner(models.Model):
 
     def _outbox_lock(self):
         """Lock the partner row until the end of the transaction: claims and outcomes
-        of one partner are serialized, so its concurrency, rate limit and breaker are
-        exact across workers. Returns the stored breaker state."""
+        of one partner are serialized, so its concurrency, rate limit, pause and
+        breaker are exact across workers. Returns the stored breaker state."""
+        return self._outbox_lock_state()[0]
+
+    def _outbox_lock_state(self):
+        """:meth:`_outbox_lock`, returning ``(breaker state, paused until (epoch
+        seconds or None), pause reason)``."""
         self.ensure_one()
         self.env.cr.execute(SQL(
-            "SELECT outbox_breaker_data FROM shipment_sync_partner WHERE id = %s "
-            "FOR NO KEY UPDATE", self.id))
-        row = self.env.cr.fetchone()
+            "SELECT outbox_breaker_data, outbox_paused_until, outbox_pause_reason "
+            "FROM shipment_sync_partner WHERE id = %s FOR NO KEY UPDATE", self.id))
+        row = self.env.cr.fetchone() or (None, None, None)
         try:
-            return json.loads(row[0]) if row and row[0] else {}
+            breaker = json.loads(row[0]) if row[0] else {}
         except ValueError:
-            return {}
+            breaker = {}
+        return breaker, outbox.epoch(row[1]) if row[1] else None, row[2]
+
+    def _outbox_store_pause(self, until_ts, reason):
+        """Store the partner-wide pause (row locked by :meth:`_outbox_lock`), plain
+        SQL like the breaker. Every worker's claim reads it."""
+        self.ensure_one()
+        self.env.cr.execute(SQL(
+            "UPDATE shipment_sync_partner SET outbox_paused_until = %s, "
+            "outbox_pause_reason = %s WHERE id = %s",
+            outbox.from_epoch(until_ts), (reason or "")[:250] or None, self.id))
+        self.invalidate_recordset(["outbox_paused_until", "outbox_pause_reason",
+                                   "outbox_paused"])
 
     def _outbox_store_breaker(self, state):
         """Store the breaker state (the row is locked by :meth:`_outbox_lock`). Plain
@@ -168,6 +205,15 @@ class ShipmentSyncPartner(models.Model):
             partner._outbox_lock()
             partner._outbox_store_breaker(brk.to_dict(brk.BreakerState()))
             partner.message_post(body=_("Circuit breaker closed by %s.", self.env.user.name))
+        self.env["shipment.sync.job"]._outbox_trigger(("high", "low"))
+        return True
+
+    def action_outbox_resume(self):
+        """End a partner-wide pause by hand (the partner said it is ready again)."""
+        for partner in self.filtered("outbox_paused_until"):
+            partner._outbox_lock()
+            partner._outbox_store_pause(None, None)
+            partner.message_post(body=_("Outbound pause lifted by %s.", self.env.user.name))
         self.env["shipment.sync.job"]._outbox_trigger(("high", "low"))
         return True
 

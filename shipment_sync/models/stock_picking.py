@@ -49,7 +49,7 @@ class StockPicking(models.Model):
         vals_list = super().copy_data(default=default)
         default = default or {}
         if default.get("backorder_id") or default.get("return_id"):
-            for picking, vals in zip(self, vals_list):
+            for picking, vals in zip(self, vals_list, strict=True):
                 vals.setdefault("shipment_correlation_id", picking.shipment_correlation_id)
         return vals_list
 
@@ -136,7 +136,8 @@ class StockPicking(models.Model):
         domain = []
         for field, values in refs.items():
             if values:
-                domain = ["|", *domain, (field, "in", values)] if domain else [(field, "in", values)]
+                clause = (field, "in", values)
+                domain = ["|", *domain, clause] if domain else [clause]
         if not domain:
             return
         Event = self.env["shipment.sync.event"].sudo()
@@ -243,22 +244,46 @@ class StockPicking(models.Model):
                               subtype_xmlid="mail.mt_note")
         opened = final.exception_state == "open" and (
             old_exc_state != "open" or old_reason != final.exception_reason)
+        if old_exc_state == "open" and (final.exception_state != "open" or opened):
+            # Resolved (by a person or a partner event) or replaced by another one.
+            self._shipment_exception_activity_done(
+                _("Exception resolved") if final.exception_state != "open"
+                else _("Replaced by another exception"))
         if opened:
             partner = partner_by_code.get(final.exception_partner)
             self._shipment_exception_activity(
                 reasons.get(final.exception_reason, final.exception_reason), partner)
 
-    def _shipment_exception_activity(self, reason_label, partner=None):
+    def _shipment_exception_responsible(self, partner=None):
+        """Who gets the to-do of an exception: the partner's responsible, the
+        transfer's responsible, else the administrator."""
+        self.ensure_one()
         candidates = [partner and partner.responsible_user_id, self.user_id,
                       self.env.ref("base.user_admin", raise_if_not_found=False)]
         user = next((u for u in candidates if u and u.active and not u._is_superuser()), None)
+        return user or self.env.user
+
+    def _shipment_exception_activity(self, reason_label, partner=None):
+        """The one to-do of an open exception (the monitor moves it to the
+        exception's workbench card)."""
         self.activity_schedule(
-            "mail.mail_activity_data_todo",
+            "shipment_sync.mail_activity_type_shipment_exception",
             summary=_("Shipment exception: %s", reason_label),
             note=_("%(partner)s reported: %(reason)s",
                    partner=partner.name if partner else _("Odoo"), reason=reason_label),
-            user_id=user.id if user else self.env.uid,
+            user_id=self._shipment_exception_responsible(partner).id,
         )
+
+    def _shipment_exception_activity_done(self, feedback):
+        """Mark the exception to-dos of these transfers done."""
+        activity_type = self.env.ref("shipment_sync.mail_activity_type_shipment_exception",
+                                     raise_if_not_found=False)
+        if not activity_type:
+            return
+        activities = self.sudo().activity_ids.filtered(
+            lambda a: a.activity_type_id == activity_type)
+        if activities:
+            activities.action_feedback(feedback=feedback)
 
     # ------------------------------------------------------------------
     # events raised by Odoo itself

@@ -45,9 +45,39 @@ class StockPicking(models.Model):
         res = super()._shipment_notify(before, final, news, partner_by_code)
         # Final-state based: a duplicate or stale event does not move the
         # state and calls for nothing; the UNIQUE key does the rest.
-        for kind, key in customer.notification_keys(customer.state_before(*before), final):
+        for kind, key in customer.notification_keys(
+                customer.state_before(*before), final,
+                awaiting_label=self._shipment_awaiting_label()):
             self._shipment_customer_notify(kind, key)
         return res
+
+    def write(self, vals):
+        res = super().write(vals)
+        if vals.get("carrier_tracking_ref"):
+            # The label exists now: the "shipped" news held back is due.
+            for picking in self:
+                for kind, key in customer.label_released_keys(picking.shipment_milestone):
+                    picking._shipment_customer_notify(kind, key)
+        return res
+
+    def _shipment_awaiting_label(self):
+        """True while this delivery's carrier is one that issues labels
+        (an integration, not a fixed price or rule-based one) and no label
+        (tracking number) exists yet: queued, retrying or failed. The
+        customer is then never told it shipped (``shipsync.customer``)."""
+        self.ensure_one()
+        picking = self.sudo()
+        carrier = picking.carrier_id
+        return bool(
+            picking.picking_type_id.code == "outgoing" and not picking.return_id
+            and carrier and carrier.delivery_type not in ("fixed", "base_on_rule")
+            and not picking.carrier_tracking_ref)
+
+    def _shipment_customer_milestone(self):
+        """The milestone the customer is shown (see ``_shipment_awaiting_label``)."""
+        self.ensure_one()
+        return customer.customer_milestone(self.shipment_milestone,
+                                           self._shipment_awaiting_label())
 
     def _shipment_customer_notify(self, kind, key=None):
         """Record customer notification ``kind`` (a shipment.sync.notification
@@ -128,7 +158,7 @@ class StockPicking(models.Model):
             self.shipment_exception_reason if self.shipment_exception_state == "open" else None)
         eta = self._shipment_customer_eta()
         return {
-            "milestone": milestone_text(self.shipment_milestone, self.env),
+            "milestone": milestone_text(self._shipment_customer_milestone(), self.env),
             "exception": exception_text(reason, self.env),
             "eta": self._shipment_customer_date(eta.get("predicted")),
             "carrier_eta": self._shipment_customer_date(eta.get("carrier")),

@@ -140,7 +140,7 @@ class StockPicking(models.Model):
         """The progress bar: a list of steps ``{label, done, current}``, the
         share of the journey done (0-100) and whether it went off course."""
         self.ensure_one()
-        milestone = self.shipment_milestone or "draft"
+        milestone = self._shipment_customer_milestone()
         rank = ms.RANK.get(milestone, 0)
         off = milestone in OFF_JOURNEY
         reached = -1
@@ -167,7 +167,8 @@ class StockPicking(models.Model):
             order="occurred_at, id")
         tz = self._shipment_customer_tz()
         entries = []
-        for entry in customer.customer_timeline(rows):
+        for entry in customer.customer_timeline(
+                rows, awaiting_label=self._shipment_awaiting_label()):
             lines = []
             if entry.milestone:
                 lines.append(customer_text.milestone_text(entry.milestone, self.env))
@@ -216,11 +217,13 @@ class StockPicking(models.Model):
         if picking.shipment_exception_state == "open":
             exception = customer_text.exception_text(picking.shipment_exception_reason, self.env)
         destination = picking.partner_id
-        milestone = picking.shipment_milestone or "draft"
+        milestone = picking._shipment_customer_milestone()
         delivered = milestone == "delivered"
         return {
-            "milestone_text": customer_text.milestone_text(milestone, self.env) or _("Order received"),
-            "milestone_date": customer_text.customer_when(self.env, picking.shipment_milestone_date, tz),
+            "milestone_text": (customer_text.milestone_text(milestone, self.env)
+                               or _("Order received")),
+            "milestone_date": customer_text.customer_when(
+                self.env, picking.shipment_milestone_date, tz),
             "delivered": delivered,
             "terminal": milestone in ms.TERMINAL,
             "journey": picking._shipment_journey(),

@@ -22,13 +22,14 @@ WHSEC = "whsec_" + "b3V0Ym94LXN1YnNjcmlwdGlvbi1zZWNyZXQtMDEyMzQ1"
 
 #: A worker process for the crash and concurrency tests: loads the registry of
 #: the test database, waits for a go file if asked, then works the queue.
-#: argv: db, channels (comma), batch, now offset (s), go file or "-", max seconds
+#: argv: db, channels (comma), batch, now offset (s), go file or "-", max seconds,
+#: calls in flight, idle wait (s)
 WORKER_SCRIPT = r"""
 import json, os, sys, time
 from datetime import timedelta
 import odoo
 from odoo.tools import config
-db, channels, batch, offset, go, budget = sys.argv[1:7]
+db, channels, batch, offset, go, budget, in_flight, idle = sys.argv[1:9]
 config.parse_config(json.loads(os.environ["OUTBOX_TEST_ODOO_ARGS"]))
 from odoo.modules.registry import Registry
 from odoo.addons.shipment_sync.models.shipment_sync_job import utcnow
@@ -42,8 +43,23 @@ with registry.cursor() as cr:
     now = utcnow() + timedelta(seconds=float(offset)) if float(offset) else None
     stats = env["shipment.sync.job"]._outbox_work(
         channels=tuple(channels.split(",")), batch=int(batch), now=now,
-        time_budget=float(budget), idle_wait=0)
+        time_budget=float(budget), idle_wait=float(idle), calls_in_flight=int(in_flight))
 print("stats " + json.dumps(stats), flush=True)
+"""
+
+#: The real Odoo cron loop (``ThreadedServer.cron_thread``: LISTEN cron_trigger,
+#: sleep until notified or a minute passed, run the due crons) on the test database.
+CRON_SCRIPT = r"""
+import json, os, sys
+import odoo
+from odoo.tools import config
+db = sys.argv[1]
+config.parse_config(json.loads(os.environ["OUTBOX_TEST_ODOO_ARGS"]) + ["--database=" + db])
+from odoo.modules.registry import Registry
+from odoo.service.server import ThreadedServer
+Registry(db)
+print("ready", flush=True)
+ThreadedServer.cron_thread(None, 0)
 """
 
 
@@ -57,15 +73,26 @@ def odoo_args():
     return args
 
 
-def worker_process(db, channels="high", batch=20, offset=0.0, go=None, budget=60.0):
-    """Start a separate Odoo process running one worker loop (see WORKER_SCRIPT)."""
+def _process_env():
     env = dict(os.environ, OUTBOX_TEST_ODOO_ARGS=json.dumps(odoo_args()))
     repo = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [repo, env.get("PYTHONPATH")]))
+    return env
+
+
+def worker_process(db, channels="high", batch=20, offset=0.0, go=None, budget=60.0,
+                   calls_in_flight=1, idle_wait=0.0):
+    """Start a separate Odoo process running one worker loop (see WORKER_SCRIPT)."""
     return subprocess.Popen(
         [sys.executable, "-c", WORKER_SCRIPT, db, channels, str(batch), str(offset),
-         go or "-", str(budget)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+         go or "-", str(budget), str(calls_in_flight), str(idle_wait)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_process_env())
+
+
+def cron_process(db):
+    """Start a separate Odoo process running Odoo's own cron loop (CRON_SCRIPT)."""
+    return subprocess.Popen([sys.executable, "-c", CRON_SCRIPT, db], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=_process_env())
 
 
 class OutboxCase(TransactionCase):
@@ -136,7 +163,9 @@ class OutboxCase(TransactionCase):
 
     def run_worker(self, seconds=0.0, channels=("high",), batch=20, **kw):
         """Run the worker with its clock at ``t0 + seconds`` (after flushing: the
-        worker's cursor has its own cache, like another transaction)."""
+        worker's cursor has its own cache, like another transaction). One call
+        in flight unless told otherwise: the step-by-step tests count calls."""
+        kw.setdefault("calls_in_flight", 1)
         self.env.flush_all()
         stats = self.Job._outbox_work(channels=channels, batch=batch,
                                       now=self.t0 + timedelta(seconds=seconds), **kw)

@@ -101,12 +101,31 @@ class TestApply(ShipmentSyncCommon, TransactionCase):
         self.carrier.responsible_user_id = ops
         self.ingest(self.carrier, "in_transit", 10, reason="address_issue")
         self.assertEqual(self.picking.shipment_exception_state, "open")
-        activities = self.picking.activity_ids.filtered(
-            lambda a: "exception" in (a.summary or "").lower())
-        self.assertEqual(len(activities), 1)
+        activities = self.exception_activities(self.picking)
+        self.assertEqual(len(activities), 1, "one to-do per exception")
         self.assertEqual(activities.user_id, ops)
         self.ingest(self.carrier, "out_for_delivery", 20)
         self.assertEqual(self.picking.shipment_exception_state, "resolved")
+        self.assertFalse(self.exception_activities(self.picking),
+                         "resolved by the partner: the to-do is done")
+
+    def exception_activities(self, picking):
+        """Open exception to-dos of a transfer: on the transfer, or on its
+        workbench cards when the monitor is installed."""
+        domain = [("res_model", "=", "stock.picking"), ("res_id", "=", picking.id)]
+        if "shipment.sync.exception" in self.env:
+            cards = self.env["shipment.sync.exception"].search([("picking_id", "=", picking.id)])
+            domain = ["|", "&", ("res_model", "=", "shipment.sync.exception"),
+                      ("res_id", "in", cards.ids), "&", *domain]
+        return self.env["mail.activity"].search(domain + [(
+            "activity_type_id", "=",
+            self.env.ref("shipment_sync.mail_activity_type_shipment_exception").id)])
+
+    def test_person_resolving_the_exception_closes_its_to_do(self):
+        self.ingest(self.carrier, "in_transit", 10, reason="damaged")
+        self.assertEqual(len(self.exception_activities(self.picking)), 1)
+        self.picking.action_shipment_resolve_exception()
+        self.assertFalse(self.exception_activities(self.picking))
 
     def test_person_resolves_exception(self):
         self.ingest(self.carrier, "in_transit", 10, reason="customs_hold")
@@ -166,7 +185,7 @@ class TestApply(ShipmentSyncCommon, TransactionCase):
         picking.action_assign()
         picking.move_ids.quantity = 4
         res = picking.button_validate()
-        wizard = self.env[res["res_model"]].with_context(res["context"]).create({})
+        wizard = self.env[res["res_model"]].with_context(**res["context"]).create({})
         wizard.process()
         backorder = picking.backorder_ids
         self.assertTrue(backorder)

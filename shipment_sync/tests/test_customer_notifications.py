@@ -35,12 +35,20 @@ class TestCustomerNotifications(ShipmentSyncCommon, TransactionCase):
         super().setUpClass()
         cls.setup_shipment_sync()
         cls.customer.write({"email": "ada@example.com", "lang": "en_US"})
+        cls.opt_in(cls.env.company)
         cls.Notification = cls.env["shipment.sync.notification"]
         cls.cron = cls.env.ref("shipment_sync.ir_cron_shipment_sync_notification")
         # Notifications other addons' demo data left pending (the monitor's
         # demo exceptions) are queued first: the counts below are this class's.
         while cls.Notification._cron_send_notifications():
             pass
+
+    @staticmethod
+    def opt_in(company):
+        """Customer emails are opt-in: the company turns every kind on."""
+        company.write({f"shipment_sync_notify_{kind}": True for kind in (
+            "handed_over", "out_for_delivery", "available_for_pickup",
+            "delivery_attempted", "delivered", "exception")})
 
     def ingest(self, milestone=None, minutes=0, picking=None, reason=None, event_id=None,
                partner=None, message=""):
@@ -309,6 +317,7 @@ class TestCustomerNotifications(ShipmentSyncCommon, TransactionCase):
     def test_mail_speaks_for_the_company_of_the_shipment(self):
         company_b = self.env["res.company"].create({
             "name": "Bravo Parcels", "email": "hello@bravo.example"})
+        self.opt_in(company_b)
         warehouse = self.env["stock.warehouse"].search([("company_id", "=", company_b.id)])
         picking = self.env["stock.picking"].with_company(company_b).create({
             "picking_type_id": warehouse.out_type_id.id, "partner_id": self.customer.id,
@@ -328,6 +337,7 @@ class TestCustomerNotifications(ShipmentSyncCommon, TransactionCase):
 
     def test_company_with_its_own_template_uses_it_the_others_the_shared_one(self):
         company_b = self.env["res.company"].create({"name": "Bravo Parcels"})
+        self.opt_in(company_b)
         warehouse = self.env["stock.warehouse"].search([("company_id", "=", company_b.id)])
         picking_b = self.env["stock.picking"].with_company(company_b).create({
             "picking_type_id": warehouse.out_type_id.id, "partner_id": self.customer.id,
@@ -347,6 +357,37 @@ class TestCustomerNotifications(ShipmentSyncCommon, TransactionCase):
         self.Notification._cron_send_notifications()
         self.assertEqual(self.mails(picking_b).subject, "Bravo: your parcel has arrived")
         self.assertNotEqual(self.mails().subject, "Bravo: your parcel has arrived")
+
+    # --- opt-in and one channel ---------------------------------------------
+    def test_a_new_company_emails_no_customer_until_it_opts_in(self):
+        company_c = self.env["res.company"].create({"name": "Charlie Freight"})
+        for kind in ("handed_over", "out_for_delivery", "available_for_pickup",
+                     "delivery_attempted", "delivered", "exception", "running_late"):
+            self.assertFalse(company_c._shipment_notification_enabled(kind), kind)
+        warehouse = self.env["stock.warehouse"].search([("company_id", "=", company_c.id)])
+        picking = self.env["stock.picking"].with_company(company_c).create({
+            "picking_type_id": warehouse.out_type_id.id, "partner_id": self.customer.id,
+            "location_id": warehouse.lot_stock_id.id,
+            "location_dest_id": self.env.ref("stock.stock_location_customers").id,
+        })
+        for kind in ("handed_over", "delivered"):
+            self.assertEqual(picking._shipment_customer_notify(kind).state, "skipped")
+        self.Notification._cron_send_notifications()
+        self.assertFalse(self.mails(picking))
+
+    def test_shipped_email_and_odoo_confirmation_never_both(self):
+        company = self.env.company
+        company.write({"shipment_sync_notify_handed_over": False,
+                       "stock_move_email_validation": True})
+        # Turning ours on switches Odoo's confirmation off in the same write.
+        company.shipment_sync_notify_handed_over = True
+        self.assertFalse(company.stock_move_email_validation)
+        self.assertTrue(company._shipment_notification_enabled("handed_over"))
+        # Odoo's confirmation turned back on afterwards wins: ours stays silent.
+        company.stock_move_email_validation = True
+        self.assertFalse(company._shipment_notification_enabled("handed_over"))
+        self.assertEqual(self.picking._shipment_customer_notify("handed_over").state, "skipped")
+        self.assertTrue(company._shipment_notification_enabled("delivered"))
 
     # --- access -------------------------------------------------------------
     def test_users_only_see_notifications_of_their_companies(self):
@@ -371,6 +412,7 @@ class TestCustomerNotificationsWebhook(ShipmentSyncCommon, HttpCase):
         super().setUpClass()
         cls.setup_shipment_sync()
         cls.customer.email = "ada@example.com"
+        TestCustomerNotifications.opt_in(cls.env.company)
 
     def setUp(self):
         super().setUp()
@@ -414,6 +456,9 @@ class TestConcurrentNotify(TransactionCase):
                 "location_dest_id": env.ref("stock.stock_location_customers").id,
             })
             picking_id, partner_id = picking.id, partner.id
+            company = picking.company_id
+            was_on = company.shipment_sync_notify_delivered
+            company.shipment_sync_notify_delivered = True  # customer emails are opt-in
 
         def notify(env):
             return len(env["stock.picking"].browse(picking_id)._shipment_customer_notify(
@@ -433,6 +478,7 @@ class TestConcurrentNotify(TransactionCase):
                 env = api.Environment(cr, SUPERUSER_ID, {})
                 env["stock.picking"].browse(picking_id).unlink()
                 env["res.partner"].browse(partner_id).unlink()
+                company.with_env(env).shipment_sync_notify_delivered = was_on
 
 
 @tagged("post_install", "-at_install")
@@ -459,11 +505,15 @@ class TestNotificationMeetsAConflict(TransactionCase):
                 "location_id": picking_type.default_location_src_id.id,
                 "location_dest_id": env.ref("stock.stock_location_customers").id,
             })
+            company = picking.company_id
+            was_on = company.shipment_sync_notify_delivered
+            company.shipment_sync_notify_delivered = True  # customer emails are opt-in
             notification = picking._shipment_customer_notify("delivered")
             return picking.id, customer.id, notification.id, bool(
-                picking.shipment_tracking_token)
+                picking.shipment_tracking_token), company.id, was_on
 
-        picking_id, customer_id, notification_id, has_token = self._commit(setup)
+        picking_id, customer_id, notification_id, has_token, company_id, was_on = \
+            self._commit(setup)
         self.assertTrue(notification_id)
         self.assertFalse(has_token, "the cron will write the token: the row both update")
         results = {}
@@ -520,6 +570,7 @@ class TestNotificationMeetsAConflict(TransactionCase):
                                [picking_id])
                 env["stock.picking"].browse(picking_id).unlink()
                 env["res.partner"].browse(customer_id).unlink()
+                env["res.company"].browse(company_id).shipment_sync_notify_delivered = was_on
             self._commit(cleanup)
 
     def _wait_for_lock(self, pid, timeout=30):

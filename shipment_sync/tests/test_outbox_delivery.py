@@ -4,6 +4,8 @@ from unittest.mock import patch
 
 from odoo.tests import tagged
 
+from odoo.addons.shipment_sync.models.shipment_sync_job import utcnow
+
 from shipsync.sandbox import Receiver
 from shipsync.transport import HttpRequest
 
@@ -91,6 +93,67 @@ class TestOutboxDelivery(OutboxCase):
         self.assertEqual((job.state, job.attempts), ("done", 2))
         self.assertEqual(len(self.calls_for(job)), 2)
 
+    def test_429_with_retry_after_pauses_the_whole_partner(self):
+        refused = self.enqueue("/orders/1")
+        others = [self.enqueue(f"/orders/{i}") for i in range(2, 5)]
+        healthy = self.make_partner("Other carrier")
+        elsewhere = self.enqueue("/elsewhere", partner=healthy)
+        self.receiver.configure(fail_next=1, fail_status=429, retry_after="5")
+        stats = self.run_worker(0, channels=("high",))
+        # The 429 stopped every call to the partner; the other partner was called.
+        self.assertEqual([c["status"] for c in self.receiver.calls], [429, 200])
+        self.assertEqual(stats["calls"], 2)
+        self.assertEqual(elsewhere.state, "done")
+        self.assertEqual({j.state for j in others}, {"pending"})
+        self.assertEqual({j.attempts for j in others}, {0}, "no attempt burnt")
+        self.partner.invalidate_recordset()
+        self.assertAlmostEqual(
+            (self.partner.outbox_paused_until - self.t0).total_seconds(), 5, places=3)
+        self.assertIn("429", self.partner.outbox_pause_reason)
+        self.assertIn("Retry-After: 5", self.partner.outbox_pause_reason)
+        self.assertFalse(healthy.outbox_paused_until)
+        # Nothing before the pause ends, everything right after.
+        self.assertEqual(self.run_worker(4.9)["calls"], 0)
+        self.run_worker(5)
+        self.assertEqual({j.state for j in [refused, *others]}, {"done"})
+        # A pause only grows, and a manager may lift it.
+        self.receiver.configure(fail_next=1, fail_status=503,
+                                retry_after="Wed, 21 Oct 2099 07:28:00 GMT")
+        late = self.enqueue("/orders/late")
+        self.run_worker(10)
+        self.partner.invalidate_recordset()
+        # An HTTP-date far away: capped at one day.
+        self.assertAlmostEqual(
+            (self.partner.outbox_paused_until - self.t0).total_seconds(), 10 + 86400, places=3)
+        self.assertIn("Oct 2099", self.partner.outbox_pause_reason)
+        self.assertTrue(self.partner.outbox_paused)
+        self.assertIn(self.partner, self.env["shipment.sync.partner"].search(
+            [("outbox_paused", "=", True)]))
+        self.partner.action_outbox_resume()
+        self.assertFalse(self.partner.outbox_paused)
+        self.assertEqual(late.state, "pending")
+
+    def test_several_calls_fly_at_once_within_the_partner_concurrency(self):
+        partner = self.make_partner("Three lanes", outbox_max_concurrency=3)
+        pickings = [self.make_picking() for _i in range(2)]
+        ordered = [self.enqueue(f"/o/{p.id}/{i}", partner=partner, picking=p)
+                   for i in range(3) for p in pickings]
+        loose = [self.enqueue(f"/l/{i}", partner=partner) for i in range(6)]
+        self.receiver.configure(latency_ms=300)
+        stats = self.run_worker(0, calls_in_flight=8)
+        self.assertEqual({j.state for j in ordered + loose}, {"done"})
+        self.assertEqual(stats["peak_in_flight"], 3)
+        # Overlap seen by the receiver: each call is answered 300 ms after it came.
+        times = sorted(c["time"] for c in self.receiver.calls)
+        overlap = max(sum(1 for u in times if t <= u < t + 0.3) for t in times)
+        self.assertEqual(overlap, 3, "three calls at once, never more")
+        effects = self.receiver.effects
+        for picking in pickings:
+            jobs = [j for j in ordered if j.picking_id == picking]
+            seqs = [effects[j.idempotency_key]["seq"] for j in jobs]
+            self.assertEqual(seqs, sorted(seqs), "order per shipment")
+        self.assertEqual(len(self.receiver.calls), len(ordered + loose), "each called once")
+
     def test_final_400_is_dead_at_once_with_the_excerpt_and_replay_delivers_it(self):
         picking = self.make_picking()
         job = self.enqueue("/orders/bad", {"weight": 0}, picking=picking)
@@ -111,7 +174,7 @@ class TestOutboxDelivery(OutboxCase):
         self.receiver.configure(status_by_path={})
         job.action_replay()
         self.assertEqual((job.state, job.attempts), ("pending", 0))
-        self.run_worker(1)
+        self.run_worker((utcnow() - self.t0).total_seconds() + 1)  # due since the replay
         self.assertEqual(job.state, "done")
         calls = self.calls_for(job)
         self.assertEqual([c["status"] for c in calls], [400, 200])
@@ -131,6 +194,7 @@ class TestOutboxDelivery(OutboxCase):
             picking = self.make_picking()
             first = self.enqueue("/bad", partner=partner, picking=picking)
             second = self.enqueue("/ok", partner=partner, picking=picking)
+            self.t0 = utcnow() + timedelta(seconds=1)  # the set-up may take seconds
             self.receiver.configure(status_by_path={"/bad": 422})
             self.run_worker(0)
             self.run_worker(1)

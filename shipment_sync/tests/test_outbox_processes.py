@@ -4,18 +4,25 @@ registry is not in test mode in a TransactionCase) and clean up after
 themselves."""
 
 import json
+import logging
 import os
 import signal
 import tempfile
+import time
 import uuid
 from collections import defaultdict
+from datetime import timezone
 
 from odoo import SUPERUSER_ID, api
 from odoo.tests import TransactionCase, tagged
 
+from odoo.addons.shipment_sync.models.shipment_sync_job import CRON_XMLIDS
+
 from shipsync.sandbox import Receiver
 
-from .outbox_common import worker_process
+from .outbox_common import cron_process, worker_process
+
+_logger = logging.getLogger(__name__)
 
 PROCESS_TIMEOUT = 180
 
@@ -34,7 +41,7 @@ class TestOutboxProcesses(TransactionCase):
         self.db = self.env.cr.dbname
 
     # -- committed data ------------------------------------------------------------
-    def commit_jobs(self, keys, max_concurrency=4):
+    def commit_jobs(self, keys, max_concurrency=4, **vals):
         """Commit a partner and one http_call job per sequence key in ``keys``
         (None: no ordering); returns (partner id, [job ids])."""
         with self.registry.cursor() as cr:
@@ -43,11 +50,13 @@ class TestOutboxProcesses(TransactionCase):
                 "name": "Process test", "code": f"proc-{uuid.uuid4().hex[:8]}",
                 "outbox_base_url": self.receiver.url, "outbox_connect_timeout": 1.0,
                 "outbox_read_timeout": 5.0, "outbox_max_concurrency": max_concurrency,
+                **vals,
             })
             Job = env["shipment.sync.job"]
             ids = [Job._enqueue(partner, "http_call", {"url": f"/calls/{i}", "json": {"i": i}},
                                 sequence_key=key).id for i, key in enumerate(keys)]
-            cr.commit()
+            # Other real processes must see the jobs: a committed cursor of the test's own.
+            cr.commit()  # pylint: disable=invalid-commit
         self.addCleanup(self.delete_committed, partner.id)
         return partner.id, ids
 
@@ -56,7 +65,7 @@ class TestOutboxProcesses(TransactionCase):
             env = api.Environment(cr, SUPERUSER_ID, {})
             env["shipment.sync.job"].search([("partner_id", "=", partner_id)]).unlink()
             env["shipment.sync.partner"].browse(partner_id).unlink()
-            cr.commit()
+            cr.commit()  # pylint: disable=invalid-commit
 
     def read_jobs(self, ids):
         with self.registry.cursor() as cr:
@@ -81,7 +90,8 @@ class TestOutboxProcesses(TransactionCase):
 
     # -- tests -----------------------------------------------------------------------
     def test_a_worker_killed_mid_call_leaves_each_effect_exactly_once(self):
-        _partner_id, ids = self.commit_jobs([None] * 5)
+        # One call at a time: the kill lands on exactly one call in flight.
+        _partner_id, ids = self.commit_jobs([None] * 5, max_concurrency=1)
         # Slow answers: the receiver applies a call, then takes its time to answer.
         self.receiver.configure(latency_ms=1000)
         proc = worker_process(self.db, batch=5)
@@ -94,13 +104,27 @@ class TestOutboxProcesses(TransactionCase):
             if proc.poll() is None:
                 proc.kill()
             proc.communicate()
+        killed_at = time.monotonic()
         jobs, _attempts = self.read_jobs(ids)
         self.assertEqual([j["state"] for j in jobs],
-                         ["done", "running", "running", "running", "running"])
-        # Start again, later than the dead worker's leases.
+                         ["done", "running", "pending", "pending", "pending"])
+        # Start again at once, in real time: the dead worker's short lease runs
+        # out within seconds and the new worker, waiting for it, takes it back.
         self.receiver.configure(latency_ms=0)
-        self.finish(worker_process(self.db, batch=5, offset=120))
+        restarted = time.monotonic()
+        proc = worker_process(self.db, batch=5, idle_wait=30)
+        self.wait_ready(proc)  # Odoo is loaded: the outbox's part starts here
+        ready, booted = time.time(), time.monotonic()
+        self.finish(proc)
         jobs, attempts = self.read_jobs(ids)
+        with self.registry.cursor() as cr:
+            cr.execute("SELECT max(done_at) FROM shipment_sync_job WHERE id IN %s",
+                       [tuple(ids)])
+            drained = cr.fetchone()[0].replace(tzinfo=timezone.utc).timestamp()
+        _logger.info("kill -9 drain: Odoo loaded %.1fs after the restart, every job done "
+                     "%.1fs after that (%.1fs after the kill)", booted - restarted,
+                     drained - ready, booted - killed_at + drained - ready)
+        self.assertLess(drained - ready, 30, "drained within 30 s of the restart")
         self.assertEqual({j["state"] for j in jobs}, {"done"})
         keys = {j["idempotency_key"] for j in jobs}
         effects = self.receiver.effects
@@ -148,3 +172,100 @@ class TestOutboxProcesses(TransactionCase):
             by_key[job["sequence_key"]].append(calls[job["idempotency_key"]][0])
         for key, seqs in by_key.items():
             self.assertEqual(seqs, sorted(seqs), f"enqueue order of {key}")
+
+    def test_a_429_retry_after_pauses_the_partner_for_every_worker(self):
+        """Two worker processes, one partner taking two calls at once: the first
+        call is answered 429 with Retry-After: 5; no other call reaches the
+        partner before those 5 s are over, except the one the other worker had
+        already sent."""
+        _partner_id, ids = self.commit_jobs([None] * 12, max_concurrency=2)
+        self.receiver.configure(fail_next=1, fail_status=429, retry_after="5")
+        go = os.path.join(tempfile.mkdtemp(prefix="outbox-go-"), "go")
+        procs = [worker_process(self.db, batch=5, go=go, idle_wait=10) for _i in range(2)]
+        try:
+            for proc in procs:
+                self.wait_ready(proc)
+            with open(go, "w") as f:
+                f.write("go")
+            stats = [self.finish(proc) for proc in procs]
+        finally:
+            for proc in procs:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.communicate()
+            os.path.exists(go) and os.unlink(go)
+        jobs, attempts = self.read_jobs(ids)
+        self.assertEqual({j["state"] for j in jobs}, {"done"})
+        calls = self.receiver.calls
+        [refused] = [c for c in calls if c["status"] == 429]
+        self.assertEqual(refused["seq"], 1)
+        t429 = refused["time"]
+        early = [c for c in calls[1:] if c["time"] < t429 + 5]
+        # At most the call the other worker had in flight when the 429 came back.
+        self.assertLessEqual(len(early), 1, early)
+        self.assertTrue(all(c["time"] < t429 + 1 for c in early), early)
+        self.assertGreaterEqual(len(calls), len(ids) + 1)
+        later = [c for c in calls if c["time"] >= t429 + 5]
+        self.assertEqual(len(later), len(calls) - 1 - len(early))
+        # Both workers honoured the pause and both called after it.
+        after = {a["worker_id"] for a in attempts if a["http_status"] == 200}
+        self.assertEqual(after, {s["worker"] for s in stats})
+        refused_key = refused["idempotency_key"]
+        self.assertEqual(sum(1 for c in calls if c["idempotency_key"] == refused_key), 2)
+
+    def test_a_retry_due_in_5_seconds_runs_within_6_seconds_under_the_real_cron(self):
+        """Odoo's own cron loop (sleeping until notified or for a minute) runs
+        the outbox: a 503 with Retry-After: 5 is retried on time, not at the
+        next minute's sweep."""
+        self.park_other_crons()
+        proc = cron_process(self.db)
+        try:
+            self.wait_ready(proc)
+            _partner_id, ids = self.commit_jobs([None])
+            self.receiver.configure(fail_next=1, fail_status=503, retry_after="5")
+            # The enqueue woke the cron loop; if it was not listening yet, wake it.
+            for _i in range(30):
+                if self.receiver.wait_for_calls(1, timeout=1):
+                    break
+                self.notify_crons()
+            self.assertTrue(self.receiver.wait_for_calls(2, timeout=60), "retried at all")
+            first, second = self.receiver.calls[:2]
+            deadline = time.monotonic() + 30  # the outcome is recorded after the answer
+            while self.read_jobs(ids)[0][0]["state"] != "done" and \
+                    time.monotonic() < deadline:
+                time.sleep(0.1)
+        finally:
+            proc.kill()
+            proc.communicate()
+        first, second = self.receiver.calls[:2]
+        self.assertEqual((first["status"], second["status"]), (503, 200))
+        gap = second["time"] - first["time"]
+        _logger.info("retry due in 5 s ran %.2fs after the first call", gap)
+        self.assertGreaterEqual(gap, 5.0)
+        self.assertLess(gap, 6.0)
+        self.assertEqual(self.read_jobs(ids)[0][0]["state"], "done")
+
+    def park_other_crons(self):
+        """Only the outbox workers run in the cron process (committed, restored)."""
+        keep = [self.env.ref(x).id for xmlids in CRON_XMLIDS.values() for x in xmlids]
+        with self.registry.cursor() as cr:
+            cr.execute("SELECT id, nextcall FROM ir_cron WHERE id NOT IN %s AND active",
+                       [tuple(keep)])
+            saved = cr.fetchall()
+            cr.execute("UPDATE ir_cron SET nextcall = now() + interval '7 days' "
+                       "WHERE id NOT IN %s", [tuple(keep)])
+            cr.execute("DELETE FROM ir_cron_trigger WHERE cron_id NOT IN %s", [tuple(keep)])
+            cr.commit()
+
+        def restore():
+            with self.registry.cursor() as cr:
+                for cron_id, nextcall in saved:
+                    cr.execute("UPDATE ir_cron SET nextcall = %s WHERE id = %s",
+                               [nextcall, cron_id])
+                cr.commit()
+        self.addCleanup(restore)
+
+    def notify_crons(self):
+        with self.registry.cursor() as cr:
+            cr.execute("SELECT pg_notify('cron_trigger', %s)", [self.db])
+            cr.commit()

@@ -96,9 +96,10 @@ class DeliveryCarrier(models.Model):
 
     @api.depends("delivery_type", "shipsync_returns")
     def _compute_can_generate_return(self):
-        super()._compute_can_generate_return()
+        res = super()._compute_can_generate_return()
         for carrier in self.filtered(lambda c: c.delivery_type == "shipsync"):
             carrier.can_generate_return = carrier.shipsync_returns
+        return res
 
     @api.constrains("delivery_type", "shipsync_partner_id", "shipsync_adapter",
                     "shipsync_rest_config", "shipsync_aftership_partner_id")

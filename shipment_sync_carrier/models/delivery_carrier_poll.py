@@ -6,6 +6,8 @@ from datetime import timedelta
 
 from odoo import api, fields, models
 
+from odoo.addons.shipment_sync.models.cron_retry import retry_conflicts
+
 from shipsync import carrier_poll as cp
 from shipsync import transport
 from shipsync.adapters import base as ab
@@ -36,6 +38,7 @@ class DeliveryCarrier(models.Model):
             rate_limit_per_minute=max(partner.outbox_rate_limit or 0, 0))
 
     @api.model
+    @retry_conflicts
     def _cron_shipsync_poll(self, now=None):
         carriers = self.search([("delivery_type", "=", "shipsync"), ("shipsync_poll", "=", True)])
         stats = {}

@@ -70,6 +70,43 @@ class TestAsyncBooking(CarrierCommon, TransactionCase):
         self.assertFalse(picking.carrier_tracking_ref)
         self.assertFalse(self.labels_of(picking))
 
+    def test_no_shipped_news_before_the_label_exists(self):
+        """A dead background booking: the transfer is validated (handed over
+        as far as Odoo knows) but no carrier has it. The customer gets no
+        "shipped" email and the tracking page says packed, until the label
+        is issued."""
+        bad = self.customer.copy({"zip": "00000", "email": "bad-zip@example.com"})
+        picking = self.validate(self.make_picking(carrier=self.async_carrier, customer=bad))
+        Notification = self.env["shipment.sync.notification"]
+
+        def notified():
+            return Notification.search([("picking_id", "=", picking.id)]).mapped("kind")
+
+        self.assertEqual(picking.shipment_milestone, "handed_over")
+        self.assertEqual(notified(), [], "no shipped email while the label is only queued")
+        self.run_outbox()
+        self.assertEqual(self.job_of(picking).state, "dead")
+        self.assertEqual(picking.shipment_exception_reason, "label_failed")
+        self.assertEqual(notified(), [], "a dead booking never tells the customer anything")
+        values = picking._shipment_tracking_values()
+        self.assertEqual(values["milestone_text"], "Packed")
+        self.assertFalse(values["tracking_ref"])
+        self.assertNotIn("Shipped", [s["label"] for s in values["journey"]["steps"]
+                                     if s["done"]])
+        self.assertNotIn("Shipped", [e["title"] for e in values["timeline"]])
+        picking = picking.with_context(shipment_sync_notification_key="handed_over")
+        self.assertEqual(picking._shipment_customer_mail_values()["milestone"], "Packed")
+
+        bad.zip = self.customer.zip
+        picking._shipment_monitor_request_label("label_failed")
+        self.run_outbox()
+        self.assertTrue(picking.carrier_tracking_ref)
+        self.assertEqual(notified(), ["handed_over"], "shipped, once, with the label")
+        values = picking._shipment_tracking_values()
+        self.assertEqual(values["milestone_text"], "Shipped")
+        self.assertEqual(values["tracking_ref"], picking.carrier_tracking_ref)
+        self.assertIn("Shipped", [e["title"] for e in values["timeline"]])
+
     def test_label_re_requested_from_the_workbench_after_the_address_is_fixed(self):
         bad = self.customer.copy({"zip": "00000"})
         picking = self.validate(self.make_picking(carrier=self.async_carrier, customer=bad))
@@ -111,3 +148,26 @@ class TestAsyncBooking(CarrierCommon, TransactionCase):
             now=fields.Datetime.now() + timedelta(minutes=1))
         self.assertEqual(stats["requests"], 0)
         self.assertEqual(stats["deferred"], 2)
+
+    def test_a_booking_dying_again_after_a_replay_updates_its_card(self):
+        if "shipment.sync.exception" not in self.env:
+            self.skipTest("the workbench (shipment_sync_monitor) is not installed")
+        bad = self.customer.copy({"zip": "00000"})
+        picking = self.validate(self.make_picking(carrier=self.async_carrier, customer=bad))
+        self.run_outbox()
+        job = self.job_of(picking)
+        card = self.env["shipment.sync.exception"].search([("picking_id", "=", picking.id)])
+        self.assertEqual(card.reason, "label_failed")
+        self.assertEqual(card.job_id, job, "the card links the dead booking")
+        self.assertEqual(card.raise_count, 1)
+        card.action_retry_job()
+        self.assertEqual(job.state, "pending")
+        self.run_outbox(seconds=60)
+        self.assertEqual(job.state, "dead")
+        card.invalidate_recordset()
+        self.assertEqual(card.raise_count, 2, "died again: raised again")
+        self.assertEqual(card.job_id, job)
+        self.assertEqual(card.state, "open")
+        activity_type = self.env.ref("shipment_sync.mail_activity_type_shipment_exception")
+        self.assertEqual(len(card.activity_ids.filtered(
+            lambda a: a.activity_type_id == activity_type)), 1)

@@ -3,6 +3,7 @@ from . import stock_picking
 from . import shipment_sync_alert_rule
 from . import shipment_sync_alert
 from . import shipment_sync_metrics
+from . import shipment_sync_metric_offset
 from . import res_config_settings
 from . import shipment_sync_timeline
 from . import shipment_sync_dashboard

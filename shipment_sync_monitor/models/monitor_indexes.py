@@ -55,5 +55,5 @@ INDEXES = (
 
 def create_indexes(cr):
     for name, definition in INDEXES:
-        cr.execute(SQL("CREATE INDEX IF NOT EXISTS %s ON " + definition,  # noqa: pylint
+        cr.execute(SQL("CREATE INDEX IF NOT EXISTS %s ON " + definition,  # pylint: disable=sql-injection
                        SQL.identifier(name)))

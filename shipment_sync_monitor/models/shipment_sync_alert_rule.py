@@ -2,6 +2,8 @@ from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.tools import SQL
 
+from odoo.addons.shipment_sync.models.cron_retry import retry_conflicts
+
 from shipsync import milestones as ms
 from shipsync import monitor as mon
 
@@ -42,7 +44,7 @@ class ShipmentSyncAlertRule(models.Model):
                                     help="Failure rate and webhook delay: the period measured.")
     min_samples = fields.Integer("Minimum samples", default=1, tracking=True,
                                  help="Below this many calls / events nothing is judged.")
-    partner_id = fields.Many2one("shipment.sync.partner", "Partner", ondelete="cascade",
+    partner_id = fields.Many2one("shipment.sync.partner", ondelete="cascade",
                                  tracking=True, help="Empty: every partner.")
     group_id = fields.Many2one("res.groups", "Notify group", required=True, tracking=True,
                                default=lambda self: self.env.ref("shipment_sync.group_user"))
@@ -87,6 +89,7 @@ class ShipmentSyncAlertRule(models.Model):
     # evaluation
     # ------------------------------------------------------------------
     @api.model
+    @retry_conflicts
     def _cron_evaluate(self, now=None):
         now = now or fields.Datetime.now()
         results = {}

@@ -1,3 +1,4 @@
+import math
 from datetime import timedelta
 
 from odoo import _, api, fields, models
@@ -8,6 +9,8 @@ from shipsync import monitor as mon
 
 PERIODS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30),
            "90d": timedelta(days=90)}
+#: Width of a trend bucket per period, in seconds.
+TREND_STEP = {"24h": 3600, "7d": 86400, "30d": 86400, "90d": 7 * 86400}
 CREATION_OPERATIONS_PARAM = "shipment_sync_monitor.creation_operations"
 DEFAULT_CREATION_OPERATIONS = "create_shipment"
 NO_SCAN_HOURS_PARAM = "shipment_sync_monitor.no_scan_hours"
@@ -67,7 +70,14 @@ class ShipmentSyncDashboard(models.AbstractModel):
     def get_tiles(self, filters=None):
         f = self._dashboard_filters(filters or {})
         self.env.flush_all()
-        return [dict(getattr(self, method)(f), key=key) for key, method in TILES]
+        return [self._present(dict(getattr(self, method)(f), key=key))
+                for key, method in TILES]
+
+    @api.model
+    def get_dashboard(self, filters=None):
+        """The tiles and when they were computed (shown as "last refreshed")."""
+        return {"tiles": self.get_tiles(filters),
+                "refreshed_at": fields.Datetime.to_string(fields.Datetime.now())}
 
     @api.model
     def get_tile(self, key, filters=None):
@@ -76,7 +86,77 @@ class ShipmentSyncDashboard(models.AbstractModel):
             raise UserError(_("Unknown dashboard tile %s.", key))
         f = self._dashboard_filters(filters or {})
         self.env.flush_all()
-        return dict(getattr(self, method)(f), key=key)
+        return self._present(dict(getattr(self, method)(f), key=key))
+
+    # ------------------------------------------------------------------
+    # trends: one value per bucket of the period
+    # ------------------------------------------------------------------
+    def _buckets(self, f):
+        """(seconds per bucket, number of buckets) of the period."""
+        step = TREND_STEP[f.period]
+        return step, max(1, math.ceil((f.date_to - f.date_from).total_seconds() / step))
+
+    def _series(self, f, table, time_col, where, aggregates=None):
+        """Per bucket of the period, the ``aggregates`` of ``table`` rows whose
+        ``time_col`` falls in it (0 / None for an empty bucket)."""
+        aggregates = aggregates or (SQL("count(*)"),)
+        step, n = self._buckets(f)
+        rows = self._query(SQL(
+            "SELECT floor(EXTRACT(EPOCH FROM %(t)s - %(start)s) / %(step)s)::int, %(aggs)s "
+            "FROM %(table)s WHERE %(t)s >= %(start)s AND %(t)s < %(end)s AND %(where)s "
+            "GROUP BY 1",
+            t=time_col, start=f.date_from, step=step, aggs=SQL(", ").join(aggregates),
+            table=table, end=f.date_to, where=where))
+        series = [[None] * len(aggregates) for _i in range(n)]
+        for bucket, *values in rows:
+            if 0 <= bucket < n:
+                series[bucket] = values
+        return series
+
+    def _trend(self, f, label, values, unit=""):
+        step, n = self._buckets(f)
+        starts = [fields.Datetime.to_string(f.date_from + timedelta(seconds=step * i))
+                  for i in range(n)]
+        return {"label": label, "unit": unit, "step": step, "starts": starts,
+                "values": [None if v is None else round(float(v), 2) for v in values]}
+
+    # ------------------------------------------------------------------
+    # presentation: what the tile says, in words (no raw codes)
+    # ------------------------------------------------------------------
+    @staticmethod
+    def _fmt(value, digits=1):
+        if value is None:
+            return ""
+        if float(value).is_integer():
+            return f"{int(value):,}"
+        return f"{value:,.{digits}f}"
+
+    def _present(self, tile):
+        """Add ``headline`` (the big figure, '' when there is nothing to
+        show), ``empty_text`` (why, in words) and ``lines`` (each a text, a
+        count and the list that count opens) to a computed tile."""
+        tile.setdefault("lines", [])
+        value, unit = tile.get("value"), tile.get("unit")
+        figures = tile.get("figures") or {}
+        if unit == "s":
+            count = figures.get("count") or 0
+            tile["headline"] = _("%(p50)s s median", p50=self._fmt(figures.get("p50"))) \
+                if count else ""
+            if count:
+                tile["lines"].insert(0, {"text": _("p95 %(p95)s s over %(count)s",
+                                                   p95=self._fmt(figures.get("p95")),
+                                                   count=self._fmt(count)),
+                                         "count": count, "action": tile["action"]})
+        elif unit == "%":
+            tile["headline"] = f"{self._fmt(value)} %" if value is not None else ""
+        elif unit == "/h":
+            tile["headline"] = _("%(rate)s / h", rate=self._fmt(value, 2)) \
+                if figures.get("count") else ""
+        else:
+            tile["headline"] = self._fmt(value or 0)
+        if not tile["headline"]:
+            tile["empty_text"] = tile.get("empty_text") or _("Nothing in this period")
+        return tile
 
     def _dashboard_filters(self, raw):
         period = raw.get("period") or "7d"
@@ -170,22 +250,54 @@ class ShipmentSyncDashboard(models.AbstractModel):
     # tiles
     # ------------------------------------------------------------------
     def _tile_creation_success(self, f):
+        """Labels created (Odoo's ``label_created`` events: at validation or
+        by a background booking) against bookings that died, in the period."""
         ops = self._creation_operations()
-        (done, dead, total), = self._query(SQL(
-            "SELECT count(*) FILTER (WHERE j.state = 'done'), "
-            "count(*) FILTER (WHERE j.state = 'dead'), count(*) "
-            "FROM shipment_sync_job j WHERE j.operation IN %s AND j.create_date >= %s "
-            "AND j.create_date < %s AND %s",
+        label_where = [SQL("e.direction = 'internal' AND e.milestone = 'label_created' "
+                           "AND e.received_at >= %s AND e.received_at < %s",
+                           f.date_from, f.date_to),
+                       self._where(f, "e", partner_col=None)]
+        label_domain = [("direction", "=", "internal"), ("milestone", "=", "label_created"),
+                        ("received_at", ">=", f.date_from), ("received_at", "<", f.date_to)] \
+            + self._domain(f, partner_field=None)
+        if f.partner_id:
+            label_where.append(SQL(
+                "EXISTS (SELECT 1 FROM shipment_sync_job j WHERE j.picking_id = e.picking_id "
+                "AND j.partner_id = %s AND j.operation IN %s)", f.partner_id, ops))
+            label_domain.append(("picking_id.shipment_job_ids", "any", [
+                ("partner_id", "=", f.partner_id), ("operation", "in", list(ops))]))
+        (labels,), = self._query(SQL("SELECT count(*) FROM shipment_sync_event e WHERE %s",
+                                     SQL(" AND ").join(label_where)))
+        dead_domain = [("operation", "in", list(ops)), ("state", "=", "dead"),
+                       ("create_date", ">=", f.date_from), ("create_date", "<", f.date_to)] \
+            + self._domain(f)
+        (dead,), = self._query(SQL(
+            "SELECT count(*) FROM shipment_sync_job j WHERE j.operation IN %s "
+            "AND j.state = 'dead' AND j.create_date >= %s AND j.create_date < %s AND %s",
             ops, f.date_from, f.date_to, self._where(f, "j")))
-        ratio = mon.rate(done, done + dead)
+        ratio = mon.rate(labels, labels + dead)
+        labels_action = self._action(_("Labels created"), "shipment.sync.event", label_domain)
+        dead_action = self._action(_("Failed bookings"), "shipment.sync.job", dead_domain)
+        made = self._series(f, SQL("shipment_sync_event e"), SQL("e.received_at"),
+                            SQL(" AND ").join(label_where))
+        died = self._series(f, SQL("shipment_sync_job j"), SQL("j.create_date"), SQL(
+            "j.operation IN %s AND j.state = 'dead' AND %s", ops, self._where(f, "j")))
+        rates = []
+        for (ok,), (ko,) in zip(made, died, strict=True):
+            r = mon.rate(ok or 0, (ok or 0) + (ko or 0))
+            rates.append(r * 100 if r is not None else None)
         return {
+            "trend": self._trend(f, _("Success %"), rates, "%"),
             "title": _("Shipment creation success"),
             "value": ratio * 100 if ratio is not None else None, "unit": "%",
-            "figures": {"done": done, "dead": dead, "total": total},
-            "action": self._action(
-                _("Shipment creation jobs"), "shipment.sync.job",
-                [("operation", "in", list(ops)), ("create_date", ">=", f.date_from),
-                 ("create_date", "<", f.date_to)] + self._domain(f)),
+            "figures": {"done": labels, "dead": dead, "total": labels + dead},
+            "empty_text": _("No label requested in this period"),
+            "lines": [
+                {"text": _("%s labels created", labels), "count": labels,
+                 "action": labels_action},
+                {"text": _("%s bookings failed", dead), "count": dead, "action": dead_action},
+            ],
+            "action": dead_action if dead else labels_action,
         }
 
     def _tile_carrier_ack(self, f):
@@ -197,7 +309,12 @@ class ShipmentSyncDashboard(models.AbstractModel):
             " FROM shipment_sync_job j WHERE j.state = 'done' AND j.operation IN %s "
             " AND j.done_at >= %s AND j.done_at < %s AND %s) s",
             ops, f.date_from, f.date_to, self._where(f, "j")))
+        p50s = self._series(f, SQL("shipment_sync_job j"), SQL("j.done_at"), SQL(
+            "j.state = 'done' AND j.operation IN %s AND %s", ops, self._where(f, "j")),
+            (SQL("percentile_cont(0.5) WITHIN GROUP (ORDER BY "
+                 "EXTRACT(EPOCH FROM j.done_at - j.create_date))"),))
         return {
+            "trend": self._trend(f, _("Median (s)"), [v[0] for v in p50s], "s"),
             "title": _("Carrier acknowledgement time"), "unit": "s",
             "value": p50, "figures": {"p50": p50, "p95": p95, "count": count},
             "action": self._action(
@@ -216,7 +333,12 @@ class ShipmentSyncDashboard(models.AbstractModel):
             " AND e.received_at >= %s AND e.received_at < %s AND e.applied_at IS NOT NULL "
             " AND %s) s",
             f.date_from, f.date_to, self._where(f, "e")))
+        p50s = self._series(f, SQL("shipment_sync_event e"), SQL("e.received_at"), SQL(
+            "e.direction = 'inbound' AND e.applied_at IS NOT NULL AND %s", self._where(f, "e")),
+            (SQL("percentile_cont(0.5) WITHIN GROUP (ORDER BY "
+                 "EXTRACT(EPOCH FROM e.applied_at - e.received_at))"),))
         return {
+            "trend": self._trend(f, _("Median (s)"), [v[0] for v in p50s], "s"),
             "title": _("Webhook processing delay"), "unit": "s",
             "value": p50, "figures": {"p50": p50, "p95": p95, "count": count},
             "action": self._action(
@@ -232,14 +354,23 @@ class ShipmentSyncDashboard(models.AbstractModel):
             "AND e.received_at >= %s AND e.received_at < %s AND %s",
             f.date_from, f.date_to, self._where(f, "e")))
         hours = (f.date_to - f.date_from).total_seconds() / 3600.0
+        action = self._action(
+            _("Inbound events"), "shipment.sync.event",
+            [("direction", "=", "inbound"), ("received_at", ">=", f.date_from),
+             ("received_at", "<", f.date_to)] + self._domain(f),
+            views=("graph", "list", "pivot", "form"))
+        step, _n = self._buckets(f)
+        counts = self._series(f, SQL("shipment_sync_event e"), SQL("e.received_at"), SQL(
+            "e.direction = 'inbound' AND %s", self._where(f, "e")))
         return {
+            "trend": self._trend(f, _("Events / h"),
+                                 [(c or 0) / (step / 3600.0) for (c,) in counts], "/h"),
             "title": _("Events per hour"), "unit": "/h", "value": count / hours,
             "figures": {"count": count, "hours": hours},
-            "action": self._action(
-                _("Inbound events"), "shipment.sync.event",
-                [("direction", "=", "inbound"), ("received_at", ">=", f.date_from),
-                 ("received_at", "<", f.date_to)] + self._domain(f),
-                views=("graph", "list", "pivot", "form")),
+            "empty_text": _("No event received in this period"),
+            "lines": [{"text": _("%s events received", count), "count": count,
+                       "action": action}] if count else [],
+            "action": action,
         }
 
     def _tile_exception_backlog(self, f):
@@ -259,11 +390,29 @@ class ShipmentSyncDashboard(models.AbstractModel):
             domain.append(("partner_id", "=", f.partner_id))
         if f.warehouse_id:
             domain.append(("warehouse_id", "=", f.warehouse_id))
+        reasons = dict(self.env["shipment.sync.exception"]._fields["reason"]
+                       ._description_selection(self.env))
+        ages = dict(self.env["shipment.sync.exception"]._fields["age_bucket"]
+                    ._description_selection(self.env))
+        lines = [{"text": f"{reasons.get(reason, reason)}: {count}", "count": count,
+                  "action": self._action(reasons.get(reason, reason), "shipment.sync.exception",
+                                         domain + [("reason", "=", reason)],
+                                         views=("list", "kanban", "form"))}
+                 for reason, count in sorted(by_reason.items(), key=lambda kv: -kv[1])]
+        if by_age:
+            order = [code for code, _label in mon.AGE_BUCKET_SELECTION]
+            lines.append({"text": _("By age: %s", " · ".join(
+                f"{ages.get(b, b)}: {by_age[b]}" for b in order if by_age.get(b))),
+                "count": None, "action": None})
+        opened = self._series(f, SQL("shipment_sync_exception x"), SQL("x.opened_at"), SQL(
+            "%s%s", self._where(f, "x", picking_col=None),
+            SQL(" AND x.warehouse_id = %s", f.warehouse_id) if f.warehouse_id else SQL("")))
         return {
+            "trend": self._trend(f, _("Opened"), [c or 0 for (c,) in opened]),
             "title": _("Exception backlog"), "unit": "", "value": sum(by_reason.values()),
-            "figures": {"by_reason": by_reason, "by_age": by_age},
+            "figures": {"by_reason": by_reason, "by_age": by_age}, "lines": lines,
             "action": self._action(_("Open exceptions"), "shipment.sync.exception", domain,
-                                   {"group_by": ["reason", "age_bucket"]},
+                                   {"group_by": ["reason"]},
                                    views=("list", "kanban", "form")),
         }
 
@@ -272,9 +421,18 @@ class ShipmentSyncDashboard(models.AbstractModel):
             "SELECT j.partner_id, count(*) FROM shipment_sync_job j WHERE j.state = 'dead' "
             "AND %s GROUP BY 1", self._where(f, "j")))
         names = self._partner_names([r[0] for r in rows])
+        died = self._series(f, SQL("shipment_sync_job j"), SQL("j.dead_at"), SQL(
+            "j.state = 'dead' AND %s", self._where(f, "j")))
         return {
+            "trend": self._trend(f, _("Died"), [c or 0 for (c,) in died]),
             "title": _("Dead letters"), "unit": "", "value": sum(r[1] for r in rows),
             "figures": {"by_partner": {names[pid]: count for pid, count in rows}},
+            "lines": [{"text": f"{names[pid]}: {count}", "count": count,
+                       "action": self._action(_("Dead letters of %s", names[pid]),
+                                              "shipment.sync.job",
+                                              [("state", "=", "dead"), ("partner_id", "=", pid)]
+                                              + self._domain(f))}
+                      for pid, count in sorted(rows, key=lambda r: -r[1])],
             "action": self._action(_("Dead letters"), "shipment.sync.job",
                                    [("state", "=", "dead")] + self._domain(f),
                                    {"group_by": ["partner_id"]}),
@@ -292,6 +450,7 @@ class ShipmentSyncDashboard(models.AbstractModel):
             "AND %s GROUP BY 1",
             f.date_from, f.date_to, self._where(f, "a", picking_col=None)))
         failures = {pid: mon.rate(failed, total) for pid, failed, total in outcomes}
+        calls = {pid: (failed, total) for pid, failed, total in outcomes}
         names = self._partner_names(set(depth) | set(failures))
         per_partner = {
             names[pid]: {"depth": depth.get(pid, 0),
@@ -299,9 +458,24 @@ class ShipmentSyncDashboard(models.AbstractModel):
                                           if failures.get(pid) is not None else None)}
             for pid in sorted(names, key=names.get)
         }
+        lines = []
+        for pid in sorted(names, key=names.get):
+            failed, total = calls.get(pid, (0, 0))
+            # Queued now beside the calls of the period, with their counts:
+            # "0 queued" next to "3 of 3 calls failed" reads as it is.
+            text = _("%(partner)s: %(depth)s queued now · %(failed)s of %(total)s calls "
+                     "failed in the period", partner=names[pid], depth=depth.get(pid, 0),
+                     failed=failed, total=total) if total else \
+                _("%(partner)s: %(depth)s queued now · no call in the period",
+                  partner=names[pid], depth=depth.get(pid, 0))
+            lines.append({"text": text, "count": depth.get(pid, 0), "action": self._action(
+                _("Queued jobs of %s", names[pid]), "shipment.sync.job",
+                [("state", "in", ["pending", "running"]), ("partner_id", "=", pid)]
+                + self._domain(f))})
         return {
-            "title": _("Queue depth and failure rate"), "unit": "",
+            "title": _("Queue depth (now) and call failures"), "unit": "",
             "value": sum(depth.values()), "figures": {"by_partner": per_partner},
+            "lines": lines,
             "action": self._action(_("Queued jobs"), "shipment.sync.job",
                                    [("state", "in", ["pending", "running"])] + self._domain(f),
                                    {"group_by": ["partner_id"]}),
@@ -312,13 +486,27 @@ class ShipmentSyncDashboard(models.AbstractModel):
         if f.partner_id:
             domain.append(("id", "=", f.partner_id))
         partners = self.env["shipment.sync.partner"].search(domain)
-        states = {p.name: p.outbox_breaker_state for p in partners}
+        state_labels = dict(self.env["shipment.sync.partner"]._fields["outbox_breaker_state"]
+                            ._description_selection(self.env))
+        states, texts = {}, {}
+        for p in partners:
+            state = p.outbox_breaker_state
+            text = state_labels.get(state, state)
+            if p.outbox_paused:  # a 429/503 Retry-After paused the whole partner
+                pause = _("paused until %(until)s UTC (%(reason)s)",
+                          until=fields.Datetime.to_string(p.outbox_paused_until),
+                          reason=p.outbox_pause_reason or "-")
+                state = pause if state == "closed" else f"{state}, {pause}"
+                text = pause if p.outbox_breaker_state == "closed" else f"{text}, {pause}"
+            states[p.name], texts[p.name] = state, text
         not_closed = [name for name, state in states.items() if state != "closed"]
         return {
-            "title": _("Circuit breakers"), "unit": "", "value": len(not_closed),
+            "title": _("Circuit breakers not closed"), "unit": "", "value": len(not_closed),
             "figures": {"by_partner": states},
-            "action": self._action(_("Partners"), "shipment.sync.partner",
-                                   domain + [("outbox_breaker_state", "!=", "closed")]),
+            "lines": [{"text": f"{name}: {texts[name]}", "count": None, "action": None}
+                      for name in sorted(not_closed)],
+            "action": self._action(_("Partners"), "shipment.sync.partner", domain + [
+                "|", ("outbox_breaker_state", "!=", "closed"), ("outbox_paused", "=", True)]),
         }
 
     def _tile_shipped_no_tracking(self, f):
@@ -433,6 +621,13 @@ class ShipmentSyncDashboard(models.AbstractModel):
             "value": sum(r[1] for r in rows),
             "figures": {"by_partner": {names.get(pid, "?"): codes for pid, codes, _n in rows},
                         "events": sum(r[2] for r in rows)},
+            "lines": [{"text": _("%(partner)s: %(codes)s codes, %(events)s events",
+                                 partner=names.get(pid, "?"), codes=codes, events=n),
+                       "count": n, "action": self._action(
+                           _("Unmapped events"), "shipment.sync.event",
+                           [("state", "=", "unmapped"), ("partner_id", "=", pid)]
+                           + self._domain(f), {"group_by": ["raw_code"]})}
+                      for pid, codes, n in rows if pid],
             "action": self._action(_("Unmapped events"), "shipment.sync.event",
                                    [("state", "=", "unmapped")] + self._domain(f),
                                    {"group_by": ["partner_id", "raw_code"]}),

@@ -3,10 +3,25 @@ from datetime import timedelta
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
+from odoo.addons.shipment_sync.models.cron_retry import retry_conflicts
+
 from shipsync import milestones as ms
 from shipsync import monitor as mon
 
 from .monitor_indexes import create_indexes
+
+#: Exception reasons raised by a failing outbox job (the card links it).
+JOB_REASONS = frozenset({"sync_failed", "label_failed", "booking_rejected"})
+
+
+def _notify(message, kind="success", next_action=None):
+    """A client notification (the feedback of a workbench button); the view
+    reloads afterwards so the buttons match the new state."""
+    return {
+        "type": "ir.actions.client", "tag": "display_notification",
+        "params": {"message": message, "type": kind, "sticky": False,
+                   "next": next_action or {"type": "ir.actions.client", "tag": "soft_reload"}},
+    }
 
 
 class ShipmentSyncException(models.Model):
@@ -74,8 +89,9 @@ class ShipmentSyncException(models.Model):
     ]
 
     def init(self):
-        super().init()
+        res = super().init()
         create_indexes(self.env.cr)
+        return res
 
     @api.depends("picking_id.name", "reason")
     def _compute_name(self):
@@ -134,8 +150,7 @@ class ShipmentSyncException(models.Model):
         at = at or now
         card = self.sudo().with_context(active_test=False).search(
             [("picking_id", "=", picking.id), ("reason", "=", reason)], limit=1)
-        job = picking.sudo().shipment_job_ids.filtered(
-            lambda j: j.state in ("dead", "cancelled"))[:1] if reason == "sync_failed" else None
+        job = self._monitor_failing_job(picking, reason)
         if not card:
             card = self.sudo().create({
                 "picking_id": picking.id, "reason": reason,
@@ -147,6 +162,7 @@ class ShipmentSyncException(models.Model):
             })
             card.message_post(body=_("Exception opened by %s.",
                                      partner.name if partner else _("Odoo")))
+            card._monitor_schedule_activity(partner)
             return card
         vals = {"last_seen_at": at, "raise_count": card.raise_count + 1}
         if message:
@@ -165,12 +181,45 @@ class ShipmentSyncException(models.Model):
                 vals["resolution_note"] = False
         previous = card.state
         card.write(vals)
+        if previous == "resolved":
+            card._monitor_schedule_activity(partner)
         card.message_post(body=_(
             "Raised again by %(who)s (%(count)s times)%(wake)s.",
             who=partner.name if partner else _("Odoo"), count=vals["raise_count"],
             wake={"resolved": _(", reopened"), "snoozed": _(", woken from snooze")}.get(
                 previous, "")))
         return card
+
+    def _monitor_activities(self):
+        """The open exception to-dos of these cards."""
+        activity_type = self.env.ref("shipment_sync.mail_activity_type_shipment_exception")
+        return self.sudo().activity_ids.filtered(lambda a: a.activity_type_id == activity_type)
+
+    def _monitor_schedule_activity(self, partner=None):
+        """The one to-do of this exception, for its assignee (else the partner's
+        or the transfer's responsible), unless it has one already."""
+        for card in self.sudo():
+            if card._monitor_activities():
+                continue
+            user = card.user_id or card.picking_id._shipment_exception_responsible(partner)
+            card.activity_schedule(
+                "shipment_sync.mail_activity_type_shipment_exception",
+                summary=_("Shipment exception: %s", card.name),
+                note=_("%(partner)s reported: %(reason)s",
+                       partner=partner.name if partner else _("Odoo"),
+                       reason=dict(ms.EXCEPTION_REASON_SELECTION).get(card.reason, card.reason)),
+                user_id=user.id)
+
+    @api.model
+    def _monitor_failing_job(self, picking, reason):
+        """The outbox job behind a suite exception: the latest dead (or
+        cancelled) job of the transfer, for a sync failure or a failed
+        booking; None for the other reasons."""
+        if reason not in JOB_REASONS:
+            return None
+        jobs = picking.sudo().shipment_job_ids.filtered(
+            lambda j: j.state in ("dead", "cancelled"))
+        return jobs.sorted(lambda j: (j.write_date or j.create_date, j.id), reverse=True)[:1]
 
     def _monitor_close(self, note):
         """Mark these cards resolved (the picking's exception is no longer open)."""
@@ -203,14 +252,24 @@ class ShipmentSyncException(models.Model):
         self._check_open()
         if not user:
             raise UserError(_("Choose the person to assign."))
-        for card in self:
+        changed = self.filtered(lambda c: c.user_id != user)
+        for card in changed:
             card.user_id = user
             card.message_post(body=_("Assigned to %(user)s by %(by)s.", user=user.name,
                                      by=self.env.user.name))
-            card.activity_schedule(
-                "mail.mail_activity_data_todo", user_id=user.id,
-                summary=_("Shipment exception: %s", card.name))
-        return True
+            activities = card._monitor_activities()
+            if activities:
+                # The exception keeps its one to-do; it changes hands.
+                activities.write({"user_id": user.id})
+            else:
+                card._monitor_schedule_activity(card.partner_id)
+        if not changed:
+            message = _("Already assigned to you.") if user == self.env.user else \
+                _("Already assigned to %s.", user.name)
+        else:
+            message = _("%(count)s exception(s) assigned to %(user)s.", count=len(changed),
+                        user=user.name)
+        return _notify(message, "info" if not changed else "success")
 
     def _monitor_snooze(self, until):
         self._check_open()
@@ -316,6 +375,7 @@ class ShipmentSyncException(models.Model):
     # cron
     # ------------------------------------------------------------------
     @api.model
+    @retry_conflicts
     def _cron_refresh(self, now=None):
         """Wake snoozed cards whose date has come; refresh the age buckets."""
         now = now or fields.Datetime.now()

@@ -3,6 +3,8 @@ from datetime import timedelta
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
+from odoo.addons.shipment_sync.models.cron_retry import retry_conflicts
+
 from shipsync import triage
 
 #: Lane = carrier + destination country; repeats are counted over this window.
@@ -54,7 +56,7 @@ class ShipmentSyncException(models.Model):
                                     aggregator="avg")
     fastest_action = fields.Selection(triage.ACTION_SELECTION, "Fastest historically",
                                       compute="_compute_fastest")
-    fastest_hint = fields.Char("Fastest historically", compute="_compute_fastest")
+    fastest_hint = fields.Char("Fastest historically (hint)", compute="_compute_fastest")
 
     # ------------------------------------------------------------------
     # suggestion and impact
@@ -129,6 +131,7 @@ class ShipmentSyncException(models.Model):
         return card
 
     @api.model
+    @retry_conflicts
     def _cron_refresh(self, now=None):
         res = super()._cron_refresh(now=now)
         self.search([("state", "!=", "resolved")])._triage_refresh(now)

@@ -1,8 +1,24 @@
 from odoo import _, models
+from odoo.tools import SQL
 
 
 class ShipmentSyncJob(models.Model):
     _inherit = "shipment.sync.job"
+
+    def unlink(self):
+        # Their attempts go with them (cascade): keep what the attempts
+        # counter counted, so ``shipsync_outbox_attempts_total`` never goes down.
+        if self.ids:
+            self.env.flush_all()
+            self.env.cr.execute(SQL(
+                "SELECT p.code, a.outcome, count(*) FROM shipment_sync_job_attempt a "
+                "JOIN shipment_sync_partner p ON p.id = a.partner_id "
+                "WHERE a.job_id IN %s AND a.outcome IS NOT NULL GROUP BY 1, 2",
+                tuple(self.ids)))
+            self.env["shipment.sync.metric.offset"].sudo()._add(
+                "shipsync_outbox_attempts_total",
+                {(code, outcome): n for code, outcome, n in self.env.cr.fetchall()})
+        return super().unlink()
 
     def _outbox_after(self, settlement, outcome, *args, **kwargs):
         res = super()._outbox_after(settlement, outcome, *args, **kwargs)

@@ -4,6 +4,8 @@ from datetime import timedelta
 from odoo import _, api, fields, models
 from odoo.tools import SQL
 
+from odoo.addons.shipment_sync.models.cron_retry import retry_conflicts
+
 from shipsync import eta
 
 _logger = logging.getLogger(__name__)
@@ -32,7 +34,7 @@ class ShipmentSyncLane(models.Model):
                       "destination country|postcode prefix")
     company_id = fields.Many2one("res.company", required=True, index=True, readonly=True)
     level = fields.Selection(eta.LEVEL_SELECTION, required=True, readonly=True)
-    carrier_id = fields.Many2one("delivery.carrier", "Carrier", readonly=True,
+    carrier_id = fields.Many2one("delivery.carrier", readonly=True,
                                  ondelete="cascade", index=True)
     service = fields.Char(readonly=True, help="The carrier's service code, if any.")
     origin_country_id = fields.Many2one("res.country", "Origin country", readonly=True)
@@ -136,6 +138,7 @@ class ShipmentSyncLane(models.Model):
     # the cron: fold new deliveries, then refresh the open predictions
     # ------------------------------------------------------------------
     @api.model
+    @retry_conflicts
     def _cron_fold(self, now=None, batch=FOLD_BATCH):
         """Fold the outgoing shipments delivered since the last run into their
         lanes (each one once: ``stock.picking.shipment_eta_folded`` is the

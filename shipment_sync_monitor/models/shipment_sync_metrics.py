@@ -50,20 +50,42 @@ class ShipmentSyncMetrics(models.AbstractModel):
             "JOIN shipment_sync_partner p ON p.id = a.partner_id "
             "WHERE a.outcome IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2"))
         attempts = mon.MetricFamily("shipsync_outbox_attempts_total", "counter",
-                                    "Outbox call attempts kept in the log, per outcome.")
-        for code, outcome, count in cr.fetchall():
+                                    "Outbox call attempts made, per outcome (purged ones "
+                                    "included).")
+        rows = cr.fetchall()
+        counts = self.env["shipment.sync.metric.offset"].sudo()._get(
+            "shipsync_outbox_attempts_total")
+        for code, outcome, count in rows:
+            counts[(code, outcome)] = counts.get((code, outcome), 0) + count
+        for (code, outcome), count in sorted(counts.items()):
             attempts.add(count, {"partner": code, "outcome": outcome})
         families.append(attempts)
 
+        # Counters count transitions (an event received, an event applied),
+        # which never come undone; the current state of the ledger is a gauge.
         cr.execute(SQL(
-            "SELECT COALESCE(p.code, e.partner_code, 'odoo'), e.direction, e.state, count(*) "
+            "SELECT COALESCE(p.code, e.partner_code, 'odoo'), e.direction, e.state, count(*), "
+            "count(*) FILTER (WHERE e.applied_at IS NOT NULL) "
             "FROM shipment_sync_event e LEFT JOIN shipment_sync_partner p "
             "ON p.id = e.partner_id GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"))
-        ingest = mon.MetricFamily("shipsync_events_total", "counter",
-                                  "Ledger events per partner, direction and state.")
-        for code, direction, state, count in cr.fetchall():
-            ingest.add(count, {"partner": code, "direction": direction, "state": state})
-        families.append(ingest)
+        received = mon.MetricFamily("shipsync_events_total", "counter",
+                                    "Ledger events received (stored), per partner and direction.")
+        applied = mon.MetricFamily("shipsync_events_applied_total", "counter",
+                                   "Ledger events applied to their shipment, per partner and "
+                                   "direction.")
+        by_state = mon.MetricFamily("shipsync_events", "gauge",
+                                    "Ledger events per partner, direction and current state.")
+        totals, applied_totals = {}, {}
+        for code, direction, state, count, applied_count in cr.fetchall():
+            key = (code, direction)
+            totals[key] = totals.get(key, 0) + count
+            applied_totals[key] = applied_totals.get(key, 0) + applied_count
+            by_state.add(count, {"partner": code, "direction": direction, "state": state})
+        for (code, direction), count in sorted(totals.items()):
+            received.add(count, {"partner": code, "direction": direction})
+            applied.add(applied_totals[(code, direction)],
+                        {"partner": code, "direction": direction})
+        families += [received, applied, by_state]
 
         since = now - DELAY_WINDOW
         families.append(self._metrics_histogram(
@@ -88,6 +110,16 @@ class ShipmentSyncMetrics(models.AbstractModel):
             for candidate in ("closed", "open", "half_open"):
                 breaker.add(1 if state == candidate else 0, {"partner": code, "state": candidate})
         families.append(breaker)
+
+        cr.execute(SQL(
+            "SELECT code, GREATEST(0, EXTRACT(EPOCH FROM outbox_paused_until - %s)) "
+            "FROM shipment_sync_partner WHERE active ORDER BY code", now))
+        pause = mon.MetricFamily(
+            "shipsync_outbox_pause_seconds", "gauge",
+            "Seconds left of a partner-wide pause asked by a 429/503 Retry-After (0: none).")
+        for code, seconds in cr.fetchall():
+            pause.add(round(float(seconds or 0), 3), {"partner": code})
+        families.append(pause)
 
         cr.execute(SQL(
             "SELECT reason, state, count(*) FROM shipment_sync_exception "

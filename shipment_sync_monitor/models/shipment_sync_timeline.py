@@ -29,7 +29,7 @@ class ShipmentSyncTimeline(models.Model):
     company_id = fields.Many2one("res.company", readonly=True)
     at = fields.Datetime("When", readonly=True)
     source = fields.Selection(SOURCES, readonly=True)
-    partner_id = fields.Many2one("shipment.sync.partner", "Partner", readonly=True)
+    partner_id = fields.Many2one("shipment.sync.partner", readonly=True)
     correlation_id = fields.Char(readonly=True)
     description = fields.Char(readonly=True)
     state = fields.Char("Outcome", readonly=True)

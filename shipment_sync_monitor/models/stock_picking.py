@@ -9,6 +9,11 @@ class StockPicking(models.Model):
     shipment_timeline_ids = fields.One2many(
         "shipment.sync.timeline", "picking_id", "Timeline (all systems)")
 
+    def _shipment_exception_activity(self, reason_label, partner=None):
+        """The exception's one to-do lives on its workbench card (see
+        ``shipment.sync.exception._monitor_raise``), not on the transfer."""
+        return None
+
     def _shipment_notify(self, before, final, news, partner_by_code):
         res = super()._shipment_notify(before, final, news, partner_by_code)
         self._shipment_monitor_track(before, final, news, partner_by_code)

@@ -73,12 +73,13 @@ class StockPicking(models.Model):
             picking.shipment_carrier_eta = picking.id and picking._shipment_carrier_eta()
 
     def init(self):
-        super().init()
+        res = super().init()
         # The cron's two questions, on a table of every transfer.
         create_index(self.env.cr, "stock_picking_eta_unfolded_idx", "stock_picking", ["id"],
                      where="shipment_milestone = 'delivered' AND shipment_eta_folded IS NOT TRUE")
         create_index(self.env.cr, "stock_picking_eta_late_risk_idx", "stock_picking", ["id"],
                      where="shipment_eta_late_risk")
+        return res
 
     # ------------------------------------------------------------------
     # plain values of the lane

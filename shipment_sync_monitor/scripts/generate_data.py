@@ -214,7 +214,7 @@ def main(argv=None):
         env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
         generate(env, pickings=args.pickings, events=args.events, jobs=args.jobs)
         # The script owns this cursor: the data set is committed when it is complete.
-        cr.commit()
+        cr.commit()  # pylint: disable=invalid-commit
 
 
 if __name__ == "__main__":

@@ -7,3 +7,4 @@ from . import test_tour
 from . import test_workbench_outbox
 from . import test_eta
 from . import test_triage
+from . import test_click_everywhere

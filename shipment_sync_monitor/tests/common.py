@@ -67,14 +67,12 @@ def insert_attempts(env, job, outcomes, started_at, duration_ms=100):
 def insert_events(env, partner, received_at, delays, state="applied", picking=None):
     """Inbound ledger events received at ``received_at``, applied ``delays``
     seconds later (None: not applied yet)."""
-    import uuid as _uuid
-    from datetime import timedelta
 
     Event = env["shipment.sync.event"]
     ids = Event._insert_rows([{
         "partner_id": partner.id, "partner_code": partner.code,
         "company_id": partner.company_id.id, "direction": "inbound",
-        "external_id": _uuid.uuid4().hex, "state": state if delay is not None else "received",
+        "external_id": uuid.uuid4().hex, "state": state if delay is not None else "received",
         "received_at": received_at, "occurred_at": received_at, "milestone": "in_transit",
         "is_mapped": True, "authoritative": True,
         "picking_id": picking.id if picking else None,

@@ -78,6 +78,12 @@ class TestDashboardTiles(MonitorCommon, TransactionCase):
         cls.env["shipment.sync.exception"].search(
             [("picking_id", "=", ex2.id)])._monitor_snooze(
             fields.Datetime.now() + timedelta(days=1))
+        # Labels created (Odoo's label_created events) for the 3 done bookings.
+        cls.labelled = mk(), mk(), mk()
+        for picking in cls.labelled:
+            event = picking._shipment_internal_event(milestone="label_created")
+            env.cr.execute("UPDATE shipment_sync_event SET received_at = %s WHERE id = %s",
+                           (now - timedelta(hours=1), event.id))
         ex3._shipment_internal_event(exception_reason="lost")
         cls.env["shipment.sync.exception"].search(
             [("picking_id", "=", ex3.id)])._monitor_resolve("found")
@@ -106,11 +112,62 @@ class TestDashboardTiles(MonitorCommon, TransactionCase):
         action = tile["action"]
         self.assertEqual(self.env[action["res_model"]].search_count(action["domain"]), expected)
 
-    def test_creation_success_rate_counts_done_against_dead(self):
+    def assert_lines_open_their_numbers(self, tile):
+        for line in tile["lines"]:
+            if line.get("action") and line.get("count") is not None:
+                action = line["action"]
+                self.assertEqual(
+                    self.env[action["res_model"]].search_count(action["domain"]),
+                    line["count"], f"{tile['key']}: {line['text']}")
+
+    def test_creation_success_rate_counts_labels_against_dead_bookings(self):
         tile = self.tile("creation_success")
         self.assertEqual(tile["value"], 75.0)
-        self.assertEqual(tile["figures"], {"done": 3, "dead": 1, "total": 5})
-        self.assert_click_through(tile, 5)
+        self.assertEqual(tile["figures"], {"done": 3, "dead": 1, "total": 4})
+        self.assertEqual(tile["headline"], "75 %")
+        self.assertEqual([line["count"] for line in tile["lines"]], [3, 1])
+        self.assert_lines_open_their_numbers(tile)
+        self.assert_click_through(tile, 1)  # the failed bookings
+
+    def test_label_created_at_validation_counts_as_success(self):
+        """Before: a label booked at validation (no outbox job) left the tile
+        at "– %" (0 of 0 jobs). After: it counts as a created label."""
+        picking = self.make_company_picking()
+        picking._shipment_internal_event(milestone="label_created")
+        later = fields.Datetime.to_string(fields.Datetime.now() + timedelta(minutes=1))
+        tile = self.tile("creation_success", now=later)
+        self.assertEqual(tile["figures"]["done"], 4)
+        self.assertEqual(tile["value"], 80.0)
+        self.assert_lines_open_their_numbers(tile)
+
+    def test_empty_tiles_say_so_in_words(self):
+        other = self.env["stock.warehouse"].create({
+            "name": "Empty WH", "code": "EWH", "company_id": self.company.id})
+        tiles = {t["key"]: t for t in self.Dash.get_tiles(dict(self.filters,
+                                                                warehouse_id=other.id))}
+        for key in ("creation_success", "carrier_ack", "webhook_delay"):
+            self.assertEqual(tiles[key]["headline"], "", key)
+            self.assertTrue(tiles[key]["empty_text"], key)
+            self.assertNotIn("–", tiles[key]["empty_text"])
+        self.assertEqual(tiles["creation_success"]["empty_text"],
+                         "No label requested in this period")
+
+    def test_every_number_opens_a_list_of_that_many_records(self):
+        for tile in self.Dash.get_tiles(self.filters):
+            self.assert_lines_open_their_numbers(tile)
+            for line in tile["lines"]:
+                for raw in ("label_failed", "sync_failed", "lt_1h", "half_open"):
+                    self.assertNotIn(raw, line["text"], f"raw code in {tile['key']}")
+
+    def test_queue_depth_and_failures_read_together(self):
+        tile = self.tile("partner_queues")
+        self.assertEqual(tile["lines"][0]["text"],
+                         "Dash Carrier: 1 queued now · 2 of 4 calls failed in the period")
+
+    def test_dashboard_says_when_it_was_computed(self):
+        data = self.Dash.get_dashboard(self.filters)
+        self.assertEqual(len(data["tiles"]), 13)
+        self.assertTrue(fields.Datetime.to_datetime(data["refreshed_at"]))
 
     def test_carrier_acknowledgement_percentiles(self):
         tile = self.tile("carrier_ack")
@@ -134,6 +191,10 @@ class TestDashboardTiles(MonitorCommon, TransactionCase):
         self.assertEqual(tile["figures"]["by_reason"], {"label_failed": 1, "sync_failed": 1})
         self.assertEqual(tile["figures"]["by_age"], {"lt_1h": 2})
         self.assert_click_through(tile, 2)
+        texts = [line["text"] for line in tile["lines"]]
+        self.assertIn("Label Failed: 1", texts)
+        self.assertIn("Sync Failed: 1", texts)
+        self.assertIn("By age: < 1 hour: 2", texts)
 
     def test_dead_letters_queue_depth_failure_rate_and_breakers(self):
         dead = self.tile("dead_letters")
@@ -146,6 +207,28 @@ class TestDashboardTiles(MonitorCommon, TransactionCase):
         breakers = self.tile("breakers")
         self.assertEqual(breakers["value"], 1)
         self.assertEqual(breakers["figures"]["by_partner"], {"Dash Carrier": "open"})
+        self.assert_click_through(breakers, 1)
+
+    def test_breaker_tile_shows_a_partner_wide_pause_and_its_reason(self):
+        throttled = self.env["shipment.sync.partner"].create({
+            "name": "Throttled", "code": "dash-throttled", "company_id": self.company.id})
+        until = fields.Datetime.now().replace(microsecond=0) + timedelta(minutes=5)
+        self.env.cr.execute(
+            "UPDATE shipment_sync_partner SET outbox_paused_until = %s, "
+            "outbox_pause_reason = 'HTTP 429 Retry-After: 300' WHERE id IN %s",
+            (until, (throttled.id, self.p.id)))
+        self.env.invalidate_all()
+        breakers = self.tile("breakers")
+        self.assertEqual(breakers["value"], 2)
+        pause = f"paused until {fields.Datetime.to_string(until)} UTC (HTTP 429 Retry-After: 300)"
+        self.assertEqual(breakers["figures"]["by_partner"],
+                         {"Dash Carrier": f"open, {pause}", "Throttled": pause})
+        self.assert_click_through(breakers, 2)
+        # A pause that is over shows nothing.
+        self.env.cr.execute("UPDATE shipment_sync_partner SET outbox_paused_until = %s "
+                            "WHERE id = %s", (until - timedelta(hours=1), throttled.id))
+        self.env.invalidate_all()
+        self.assertEqual(self.tile("breakers")["figures"]["by_partner"]["Throttled"], "closed")
 
     def test_sync_completeness_tiles(self):
         tile = self.tile("shipped_no_tracking")
@@ -199,3 +282,16 @@ class TestDashboardTiles(MonitorCommon, TransactionCase):
             baseline = self.Dash._bench_read_group(key, self.filters)
             tile = self.tile(key)
             self.assertEqual(baseline, tile.get("figures", {}).get("events", tile["value"]))
+
+    def test_trends_cover_the_period_and_add_up_to_the_tile(self):
+        tiles = {t["key"]: t for t in self.Dash.get_tiles(self.filters)}
+        trend = tiles["events_per_hour"]["trend"]
+        self.assertEqual(len(trend["starts"]), 7, "one point per day over 7 days")
+        self.assertAlmostEqual(sum(v * 24 for v in trend["values"]), 7, places=1)
+        later = fields.Datetime.to_string(fields.Datetime.now() + timedelta(minutes=1))
+        backlog = self.Dash.get_tile("exception_backlog", dict(self.filters, now=later))
+        self.assertEqual(sum(backlog["trend"]["values"]), 3, "three cards opened")
+        success = [v for v in tiles["creation_success"]["trend"]["values"] if v is not None]
+        self.assertEqual(success, [75.0])
+        hourly = self.Dash.get_tile("events_per_hour", dict(self.filters, period="24h"))
+        self.assertEqual(len(hourly["trend"]["starts"]), 24)

@@ -192,3 +192,80 @@ class TestWorkbench(MonitorCommon, TransactionCase):
             [("picking_id", "=", self.picking.id)]))
         self.assertTrue(self.env["shipment.sync.timeline"].with_user(self.ops).search(
             [("picking_id", "=", self.picking.id)]))
+
+
+@tagged("post_install", "-at_install")
+class TestWorkbenchActivities(MonitorCommon, TransactionCase):
+    """One to-do per exception, on its card; done when the exception is."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.setup_monitor()
+        cls.todo_type = cls.env.ref("shipment_sync.mail_activity_type_shipment_exception")
+
+    def todos(self, records):
+        return self.env["mail.activity"].search([
+            ("res_model", "=", records._name), ("res_id", "in", records.ids),
+            ("activity_type_id", "=", self.todo_type.id)])
+
+    def test_one_to_do_per_exception_on_its_card_and_done_by_the_partner(self):
+        self.carrier.responsible_user_id = self.ops
+        self.ingest(self.carrier, "in_transit", 10, reason="address_issue")
+        card = self.cards()
+        self.assertFalse(self.todos(self.picking), "no second to-do on the transfer")
+        self.assertEqual(len(self.todos(card)), 1)
+        self.assertEqual(self.todos(card).user_id, self.ops)
+        self.ingest(self.carrier, None, 15, reason="address_issue", message="again")
+        self.assertEqual(len(self.todos(card)), 1, "raised again: still one to-do")
+        self.ingest(self.carrier, "out_for_delivery", 20)
+        self.assertEqual(card.state, "resolved")
+        self.assertFalse(self.todos(card), "resolved by a partner event: to-do done")
+        self.assertFalse(self.todos(self.picking))
+
+    def test_take_twice_keeps_one_to_do_and_says_so(self):
+        self.ingest(self.carrier, "in_transit", 10, reason="damaged")
+        card = self.cards().with_user(self.ops)
+        first = card.action_assign_to_me()
+        self.assertEqual(first["params"]["type"], "success")
+        second = card.action_assign_to_me()
+        self.assertIn("Already assigned to you", str(second["params"]["message"]))
+        self.assertEqual(len(self.todos(card)), 1)
+        self.assertEqual(self.todos(card).user_id, self.ops)
+        self.assertEqual(len(card.message_ids.filtered(lambda m: "Assigned to" in (m.body or ""))),
+                         1, "the second Take changes nothing")
+
+    def test_person_resolving_closes_the_to_do(self):
+        self.picking._shipment_internal_event(exception_reason="wms_mismatch")
+        card = self.cards()
+        self.assertEqual(len(self.todos(card)), 1)
+        card._monitor_resolve("Recounted the bin")
+        self.assertFalse(self.todos(card))
+        self.assertFalse(self.todos(self.picking))
+
+    def test_reopened_exception_gets_a_new_to_do(self):
+        self.picking._shipment_internal_event(exception_reason="wms_mismatch")
+        card = self.cards()
+        card._monitor_resolve("Recounted the bin")
+        self.picking._shipment_internal_event(exception_reason="wms_mismatch")
+        self.assertEqual(card.state, "open")
+        self.assertEqual(len(self.todos(card)), 1)
+
+    def test_carrier_reported_address_correction_opens_a_card(self):
+        """EasyPost's ``address_correction`` status detail, as the carrier's
+        own code (mapped by the ledger), opens an address card."""
+        from odoo.addons.shipment_sync.tests.common import T0
+
+        from shipsync.normalizers import CanonicalEvent
+
+        event = CanonicalEvent(external_id="ep-addr-1", occurred_at=T0 + timedelta(minutes=5),
+                               code="in_transit", subcode="address_correction",
+                               message="Address corrected by the carrier",
+                               picking_ref=self.picking.name)
+        new, _dups = self.Event._ingest(self.carrier, [event])
+        new._apply_now()
+        self.assertEqual(self.picking.shipment_exception_reason, "address_issue")
+        card = self.cards()
+        self.assertEqual(card.reason, "address_issue")
+        self.assertEqual(card.state, "open")
+        self.assertEqual(card.message, "Address corrected by the carrier")

@@ -45,8 +45,9 @@ class ShipmentSyncJob(models.Model):
     def _wms_prepare_release(self, job, ctx):
         partner = job.partner_id
         if partner.wms_transport == "files":
-            return lambda: _write_release_file(partner.wms_outbound_dir,
-                                               partner.wms_file_format or "csv", ctx.payload)
+            # Plain values: the call runs in a worker thread, away from the cursor.
+            folder, fmt = partner.wms_outbound_dir, partner.wms_file_format or "csv"
+            return lambda: _write_release_file(folder, fmt, ctx.payload)
         request = outbox.http_call_request(
             {"url": "/releases", "json": ctx.payload}, idempotency_key=ctx.idempotency_key,
             policy=ctx.policy, base_url=ctx.base_url, headers=ctx.headers)

@@ -29,7 +29,7 @@ class ShipmentSyncWmsConfirmation(models.Model):
                                  ondelete="set null")
     return_picking_id = fields.Many2one("stock.picking", "Return receipt", readonly=True,
                                         ondelete="set null")
-    file_id = fields.Many2one("shipment.sync.wms.file", "File", readonly=True,
+    file_id = fields.Many2one("shipment.sync.wms.file", readonly=True,
                               ondelete="set null")
     kind = fields.Selection([(k, k.replace("_", " ").capitalize()) for k in CONFIRMATION_KINDS],
                             required=True, readonly=True, index=True)

@@ -4,6 +4,8 @@ from pathlib import Path
 from odoo import _, api, fields, models
 from odoo.tools import config
 
+from odoo.addons.shipment_sync.models.cron_retry import retry_conflicts
+
 from shipsync.wms import files
 from shipsync.wms.apply import confirmation_events
 from shipsync.wms.messages import FormatError
@@ -35,6 +37,7 @@ class ShipmentSyncWmsFile(models.Model):
                                        "Confirmations")
 
     @api.model
+    @retry_conflicts
     def _cron_import(self):
         """Read the inbound directory of every directory-exchange WMS partner."""
         partners = self.env["shipment.sync.partner"].search(
@@ -61,7 +64,9 @@ class ShipmentSyncWmsFile(models.Model):
                     self.env.cr.rollback()
                 continue
             if commit:
-                self.env.cr.commit()
+                # The file cron owns its cursor: each file is committed before it is
+                # moved to processed/, so a later file's failure cannot undo it.
+                self.env.cr.commit()  # pylint: disable=invalid-commit
         return records
 
     @api.model

@@ -1,32 +1,109 @@
 /** @odoo-module **/
-import { Component, onWillStart, useState } from "@odoo/owl";
+import { Component, onMounted, onWillStart, onWillUnmount, onPatched, useRef, useState } from "@odoo/owl";
+import { loadBundle } from "@web/core/assets";
+import { browser } from "@web/core/browser/browser";
+import { _t } from "@web/core/l10n/translation";
+import { deserializeDateTime, formatDateTime } from "@web/core/l10n/dates";
 import { registry } from "@web/core/registry";
 import { useService } from "@web/core/utils/hooks";
 
+const FILTERS_KEY = "shipment_sync_monitor.dashboard.filters";
+const DEFAULT_FILTERS = { period: "7d", company_id: "", warehouse_id: "", partner_id: "" };
+
 /**
- * Shipment Sync KPI dashboard: filters (period, company, warehouse, partner)
- * and one tile per figure; every figure is computed server-side by
- * shipment.sync.dashboard and every tile opens its filtered list.
+ * The trend of one KPI over the chosen period: a small Chart.js line chart
+ * (Odoo's own Chart.js bundle), one point per bucket.
+ */
+export class ShipmentSyncTrend extends Component {
+    static template = "shipment_sync_monitor.Trend";
+    static props = ["trend"];
+
+    setup() {
+        this.canvas = useRef("canvas");
+        this.chart = null;
+        onMounted(() => this.draw());
+        onPatched(() => this.draw());
+        onWillUnmount(() => this.chart && this.chart.destroy());
+    }
+
+    draw() {
+        const trend = this.props.trend;
+        if (!this.canvas.el || !window.Chart) {
+            return;
+        }
+        const hourly = trend.step < 86400;
+        const labels = trend.starts.map((s) => {
+            const d = deserializeDateTime(s);
+            return hourly ? d.toFormat("HH:mm") : d.toFormat("dd LLL");
+        });
+        if (this.chart) {
+            this.chart.destroy();
+        }
+        this.chart = new window.Chart(this.canvas.el, {
+            type: "line",
+            data: {
+                labels,
+                datasets: [{
+                    label: trend.label,
+                    data: trend.values,
+                    borderColor: "#714B67",
+                    backgroundColor: "rgba(113, 75, 103, 0.15)",
+                    fill: true,
+                    spanGaps: true,
+                    pointRadius: 0,
+                    tension: 0.3,
+                }],
+            },
+            options: {
+                animation: false,
+                maintainAspectRatio: false,
+                plugins: { legend: { display: false }, tooltip: { intersect: false } },
+                scales: {
+                    x: { display: false },
+                    y: { display: true, beginAtZero: true, ticks: { maxTicksLimit: 3 } },
+                },
+            },
+        });
+    }
+}
+
+/**
+ * Shipment Sync KPI dashboard: filters (period, company, warehouse, partner,
+ * kept for the session so a breadcrumb back finds them) and one tile per
+ * figure, each with its trend; every figure is computed server-side by
+ * shipment.sync.dashboard and every number opens the list it counts.
  */
 export class ShipmentSyncDashboard extends Component {
     static template = "shipment_sync_monitor.Dashboard";
+    static components = { ShipmentSyncTrend };
     static props = ["*"];
 
     setup() {
         this.orm = useService("orm");
         this.action = useService("action");
         this.state = useState({
-            filters: { period: "7d", company_id: "", warehouse_id: "", partner_id: "" },
+            filters: this.restoreFilters(),
             options: { periods: [], companies: [], warehouses: [], partners: [] },
             tiles: [],
+            refreshedAt: "",
             loading: true,
         });
         onWillStart(async () => {
+            await loadBundle("web.chartjs_lib");
             this.state.options = await this.orm.call(
                 "shipment.sync.dashboard", "get_filter_options", []
             );
             await this.load();
         });
+    }
+
+    restoreFilters() {
+        try {
+            const saved = JSON.parse(browser.sessionStorage.getItem(FILTERS_KEY) || "{}");
+            return { ...DEFAULT_FILTERS, ...saved };
+        } catch {
+            return { ...DEFAULT_FILTERS };
+        }
     }
 
     payload() {
@@ -41,65 +118,52 @@ export class ShipmentSyncDashboard extends Component {
 
     async load() {
         this.state.loading = true;
-        this.state.tiles = await this.orm.call("shipment.sync.dashboard", "get_tiles", [
+        const data = await this.orm.call("shipment.sync.dashboard", "get_dashboard", [
             this.payload(),
         ]);
+        this.state.tiles = data.tiles;
+        this.state.refreshedAt = formatDateTime(deserializeDateTime(data.refreshed_at));
         this.state.loading = false;
     }
 
     async onFilterChange(name, ev) {
         this.state.filters[name] = ev.target.value;
+        browser.sessionStorage.setItem(FILTERS_KEY, JSON.stringify(this.state.filters));
         await this.load();
     }
 
-    formatNumber(value, digits = 1) {
-        if (value === null || value === undefined) {
-            return "–";
-        }
-        return Number.isInteger(value) ? String(value) : Number(value).toFixed(digits);
+    isSelected(name, value) {
+        return String(this.state.filters[name] || "") === String(value);
     }
 
-    headline(tile) {
-        if (tile.unit === "s") {
-            const f = tile.figures || {};
-            return `p50 ${this.formatNumber(f.p50)} s · p95 ${this.formatNumber(f.p95)} s`;
-        }
-        if (tile.unit === "%") {
-            return `${this.formatNumber(tile.value)} %`;
-        }
-        if (tile.unit === "/h") {
-            return `${this.formatNumber(tile.value, 2)} / h`;
-        }
-        return this.formatNumber(tile.value);
+    get refreshedText() {
+        return _t("Last refreshed %s", this.state.refreshedAt);
     }
 
-    details(tile) {
-        const figures = tile.figures || {};
-        const lines = [];
-        for (const key of ["by_reason", "by_age", "by_partner"]) {
-            for (const [name, value] of Object.entries(figures[key] || {})) {
-                if (value && typeof value === "object") {
-                    const rate = value.failure_rate === null ? "–" : this.formatNumber(value.failure_rate);
-                    lines.push(`${name}: ${value.depth} queued, ${rate} % failed`);
-                } else {
-                    lines.push(`${name}: ${value}`);
-                }
-            }
+    open(action) {
+        if (!action) {
+            return;
         }
-        return lines.slice(0, 6);
+        this.action.doAction({
+            type: "ir.actions.act_window",
+            name: action.name,
+            res_model: action.res_model,
+            domain: action.domain,
+            context: action.context || {},
+            views: action.views,
+            target: "current",
+        });
     }
 
     openTile(tile) {
-        const a = tile.action;
-        this.action.doAction({
-            type: "ir.actions.act_window",
-            name: a.name,
-            res_model: a.res_model,
-            domain: a.domain,
-            context: a.context || {},
-            views: a.views,
-            target: "current",
-        });
+        this.open(tile.action);
+    }
+
+    openLine(line, ev) {
+        if (line.action) {
+            ev.stopPropagation();
+            this.open(line.action);
+        }
     }
 }
 
