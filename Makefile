@@ -73,3 +73,7 @@ lint-strict:  ## pylint-odoo's mandatory checks with none left out
 .PHONY: mutation
 mutation:  ## mutation score per policy module (slow; MODULES="retry breaker" to narrow)
 	$(PYTHON) tools/mutation.py $(MODULES)
+
+.PHONY: fuzz
+fuzz:  ## the webhook fuzz suite, longer (FUZZ_EXAMPLES=2000 per strategy; make test runs 60)
+	SHIPSYNC_FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),2000) $(PYTHON) tools/run_tests.py --odoo-only --addons shipment_sync --tags /shipment_sync:TestWebhookFuzz

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -213,62 +214,152 @@ WEBHOOK_RESPONSES = {
             "(async). Shadow partners: stored, never applied."),
     "200": (["duplicate", "ignored_event_type"], "Already received, or no shipment event in "
             "the message: nothing to do."),
-    "400": (["invalid_json", "schema_violation", UNSUPPORTED_SCHEMA_VERSION],
-            "Not JSON, not valid against the schema of its version, or a schema version this "
-            "partner may not send."),
+    "400": (["invalid_json", "invalid_character", "schema_violation",
+             UNSUPPORTED_SCHEMA_VERSION],
+            "Not JSON (or nested deeper than 64 levels), a NUL character or a lone surrogate "
+            "in a string, not valid against the schema of its version (references longer "
+            "than 255 characters included), or a schema version this partner may not send."),
     "401": (["missing_signature", "invalid_signature", "stale_timestamp"],
             "Signature missing, wrong or too old (no secret configured: always refused)."),
-    "404": (["unknown_partner"], "No active partner with this code."),
+    "404": (["unknown_partner"], "No active partner with this code (or not a valid code)."),
     "413": (["payload_too_large"], "Body larger than the partner's limit."),
     "415": (["unsupported_media_type"], "Send application/json."),
-    "429": (["rate_limited"], "Too many requests; see Retry-After."),
+    "429": (["rate_limited"], "Too many requests; see Retry-After. Before the signature is "
+            "checked a coarse bucket per partner code protects the server; after it, each "
+            "partner's own bucket applies."),
+}
+# Signature headers a partner may use (which ones its scheme requires: see its readme).
+SIGNATURE_HEADERS = {
+    "webhook-id": "Standard Webhooks: the message id (also svix-id).",
+    "webhook-timestamp": "Standard Webhooks: Unix time of the signature (also svix-timestamp).",
+    "webhook-signature": "Standard Webhooks: space-separated `v1,<base64 HMAC-SHA256>` "
+                         "signatures (also svix-signature).",
+    "X-Hmac-Signature": "EasyPost: `hmac-sha256-hex=<hex HMAC-SHA256 of the body>`.",
+    "aftership-hmac-sha256": "AfterShip: base64 HMAC-SHA256 of the body.",
+    "Sendcloud-Signature": "Sendcloud: hex HMAC-SHA256 of the body.",
+}
+# Partner dialects in the request body's oneOf, with what sets each apart from the
+# others (none carries schema_version, which the canonical envelopes require).
+_DIALECT_GUARDS = {
+    "easypost": {"required": ["description"], "not": {"anyOf": [
+        {"required": ["event"]}, {"required": ["schema_version"]}]}},
+    "aftership": {"required": ["event", "msg"], "not": {"anyOf": [
+        {"required": ["data"]}, {"required": ["schema_version"]}]}},
+    "shippo": {"required": ["event", "data"], "not": {"anyOf": [
+        {"required": ["msg"]}, {"required": ["schema_version"]}]}},
 }
 
 
+def _camel(name: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in name.replace("_", "-").split("-"))
+
+
+def _inline(components: dict, component: str, schema: dict) -> dict:
+    """Put a JSON Schema file into ``components`` under ``component``: its ``$defs``
+    become sibling components and its local ``$ref`` point at them, so the document
+    resolves from its served URL alone (no file that no route serves)."""
+    schema = json.loads(json.dumps(schema))
+    defs = schema.pop("$defs", {})
+    for key in ("$schema", "$id"):
+        schema.pop(key, None)
+
+    def rewrite(node):
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                node["$ref"] = f"#/components/schemas/{component}_{ref[len('#/$defs/'):]}"
+            for value in node.values():
+                rewrite(value)
+        elif isinstance(node, list):
+            for value in node:
+                rewrite(value)
+
+    rewrite(schema)
+    rewrite(defs)
+    for name, sub in defs.items():
+        components[f"{component}_{name}"] = sub
+    components[component] = schema
+    return {"$ref": f"#/components/schemas/{component}"}
+
+
 def openapi_document() -> dict:
-    """The OpenAPI 3.1 description of the inbound routes (kept in the repository as
-    ``shipsync/schemas/openapi.json`` and served by Odoo at ``OPENAPI_PATH``)."""
-    envelopes = {f"CanonicalEnvelopeV{v}": {"$ref": f"{name}.json"}
-                 for v, name in INBOUND_VERSIONS["canonical"].items()}
+    """The OpenAPI 3.1 description of the inbound routes and of the outbound
+    subscription payloads (``webhooks``), kept in the repository as
+    ``shipsync/schemas/openapi.json`` and served by Odoo at ``OPENAPI_PATH``.
+    Self-contained: every schema is inlined under ``components``."""
+    from .normalizers import NORMALIZERS  # the partner dialects, as registered
+
+    components: dict = {}
+    alternatives = []
+    for version, name in INBOUND_VERSIONS["canonical"].items():
+        alternatives.append(_inline(components, f"CanonicalEnvelopeV{version}",
+                                    load_schema(name)))
+    for fmt, guard in _DIALECT_GUARDS.items():
+        normalizer = NORMALIZERS.get(fmt)
+        if normalizer is None:
+            continue
+        ref = _inline(components, _camel(normalizer.schema_name), load_schema(
+            normalizer.schema_name))
+        alternatives.append({"allOf": [ref, guard]})
+    outbound = []
+    for version, name in OUTBOUND_VERSIONS["shipment.milestone_changed"].items():
+        outbound.append(_inline(components, f"MilestoneEventV{version}", load_schema(name)))
     answer = {
         "type": "object", "required": ["status", "code", "message", "event_ids"],
         "properties": {
             "status": {"enum": ["accepted", "duplicate", "ignored", "rejected"]},
-            "code": {"type": "string"}, "message": {"type": "string"},
+            "code": {"enum": sorted({c for codes, _m in WEBHOOK_RESPONSES.values()
+                                     for c in codes})},
+            "message": {"type": "string"},
             "event_ids": {"type": "array", "items": {"type": "integer"}},
         },
     }
+    components["Answer"] = answer
     responses = {}
     for status, (codes, meaning) in WEBHOOK_RESPONSES.items():
         responses[status] = {
             "description": f"{meaning} Codes: {', '.join(codes)}.",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Answer"}}},
+            "content": {"application/json": {"schema": {"allOf": [
+                {"$ref": "#/components/schemas/Answer"},
+                {"properties": {"code": {"enum": codes}}}]}}},
         }
+    responses["429"]["headers"] = {"Retry-After": {
+        "description": "Seconds to wait before sending again.", "required": True,
+        "schema": {"type": "integer", "minimum": 1}}}
+    header_params = [{"name": name, "in": "header", "required": False,
+                      "description": text, "schema": {"type": "string"}}
+                     for name, text in SIGNATURE_HEADERS.items()]
+    std_headers = [p for p in header_params if p["name"].startswith("webhook-")]
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "Shipment Sync inbound API",
-            "version": "1.0.0",
-            "description": "Signed webhooks partners post shipment events to. Each partner "
-            "posts its own format (canonical envelope, EasyPost, AfterShip, Shippo...); the "
-            "canonical envelope is versioned by its schema_version field.",
+            "version": "1.1.0",
+            "description": "Signed webhooks partners post shipment events to, and the "
+            "signed webhooks the suite posts to its subscribers. Each partner posts its own "
+            "format (its configured one is the one validated): the canonical envelope, "
+            "versioned by its schema_version field, or a partner dialect (EasyPost, "
+            "AfterShip, Shippo). Every answer is JSON with a machine-readable code; no input "
+            "produces a 5xx.",
         },
         "paths": {
             WEBHOOK_PATH: {
                 "post": {
                     "operationId": "postShipmentEvents",
                     "summary": "Post shipment events of one partner",
-                    "parameters": [{"name": "partner_code", "in": "path", "required": True,
-                                    "schema": {"type": "string",
-                                               "pattern": "^[a-z0-9][a-z0-9_-]{1,62}$"}}],
+                    "parameters": [
+                        {"name": "partner_code", "in": "path", "required": True,
+                         "description": "The partner's code (one code may exist in several "
+                         "companies; the signature tells which partner is calling).",
+                         "schema": {"type": "string", "pattern": CODE_PATTERN}},
+                        {"name": "Content-Type", "in": "header", "required": True,
+                         "schema": {"type": "string", "enum": ["application/json"]}},
+                        *header_params,
+                    ],
                     "requestBody": {"required": True, "content": {"application/json": {
-                        "schema": {"oneOf": [{"$ref": f"#/components/schemas/{name}"}
-                                             for name in envelopes]
-                                   + [{"type": "object",
-                                       "description": "A partner dialect (EasyPost, "
-                                       "AfterShip, Shippo...)"}]}}}},
+                        "schema": {"oneOf": alternatives}}}},
                     "responses": responses,
-                    "security": [{"signature": []}],
+                    "security": [{name: []} for name in _SECURITY],
                 },
             },
             OPENAPI_PATH: {
@@ -276,16 +367,36 @@ def openapi_document() -> dict:
                     "operationId": "getOpenApi",
                     "summary": "This document",
                     "responses": {"200": {"description": "OpenAPI document",
-                                          "content": {"application/json": {}}}},
+                                          "content": {"application/json": {
+                                              "schema": {"type": "object"}}}}},
+                },
+            },
+        },
+        "webhooks": {
+            "shipment.milestone_changed": {
+                "post": {
+                    "operationId": "shipmentMilestoneChanged",
+                    "summary": "A shipment reached a milestone (sent to subscribers, in the "
+                    "schema version of their subscription)",
+                    "parameters": [dict(p, required=True) for p in std_headers],
+                    "requestBody": {"required": True, "content": {"application/json": {
+                        "schema": {"oneOf": outbound}}}},
+                    "responses": {"2XX": {"description": "Received; any other answer is "
+                                          "retried with the same webhook-id and body."}},
                 },
             },
         },
         "components": {
-            "schemas": dict(envelopes, Answer=answer),
-            "securitySchemes": {"signature": {
-                "type": "apiKey", "in": "header", "name": "webhook-signature",
-                "description": "Standard Webhooks signature (webhook-id, webhook-timestamp, "
-                "webhook-signature) or the partner's own HMAC header; secrets rotate with a "
-                "grace period during which both are accepted."}},
+            "schemas": dict(sorted(components.items())),
+            "securitySchemes": {name: {
+                "type": "apiKey", "in": "header", "name": header,
+                "description": SIGNATURE_HEADERS[header] + " Secrets rotate with a grace "
+                "period during which both are accepted."} for name, header in _SECURITY.items()},
         },
     }
+
+
+#: URL slug of a partner code (the partner model's constraint and the route use it).
+CODE_PATTERN = "^[a-z0-9][a-z0-9_-]{1,62}$"
+_SECURITY = {"standardWebhooks": "webhook-signature", "easypostHmac": "X-Hmac-Signature",
+             "aftershipHmac": "aftership-hmac-sha256", "sendcloudHmac": "Sendcloud-Signature"}

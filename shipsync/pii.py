@@ -36,6 +36,8 @@ PII_KEYS = frozenset({
 # Keys of a postcode: only a prefix stays.
 POSTCODE_KEYS = frozenset({"zip", "zipcode", "zip_code", "postcode", "postal_code", "postalcode",
                            "post_code"})
+# Keys of a free-text location: reduced to city, postcode prefix and country.
+LOCATION_KEYS = frozenset({"location", "scan_location", "checkpoint_location", "place"})
 # Keys kept as they are even when a parent looks personal (an address object).
 SAFE_KEYS = frozenset({"city", "country", "country_code", "country_iso2", "country_iso3",
                        "country_region", "country_region_name", "state", "province",
@@ -45,11 +47,19 @@ _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
 # A phone number: optional +, then at least 7 digits with common separators.
 _PHONE = re.compile(r"(?<![\w.\-/:+])\+?\(?\d[\d\s().\-/]{5,}\d(?![\w\-:])")
 _DATE_LIKE = re.compile(r"^\d{4}-\d{2}-\d{2}|^\d{1,2}[./-]\d{1,2}[./-]\d{2,4}$")
-# key=value / "key": "value" pairs inside free text (a JSON excerpt cut in the middle).
-_PAIR = re.compile(
-    r"""(?P<q>["']?)(?P<key>[A-Za-z_][A-Za-z0-9_\- ]{0,40})(?P=q)\s*[:=]\s*"""
-    r"""(?P<val>"(?:[^"\\]|\\.)*"|'[^']*'|[^,;&{}\[\]"'\n]*)"""
-)
+# ``key: value`` / ``key=value`` / ``"key": "value"`` inside free text (a JSON excerpt,
+# possibly cut in the middle, a query string, a log line, a delivery note).
+_KEY = re.compile(r"""(?P<q>["']?)(?P<key>[A-Za-z_][A-Za-z0-9_\- ]{0,40}?)(?P=q)\s*[:=]\s*""")
+_KNOWN_KEYS = sorted(PII_KEYS | POSTCODE_KEYS | SAFE_KEYS | LOCATION_KEYS, key=len,
+                     reverse=True)
+_KNOWN_KEY = "|".join(re.escape(k).replace("_", "[_\\- ]") for k in _KNOWN_KEYS)
+# Where an unquoted value ends: end of line, a query-string or JSON delimiter, or a
+# separator followed by another known ``key:`` (a plain comma is part of the value:
+# "Ring twice, door code 4821B" is one instruction).
+_UNQUOTED_END = re.compile(
+    r"[\n\r&{}\[\]]|(?<!\\)\"|[,;](?=\s*(?:[A-Za-z]+ ){0,2}[\"']?(?:"
+    + _KNOWN_KEY + r")[\"']?\s*[:=])",
+    re.IGNORECASE)
 
 
 def _norm_key(key: Any) -> str:
@@ -58,6 +68,22 @@ def _norm_key(key: Any) -> str:
 
 def is_pii_key(key: Any) -> bool:
     return _norm_key(key) in PII_KEYS
+
+
+def _key_kind(key: str) -> str | None:
+    """``"pii"``, ``"postcode"``, ``"location"`` or None for a key found in free
+    text; a key of several words counts by its last words too ("Customer phone",
+    "Delivery instructions")."""
+    words = _norm_key(key).strip("_").split("_")
+    for index in range(len(words)):
+        name = "_".join(words[index:])
+        if name in PII_KEYS:
+            return "pii"
+        if name in POSTCODE_KEYS:
+            return "postcode"
+        if name in LOCATION_KEYS:
+            return "location"
+    return None
 
 
 def mask_postcode(value: Any) -> str:
@@ -80,34 +106,132 @@ def _mask_email(match: re.Match) -> str:
     return f"{MASK}@{domain}"
 
 
+def _value_end(text: str, start: int) -> int:
+    """Index just past the value that starts at ``start``: a quoted value runs to its
+    closing quote (or to the end of a text cut inside it), an unquoted one to the end
+    of the line, a delimiter or the next known ``key:``."""
+    quote = text[start:start + 1]
+    if quote == '"':
+        index = start + 1
+        while index < len(text):
+            char = text[index]
+            if char == "\\":
+                index += 2
+                continue
+            if char == '"':
+                return index + 1
+            index += 1
+        return len(text)
+    if quote == "'":
+        close = text.find("'", start + 1)
+        return len(text) if close < 0 else close + 1
+    found = _UNQUOTED_END.search(text, start)
+    return found.start() if found else len(text)
+
+
+def _mask_value_text(value: str, kind: str) -> str:
+    quote = value[:1] if value[:1] in ('"', "'") else ""
+    inner = value[len(quote):]
+    closing = quote if quote and len(inner) and inner.endswith(quote) else ""
+    if closing:
+        inner = inner[:-1]
+    if not inner.strip():
+        return value
+    trail = inner[len(inner.rstrip()):]
+    if kind == "postcode":
+        masked = mask_postcode(inner)
+    elif kind == "location":
+        masked = reduce_location(inner.replace('\\"', '"'))
+    else:
+        masked = MASK
+    return f"{quote}{masked}{trail}{closing}"
+
+
+def _mask_pairs(text: str) -> str:
+    out, index = [], 0
+    while index < len(text):
+        match = _KEY.search(text, index)
+        if not match:
+            break
+        kind = _key_kind(match.group("key"))
+        out.append(text[index:match.end()])
+        index = match.end()
+        if kind is None:
+            continue
+        end = _value_end(text, index)
+        out.append(_mask_value_text(text[index:end], kind))
+        index = max(end, index)
+    out.append(text[index:])
+    return "".join(out)
+
+
 def mask_text(text: Any) -> Any:
     """Mask e-mail addresses, phone numbers and personal ``key: value`` pairs in free
-    text (log lines, error messages, response excerpts). Non-strings come back as is."""
+    text (log lines, error messages, response excerpts, a body cut anywhere). The whole
+    value is masked, to its end (not to its first comma). Non-strings come back as is;
+    never raises (on an unexpected failure the whole text is masked)."""
     if not isinstance(text, str) or not text:
         return text
-
-    def pair(match: re.Match) -> str:
-        key = match.group("key")
-        if _norm_key(key) in POSTCODE_KEYS:
-            val = match.group("val")
-            quote = val[0] if val[:1] in "\"'" else ""
-            inner = val[1:-1] if quote else val
-            return match.group(0)[: match.start("val") - match.start(0)] + \
-                f"{quote}{mask_postcode(inner)}{quote}"
-        if not is_pii_key(key):
-            return match.group(0)
-        val = match.group("val")
-        quote = val[0] if val[:1] in "\"'" else ""
-        return match.group(0)[: match.start("val") - match.start(0)] + f"{quote}{MASK}{quote}"
-
-    # Cheap pre-checks first: most values (ids, codes, dates) need no regex.
-    if ":" in text or "=" in text:
-        text = _PAIR.sub(pair, text)
-    if "@" in text:
-        text = _EMAIL.sub(_mask_email, text)
-    if sum(ch.isdigit() for ch in text) >= 7:
-        text = _PHONE.sub(_mask_phone, text)
+    try:
+        # Cheap pre-checks first: most values (ids, codes, dates) need no regex.
+        if ":" in text or "=" in text:
+            text = _mask_pairs(text)
+        if "@" in text:
+            text = _EMAIL.sub(_mask_email, text)
+        if sum(ch.isdigit() for ch in text) >= 7:
+            text = _PHONE.sub(_mask_phone, text)
+    except Exception:  # noqa: BLE001 - a masker must not break a webhook: fail closed
+        return MASK
     return text
+
+
+# Words that make a location part a street line (dropped at ingest).
+STREET_WORDS = frozenset({
+    "street", "st", "str", "strasse", "straße", "road", "rd", "avenue", "ave", "av",
+    "boulevard", "blvd", "lane", "ln", "drive", "dr", "way", "court", "ct", "place", "pl",
+    "square", "sq", "terrace", "close", "crescent", "highway", "hwy", "parkway", "pkwy",
+    "rue", "chemin", "allee", "allée", "impasse", "quai", "cours", "via", "viale", "piazza",
+    "calle", "avenida", "plaza", "paseo", "weg", "gasse", "platz", "ring", "damm", "ufer",
+    "straat", "laan", "plein", "gracht", "apt", "apartment", "suite", "unit", "floor",
+    "flat", "building", "bldg", "po", "box", "c/o",
+})
+_POSTCODE_WORD = re.compile(r"^(?=[A-Za-z0-9-]*\d)[A-Za-z0-9-]{3,10}$")
+
+
+def reduce_location(text: Any) -> str:
+    """A location reduced to what the README promises: city, postcode prefix, state
+    and country. Parts (split on commas / new lines) that read like a street line
+    (a street word, or a short house number beside words) are dropped, postcodes cut
+    to their prefix, e-mails and phones masked. Never raises."""
+    if not isinstance(text, str) or not text.strip():
+        return ""
+    try:
+        kept = []
+        for part in re.split(r"[,\n\r;]+", text):
+            words = part.split()
+            if not words:
+                continue
+            lowered = {w.strip(".#").lower() for w in words}
+            if lowered & STREET_WORDS or _EMAIL.search(part):
+                continue
+            digit_words = [w for w in words if any(ch.isdigit() for ch in w)]
+            alpha_words = [w for w in words if w not in digit_words]
+            if not digit_words:
+                if len(words) <= 4:
+                    kept.append(" ".join(words))
+                continue
+            if any(not _POSTCODE_WORD.match(w) for w in digit_words):
+                continue  # a house number, a phone, an apartment: not a place
+            if len(digit_words) == 2 and len(alpha_words) == 0 and all(
+                    len(w) <= 4 for w in digit_words):
+                kept.append(mask_postcode(" ".join(digit_words)))  # "SW1A 1AA"
+                continue
+            if len(digit_words) > 1 or len(alpha_words) > 3:
+                continue
+            kept.append(" ".join(mask_postcode(w) if w in digit_words else w for w in words))
+        return ", ".join(kept)
+    except Exception:  # noqa: BLE001 - never break an ingest: keep nothing
+        return ""
 
 
 MAX_DEPTH = 32
@@ -128,6 +252,8 @@ def mask_value(value: Any, key: Any = None, _depth: int = 0) -> Any:
         return value
     if nkey in POSTCODE_KEYS and isinstance(value, (str, int)):
         return mask_postcode(value)
+    if nkey in LOCATION_KEYS and isinstance(value, str):
+        return reduce_location(value)
     if nkey in PII_KEYS and value not in (None, "", [], {}):
         return MASK if isinstance(value, (str, int, float)) else value
     if isinstance(value, str):
@@ -144,7 +270,7 @@ def mask_json_text(text: Any) -> Any:
         return text
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return mask_text(text)
     out = json.dumps(mask_value(data), ensure_ascii=False)
     # A lone surrogate (valid in a JSON escape, not in UTF-8) becomes "?".

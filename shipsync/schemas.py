@@ -16,8 +16,13 @@ from jsonschema import Draft202012Validator, FormatChecker
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 INVALID_JSON = "invalid_json"
+INVALID_CHARACTER = "invalid_character"
 SCHEMA_VIOLATION = "schema_violation"
 _MAX_MESSAGE = 300
+_MAX_PATH = 120
+#: Deepest nesting of objects and arrays accepted in a body. Partner payloads stay
+#: under 10 levels; deeper bodies are refused before anything recurses over them.
+MAX_DEPTH = 64
 
 _RFC3339 = re.compile(
     r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
@@ -87,12 +92,23 @@ def json_path(parts) -> str:
             out += f".{part}"
         else:
             out += "[" + json.dumps(str(part)) + "]"
+    if len(out) > _MAX_PATH:
+        out = "$..." + out[-_MAX_PATH:]
     return out
 
 
 def _order(error) -> tuple:
     path = tuple((0, p, "") if isinstance(p, int) else (1, 0, str(p)) for p in error.absolute_path)
     return (path, str(error.validator), error.message)
+
+
+_SIZE_MESSAGES = {
+    "maxLength": "is longer than {} characters",
+    "minLength": "is shorter than {} characters",
+    "maxItems": "has more than {} items",
+    "minItems": "has fewer than {} items",
+    "maxProperties": "has more than {} properties",
+}
 
 
 def validate(payload: object, schema: dict) -> None:
@@ -111,8 +127,13 @@ def validate(payload: object, schema: dict) -> None:
             ]
             if required:
                 detail = "needs one of: " + ", ".join(required)
+    elif error.validator in _SIZE_MESSAGES:
+        detail = _SIZE_MESSAGES[error.validator].format(error.validator_value)
     else:
         detail = error.message
+        shown = repr(error.instance)
+        if len(shown) > 60 and shown in detail:  # the offending value quoted in full
+            detail = detail.replace(shown, shown[:40] + "...", 1)
     if len(detail) > _MAX_MESSAGE:
         detail = detail[:_MAX_MESSAGE] + "..."
     raise PayloadError(SCHEMA_VIOLATION, detail, path)
@@ -130,8 +151,53 @@ def parse_json(body: bytes | str) -> dict:
         raise PayloadError(INVALID_JSON, "body is not valid UTF-8") from None
     try:
         data = json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        raise PayloadError(INVALID_JSON, f"body nests deeper than {MAX_DEPTH} levels") from None
     except ValueError as exc:
         raise PayloadError(INVALID_JSON, f"body is not valid JSON: {exc}"[:_MAX_MESSAGE]) from None
     if not isinstance(data, dict):
         raise PayloadError(INVALID_JSON, "top level of the body must be a JSON object")
+    check_text(data)
     return data
+
+
+_BAD_CHARACTER = re.compile("[\x00\ud800-\udfff]")
+
+
+def _bad_character(value: str) -> str | None:
+    found = _BAD_CHARACTER.search(value)
+    if not found:
+        return None
+    if found.group(0) == "\x00":
+        return "a NUL character (\\u0000)"
+    return f"a lone surrogate (\\u{ord(found.group(0)):04x}), which is not a Unicode character"
+
+
+def check_text(data: object) -> None:
+    """Refuse what valid JSON may carry but no database or log can: nesting deeper
+    than ``MAX_DEPTH`` (``invalid_json``), NUL characters and lone surrogate escapes
+    in keys or strings (``invalid_character``, with the JSON path). Iterative: never
+    recurses, whatever the depth."""
+    stack = [(data, (), 0)]
+    while stack:
+        value, path, depth = stack.pop()
+        if isinstance(value, dict):
+            if depth >= MAX_DEPTH:
+                raise PayloadError(INVALID_JSON, f"nests deeper than {MAX_DEPTH} levels",
+                                   json_path(path))
+            for key, item in value.items():
+                bad = _bad_character(key)
+                if bad:
+                    raise PayloadError(INVALID_CHARACTER, f"a key contains {bad}",
+                                       json_path(path))
+                stack.append((item, (*path, key), depth + 1))
+        elif isinstance(value, list):
+            if depth >= MAX_DEPTH:
+                raise PayloadError(INVALID_JSON, f"nests deeper than {MAX_DEPTH} levels",
+                                   json_path(path))
+            stack.extend((item, (*path, index), depth + 1) for index, item in enumerate(value))
+        elif isinstance(value, str):
+            bad = _bad_character(value)
+            if bad:
+                raise PayloadError(INVALID_CHARACTER, f"the string contains {bad}",
+                                   json_path(path))

@@ -107,12 +107,13 @@ class StandardWebhooks:
         msg_id, timestamp, signatures = get("id"), get("timestamp"), get("signature")
         if not (msg_id and timestamp and signatures):
             raise SignatureError(MISSING_SIGNATURE, "webhook-id, -timestamp or -signature missing")
+        current = time.time() if now is None else now
         try:
             ts = int(timestamp)
-        except ValueError:
+            stale = abs(current - ts) > self.tolerance
+        except (ValueError, OverflowError):  # not digits, or too many for a float
             raise SignatureError(INVALID_SIGNATURE, "webhook-timestamp is not an integer") from None
-        current = time.time() if now is None else now
-        if abs(current - ts) > self.tolerance:
+        if stale:
             raise SignatureError(STALE_TIMESTAMP, "webhook-timestamp outside the tolerance")
         candidates = []
         for item in signatures.split():

@@ -8,7 +8,7 @@ import pytest
 
 from shipsync import outbox
 from shipsync.breaker import BreakerConfig
-from shipsync.outbox import Outcome, OutboundPolicy
+from shipsync.outbox import OutboundPolicy, Outcome
 from shipsync.retry import RetryPolicy
 
 T = 1_800_000_000.0

@@ -10,7 +10,9 @@ import logging
 from odoo import http
 from odoo.http import request
 
-from shipsync import governance, pii, schemas, signatures
+from odoo.addons.shipment_sync.models.shipment_sync_partner import CODE_RE
+
+from shipsync import governance, ingest, pii, schemas, signatures
 from shipsync.normalizers import parse_payload
 from shipsync.ratelimit import BucketRegistry
 
@@ -21,6 +23,21 @@ KEPT_HEADERS = (
     "x-easypost-event-id", "aftership-hmac-sha256", "x-hmac-signature", "sendcloud-signature",
 )
 _buckets = BucketRegistry()
+#: The pre-signature bucket of a code allows this many times the sum of the limits
+#: of the partners sharing the code (a guard for the server, not a partner's limit).
+COARSE_FACTOR = 4
+
+
+def _shown_code(partner_code):
+    """The code as logged and recorded: a code that is not a valid slug (NUL,
+    surrogates, anything) is escaped and cut."""
+    if CODE_RE.fullmatch(partner_code or ""):
+        return partner_code
+    return ascii(partner_code or "")[1:-1][:64]
+
+
+def _printable(text):
+    return str(text).encode("utf-8", errors="backslashreplace").decode("utf-8")
 
 
 class WebhookRejected(Exception):
@@ -44,19 +61,22 @@ class ShipmentSyncWebhookController(http.Controller):
         Event = env["shipment.sync.event"]
         partner = None
         body = None
+        shown_code = _shown_code(partner_code)
         try:
+            self._check_code(partner_code)
             candidates = self._find_partners(env, partner_code)
-            first = candidates[:1]
-            self._check_rate(first)
-            body = self._read_body(first)
+            self._check_coarse_rate(candidates)
+            body = self._read_body(candidates)
             self._check_content_type(httpreq.mimetype)
             partner = self._verify(candidates, headers_in=httpreq.headers, body=body)
+            self._check_rate(partner)
+            self._check_size(partner, body)
             events = self._parse(partner, body)
         except WebhookRejected as rej:
-            _logger.info("webhook %s: refused %s %s: %s", partner_code, rej.status, rej.code,
-                         rej.message)
+            _logger.info("webhook %s: refused %s %s: %s", shown_code, rej.status, rej.code,
+                         _printable(rej.message))
             Event._record_rejection(
-                partner_code, rej.code, rej.message, rej.status, partner=partner,
+                shown_code, rej.code, rej.message, rej.status, partner=partner,
                 body=body if rej.keep_body else None, headers=headers)
             return self._answer(rej.status, "rejected", rej.code, rej.message,
                                 headers=rej.headers)
@@ -99,6 +119,14 @@ class ShipmentSyncWebhookController(http.Controller):
     # ------------------------------------------------------------------
     # the steps, each overridable
     # ------------------------------------------------------------------
+    def _check_code(self, partner_code):
+        """The code is checked before any query: a NUL byte, a surrogate or a
+        10,000-character code never reaches PostgreSQL."""
+        if not CODE_RE.fullmatch(partner_code or ""):
+            raise WebhookRejected(404, "unknown_partner",
+                                  "No active partner with this code (a partner code is 2 to 63 "
+                                  "lower-case letters, digits, '-' or '_').")
+
     def _find_partners(self, env, partner_code):
         partners = env["shipment.sync.partner"].search(
             [("code", "=", partner_code), ("active", "=", True)], order="id")
@@ -106,20 +134,39 @@ class ShipmentSyncWebhookController(http.Controller):
             raise WebhookRejected(404, "unknown_partner", "No active partner with this code.")
         return partners
 
-    def _check_rate(self, partner):
-        if partner.rate_limit_per_minute <= 0:
-            return
-        allowed, retry_after = _buckets.take(
-            f"{request.db}:{partner.code}", partner.rate_limit_per_minute / 60.0,
-            max(partner.rate_limit_burst, 1))
+    def _take(self, key, per_minute, burst):
+        allowed, retry_after = _buckets.take(key, per_minute / 60.0, max(burst, 1))
         if not allowed:
-            seconds = max(1, int(retry_after + 0.999))
+            seconds = max(1, int(min(retry_after, 86400) + 0.999))
             raise WebhookRejected(429, "rate_limited",
                                   f"Too many requests; retry after {seconds} s.",
                                   headers={"Retry-After": str(seconds)})
 
-    def _read_body(self, partner):
-        limit = max(partner.max_payload_kb, 1) * 1024
+    def _check_coarse_rate(self, candidates):
+        """Before the signature says who is calling, only the code is known:
+        a coarse bucket per code, COARSE_FACTOR times the sum of the limits of
+        the partners sharing it, protects the server from a flood without
+        letting one partner's traffic throttle another's (their own buckets
+        apply after the signature, see ``_check_rate``)."""
+        if any(p.rate_limit_per_minute <= 0 for p in candidates):
+            return
+        self._take(f"{request.db}:code:{candidates[0].code}",
+                   COARSE_FACTOR * sum(candidates.mapped("rate_limit_per_minute")),
+                   COARSE_FACTOR * sum(max(b, 1) for b in candidates.mapped("rate_limit_burst")))
+
+    def _check_rate(self, partner):
+        """The partner's own bucket, once the signature has told which partner
+        (one code may exist in several companies, each with its limits)."""
+        if partner.rate_limit_per_minute <= 0:
+            return
+        self._take(f"{request.db}:partner:{partner.id}", partner.rate_limit_per_minute,
+                   partner.rate_limit_burst)
+
+    def _read_body(self, candidates):
+        """Read the body within the largest limit of the partners sharing the
+        code (the signature is checked over the body; each partner's own limit
+        applies after it, see ``_check_size``)."""
+        limit = max(max(p.max_payload_kb, 1) for p in candidates) * 1024
         length = request.httprequest.content_length
         if length is not None and length > limit:
             raise WebhookRejected(413, "payload_too_large",
@@ -128,6 +175,11 @@ class ShipmentSyncWebhookController(http.Controller):
         if len(body) > limit:
             raise WebhookRejected(413, "payload_too_large", f"The body exceeds {limit} bytes.")
         return body
+
+    def _check_size(self, partner, body):
+        limit = max(partner.max_payload_kb, 1) * 1024
+        if len(body) > limit:
+            raise WebhookRejected(413, "payload_too_large", f"The body exceeds {limit} bytes.")
 
     def _check_content_type(self, mimetype):
         if mimetype != "application/json" and not (mimetype or "").endswith("+json"):
@@ -156,11 +208,15 @@ class ShipmentSyncWebhookController(http.Controller):
         normalizer = partner._shipsync_normalizer()
         try:
             if normalizer.name not in governance.INBOUND_VERSIONS:
-                return parse_payload(body, normalizer, environment=partner.environment)
+                events = parse_payload(body, normalizer, environment=partner.environment)
+                ingest.check_events(events)
+                return events
             payload = schemas.parse_json(body)
             schema_name = partner._shipsync_inbound_schema(payload)
             schemas.validate(payload, schemas.load_schema(schema_name))
-            return normalizer.normalize(payload)
+            events = normalizer.normalize(payload)
+            ingest.check_events(events)
+            return events
         except governance.VersionError as exc:
             raise WebhookRejected(400, exc.code, f"{exc.path}: {exc.message}",
                                   keep_body=True) from exc

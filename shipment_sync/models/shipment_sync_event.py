@@ -1,5 +1,6 @@
 import json
 import logging
+import re
 import uuid
 
 from psycopg2 import errors as pg_errors
@@ -7,8 +8,8 @@ from psycopg2 import errors as pg_errors
 from odoo import _, api, fields, models
 from odoo.tools import SQL
 
+from shipsync import ingest, pii, tracking
 from shipsync import milestones as ms
-from shipsync import pii, tracking
 
 from .cron_retry import retry_conflicts
 
@@ -37,6 +38,7 @@ OUTCOME_STATE = {
     ms.UNMAPPED: "unmapped",
 }
 MAX_STORED_BODY = 256 * 1024
+_SURROGATE = re.compile("[\ud800-\udfff]")
 APPLY_BATCH = 500
 
 
@@ -194,7 +196,12 @@ class ShipmentSyncEvent(models.Model):
     @api.model
     def _ingest(self, partner, events, body=b"", headers=None):
         """Store the canonical events of one request. Returns
-        ``(new_events, duplicate_external_ids)``."""
+        ``(new_events, duplicate_external_ids)``. Every source passes here
+        (webhooks, polling, WMS files): the events are scrubbed by the
+        engine's ingest rules (message masked, location reduced to city,
+        postcode prefix and country, references capped) before anything is
+        stored."""
+        events = [ingest.scrub_event(ev) for ev in events]
         mapper = partner._shipsync_mapper()
         authority = partner._shipsync_authoritative_codes()
         request_uid = uuid.uuid4().hex
@@ -225,8 +232,8 @@ class ShipmentSyncEvent(models.Model):
                 "tracking_number": ev.tracking_number, "picking_ref": ev.picking_ref,
                 "tracking_key": tracking.tracking_key(ev.tracking_number) or None,
                 "correlation_id": ev.correlation_id,
-                "message": pii.mask_text((ev.message or "")[:500]) or None,
-                "location": (ev.location or "")[:200] or None,
+                "message": ev.message or None,
+                "location": ev.location or None,
                 "carrier_eta": _naive_utc(ev.carrier_eta),
             })
         if rows:
@@ -371,8 +378,14 @@ def _naive_utc(value):
 
 
 def _clean(value):
-    """PostgreSQL text cannot hold NUL characters, which JSON can carry."""
-    return value.replace("\x00", "\ufffd") if isinstance(value, str) else value
+    """PostgreSQL text holds neither NUL characters nor lone surrogates, which
+    JSON escapes can carry: a NUL becomes U+FFFD, a lone surrogate "?"."""
+    if not isinstance(value, str):
+        return value
+    value = value.replace("\x00", "\ufffd")
+    if _SURROGATE.search(value):
+        value = value.encode("utf-8", errors="replace").decode("utf-8")
+    return value
 
 
 def _bounded_body(body):

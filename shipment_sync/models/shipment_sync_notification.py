@@ -1,4 +1,5 @@
 import logging
+from datetime import timedelta
 
 from psycopg2 import errors as pg_errors
 
@@ -8,6 +9,7 @@ from odoo.tools import SQL
 from shipsync import customer
 
 from .cron_retry import retry_conflicts
+from .transient_errors import is_transient_db_error
 
 _logger = logging.getLogger(__name__)
 
@@ -23,6 +25,8 @@ assert [k for k, _l in NOTIFY_KIND_SELECTION] == list(customer.NOTIFY_KINDS)
 
 #: Rows rendered per cron run; a full batch triggers the next run at once.
 SEND_BATCH = 100
+#: A row that met a transient database error is tried again this much later.
+RETRY_DELAY = timedelta(seconds=30)
 
 
 class ShipmentSyncNotification(models.Model):
@@ -126,15 +130,21 @@ class ShipmentSyncNotification(models.Model):
             "SELECT id FROM shipment_sync_notification WHERE state = 'pending' "
             "ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED", limit))
         pending = self.browse([r[0] for r in self.env.cr.fetchall()])
-        for notification in pending:
-            notification._send()
+        left = [notification for notification in pending if notification._send() is False]
+        cron = self.env.ref("shipment_sync.ir_cron_shipment_sync_notification")
         if len(pending) == limit:
-            self.env.ref("shipment_sync.ir_cron_shipment_sync_notification")._trigger()
+            cron._trigger()
+        if left:
+            # A fresh transaction (and snapshot) is what a conflict needs.
+            cron._trigger(at=fields.Datetime.now() + RETRY_DELAY)
         return len(pending)
 
     def _send(self):
         """Queue this notification's email (mail.mail, state outgoing) or mark
-        it skipped (superseded) or failed (rendering error)."""
+        it skipped (superseded) or failed (a final error: no address, template
+        error, with the reason). A transient database error (a webhook updating
+        the same transfer, a deadlock...) leaves it pending for the next run.
+        Returns False when the row is left pending for a retry."""
         self.ensure_one()
         picking = self.picking_id
         later_kinds = self.search([
@@ -147,11 +157,11 @@ class ShipmentSyncNotification(models.Model):
                 exception_reason=picking.shipment_exception_reason or None,
                 later_milestone_kinds=later_kinds):
             self.write({"state": "skipped", "skip_reason": self._skip_reason_text("superseded")})
-            return
+            return True
         template = picking._shipment_notification_template(self.kind)
         if not template:
             self.write({"state": "skipped", "skip_reason": self._skip_reason_text("no_template")})
-            return
+            return True
         try:
             with self.env.cr.savepoint():
                 picking._shipment_tracking_url()  # the token, before rendering
@@ -159,13 +169,25 @@ class ShipmentSyncNotification(models.Model):
                     shipment_sync_notification_key=self.key,
                 ).send_mail(picking.id, force_send=False,
                             email_layout_xmlid="mail.mail_notification_light")
+                mail = self.env["mail.mail"].browse(mail_id)
+                if not (mail.email_to or mail.recipient_ids.filtered("email")):
+                    raise _NoAddress()
+        except _NoAddress:
+            self.write({"state": "failed", "error": self._skip_reason_text(
+                customer.SKIP_NO_EMAIL)})
+            return True
         except Exception as error:  # noqa: BLE001 - any template error fails this row only
+            if is_transient_db_error(error):
+                _logger.info("Shipment notification %s (%s) meets a database conflict; "
+                             "left pending for the next run: %s", self.id, self.kind, error)
+                return False
             _logger.warning("Shipment notification %s (%s) could not be rendered: %s",
                             self.id, self.kind, error)
             self.write({"state": "failed", "error": str(error)[:2000]})
-            return
+            return True
         self.write({"state": "queued", "mail_id": mail_id, "queued_at": fields.Datetime.now(),
                     "error": False})
+        return True
 
     def action_retry(self):
         """Send failed notifications again (after fixing the template)."""
@@ -174,3 +196,7 @@ class ShipmentSyncNotification(models.Model):
         if failed:
             self.env.ref("shipment_sync.ir_cron_shipment_sync_notification")._trigger()
         return True
+
+
+class _NoAddress(Exception):
+    """The rendered email has no recipient with an address."""

@@ -3,9 +3,10 @@ import re
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
-from shipsync import normalizers, partners, signatures
+from shipsync import governance, normalizers, partners, signatures
 
-CODE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{1,62}$")
+#: A partner code is a URL slug (the webhook route checks it before any query).
+CODE_RE = re.compile(governance.CODE_PATTERN)
 
 # Selections built from the partner registry (keys = partner codes, stable).
 SIGNATURE_SCHEMES = [

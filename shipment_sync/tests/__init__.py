@@ -1,4 +1,6 @@
 from . import test_webhook
+from . import test_webhook_hardening
+from . import test_fuzz
 from . import test_apply
 from . import test_outbox_enqueue
 from . import test_outbox_delivery

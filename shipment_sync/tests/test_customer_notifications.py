@@ -3,6 +3,8 @@ shipment whatever the events do, never for stale events or internal
 exceptions, switchable per company and per customer, recorded in the
 milestone's transaction and mailed later through Odoo's mail queue."""
 
+import threading
+import time
 import uuid
 from datetime import timedelta
 from unittest.mock import patch
@@ -477,3 +479,110 @@ class TestConcurrentNotify(TransactionCase):
                 env["stock.picking"].browse(picking_id).unlink()
                 env["res.partner"].browse(partner_id).unlink()
                 company.with_env(env).shipment_sync_notify_delivered = was_on
+
+
+@tagged("post_install", "-at_install")
+class TestNotificationMeetsAConflict(TransactionCase):
+    """The notification cron and a webhook update the same transfer at the same
+    time (two real transactions): the cron meets a serialization failure, the
+    notification stays pending, and the next run queues it. The cron is known
+    to be waiting on the webhook's lock from PostgreSQL itself (pg_locks), not
+    from a sleep."""
+
+    def _commit(self, work):
+        with self.env.registry.cursor() as cr:
+            return work(api.Environment(cr, SUPERUSER_ID, {}))
+
+    def test_serialization_conflict_keeps_the_notification_pending(self):
+        registry = self.env.registry
+
+        def setup(env):
+            customer = env["res.partner"].create({"name": "Conflict Customer",
+                                                  "email": "conflict@example.com"})
+            picking_type = env.ref("stock.picking_type_out")
+            picking = env["stock.picking"].create({
+                "picking_type_id": picking_type.id, "partner_id": customer.id,
+                "location_id": picking_type.default_location_src_id.id,
+                "location_dest_id": env.ref("stock.stock_location_customers").id,
+            })
+            company = picking.company_id
+            was_on = company.shipment_sync_notify_delivered
+            company.shipment_sync_notify_delivered = True  # customer emails are opt-in
+            notification = picking._shipment_customer_notify("delivered")
+            return picking.id, customer.id, notification.id, bool(
+                picking.shipment_tracking_token), company.id, was_on
+
+        picking_id, customer_id, notification_id, has_token, company_id, was_on = \
+            self._commit(setup)
+        self.assertTrue(notification_id)
+        self.assertFalse(has_token, "the cron will write the token: the row both update")
+        results = {}
+        env_webhook = api.Environment(registry.cursor(), SUPERUSER_ID, {})
+        env_cron = api.Environment(registry.cursor(), SUPERUSER_ID, {})
+        try:
+            env_cron.cr.execute("SELECT pg_backend_pid()")
+            cron_pid = env_cron.cr.fetchone()[0]
+
+            def run_cron():
+                try:
+                    with env_cron.cr:
+                        Notification = env_cron["shipment.sync.notification"]
+                        # only this test's row: other pending rows are not ours
+                        env_cron.cr.execute(
+                            "UPDATE shipment_sync_notification SET state = state "
+                            "WHERE id = %s", [notification_id])
+                        results["sent"] = Notification.browse(notification_id)._send()
+                except Exception as exc:  # reported by the assertion below
+                    results["error"] = repr(exc)
+
+            # The cron's UPDATE fails as PostgreSQL answers a conflict, which
+            # Odoo's cursor logs (as it does for any cron that retries one).
+            with env_webhook.cr, mute_logger("odoo.sql_db"):
+                # The webhook moves the transfer and holds its row lock.
+                env_webhook.cr.execute(
+                    "UPDATE stock_picking SET write_date = now() WHERE id = %s", [picking_id])
+                thread = threading.Thread(target=run_cron)
+                thread.start()
+                waited = self._wait_for_lock(cron_pid)
+                env_webhook.cr.commit()
+                thread.join(60)
+            self.assertTrue(waited, "the cron waited on the webhook's row lock")
+            self.assertNotIn("error", results, results)
+            self.assertIs(results["sent"], False, "left pending for a retry")
+
+            def state(env):
+                env.cr.execute("SELECT state, error FROM shipment_sync_notification "
+                               "WHERE id = %s", [notification_id])
+                return env.cr.fetchone()
+
+            self.assertEqual(self._commit(state), ("pending", None))
+
+            def resend(env):
+                return env["shipment.sync.notification"].browse(notification_id)._send()
+
+            self.assertIs(self._commit(resend), True)
+            self.assertEqual(self._commit(state)[0], "queued")
+        finally:
+            def cleanup(env):
+                env["mail.mail"].search([("model", "=", "stock.picking"),
+                                         ("res_id", "=", picking_id)]).unlink()
+                env.cr.execute("DELETE FROM shipment_sync_notification WHERE picking_id = %s",
+                               [picking_id])
+                env["stock.picking"].browse(picking_id).unlink()
+                env["res.partner"].browse(customer_id).unlink()
+                env["res.company"].browse(company_id).shipment_sync_notify_delivered = was_on
+            self._commit(cleanup)
+
+    def _wait_for_lock(self, pid, timeout=30):
+        """True once PostgreSQL shows ``pid`` waiting for a lock it was not granted."""
+        deadline = time.monotonic() + timeout
+        with self.env.registry.cursor() as cr:
+            while time.monotonic() < deadline:
+                cr.execute("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE pid = %s AND NOT granted)"
+                           " AND EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = %s "
+                           "AND wait_event_type = 'Lock')", [pid, pid])
+                if cr.fetchone()[0]:
+                    return True
+                cr.rollback()
+                time.sleep(0.02)
+        return False

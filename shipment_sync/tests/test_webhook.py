@@ -93,11 +93,11 @@ class TestWebhook(ShipmentSyncCommon, HttpCase):
             self.assertAnswer(response, 400, "invalid_json")
         self.assertEqual(self.picking.shipment_milestone, "draft")
 
-    def test_nul_characters_are_stored_safely(self):
+    def test_nul_characters_are_refused_as_invalid_character(self):
         ev = canonical_event(self.picking.name, "picked", message="bad\u0000byte")
-        data = self.assertAnswer(self.post_signed(envelope(ev)), 202, "accepted")
-        event = self.env["shipment.sync.event"].browse(data["event_ids"])
-        self.assertEqual(event.message, "bad\ufffdbyte")
+        data = self.assertAnswer(self.post_signed(envelope(ev)), 400, "invalid_character")
+        self.assertIn("$.events[0].message", data["message"])
+        self.assertEqual(self.picking.shipment_milestone, "draft")
 
     def test_schema_violation_is_400_with_path(self):
         ev = canonical_event(self.picking.name, "picked")
