@@ -3,9 +3,17 @@ per module; ``sandbox`` hands the carrier sandbox over freshly reset. A test
 module that defines its own ``sandbox`` / ``receiver`` keeps it."""
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from shipsync.sandbox.carrier import CarrierSandbox
 from shipsync.sandbox.receiver import Receiver
+
+# Property tests check behaviour, never speed: on a loaded machine input
+# generation and single examples can be slow, which is not a failure.
+settings.register_profile("shipsync", deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("shipsync")
+
 
 
 @pytest.fixture(scope="module")
