@@ -287,7 +287,7 @@ def openapi_document() -> dict:
     subscription payloads (``webhooks``), kept in the repository as
     ``shipsync/schemas/openapi.json`` and served by Odoo at ``OPENAPI_PATH``.
     Self-contained: every schema is inlined under ``components``."""
-    from .normalizers import NORMALIZERS  # the partner dialects, as registered
+    from . import partners  # the partner dialects, as registered
 
     components: dict = {}
     alternatives = []
@@ -295,8 +295,9 @@ def openapi_document() -> dict:
         alternatives.append(_inline(components, f"CanonicalEnvelopeV{version}",
                                     load_schema(name)))
     for fmt, guard in _DIALECT_GUARDS.items():
-        normalizer = NORMALIZERS.get(fmt)
-        if normalizer is None:
+        try:
+            normalizer = partners.get_normalizer(fmt)
+        except KeyError:
             continue
         ref = _inline(components, _camel(normalizer.schema_name), load_schema(
             normalizer.schema_name))

@@ -92,9 +92,12 @@ def test_the_carrier_sandbox_is_composed_of_the_slices_and_their_knobs():
 
 
 def test_carrier_options_are_the_adapters_own():
-    assert partners.get_adapter("sendcloud").carrier_options(service="8") == {
-        "shipping_method_id": 8}
-    assert partners.get_adapter("sendcloud").carrier_options(service="Priority") == {}
+    sendcloud = partners.get_adapter("sendcloud")
+    assert sendcloud.carrier_options(service="8", api_version="v2") == {
+        "api_version": "v2", "shipping_method_id": 8}
+    assert sendcloud.carrier_options(service="Priority", api_version="v2") == {
+        "api_version": "v2"}
+    assert sendcloud.carrier_options(service="8") == {"api_version": "v3"}
     assert partners.get_adapter("easypost").carrier_options(service="Priority") == {}
     assert partners.get_adapter("generic_soap").carrier_options(soap_wsdl="http://x/w") == {
         "wsdl": "http://x/w"}
