@@ -2,6 +2,8 @@ from datetime import timedelta
 
 from odoo import _, api, fields, models
 
+from odoo.addons.shipment_sync.models.cron_retry import retry_conflicts
+
 from shipsync.wms import x12
 
 ACK_STATES = [
@@ -84,6 +86,7 @@ class ShipmentSyncWmsX12Group(models.Model):
         return updated
 
     @api.model
+    @retry_conflicts
     def _cron_check_acknowledgments(self):
         """Sent groups whose 997 did not arrive in time: overdue, with an exception."""
         late = self.search([("direction", "=", "out"), ("state", "=", "waiting"),
