@@ -1,9 +1,8 @@
-import unittest
-
 """EasyPost as EasyPost behaves: event mode against the partner's environment, the whole
 tracker history in every update, tracking numbers whatever their spelling, and a booking
 that never pays for a second label."""
 
+import unittest
 from datetime import timedelta
 
 from odoo.exceptions import UserError
