@@ -124,7 +124,7 @@ class TestEasyPostFidelity(CarrierCommon, HttpCase):
     # KNOWN DEFECT, not collected (Odoo's runner ignores expectedFailure): in Odoo the
     # journal row of a buy whose answer was lost stays 'created'. Rename back to test_
     # when fixed; the pure label-spend tests (tests/test_label_spend.py) pass.
-    def known_defect_test_a_paid_label_not_on_a_transfer_is_listed_and_refunded_through_the_outbox(self):
+    def known_defect_test_a_paid_label_off_transfer_is_listed_and_refunded(self):
         picking = self.make_picking()
         self.lose_the_answer_of_a_booking(picking)
         Label = self.env["shipment.sync.label"]
