@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 MILESTONES: tuple[tuple[str, int, str], ...] = (
     ("draft", 0, "Draft"),
@@ -238,6 +238,25 @@ _NO_MILESTONE_RANK = max(RANK.values()) + 1
 def sort_key(event: MilestoneEvent) -> tuple:
     """Replay order: occurrence time, then milestone rank, then the unique key."""
     return (event.occurred_at, RANK.get(event.milestone or "", _NO_MILESTONE_RANK), event.key)
+
+
+def internal_occurrence(
+    now: datetime, latest_internal: datetime | None = None, resolving: datetime | None = None
+) -> datetime:
+    """When an event Odoo raises itself (validation, an exception, a person's
+    resolution) occurred: now, but never before the last event Odoo recorded
+    for the same shipment (``latest_internal``): Odoo's own events follow each
+    other in the order they were raised. A resolution closes the exception the
+    person saw (``resolving``: that exception's time): it is placed after it,
+    a second later when both fall in the same second (ledger times are whole
+    seconds). Ties of one instant are broken by the events' arrival-ordered
+    keys (``sort_key``)."""
+    at = now
+    if latest_internal is not None and latest_internal > at:
+        at = latest_internal
+    if resolving is not None and resolving >= at:
+        at = resolving + timedelta(seconds=1)
+    return at
 
 
 def replay(

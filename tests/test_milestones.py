@@ -20,6 +20,7 @@ from shipsync.milestones import (
     UNMAPPED,
     MilestoneEvent,
     ShipmentState,
+    internal_occurrence,
     replay,
     sort_key,
     transition,
@@ -354,3 +355,48 @@ def test_steps_chain_and_outcomes_are_known(events):
         assert step.changed == (step.before.milestone != step.after.milestone)
         previous = step.after
     assert previous == state
+
+
+def test_odoo_events_are_never_placed_before_odoo_s_previous_one():
+    """Odoo's own events follow each other in the order they were raised: a
+    resolution placed a second after its exception is not overtaken by the
+    exception raised again in the same wall-clock second."""
+    t = datetime(2026, 11, 2, 8, 0, 0)
+    later = t + timedelta(seconds=1)
+    assert internal_occurrence(t, None) == t
+    assert internal_occurrence(t, later) == later
+    assert internal_occurrence(later, t) == later
+    assert internal_occurrence(t, t) == t
+
+
+def test_a_resolution_is_placed_after_the_exception_it_closes():
+    t = datetime(2026, 11, 2, 8, 0, 0)
+    second = timedelta(seconds=1)
+    # Same second as the exception: one second later, so the replay cannot
+    # order the resolution first by its key.
+    assert internal_occurrence(t, None, resolving=t) == t + second
+    # An exception stamped later than now (a partner's clock): after it.
+    assert internal_occurrence(t, None, resolving=t + 5 * second) == t + 6 * second
+    # An older exception: now.
+    assert internal_occurrence(t + 3 * second, None, resolving=t) == t + 3 * second
+    # Odoo's previous own event already later: after both rules.
+    assert internal_occurrence(t, t + 2 * second, resolving=t) == t + 2 * second
+    assert internal_occurrence(t, t + 2 * second, resolving=t + 2 * second) == t + 3 * second
+
+
+def test_replayed_resolution_then_exception_of_one_second_ends_open():
+    """The sequence Odoo records when a person resolves an exception and it is
+    raised again within the same second ends with the exception open."""
+    t = datetime(2026, 11, 2, 8, 0, 0)
+    raised = MilestoneEvent(key="odoo:001", occurred_at=t, milestone=None, partner="odoo",
+                            exception_reason="wms_mismatch")
+    resolved_at = internal_occurrence(t, t, resolving=t)
+    resolved = MilestoneEvent(key="odoo:002", occurred_at=resolved_at, milestone=None,
+                              partner="odoo",
+                              resolves_exception=True)
+    again = MilestoneEvent(key="odoo:003", occurred_at=internal_occurrence(t, resolved_at),
+                           milestone=None,
+                           partner="odoo", exception_reason="wms_mismatch")
+    final, _steps = replay([again, resolved, raised])
+    assert final.exception_state == "open"
+    assert final.exception_reason == "wms_mismatch"

@@ -305,18 +305,31 @@ class StockPicking(models.Model):
         so the milestone is always the replay of the ledger. ``occurred_at``
         (naive UTC, default now) places it on the timeline: ledger times are
         whole seconds, so a caller raising an exception right after a
-        milestone of the same second passes a later time."""
+        milestone of the same second passes a later time. Without it, the
+        event is never placed before Odoo's previous own event of the
+        transfer, and a resolution comes after the exception it closes
+        (``shipsync.milestones.internal_occurrence``)."""
         if not self:
             return self.env["shipment.sync.event"]
         Event = self.env["shipment.sync.event"].sudo()
         now = fields.Datetime.now()
+        latest = {}
+        if not occurred_at:
+            self.env.cr.execute(SQL(
+                "SELECT picking_id, max(occurred_at) FROM shipment_sync_event"
+                " WHERE picking_id IN %s AND direction = 'internal' GROUP BY picking_id",
+                tuple(self.ids)))
+            latest = dict(self.env.cr.fetchall())
         ids = Event._insert_rows([{
             "direction": "internal", "partner_code": "odoo", "company_id": p.company_id.id,
             # Sortable by arrival: the key breaks ties between Odoo's own
             # events of the same second (an exception, then its resolution).
             "external_id": f"odoo:{time.time_ns():020d}:{uuid.uuid4().hex[:8]}",
             "state": "received", "received_at": now,
-            "occurred_at": occurred_at or now, "milestone": milestone,
+            "occurred_at": occurred_at or ms.internal_occurrence(
+                now, latest.get(p.id),
+                p.shipment_exception_date if resolves_exception else None),
+            "milestone": milestone,
             "exception_reason": exception_reason,
             "resolves_exception": resolves_exception, "is_mapped": True, "authoritative": True,
             "picking_id": p.id, "correlation_id": p.shipment_correlation_id,

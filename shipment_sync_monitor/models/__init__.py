@@ -8,7 +8,6 @@ from . import res_config_settings
 from . import shipment_sync_timeline
 from . import shipment_sync_dashboard
 from . import shipment_sync_job
-from . import shipment_sync_event
 from . import shipment_sync_lane
 from . import stock_picking_eta
 from . import shipment_sync_triage_rule

@@ -91,7 +91,6 @@ class ShipmentSyncAlert(models.Model):
                 picking.with_context(
                     shipment_monitor_resolution_note=_("Rule no longer breached: %s",
                                                        alert.rule_id.name),
-                    shipment_monitor_resolve_after=True,
                 )._shipment_internal_event(
                     resolves_exception=True,
                     message=_("SLA rule cleared: %s", alert.rule_id.name)[:250])

@@ -302,8 +302,7 @@ class ShipmentSyncException(models.Model):
             card.message_post(body=_("Resolution requested by %(user)s: %(note)s",
                                      user=self.env.user.name, note=note))
             ctx = {"shipment_monitor_resolution_note": note,
-                   "shipment_monitor_resolved_by": self.env.uid,
-                   "shipment_monitor_resolve_after": True}
+                   "shipment_monitor_resolved_by": self.env.uid}
             if picking.shipment_exception_state == "open" and \
                     picking.shipment_exception_reason == card.reason:
                 picking.with_context(**ctx).action_shipment_resolve_exception()

@@ -39,7 +39,6 @@ class ShipmentSyncJob(models.Model):
         picking = self.picking_id.sudo()
         if picking.shipment_exception_state == "open" and \
                 picking.shipment_exception_reason == "sync_failed":
-            picking.with_context(shipment_monitor_resolution_note=note,
-                                 shipment_monitor_resolve_after=True)._shipment_internal_event(
+            picking.with_context(shipment_monitor_resolution_note=note)._shipment_internal_event(
                 resolves_exception=True, message=note[:250])
         cards._monitor_close(note)
