@@ -51,6 +51,15 @@ def test_a_base64_secret_without_prefix_is_its_decoded_key():
     assert StandardWebhooks(["whsec_" + secret]).sign(MSG_ID, TS, BODY) == expected
 
 
+@pytest.mark.parametrize("secret", ["abcd!", "ab cd", "YWJj ZA==", "c2VjcmV0-"])
+def test_an_unprefixed_secret_that_is_not_strict_base64_is_its_utf8_bytes(secret):
+    # "abcd!" would decode leniently (the "!" dropped): only strict base64 is decoded
+    content = f"{MSG_ID}.{TS}.".encode() + BODY
+    mac = hmac.new(secret.encode("utf-8"), content, hashlib.sha256).digest()
+    assert StandardWebhooks([secret]).sign(MSG_ID, TS, BODY) == (
+        "v1," + base64.b64encode(mac).decode())
+
+
 def test_without_now_the_real_clock_decides():
     verifier = StandardWebhooks(["whsec_YWJjZA"])
     fresh = verifier.headers(MSG_ID, BODY)
