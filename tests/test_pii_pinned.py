@@ -286,3 +286,41 @@ def test_masked_json_is_json():
     body = json.dumps({"events": [{"location": "Apt 4, 1010 Wien, AT", "phone": "0612345678"}]})
     assert json.loads(pii.mask_json_text(body)) == {
         "events": [{"location": "10*** Wien, AT", "phone": MASK}]}
+
+
+STREET = [
+    "street", "st", "str", "strasse", "straße", "road", "rd", "avenue", "ave", "av",
+    "boulevard", "blvd", "lane", "ln", "drive", "dr", "way", "court", "ct", "place", "pl",
+    "square", "sq", "terrace", "close", "crescent", "highway", "hwy", "parkway", "pkwy",
+    "rue", "chemin", "allee", "allée", "impasse", "quai", "cours", "via", "viale", "piazza",
+    "calle", "avenida", "plaza", "paseo", "weg", "gasse", "platz", "ring", "damm", "ufer",
+    "straat", "laan", "plein", "gracht", "apt", "apartment", "suite", "unit", "floor",
+    "flat", "building", "bldg", "po", "box", "c/o",
+]
+
+
+def test_street_words_are_pinned():
+    assert pii.STREET_WORDS == frozenset(STREET)
+
+
+@pytest.mark.parametrize("word", STREET)
+def test_a_part_with_a_street_word_is_dropped(word):
+    # without the street word, "Victor Hugo" would be kept as a place name
+    assert pii.reduce_location("Victor Hugo, Lyon") == "Victor Hugo, Lyon"
+    assert pii.reduce_location(f"{word.title()} Victor Hugo, Lyon") == "Lyon"
+    assert pii.reduce_location(f"Victor Hugo {word.upper()}., Lyon") == "Lyon"
+
+
+def test_a_po_box_never_leaks_its_number():
+    assert pii.reduce_location("P.O. BOX 4471, Lyon") == "Lyon"
+    assert pii.reduce_location("#BOX# 4471, Lyon") == "Lyon"
+
+
+def test_single_quoted_values_end_at_their_own_quote():
+    assert pii.mask_text("name: 'Ada' city: 'Paris'") == "name: '***' city: 'Paris'"
+
+
+def test_metrics_labels_split_at_the_first_brace_and_comments_stay():
+    assert pii.mask_metrics_text('m{recipient="Ada{x"} 1\n') == 'm{recipient="***"} 1\n'
+    comment = '# HELP m{recipient="label"} counts exceptions by recipient label\n'
+    assert pii.mask_metrics_text(comment) == comment
