@@ -214,7 +214,7 @@ def mutants(path, select):
     one parsed tree, unparsed, and undone (one walk of the module, not one per mutant)."""
     source = path.read_text()
     lines = source.splitlines()
-    result = []
+    result, seen = [], {}
     tree = ast.parse(source)
     for node, qual, desc, make, (parent, field, index) in list(Walker(select).points(tree)):
         new = ast.copy_location(make(node), node)
@@ -228,7 +228,11 @@ def mutants(path, select):
         finally:
             _put(parent, field, index, node)
         line = lines[node.lineno - 1].strip()
-        result.append((f"{qual} | {desc} | {line}", node.lineno, code))
+        mid = f"{qual} | {desc} | {line}"
+        seen[mid] = seen.get(mid, 0) + 1
+        if seen[mid] > 1:  # the same change twice on one line: "#2" names the second
+            mid = f"{mid} #{seen[mid]}"
+        result.append((mid, node.lineno, code))
     return result
 
 
