@@ -207,3 +207,31 @@ def test_neutral_outcome_outside_a_probe_changes_nothing():
     state = outbox.breaker_report(cfg, None, "failure", T)
     assert outbox.breaker_report(cfg, state, None, T + 1) == state
     assert outbox.breaker_report(cfg, state, "bogus", T + 1) == state
+
+
+def test_sub_second_timeouts_and_backoff_base_are_valid():
+    from shipsync.retry import RetryPolicy
+
+    policy = OutboundPolicy(connect_timeout=0.5, read_timeout=0.5,
+                            retry=RetryPolicy(base=0.5, cap=1))
+    assert policy.timeouts == (0.5, 0.5)
+    assert Outcome().elapsed_ms == 0
+
+
+def test_refused_claims_keep_the_stored_breaker_and_are_no_probe():
+    state = {"state": "closed", "window_calls": 3}
+    busy = claim(state=state, busy=4)
+    assert (busy.limit, busy.probe, busy.breaker, busy.reason) == (0, False, state,
+                                                                    "concurrency")
+    rated = claim(OutboundPolicy(rate_limit_per_minute=1), state, recent_calls=[T - 1])
+    assert (rated.probe, rated.breaker, rated.reason) == (False, state, "rate_limit")
+
+
+def test_rate_between_one_and_two_a_minute_counts_whole_calls_in_a_minute():
+    assert outbox.rate_allowance(1.5, [T - 50], 0, T)[0] == 0
+    assert outbox.rate_allowance(1.5, [T - 61], 0, T) == (1, 0.0)
+
+
+def test_lease_expired_dead_job_is_a_network_error():
+    dead = outbox.lease_expired(OutboundPolicy(), 8, "w")
+    assert (dead.state, dead.error_class, dead.breaker_signal) == ("dead", "network", None)
