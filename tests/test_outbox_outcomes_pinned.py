@@ -235,3 +235,17 @@ def test_rate_between_one_and_two_a_minute_counts_whole_calls_in_a_minute():
 def test_lease_expired_dead_job_is_a_network_error():
     dead = outbox.lease_expired(OutboundPolicy(), 8, "w")
     assert (dead.state, dead.error_class, dead.breaker_signal) == ("dead", "network", None)
+
+
+def test_a_2xx_status_settles_done_whatever_class_a_handler_gave():
+    settled = outbox.settle(OutboundPolicy(), 1,
+                            Outcome(status=201, error_class="http_4xx", error="x"), NOW)
+    assert (settled.state, settled.error_class, settled.next_attempt_at, settled.reason) == (
+        "done", None, None, "HTTP 201 ok: x")
+
+
+def test_a_claim_refused_by_the_open_breaker_keeps_its_state():
+    policy = OutboundPolicy(breaker=BreakerConfig(cooldown_seconds=30))
+    shut = claim(policy, {"state": "open", "opened_at": T - 10})
+    assert (shut.reason, shut.breaker["state"], shut.breaker["opened_at"]) == (
+        "breaker_open", "open", T - 10)
