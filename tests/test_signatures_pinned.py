@@ -149,3 +149,21 @@ def test_missing_standard_webhooks_header_message():
     with pytest.raises(SignatureError) as caught:
         StandardWebhooks(["whsec_ZGVm"]).verify(headers, BODY, now=TS)
     assert caught.value.message == "no signature matches an active secret"
+
+
+def test_configuration_messages_are_exact():
+    for call, message in (
+        (lambda: make_verifier("github", []), "no webhook secret configured"),
+        (lambda: HmacHeader(["k"], header=""), "header name required"),
+        (lambda: HmacHeader(["k"], header="X", encoding="b32"),
+         "encoding must be 'hex' or 'base64'"),
+    ):
+        with pytest.raises(ValueError) as caught:
+            call()
+        assert str(caught.value) == message
+
+
+def test_a_non_ascii_hmac_header_is_invalid_not_an_error():
+    with pytest.raises(SignatureError) as caught:
+        make_verifier("github", ["k"]).verify({"X-Hub-Signature-256": "sha256=\u00e9\u00e9"}, BODY)
+    assert caught.value.code == "invalid_signature"
