@@ -71,8 +71,11 @@ lint-strict:  ## pylint-odoo's mandatory checks with none left out
 	$(PYTHON) -m pylint --rcfile=.pylintrc-mandatory --output-format=text $(ADDONS)
 
 .PHONY: mutation
-mutation:  ## mutation score per policy module (slow; MODULES="retry breaker" to narrow)
-	$(PYTHON) tools/mutation.py $(MODULES)
+mutation:  ## mutation score per policy module (slow; MODULES="retry breaker" to narrow, MUTATION_ARGS="--sample 3 --timeout 30")
+	$(PYTHON) tools/mutation.py $(MUTATION_ARGS) $(MODULES)
+
+mutation-%:  ## one module's mutation score: make mutation-pii (mutation-retry, -breaker, -outbox, ...)
+	$(PYTHON) tools/mutation.py $(MUTATION_ARGS) $*
 
 .PHONY: fuzz
 fuzz:  ## the webhook fuzz suite, longer (FUZZ_EXAMPLES=2000 per strategy; make test runs 60)

@@ -268,3 +268,15 @@ def test_replay_starts_from_a_draft_and_returns_every_step():
     assert [s.event.key for s in steps] == ["b", "a"]
     assert steps[0].before == ShipmentState()
     assert state.milestone == "picked"
+
+
+def test_refused_events_keep_the_state_and_raise_no_flag():
+    state = at("in_transit", exception_state="open", exception_reason="lost",
+               exception_partner=CARRIER)
+    for event in (ev("teleported", 5), ev("in_transit", 5, mapped=False),
+                  ev("delivered", 5, authoritative=False), ev("picked", 5)):
+        step = transition(state, event)
+        assert step.before == state and step.after == state, event
+        assert (step.changed, step.exception_opened, step.exception_resolved) == (
+            False, False, False), event
+        assert step.exception_resolved is False and step.exception_opened is False

@@ -19,6 +19,9 @@ the config's threshold.
     python3 tools/mutation.py                 # every module of the config
     python3 tools/mutation.py retry breaker   # some modules
     python3 tools/mutation.py --list retry    # the mutants, without running them
+    python3 tools/mutation.py pii --only run.log   # rerun a previous run's survivors
+    python3 tools/mutation.py pii --timeout 20     # seconds per mutant (default: 5x the
+                                                   # unmutated run, at least 10)
 """
 
 from __future__ import annotations
@@ -187,7 +190,7 @@ class Walker:
             return
         if selected and parent is not None:
             for desc, make in node_mutations(node):
-                yield node, qual or "<module>", desc, make
+                yield node, qual or "<module>", desc, make, (parent, field, index)
         for name, value in ast.iter_fields(node):
             if name in self.SKIP_FIELDS:
                 continue
@@ -199,35 +202,37 @@ class Walker:
                 yield from self._visit(value, node, qual, name, None, selected)
 
 
-class _Replace(ast.NodeTransformer):
-    def __init__(self, target, make):
-        self.target, self.make = target, make
-
-    def visit(self, node):
-        if node is self.target:
-            return ast.copy_location(self.make(node), node)
-        return super().visit(node)
+def _put(parent, field, index, node):
+    if index is None:
+        setattr(parent, field, node)
+    else:
+        getattr(parent, field)[index] = node
 
 
 def mutants(path, select):
-    """[(id, line, mutated source)] of one module."""
+    """[(id, line, mutated source)] of one module. Each mutation is made in place on
+    one parsed tree, unparsed, and undone (one walk of the module, not one per mutant)."""
     source = path.read_text()
     lines = source.splitlines()
-    result = []
+    result, seen = [], {}
     tree = ast.parse(source)
-    points = list(Walker(select).points(tree))
-    for k, (node, qual, desc, make) in enumerate(points):
-        fresh = ast.parse(source)
-        target = list(Walker(select).points(fresh))[k][0]
-        mutated = _Replace(target, make).visit(fresh)
-        ast.fix_missing_locations(mutated)
+    for node, qual, desc, make, (parent, field, index) in list(Walker(select).points(tree)):
+        new = ast.copy_location(make(node), node)
+        ast.fix_missing_locations(new)
+        _put(parent, field, index, new)
         try:
-            code = ast.unparse(mutated)
+            code = ast.unparse(tree)
             compile(code, str(path), "exec")
         except (SyntaxError, ValueError, TypeError):
             continue
+        finally:
+            _put(parent, field, index, node)
         line = lines[node.lineno - 1].strip()
-        result.append((f"{qual} | {desc} | {line}", node.lineno, code))
+        mid = f"{qual} | {desc} | {line}"
+        seen[mid] = seen.get(mid, 0) + 1
+        if seen[mid] > 1:  # the same change twice on one line: "#2" names the second
+            mid = f"{mid} #{seen[mid]}"
+        result.append((mid, node.lineno, code))
     return result
 
 
@@ -276,8 +281,10 @@ def fork_pytest(fullname, path, code, tests):
                 sys.meta_path.insert(0, _Served(fullname, str(path), code))
             _cap_hypothesis()
             import pytest
+            # --noconftest: tests/conftest.py only starts the sandbox servers (which no
+            # policy test uses) and loads a hypothesis profile that would lift the cap.
             rc = pytest.main(["-x", "-q", "-p", "no:cacheprovider", "-p", "no:odoo",
-                              "--hypothesis-seed=0", *tests])
+                              "--noconftest", "--hypothesis-seed=0", *tests])
             os._exit(int(rc))
         except BaseException:
             os._exit(99)
@@ -340,6 +347,17 @@ def warm_up(tests):
             del sys.modules[name]
 
 
+def survivors_of(log, path):
+    """The ids a previous run's output lists as ``SURVIVED <path>:<line>: <id>``."""
+    prefix = f"SURVIVED {path}:"
+    wanted = set()
+    for line in Path(log).read_text().splitlines():
+        line = line.strip()
+        if line.startswith(prefix):
+            wanted.add(line[len(prefix):].split(": ", 1)[1])
+    return wanted
+
+
 def load_equivalents():
     path = HERE / "equivalent.toml"
     if not path.exists():
@@ -357,6 +375,12 @@ def main():
     parser.add_argument("--sample", type=int, default=1, metavar="K",
                         help="run every K-th mutant only (a quicker, sampled score)")
     parser.add_argument("-j", "--workers", type=int, default=2, help="mutants run at once")
+    parser.add_argument("--only", metavar="LOG",
+                        help="run only the mutants a previous run's output lists as SURVIVED "
+                             "(a quick check of new tests; its score covers those only)")
+    parser.add_argument("--timeout", type=float, default=0.0, metavar="S",
+                        help="seconds one mutant may run (default: 5x the unmutated run, "
+                             "at least 10); a mutant that runs longer counts as killed")
     args = parser.parse_args()
     config = tomllib.loads((HERE / "config.toml").read_text())
     threshold = config["threshold"]
@@ -373,6 +397,9 @@ def main():
         fullname = spec["path"][:-3].replace("/", ".")
         select = set(spec["select"]) if spec.get("select") else None
         found = mutants(path, select)[::args.sample]
+        if args.only:
+            wanted = survivors_of(args.only, spec["path"])
+            found = [m for m in found if m[0] in wanted]
         if args.list:
             for mid, line, _code in found:
                 flag = " [equivalent]" if (name, mid) in equivalents else ""
@@ -385,7 +412,7 @@ def main():
             print(f"{name}: the unmutated module fails its tests ({base}); not scored")
             failed = True
             continue
-        timeout = max(10.0, 5 * base_time)
+        timeout = args.timeout or max(10.0, 5 * base_time)
         equivalent = sum(1 for mid, _l, _c in found if (name, mid) in equivalents)
         jobs = [(i, fullname, path, code) for i, (mid, _line, code) in enumerate(found)
                 if (name, mid) not in equivalents]
@@ -397,6 +424,7 @@ def main():
         score = 100.0 * killed / scored if scored else 100.0
         rows.append((name, len(found), equivalent, killed, score))
         sampled = f", every {args.sample}th mutant" if args.sample > 1 else ""
+        sampled += ", previous survivors only" if args.only else ""
         print(f"{name}: {killed}/{scored} killed = {score:.1f} % "
               f"({len(found)} mutants{sampled}, {equivalent} equivalent, "
               f"{time.monotonic() - started:.0f}s)",
