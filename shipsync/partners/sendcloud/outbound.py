@@ -151,9 +151,11 @@ def build_parcels_body(
     method_id: int,
     is_return: bool | None = None,
     idempotency_key: str = "",
+    only: Sequence[int] | None = None,
 ) -> dict[str, Any]:
-    parcels = [build_parcel(req, i, method_id, is_return, idempotency_key)
-               for i in range(len(req.parcels))]
+    """The create body of the parcels of ``req`` (``only``: of those positions)."""
+    indices = range(len(req.parcels)) if only is None else only
+    parcels = [build_parcel(req, i, method_id, is_return, idempotency_key) for i in indices]
     return {"parcel": parcels[0]} if len(parcels) == 1 else {"parcels": parcels}
 
 
@@ -303,14 +305,32 @@ class SendcloudAdapter(CarrierAdapter):
         req: ShipmentRequest,
         idempotency_key: str | None = None,
         is_return: bool | None = None,
+        only: Sequence[int] | None = None,
     ) -> HttpRequest:
+        """``POST /api/v2/parcels``. No ``Idempotency-Key`` header: Sendcloud documents
+        none; its idempotence is each parcel's ``external_reference``."""
         method_id = shipping_method_id(req, self.options.get("shipping_method_id"))
         return self.request(
             "POST",
             "/api/v2/parcels",
-            idempotency_key=idempotency_key,
-            json=build_parcels_body(req, method_id, is_return, idempotency_key or ""),
+            json=build_parcels_body(req, method_id, is_return, idempotency_key or "", only),
         )
+
+    def build_lookup(self, reference: str) -> HttpRequest:
+        return self.request(
+            "GET", f"/api/v2/parcels?external_reference={quote(reference, safe='')}")
+
+    def find_parcel(self, reference: str) -> dict:
+        """The parcel created under ``external_reference`` (``{}`` when none: the
+        documented 404, or an empty list)."""
+        result = self.call(self.build_lookup(reference), "sendcloud find parcel",
+                           tolerate=(404,))
+        if result.status == 404:
+            return {}
+        data = result_json(result)
+        parcels = data.get("parcels") if isinstance(data, dict) else None
+        return next((p for p in parcels or [] if isinstance(p, dict)
+                     and p.get("external_reference") in (None, reference)), {})
 
     def build_label_download(self, url: str) -> HttpRequest:
         same_host = urlsplit(url).netloc == urlsplit(self.base_url).netloc
@@ -320,10 +340,26 @@ class SendcloudAdapter(CarrierAdapter):
         self, req: ShipmentRequest, idempotency_key: str, is_return: bool | None = None
     ) -> ShipmentResult:
         validate_request(req)
-        data = self.call_json(
-            self.build_create(req, idempotency_key, is_return), "sendcloud create parcel"
-        )
-        parcels = parse_parcels(data)
+        create = self.build_create(req, idempotency_key, is_return)  # refuses bad input first
+        # A retry finds the parcels an attempt whose answer was lost created (GET /parcels
+        # ?external_reference=) and creates only the missing ones: never a second label.
+        found: dict[int, dict] = {}
+        if idempotency_key:
+            for i in range(len(req.parcels)):
+                parcel = self.find_parcel(parcel_reference(idempotency_key, i))
+                if parcel:
+                    found[i] = parcel
+        missing = [i for i in range(len(req.parcels)) if i not in found]
+        if missing and found:
+            create = self.build_create(req, idempotency_key, is_return, only=missing)
+        created = parse_parcels(self.call_json(create, "sendcloud create parcel")) \
+            if missing else []
+        if len(created) != len(missing):
+            raise CarrierError(
+                f"sendcloud create parcel: {len(created)} parcel(s) for {len(missing)} asked",
+                code="bad_response")
+        found.update(zip(missing, created, strict=True))
+        parcels = [found[i] for i in range(len(req.parcels))]
         base = parse_parcel_result(parcels)
         labels = []
         for i, parcel in enumerate(parcels):
@@ -404,11 +440,12 @@ class SendcloudAdapter(CarrierAdapter):
             return self.v3.track(tracking_numbers)
         events = []
         for code in tracking_numbers:
-            data = self.call_json(
+            # no parcel with that number: the documented 404 (the 200 list has minItems 1)
+            result = self.call(
                 self.request("GET", f"/api/v2/parcels?tracking_number={quote(code)}"),
-                "sendcloud list parcels",
-            )
-            for parcel in data.get("parcels") or []:
+                "sendcloud list parcels", tolerate=(404,))
+            data = result_json(result) if result.status != 404 else {}
+            for parcel in (data or {}).get("parcels") or []:
                 stamp = parcel.get("date_updated") or parcel.get("date_created")
                 events.append(status_event(parcel, _sendcloud_date(stamp)))
         return events

@@ -27,7 +27,7 @@ import uuid
 from datetime import datetime
 
 from shipsync.sandbox.labels import render_pdf_label
-from shipsync.sandbox.slices import JSON, CarrierSlice, charge, iso, public
+from shipsync.sandbox.slices import JSON, CarrierSlice, charge, iso, public, strip_internal
 
 from .sandbox_v3 import SendcloudV3State
 from .sandbox_v3 import error as v3_error
@@ -45,6 +45,8 @@ SC_SCENARIOS: dict[str, list[tuple[int, str]]] = {
     "lost": [(22, "Shipment picked up by driver"), (80, "Unable to deliver")],
 }
 SC_TERMINAL = (11, 80, 93, 2000, 62992)
+#: The query parameters of ``GET /parcels`` the slice filters on (v2 parcels document).
+LIST_FILTERS = ("tracking_number", "external_reference", "order_number")
 #: v2 status id -> the v3 tracking ``status_code`` the Parcel Tracking document shows for
 #: it (its ``parcel-event-response`` example); the other steps have no published code.
 V3_TRACKING_CODES: dict[int, tuple[str, str]] = {
@@ -78,8 +80,12 @@ class SendcloudSlice(CarrierSlice):
     def serve(self, method, path, query, body, raw_headers):
         if path.startswith("/api/v3/"):
             return SendcloudSlice._serve_v3(self, method, path, query, body, raw_headers)
-        return self.serve_json_api(method, path, query, body, raw_headers,
-                                   SendcloudSlice._route)
+        # Sendcloud documents no Idempotency-Key: its idempotence is external_reference
+        status, payload, ctype, headers = self.serve_json_api(
+            method, path, query, body, raw_headers, SendcloudSlice._route,
+            idempotency_key=False)
+        # the sandbox's bookkeeping (``_step``, ``_history``) never leaves it
+        return status, strip_internal(payload), ctype, headers
 
     # ------------------------------------------------------------------ v3
     def _serve_v3(self, method, path, query, body, raw_headers):
@@ -162,10 +168,21 @@ class SendcloudSlice(CarrierSlice):
                     return 404, {"error": {"code": 404, "message": "Not found"}}
                 return 200, {"parcel": parcel}
             if method == "GET" and len(parts) == 3:
-                wanted = (query.get("tracking_number") or [""])[0]
-                return 200, {"parcels": [p for p in self.parcels.values()
-                                         if p["tracking_number"] == wanted]}
+                return self._sc_list(query)
         return 404, {"error": {"code": "NOT_FOUND", "message": f"no route {method} {path}"}}
+
+    def _sc_list(self, query: dict):
+        """``GET /parcels`` filtered by the documented ``tracking_number``,
+        ``external_reference`` and ``order_number``; the 200 answer has ``minItems: 1``,
+        so no match is the documented 404."""
+        filters = {name: (query.get(name) or [""])[0] for name in LIST_FILTERS}
+        found = [public(p) for p in self.parcels.values()
+                 if all(not wanted or str(p.get(name) or "") == wanted
+                        for name, wanted in filters.items())]
+        if not found:
+            return 404, {"error": {"code": 404, "request": "api/v2/parcels",
+                                   "message": "No parcels found"}}
+        return 200, {"next": None, "previous": None, "parcels": found}
 
     def _sc_create(self, data: dict):
         items = [data["parcel"]] if isinstance(data.get("parcel"), dict) else \
@@ -173,8 +190,16 @@ class SendcloudSlice(CarrierSlice):
         if not items:
             return 400, {"error": {"code": 400, "message": "parcel or parcels required"}}
         created, failed = [], []
+        used = {p["external_reference"] for p in self.parcels.values()
+                if p.get("external_reference")}
         for item in items:
             errors = {}
+            reference = item.get("external_reference")
+            if reference and reference in used:
+                # "Must be unique across parcels. This field is used to create
+                # idempotence." (ParcelCreation.external_reference): refused, not again
+                errors["external_reference"] = [
+                    "A parcel with this external reference already exists."]
             if self._bad_address(item):
                 errors["postal_code"] = ["Invalid postal code for the country."]
             if not item.get("weight"):
@@ -203,9 +228,15 @@ class SendcloudSlice(CarrierSlice):
             }
             parcel["_history"].append((1000, "Ready to send", iso(self.clock)))
             self.parcels[pid] = parcel
+            if reference:
+                used.add(reference)
             self.trackers[code] = {"_kind": "sendcloud", "parcel_id": pid,
                                    "_reference": item.get("order_number") or ""}
             created.append(parcel)
+        if failed and not created and isinstance(data.get("parcel"), dict):
+            # one parcel: the documented 400 ``CreateParcelError``
+            return 400, {"error": {"code": 400, "request": "api/v2/parcels", "message": "; ".join(
+                f"{name}: {' '.join(msgs)}" for name, msgs in failed[0]["errors"].items())}}
         if failed and not created:
             return 400, {"parcels": [], "failed_parcels": failed}
         if failed:

@@ -371,8 +371,8 @@ class SendcloudV3Adapter(CarrierAdapter):
         option = shipping_option(req, self.options.get("shipping_option_code"))
         body = build_shipment(
             req, idempotency_key, option, self.options.get("contract_id"), is_return)
-        return self.request("POST", f"{API}/shipments/announce", json=body,
-                            idempotency_key=idempotency_key)
+        # no Idempotency-Key header: Sendcloud documents none (external_reference_id is)
+        return self.request("POST", f"{API}/shipments/announce", json=body)
 
     def build_lookup(self, reference: str):
         return self.request(
