@@ -239,3 +239,27 @@ def test_500_is_transient():
     with pytest.raises(TransientError) as info:
         adapter(http).create_shipment(make_request(), "idem-3")
     assert info.value.retryable and info.value.http_status == 500
+
+
+def test_v2_and_v3_share_auth_secrets_and_error_reading():
+    """One Sendcloud base: the same Basic credentials (also from ``api_secret``), the
+    same keys masked, and one reader for the v2 and v3 error envelopes."""
+    from shipsync.partners.sendcloud.base import SendcloudBase
+    from shipsync.partners.sendcloud.shipments_v3 import SendcloudV3Adapter
+
+    v2 = adapter(print)
+    v3 = SendcloudAdapter("https://panel.sendcloud.sc", PUBLIC, api_secret=SECRET,
+                          http=print).v3
+    assert isinstance(v3, SendcloudV3Adapter) and isinstance(v2, SendcloudBase)
+    assert v2.auth_headers() == v3.auth_headers()
+    assert {PUBLIC, SECRET} <= set(v2.secrets()) and {PUBLIC, SECRET} <= set(v3.secrets())
+    v3_error = {"errors": [{"status": "400", "code": "invalid", "detail": f"bad {SECRET}",
+                            "source": {"pointer": "/data/parcels"}}]}
+    v3.http = FakeHttp({("GET", "/api/v3/shipments?external_reference_id=ref"):
+                        result(400, v3_error)})
+    with pytest.raises(CarrierError) as info:
+        v3.find_shipment("ref")
+    assert info.value.partner_code == "invalid" and "/data/parcels: bad" in str(info.value)
+    assert SECRET not in str(info.value)
+    assert v2.partner_error({"error": {"code": 400, "message": "m"}}) == ("400", "m")
+    assert v2.partner_error(v3_error)[0] == v3.partner_error(v3_error)[0] == "invalid"

@@ -22,13 +22,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from shipsync.adapters.base import (
     Address,
     CancelResult,
     CanonicalEvent,
-    CarrierAdapter,
     CarrierError,
     HttpRequest,
     InvalidInput,
@@ -36,13 +35,13 @@ from shipsync.adapters.base import (
     Parcel,
     ShipmentRequest,
     ShipmentResult,
-    basic_auth,
     parse_datetime,
     result_json,
     to_decimal,
     validate_request,
 )
 
+from .base import SendcloudBase, parse_error
 from .shipments_v3 import SendcloudV3Adapter, customs_items, parcel_reference
 from .vocabulary import SENDCLOUD_STATUS_MAP, SENDCLOUD_UNVERIFIED_IDS
 
@@ -160,32 +159,6 @@ def build_parcels_body(
 
 
 # --------------------------------------------------------------------------- parsing
-def parse_error(data: Any) -> tuple[str | None, str]:
-    """``{"error": {"code", "message", "request"}}`` or ``failed_parcels[].errors``."""
-    if not isinstance(data, dict):
-        return None, str(data)[:300]
-    err = data.get("error")
-    if isinstance(err, dict):
-        return (
-            str(err["code"]) if err.get("code") is not None else None,
-            str(err.get("message") or ""),
-        )
-    if isinstance(err, str):
-        return None, err
-    failed = data.get("failed_parcels") or []
-    if failed:
-        msgs = []
-        for item in failed:
-            for fld, problems in (item.get("errors") or {}).items():
-                if isinstance(problems, list):
-                    problems = ", ".join(map(str, problems))
-                msgs.append(f"{fld}: {problems}")
-        return "failed_parcels", "; ".join(msgs)
-    if "status" in data and "message" in data:
-        return str(data["status"]), str(data["message"])
-    return None, str(data)[:300]
-
-
 def parse_parcels(data: dict) -> list[dict]:
     if isinstance(data.get("parcel"), dict):
         return [data["parcel"]]
@@ -260,16 +233,14 @@ def parse_webhook(payload: dict) -> list[CanonicalEvent]:
 
 
 # --------------------------------------------------------------------------- adapter
-class SendcloudAdapter(CarrierAdapter):
-    code = "sendcloud"
+class SendcloudAdapter(SendcloudBase):
+    """The Sendcloud adapter of the registry: v2 Parcels API here, v3 handed to
+    :class:`SendcloudV3Adapter` (auth, secrets, label download and errors:
+    :class:`~.base.SendcloudBase`)."""
 
-    DEFAULT_BASE_URL = "https://panel.sendcloud.sc"
-
-    def __init__(self, base_url: str = DEFAULT_BASE_URL, api_key: str = "", **kw: Any):
-        super().__init__(base_url or self.DEFAULT_BASE_URL, api_key, **kw)
-        public, _, secret = api_key.partition(":")
-        self.public_key = public
-        self.secret_key = self.options.get("api_secret") or secret
+    def __init__(self, base_url: str = SendcloudBase.DEFAULT_BASE_URL, api_key: str = "",
+                 **kw: Any):
+        super().__init__(base_url, api_key, **kw)
         #: ``v3`` (Shipments API, the default: accounts created since April 2026 have no
         #: v2) or ``v2`` (Parcels API, for the accounts that have it).
         self.api_version = str(self.options.get("api_version") or "v3")
@@ -290,15 +261,6 @@ class SendcloudAdapter(CarrierAdapter):
         if version == "v2" and service.isdigit():
             options["shipping_method_id"] = int(service)
         return options
-
-    def secrets(self) -> list[str]:
-        return super().secrets() + [self.public_key, self.secret_key]
-
-    def auth_headers(self) -> dict[str, str]:
-        return {"Authorization": basic_auth(self.public_key, self.secret_key)}
-
-    def partner_error(self, data: Any) -> tuple[str | None, str]:
-        return parse_error(data)
 
     def build_create(
         self,
@@ -331,10 +293,6 @@ class SendcloudAdapter(CarrierAdapter):
         parcels = data.get("parcels") if isinstance(data, dict) else None
         return next((p for p in parcels or [] if isinstance(p, dict)
                      and p.get("external_reference") in (None, reference)), {})
-
-    def build_label_download(self, url: str) -> HttpRequest:
-        same_host = urlsplit(url).netloc == urlsplit(self.base_url).netloc
-        return self.request("GET", url, auth=same_host, headers={"Accept": "application/pdf"})
 
     def _ship(
         self, req: ShipmentRequest, idempotency_key: str, is_return: bool | None = None
