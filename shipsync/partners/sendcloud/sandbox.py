@@ -98,9 +98,7 @@ class SendcloudSlice(CarrierSlice):
             state.base_url = self.url
             try:
                 data = json.loads(body) if body else None
-            except ValueError:
-                data = ValueError
-            if data is ValueError:
+            except ValueError:  # credentials are checked first, as for any request
                 status, payload = (
                     v3_error(400, "invalid", "The body is not JSON.")
                     if state.authorized(dict(raw_headers)) else
