@@ -20,6 +20,14 @@ from shipsync.partners.sendcloud import outbound as sc
 from shipsync.partners.sendcloud.outbound import SendcloudAdapter
 
 PUBLIC, SECRET = "pk_live_public_1234", "sk_live_secret_98765"
+#: ``GET /parcels`` with no match: the v2 document's 404 (the 200 list has minItems 1)
+NO_PARCEL = result(404, {"error": {"code": 404, "request": "api/v2/parcels",
+                                   "message": "Invalid cursor"}})
+
+
+def lookup_route(key: str, index: int = 0) -> tuple[str, str]:
+    """The FakeHttp route of the look-up of a booking's parcel ``index``."""
+    return ("GET", "?external_reference=" + sc.parcel_reference(key, index))
 
 
 
@@ -114,6 +122,7 @@ def test_create_shipment_end_to_end_with_basic_auth():
         {
             ("POST", "/api/v2/parcels"): result(200, fixture("sendcloud_parcel_created.json")),
             ("GET", "/documents/label"): result(200, body=b"%PDF-1.4"),
+            lookup_route("idem-1"): NO_PARCEL,
         }
     )
     res = adapter(http).create_shipment(make_request(), "idem-1")
@@ -121,9 +130,12 @@ def test_create_shipment_end_to_end_with_basic_auth():
     assert res.labels[0].tracking_number == "3SYZXG132912330"
     assert res.tracking_url.startswith("https://tracking.")
     token = base64.b64encode(f"{PUBLIC}:{SECRET}".encode()).decode()
-    create, download = http.requests
+    lookup, create, download = http.requests
+    assert lookup.url.endswith("?external_reference=" + sc.parcel_reference("idem-1", 0))
     assert create.headers["Authorization"] == f"Basic {token}"
+    assert "Idempotency-Key" not in create.headers  # Sendcloud documents none
     assert create.json["parcel"]["request_label"] is True
+    assert create.json["parcel"]["external_reference"] == sc.parcel_reference("idem-1", 0)
     # label URL is on the Sendcloud host: authenticated download
     assert download.headers["Authorization"] == f"Basic {token}"
 
@@ -204,7 +216,8 @@ def test_track_reads_current_status():
 def test_400_error_maps_to_carrier_error_and_masks_both_keys():
     body = fixture("sendcloud_error_400.json")
     body["error"]["message"] += f" {PUBLIC} {SECRET}"
-    http = FakeHttp({("POST", "/api/v2/parcels"): result(400, body)})
+    http = FakeHttp({("POST", "/api/v2/parcels"): result(400, body),
+                     lookup_route("idem-2"): NO_PARCEL})
     with pytest.raises(CarrierError) as info:
         adapter(http).create_shipment(make_request(), "idem-2")
     exc = info.value
@@ -221,7 +234,32 @@ def test_failed_parcels_errors():
 
 
 def test_500_is_transient():
-    http = FakeHttp({("POST", "/api/v2/parcels"): result(500, body=b"oops")})
+    http = FakeHttp({("POST", "/api/v2/parcels"): result(500, body=b"oops"),
+                     lookup_route("idem-3"): NO_PARCEL})
     with pytest.raises(TransientError) as info:
         adapter(http).create_shipment(make_request(), "idem-3")
     assert info.value.retryable and info.value.http_status == 500
+
+
+def test_v2_and_v3_share_auth_secrets_and_error_reading():
+    """One Sendcloud base: the same Basic credentials (also from ``api_secret``), the
+    same keys masked, and one reader for the v2 and v3 error envelopes."""
+    from shipsync.partners.sendcloud.base import SendcloudBase
+    from shipsync.partners.sendcloud.shipments_v3 import SendcloudV3Adapter
+
+    v2 = adapter(print)
+    v3 = SendcloudAdapter("https://panel.sendcloud.sc", PUBLIC, api_secret=SECRET,
+                          http=print).v3
+    assert isinstance(v3, SendcloudV3Adapter) and isinstance(v2, SendcloudBase)
+    assert v2.auth_headers() == v3.auth_headers()
+    assert {PUBLIC, SECRET} <= set(v2.secrets()) and {PUBLIC, SECRET} <= set(v3.secrets())
+    v3_error = {"errors": [{"status": "400", "code": "invalid", "detail": f"bad {SECRET}",
+                            "source": {"pointer": "/data/parcels"}}]}
+    v3.http = FakeHttp({("GET", "/api/v3/shipments?external_reference_id=ref"):
+                        result(400, v3_error)})
+    with pytest.raises(CarrierError) as info:
+        v3.find_shipment("ref")
+    assert info.value.partner_code == "invalid" and "/data/parcels: bad" in str(info.value)
+    assert SECRET not in str(info.value)
+    assert v2.partner_error({"error": {"code": 400, "message": "m"}}) == ("400", "m")
+    assert v2.partner_error(v3_error)[0] == v3.partner_error(v3_error)[0] == "invalid"

@@ -4,6 +4,9 @@ retry reuses the shipment), and return labels from the customer to the warehouse
 Real HTTP to the sandbox on 127.0.0.1; the sandbox's v3 answers are held to Sendcloud's
 OpenAPI documents by ``tests/test_sendcloud_v3.py``."""
 
+from datetime import timedelta
+
+from odoo import fields
 from odoo.tests import tagged
 from odoo.tests.common import TransactionCase
 
@@ -100,3 +103,24 @@ class TestSendcloudV3(CarrierCommon, TransactionCase):
         picking = self.validate(self.make_picking(carrier, customer=self.nl_customer))
         self.assertEqual(self.state.shipments, {})
         self.assertTrue(picking.carrier_tracking_ref)
+
+    def test_the_installed_status_map_knows_the_v3_codes(self):
+        """The v3 codes of Sendcloud's documents are seeded at install (no partner row)."""
+        rows = self.env["shipment.sync.status.map"].search([
+            ("vocabulary", "=", "sendcloud"), ("partner_id", "=", False),
+            ("code", "in", ["ANNOUNCING", "READY_TO_SEND", "ANNOUNCEMENT_FAILED",
+                            "CANCELLED", "accepted"])])
+        self.assertEqual(
+            {r.code: (r.milestone or None, r.exception_reason or None) for r in rows},
+            {"ANNOUNCING": (None, None), "READY_TO_SEND": ("label_created", None),
+             "ANNOUNCEMENT_FAILED": (None, "label_failed"),
+             "CANCELLED": ("cancelled", None), "accepted": ("picked_up", None)})
+
+    def test_a_polled_v3_event_moves_the_transfer(self):
+        self.sc_carrier.shipsync_poll = True
+        picking = self.validate(self.make_picking(self.sc_carrier, customer=self.nl_customer))
+        self.state.add_event(picking.carrier_tracking_ref, "accepted",
+                             "Parcel has been accepted by the carrier.")
+        self.env["delivery.carrier"]._cron_shipsync_poll(
+            now=fields.Datetime.now() + timedelta(minutes=1))
+        self.assertEqual(picking.shipment_milestone, "picked_up")

@@ -2,9 +2,9 @@
 (``shipsync.partners.<code>.sandbox``, in registry order), plus labels, tracking
 histories and signed webhooks (stdlib + reportlab only).
 
-Each slice documents its own routes: EasyPost (``/v2/...``), Sendcloud
-(``/api/v2/...``), AfterShip (``/tracking/<v>/...``, ``/v4/...``) and the generic SOAP
-carrier (``GET /soap?wsdl``, ``POST /soap``).
+Each slice documents its own routes: EasyPost (``/v2/...``), Sendcloud (v2
+``/api/v2/...`` and v3 ``/api/v3/...``), AfterShip (``/tracking/<v>/...``, ``/v4/...``)
+and the generic SOAP carrier (``GET /soap?wsdl``, ``POST /soap``).
 
 Labels: ``GET /labels/{tracking}.pdf`` (a real one-page PDF) and ``.zpl``.
 

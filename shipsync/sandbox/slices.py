@@ -88,9 +88,11 @@ class CarrierSlice:
         return {}
 
     # ------------------------------------------------------------------ shared
-    def serve_json_api(self, method, path, query, body, raw_headers, route):
+    def serve_json_api(self, method, path, query, body, raw_headers, route,
+                       idempotency_key: bool = True):
         """A JSON API behind HTTP Basic: 401 without it, 400 on a non-JSON body,
-        ``Idempotency-Key`` replays, the ``malformed`` knob."""
+        ``Idempotency-Key`` replays (unless ``idempotency_key=False``: a partner that
+        does not document the header), the ``malformed`` knob."""
         malformed = self.knobs["malformed"]
         if not raw_headers.get("Authorization", "").startswith("Basic "):
             return 401, {"error": {"code": "APIKEY.REQUIRED",
@@ -99,7 +101,7 @@ class CarrierSlice:
             data = json.loads(body) if body else {}
         except ValueError:
             return 400, {"error": {"code": "BAD.JSON", "message": "body is not JSON"}}, JSON, {}
-        key = raw_headers.get("Idempotency-Key")
+        key = raw_headers.get("Idempotency-Key") if idempotency_key else None
         with self._lock:
             if key and method == "POST" and (path, key) in self.idempotent:
                 status, payload = self.idempotent[(path, key)]

@@ -71,14 +71,20 @@ def server(_server, specs):
     _server.reset()
     yield _server
     # every exchange of the test, whatever it asserted, matches Sendcloud's documents
-    for method, path, data, headers, status, body in _server.exchanges:
-        if "/documents/" in path:
-            continue  # the label link of the answer: not a documented operation
-        spec = specs[TRACKING if path.startswith("/api/v3/parcels/tracking") else SHIPMENTS]
-        validate_request(spec, method, path, data, headers=headers)
-        if status == 409 and path.endswith("/announce"):
-            continue  # documented by external_reference_id, not in the operation's responses
-        validate_answer(spec, method, path, status, body)
+    for exchange in _server.exchanges:
+        validate_exchange(specs, *exchange)
+
+
+def validate_exchange(specs, method, path, data, headers, status, body):
+    """One v3 request and its answer against the Shipments / Parcel Tracking document
+    of its path (``specs``: document name -> spec)."""
+    if "/documents/" in path:
+        return  # the label link of the answer: not a documented operation
+    spec = specs[TRACKING if path.startswith("/api/v3/parcels/tracking") else SHIPMENTS]
+    validate_request(spec, method, path, data, headers=headers)
+    if status == 409 and path.endswith("/announce"):
+        return  # documented by external_reference_id, not in the operation's responses
+    validate_answer(spec, method, path, status, body)
 
 
 def adapter(server, key=f"{PUBLIC}:{SECRET}", http=None, **options):

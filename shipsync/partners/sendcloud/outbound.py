@@ -22,13 +22,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from shipsync.adapters.base import (
     Address,
     CancelResult,
     CanonicalEvent,
-    CarrierAdapter,
     CarrierError,
     HttpRequest,
     InvalidInput,
@@ -36,13 +35,13 @@ from shipsync.adapters.base import (
     Parcel,
     ShipmentRequest,
     ShipmentResult,
-    basic_auth,
     parse_datetime,
     result_json,
     to_decimal,
     validate_request,
 )
 
+from .base import SendcloudBase, parse_error
 from .shipments_v3 import SendcloudV3Adapter, customs_items, parcel_reference
 from .vocabulary import SENDCLOUD_STATUS_MAP, SENDCLOUD_UNVERIFIED_IDS
 
@@ -151,39 +150,15 @@ def build_parcels_body(
     method_id: int,
     is_return: bool | None = None,
     idempotency_key: str = "",
+    only: Sequence[int] | None = None,
 ) -> dict[str, Any]:
-    parcels = [build_parcel(req, i, method_id, is_return, idempotency_key)
-               for i in range(len(req.parcels))]
+    """The create body of the parcels of ``req`` (``only``: of those positions)."""
+    indices = range(len(req.parcels)) if only is None else only
+    parcels = [build_parcel(req, i, method_id, is_return, idempotency_key) for i in indices]
     return {"parcel": parcels[0]} if len(parcels) == 1 else {"parcels": parcels}
 
 
 # --------------------------------------------------------------------------- parsing
-def parse_error(data: Any) -> tuple[str | None, str]:
-    """``{"error": {"code", "message", "request"}}`` or ``failed_parcels[].errors``."""
-    if not isinstance(data, dict):
-        return None, str(data)[:300]
-    err = data.get("error")
-    if isinstance(err, dict):
-        return (
-            str(err["code"]) if err.get("code") is not None else None,
-            str(err.get("message") or ""),
-        )
-    if isinstance(err, str):
-        return None, err
-    failed = data.get("failed_parcels") or []
-    if failed:
-        msgs = []
-        for item in failed:
-            for fld, problems in (item.get("errors") or {}).items():
-                if isinstance(problems, list):
-                    problems = ", ".join(map(str, problems))
-                msgs.append(f"{fld}: {problems}")
-        return "failed_parcels", "; ".join(msgs)
-    if "status" in data and "message" in data:
-        return str(data["status"]), str(data["message"])
-    return None, str(data)[:300]
-
-
 def parse_parcels(data: dict) -> list[dict]:
     if isinstance(data.get("parcel"), dict):
         return [data["parcel"]]
@@ -258,16 +233,14 @@ def parse_webhook(payload: dict) -> list[CanonicalEvent]:
 
 
 # --------------------------------------------------------------------------- adapter
-class SendcloudAdapter(CarrierAdapter):
-    code = "sendcloud"
+class SendcloudAdapter(SendcloudBase):
+    """The Sendcloud adapter of the registry: v2 Parcels API here, v3 handed to
+    :class:`SendcloudV3Adapter` (auth, secrets, label download and errors:
+    :class:`~.base.SendcloudBase`)."""
 
-    DEFAULT_BASE_URL = "https://panel.sendcloud.sc"
-
-    def __init__(self, base_url: str = DEFAULT_BASE_URL, api_key: str = "", **kw: Any):
-        super().__init__(base_url or self.DEFAULT_BASE_URL, api_key, **kw)
-        public, _, secret = api_key.partition(":")
-        self.public_key = public
-        self.secret_key = self.options.get("api_secret") or secret
+    def __init__(self, base_url: str = SendcloudBase.DEFAULT_BASE_URL, api_key: str = "",
+                 **kw: Any):
+        super().__init__(base_url, api_key, **kw)
         #: ``v3`` (Shipments API, the default: accounts created since April 2026 have no
         #: v2) or ``v2`` (Parcels API, for the accounts that have it).
         self.api_version = str(self.options.get("api_version") or "v3")
@@ -289,41 +262,62 @@ class SendcloudAdapter(CarrierAdapter):
             options["shipping_method_id"] = int(service)
         return options
 
-    def secrets(self) -> list[str]:
-        return super().secrets() + [self.public_key, self.secret_key]
-
-    def auth_headers(self) -> dict[str, str]:
-        return {"Authorization": basic_auth(self.public_key, self.secret_key)}
-
-    def partner_error(self, data: Any) -> tuple[str | None, str]:
-        return parse_error(data)
-
     def build_create(
         self,
         req: ShipmentRequest,
         idempotency_key: str | None = None,
         is_return: bool | None = None,
+        only: Sequence[int] | None = None,
     ) -> HttpRequest:
+        """``POST /api/v2/parcels``. No ``Idempotency-Key`` header: Sendcloud documents
+        none; its idempotence is each parcel's ``external_reference``."""
         method_id = shipping_method_id(req, self.options.get("shipping_method_id"))
         return self.request(
             "POST",
             "/api/v2/parcels",
-            idempotency_key=idempotency_key,
-            json=build_parcels_body(req, method_id, is_return, idempotency_key or ""),
+            json=build_parcels_body(req, method_id, is_return, idempotency_key or "", only),
         )
 
-    def build_label_download(self, url: str) -> HttpRequest:
-        same_host = urlsplit(url).netloc == urlsplit(self.base_url).netloc
-        return self.request("GET", url, auth=same_host, headers={"Accept": "application/pdf"})
+    def build_lookup(self, reference: str) -> HttpRequest:
+        return self.request(
+            "GET", f"/api/v2/parcels?external_reference={quote(reference, safe='')}")
+
+    def find_parcel(self, reference: str) -> dict:
+        """The parcel created under ``external_reference`` (``{}`` when none: the
+        documented 404, or an empty list)."""
+        result = self.call(self.build_lookup(reference), "sendcloud find parcel",
+                           tolerate=(404,))
+        if result.status == 404:
+            return {}
+        data = result_json(result)
+        parcels = data.get("parcels") if isinstance(data, dict) else None
+        return next((p for p in parcels or [] if isinstance(p, dict)
+                     and p.get("external_reference") in (None, reference)), {})
 
     def _ship(
         self, req: ShipmentRequest, idempotency_key: str, is_return: bool | None = None
     ) -> ShipmentResult:
         validate_request(req)
-        data = self.call_json(
-            self.build_create(req, idempotency_key, is_return), "sendcloud create parcel"
-        )
-        parcels = parse_parcels(data)
+        create = self.build_create(req, idempotency_key, is_return)  # refuses bad input first
+        # A retry finds the parcels an attempt whose answer was lost created (GET /parcels
+        # ?external_reference=) and creates only the missing ones: never a second label.
+        found: dict[int, dict] = {}
+        if idempotency_key:
+            for i in range(len(req.parcels)):
+                parcel = self.find_parcel(parcel_reference(idempotency_key, i))
+                if parcel:
+                    found[i] = parcel
+        missing = [i for i in range(len(req.parcels)) if i not in found]
+        if missing and found:
+            create = self.build_create(req, idempotency_key, is_return, only=missing)
+        created = parse_parcels(self.call_json(create, "sendcloud create parcel")) \
+            if missing else []
+        if len(created) != len(missing):
+            raise CarrierError(
+                f"sendcloud create parcel: {len(created)} parcel(s) for {len(missing)} asked",
+                code="bad_response")
+        found.update(zip(missing, created, strict=True))
+        parcels = [found[i] for i in range(len(req.parcels))]
         base = parse_parcel_result(parcels)
         labels = []
         for i, parcel in enumerate(parcels):
@@ -404,11 +398,12 @@ class SendcloudAdapter(CarrierAdapter):
             return self.v3.track(tracking_numbers)
         events = []
         for code in tracking_numbers:
-            data = self.call_json(
+            # no parcel with that number: the documented 404 (the 200 list has minItems 1)
+            result = self.call(
                 self.request("GET", f"/api/v2/parcels?tracking_number={quote(code)}"),
-                "sendcloud list parcels",
-            )
-            for parcel in data.get("parcels") or []:
+                "sendcloud list parcels", tolerate=(404,))
+            data = result_json(result) if result.status != 404 else {}
+            for parcel in (data or {}).get("parcels") or []:
                 stamp = parcel.get("date_updated") or parcel.get("date_created")
                 events.append(status_event(parcel, _sendcloud_date(stamp)))
         return events

@@ -11,9 +11,11 @@ Shapes from Sendcloud's OpenAPI documents ("Shipments 3.0.0", "Parcel Tracking A
     GET  /api/v3/parcels/{id}/documents/label  the label (synthetic PDF bytes; the link is
                                                the one the documents' example shows)
 
-Auth: HTTP Basic (``HTTPBasicAuth``); a wrong key gets 401 with an ``errors`` body of
-code ``authentication_failed``. :class:`SendcloudV3State` is transport-free: the sandbox
-slice routes ``/api/v3/`` requests to :meth:`SendcloudV3State.handle`.
+Auth: HTTP Basic (``HTTPBasicAuth``); missing credentials, or a wrong key when the
+state has keys, get 401 with an ``errors`` body of code ``authentication_failed``.
+:class:`SendcloudV3State` is transport-free: the Sendcloud slice of the carrier sandbox
+(``python -m shipsync.sandbox carrier``) routes ``/api/v3/`` requests to
+:meth:`SendcloudV3State.handle`; :class:`SendcloudV3Sandbox` serves it alone.
 """
 
 from __future__ import annotations
@@ -75,11 +77,18 @@ class SendcloudV3State:
 
     # -- auth
     def authorized(self, headers: dict[str, str]) -> bool:
+        """HTTP Basic credentials: any when the state has no keys, else exactly them."""
+        auth = {k.lower(): v for k, v in headers.items()}.get("authorization", "")
+        if not auth.startswith("Basic "):
+            return False
         if not self.public_key:
             return True
         wanted = base64.b64encode(f"{self.public_key}:{self.secret_key}".encode()).decode()
-        auth = {k.lower(): v for k, v in headers.items()}.get("authorization", "")
         return auth == f"Basic {wanted}"
+
+    def refuses_address(self, address: dict) -> bool:
+        """Hook of the carrier sandbox (its ``bad_address`` knob, zip ``00000``)."""
+        return False
 
     # -- routing
     def handle(self, method: str, path: str, query: str | dict, data: Any,
@@ -126,6 +135,9 @@ class SendcloudV3State:
         if props["shipping_option_code"] not in self.shipping_options:
             return error(400, "invalid", "Shipping option code is not available.",
                          "/data/ship_with/properties/shipping_option_code")
+        if self.refuses_address(data["to_address"]):
+            return error(400, "invalid", "Postal code is not valid for the country.",
+                         "/data/to_address/postal_code")
         parcels = data.get("parcels")
         if not isinstance(parcels, list) or not 1 <= len(parcels) <= 15:
             return error(400, "invalid", "Between 1 and 15 parcels are required.",

@@ -39,24 +39,24 @@ import hashlib
 from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from shipsync.adapters.base import (
     Address,
     CancelResult,
     CanonicalEvent,
-    CarrierAdapter,
     CarrierError,
     InvalidInput,
     Label,
     Parcel,
     ShipmentRequest,
     ShipmentResult,
-    basic_auth,
     parse_datetime,
     result_json,
     validate_request,
 )
+
+from .base import SendcloudBase, parse_error
 
 API = "/api/v3"
 #: Sendcloud's sync announce takes at most 15 parcels (``parcels.maxItems``).
@@ -231,39 +231,6 @@ def build_shipment(
 
 
 # --------------------------------------------------------------------------- parsing
-def parse_error(data: Any) -> tuple[str | None, str]:
-    """``{"errors": [{"status", "code", "detail", "source": {"pointer"}}]}`` (the
-    examples of schema ``errors``; the bare array the schema describes is accepted
-    too); the tracking API's ``{"detail": ...}`` (404) and ``HTTPValidationError``
-    (422, ``detail[]`` with ``loc``/``msg``)."""
-    if isinstance(data, list):  # the schema ``errors`` itself (a bare array)
-        data = {"errors": data}
-    if not isinstance(data, dict):
-        return None, str(data)[:300]
-    errors = data.get("errors")
-    if isinstance(errors, list) and errors:
-        codes, parts = [], []
-        for err in errors:
-            if not isinstance(err, dict):
-                continue
-            if err.get("code"):
-                codes.append(str(err["code"]))
-            pointer = (err.get("source") or {}).get("pointer") or ""
-            text = str(err.get("detail") or err.get("title") or "")
-            parts.append(f"{pointer}: {text}" if pointer else text)
-        return (codes[0] if codes else None), "; ".join(p for p in parts if p)
-    detail = data.get("detail")
-    if isinstance(detail, str):
-        return None, detail
-    if isinstance(detail, list):
-        msgs = [
-            f"{'.'.join(map(str, d.get('loc') or []))}: {d.get('msg') or ''}"
-            for d in detail if isinstance(d, dict)
-        ]
-        return "validation_error", "; ".join(msgs)
-    return None, str(data)[:300]
-
-
 def shipment_of(data: Any) -> dict:
     """``{"data": {...}}`` -> the shipment (also the first of a ``data`` list)."""
     body = data.get("data") if isinstance(data, dict) else None
@@ -341,28 +308,9 @@ def tracking_events(data: Any, correlation_id: str = "") -> list[CanonicalEvent]
 
 
 # --------------------------------------------------------------------------- adapter
-class SendcloudV3Adapter(CarrierAdapter):
-    """Booking, returns, cancellation and tracking through the v3 APIs. Authentication
-    as in v2: HTTP Basic, public key as user and secret key as password (securityScheme
-    ``HTTPBasicAuth``)."""
-
-    code = "sendcloud"
-    DEFAULT_BASE_URL = "https://panel.sendcloud.sc"
-
-    def __init__(self, base_url: str = DEFAULT_BASE_URL, api_key: str = "", **kw: Any):
-        super().__init__(base_url or self.DEFAULT_BASE_URL, api_key, **kw)
-        public, _, secret = api_key.partition(":")
-        self.public_key = public
-        self.secret_key = self.options.get("api_secret") or secret
-
-    def secrets(self) -> list[str]:
-        return super().secrets() + [self.public_key, self.secret_key]
-
-    def auth_headers(self) -> dict[str, str]:
-        return {"Authorization": basic_auth(self.public_key, self.secret_key)}
-
-    def partner_error(self, data: Any) -> tuple[str | None, str]:
-        return parse_error(data)
+class SendcloudV3Adapter(SendcloudBase):
+    """Booking, returns, cancellation and tracking through the v3 APIs (auth, secrets,
+    label download and errors: :class:`~.base.SendcloudBase`, as in v2)."""
 
     # -- requests
     def build_create(
@@ -371,16 +319,12 @@ class SendcloudV3Adapter(CarrierAdapter):
         option = shipping_option(req, self.options.get("shipping_option_code"))
         body = build_shipment(
             req, idempotency_key, option, self.options.get("contract_id"), is_return)
-        return self.request("POST", f"{API}/shipments/announce", json=body,
-                            idempotency_key=idempotency_key)
+        # no Idempotency-Key header: Sendcloud documents none (external_reference_id is)
+        return self.request("POST", f"{API}/shipments/announce", json=body)
 
     def build_lookup(self, reference: str):
         return self.request(
             "GET", f"{API}/shipments?external_reference_id={quote(reference, safe='')}")
-
-    def build_label_download(self, url: str):
-        same_host = urlsplit(url).netloc == urlsplit(self.base_url).netloc
-        return self.request("GET", url, auth=same_host, headers={"Accept": "application/pdf"})
 
     # -- operations
     def find_shipment(self, reference: str) -> dict:

@@ -1,4 +1,8 @@
-"""Sendcloud vocabulary: parcel status ids -> milestone (seed of the ``sendcloud`` status map)."""
+"""Sendcloud vocabulary: v2 parcel status ids and v3 status codes -> milestone (seed of
+the ``sendcloud`` status map).
+
+Both live in one vocabulary: v2 ids are numbers (``"1000"``), v3 codes are words
+(``"READY_TO_SEND"``, ``"accepted"``), so they never collide."""
 
 from __future__ import annotations
 
@@ -49,11 +53,35 @@ SENDCLOUD_STATUS_MAP: dict[int, tuple[str, str | None, str | None]] = {
 }
 SENDCLOUD_UNVERIFIED_IDS = frozenset(range(62989, 62998))
 
+# Sendcloud v3 status code -> (message as the document spells it, milestone, exception
+# reason). Every status code Sendcloud's v3 OpenAPI documents publish (see the partner
+# README, "Vocabulary"): a parcel's ``status.code`` in the Shipments document (schema
+# ``status`` and the examples of its operations) and a tracking event's ``status_code`` in
+# the Parcel Tracking document (schema ``parcel-event-response``). The documents publish
+# no complete list (they point at ``/api/v3/parcel-statuses``): other codes arrive
+# unmapped and are mapped by users in the status map.
+SENDCLOUD_V3_STATUS_MAP: dict[str, tuple[str, str | None, str | None]] = {
+    # the parcel is being announced to the carrier: no label yet (v2 1001)
+    "ANNOUNCING": ("Being announced", None, None),
+    # announced, label created (v2 1000 "Ready to send")
+    "READY_TO_SEND": ("Ready to send", "label_created", None),
+    # the carrier refused the announcement: no label (v2 1002)
+    "ANNOUNCEMENT_FAILED": ("Announcement Failed", None, "label_failed"),
+    # the shipment was cancelled (v2 2000)
+    "CANCELLED": ("Cancelled", "cancelled", None),
+    # "Parcel has been accepted by the carrier." (v2 22 "Shipment picked up by driver")
+    "accepted": ("Parcel has been accepted by the carrier.", "picked_up", None),
+}
+
 
 def seed_entries() -> list[tuple[str, str | None, str | None]]:
     """Status map seed rows ``(code, milestone, exception_reason)`` for vocabulary
-    ``sendcloud`` (from :data:`SENDCLOUD_STATUS_MAP`)."""
-    return [(str(k), m, r) for k, (_msg, m, r) in sorted(SENDCLOUD_STATUS_MAP.items())]
+    ``sendcloud``: the v2 ids (:data:`SENDCLOUD_STATUS_MAP`), then the v3 codes
+    (:data:`SENDCLOUD_V3_STATUS_MAP`)."""
+    return [
+        *((str(k), m, r) for k, (_msg, m, r) in sorted(SENDCLOUD_STATUS_MAP.items())),
+        *((k, m, r) for k, (_msg, m, r) in SENDCLOUD_V3_STATUS_MAP.items()),
+    ]
 
 
 SEED: tuple[MapEntry, ...] = tuple(
