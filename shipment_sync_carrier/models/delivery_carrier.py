@@ -57,6 +57,11 @@ class DeliveryCarrier(models.Model):
     shipsync_label_format = fields.Selection(
         [("PDF", "PDF"), ("ZPL", "ZPL (thermal printers)")], "Label format", default="PDF")
     shipsync_returns = fields.Boolean("Return labels", default=True)
+    shipsync_refund_unlinked = fields.Boolean(
+        "Refund labels left off their transfer", default=True,
+        help="A label the carrier charged for, whose booking did not complete in Odoo (its "
+        "transaction rolled back) and that no retry used within 10 minutes, is refunded "
+        "through the outbox. Off: such labels wait in Paid labels for a manual refund.")
     shipsync_default_package_type_id = fields.Many2one(
         "stock.package.type", "Default package type")
     shipsync_rest_config = fields.Text(

@@ -117,14 +117,35 @@ class ShipmentSyncLabel(models.Model):
         todo = self.filtered(lambda label: label.state in PAID_STATES)
         if not todo:
             raise UserError(_("Only paid labels that are not on a transfer can be refunded."))
-        Job = self.env["shipment.sync.job"].sudo()
-        for label in todo:
-            Job._enqueue(label.carrier_id.shipsync_partner_id, "refund_label",
-                         {"label_id": label.id},
-                         picking=label.picking_id or None,
-                         idempotency_key=f"refund:{label.carrier_id.id}:{label.shipment_ref}")
-        todo.sudo().write({"state": "refund_queued"})
+        todo._shipsync_queue_refunds()
         return True
+
+    @api.model
+    def _cron_refund_unlinked(self, limit=200):
+        """Refund, through the outbox, the labels paid at least UNLINKED_AFTER ago whose
+        booking did not complete in Odoo (odoo/odoo#190320: the transaction that bought
+        them rolled back) and that no booking of their transfer is still working on, for
+        carriers that ask for it (``shipsync_refund_unlinked``). A label whose buy answer
+        was lost ('buying') is left to a person: it may not be paid at all."""
+        limit_date = fields.Datetime.now() - UNLINKED_AFTER
+        labels = self.sudo().search([
+            ("state", "=", "bought"), ("write_date", "<", limit_date),
+            ("carrier_id.shipsync_refund_unlinked", "=", True)], limit=limit, order="id")
+        busy = self.env["shipment.sync.job"].sudo().search([
+            ("operation", "=", "create_shipment"), ("state", "in", ("pending", "running")),
+            ("picking_id", "in", labels.picking_id.ids)]).picking_id
+        todo = labels.filtered(lambda label: not label.picking_id or label.picking_id not in busy)
+        if todo:
+            todo._shipsync_queue_refunds()
+        return todo
+
+    def _shipsync_queue_refunds(self):
+        Job = self.env["shipment.sync.job"].sudo()
+        for label in self:
+            Job._enqueue(label.carrier_id.shipsync_partner_id, "refund_label",
+                         {"label_id": label.id}, picking=label.picking_id or None,
+                         idempotency_key=f"refund:{label.carrier_id.id}:{label.shipment_ref}")
+        self.sudo().write({"state": "refund_queued"})
 
     @api.model
     def _shipsync_prepare_refund_label(self, job, ctx):

@@ -171,6 +171,32 @@ class TestEasyPostFidelity(CarrierCommon, HttpCase):
         self.assertEqual(sorted(rows.mapped("state")), ["linked", "refunded"])
         self.assertEqual(len(set(rows.mapped("booking_key"))), 1)
 
+    def test_a_label_paid_by_a_rolled_back_booking_is_refunded_through_the_outbox(self):
+        Label = self.env["shipment.sync.label"]
+        picking = self.make_picking()
+        self.book_directly(picking)  # charged, then the booking transaction rolled back
+        label = Label.search([("carrier_id", "=", self.carrier.id)])
+        self.assertEqual(label.state, "bought")
+        self.assertFalse(Label._cron_refund_unlinked(), "a retry may still use a young label")
+
+        def age(label):
+            self.env.cr.execute(
+                "UPDATE shipment_sync_label SET write_date = write_date - interval '1 hour', "
+                "create_date = create_date - interval '1 hour' WHERE id = %s", (label.id,))
+            self.env.invalidate_all()
+
+        age(label)
+        # a carrier that does not ask for it keeps the label for a person to decide
+        self.carrier.shipsync_refund_unlinked = False
+        self.assertFalse(Label._cron_refund_unlinked())
+        self.carrier.shipsync_refund_unlinked = True
+        self.assertEqual(Label._cron_refund_unlinked(), label)
+        self.assertEqual(label.state, "refund_queued")
+        self.run_outbox()
+        self.assertEqual(label.state, "refunded", label.refund_message)
+        self.assertEqual(self.sandbox.shipments[label.shipment_ref]["refund_status"], "submitted")
+        self.assertEqual(len(self.purchases()), 1)
+
     def test_a_refund_the_partner_refuses_is_shown_refused(self):
         picking = self.make_picking()
         self.book_directly(picking)
