@@ -113,7 +113,9 @@ class ShipmentSyncLabel(models.Model):
     # refunds through the outbox
     # ------------------------------------------------------------------
     def action_refund(self):
-        """Queue a refund (void) of each paid label not on a transfer."""
+        """Queue a refund (void) of each paid label not on a transfer (managers: the
+        labels are read-only to users, and the refund is written as superuser)."""
+        self.check_access("write")
         todo = self.filtered(lambda label: label.state in PAID_STATES)
         if not todo:
             raise UserError(_("Only paid labels that are not on a transfer can be refunded."))

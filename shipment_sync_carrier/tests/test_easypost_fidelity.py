@@ -4,7 +4,7 @@ that never pays for a second label."""
 
 from datetime import timedelta
 
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import HttpCase, tagged
 
 from .common import CarrierCommon
@@ -211,3 +211,15 @@ class TestEasyPostFidelity(CarrierCommon, HttpCase):
         self.assertTrue(label.refund_message)
         with self.assertRaises(UserError):
             label.action_refund()
+
+    def test_only_managers_refund_labels(self):
+        self.book_directly(self.make_picking())
+        label = self.env["shipment.sync.label"].search([("carrier_id", "=", self.carrier.id)])
+        user = self.env["res.users"].create({
+            "name": "Label reader", "login": "label-reader",
+            "groups_id": [(6, 0, [self.env.ref("shipment_sync.group_user").id,
+                                  self.env.ref("stock.group_stock_user").id])]})
+        with self.assertRaises(AccessError):
+            label.with_user(user).action_refund()
+        self.assertEqual(label.state, "bought")
+        self.assertEqual(label.with_user(user).read(["state"])[0]["state"], "bought")
