@@ -136,7 +136,14 @@ class ShipmentSyncLabel(models.Model):
         busy = self.env["shipment.sync.job"].sudo().search([
             ("operation", "=", "create_shipment"), ("state", "in", ("pending", "running")),
             ("picking_id", "in", labels.picking_id.ids)]).picking_id
-        todo = labels.filtered(lambda label: not label.picking_id or label.picking_id not in busy)
+        # On its transfer after all (its booking committed, the link after the commit was
+        # lost with its process): linked, never refunded.
+        used = labels.filtered(lambda label: label.shipment_ref in (
+            label.picking_id.shipsync_shipment_ref or "").split(","))
+        if used:
+            used.write({"state": "linked"})
+        todo = labels.filtered(lambda label: label not in used and (
+            not label.picking_id or label.picking_id not in busy))
         if todo:
             todo._shipsync_queue_refunds()
         return todo

@@ -197,6 +197,19 @@ class TestEasyPostFidelity(CarrierCommon, HttpCase):
         self.assertEqual(self.sandbox.shipments[label.shipment_ref]["refund_status"], "submitted")
         self.assertEqual(len(self.purchases()), 1)
 
+    def test_a_label_on_its_transfer_is_never_refunded_by_the_cron(self):
+        """The booking committed but the link after the commit was lost (a crash)."""
+        Label = self.env["shipment.sync.label"]
+        picking = self.validate(self.make_picking())
+        label = Label.search([("carrier_id", "=", self.carrier.id)])
+        self.env.cr.execute(
+            "UPDATE shipment_sync_label SET state = 'bought', write_date = write_date - "
+            "interval '1 hour' WHERE id = %s", (label.id,))
+        self.env.invalidate_all()
+        self.assertFalse(Label._cron_refund_unlinked())
+        self.assertEqual((label.state, label.picking_id), ("linked", picking))
+        self.assertEqual(self.sandbox.shipments[label.shipment_ref]["refund_status"], None)
+
     def test_a_refund_the_partner_refuses_is_shown_refused(self):
         picking = self.make_picking()
         self.book_directly(picking)
