@@ -44,6 +44,10 @@ bench-dashboard:  ## KPI tile times vs a plain read_group on 200k pickings / 1M 
 bench-wms:  ## WMS ship confirmations (10 lines) vs plain button_validate (BENCH_N=2000)
 	$(PYTHON) tools/bench_wms.py
 
+.PHONY: label-spend
+label-spend:  ## an async EasyPost booking whose buy answer is lost, attempts in fresh Odoo processes: one label paid
+	$(PYTHON) tools/label_spend.py
+
 .PHONY: bench-poll
 bench-poll:  ## tracking polls of 10,000 shipments: batched + pooled vs one request each (BENCH_N=10000)
 	$(PYTHON) tools/bench_poll.py

@@ -57,6 +57,11 @@ class DeliveryCarrier(models.Model):
     shipsync_label_format = fields.Selection(
         [("PDF", "PDF"), ("ZPL", "ZPL (thermal printers)")], "Label format", default="PDF")
     shipsync_returns = fields.Boolean("Return labels", default=True)
+    shipsync_refund_unlinked = fields.Boolean(
+        "Refund labels left off their transfer", default=True,
+        help="A label the carrier charged for, whose booking did not complete in Odoo (its "
+        "transaction rolled back) and that no retry used within 10 minutes, is refunded "
+        "through the outbox. Off: such labels wait in Paid labels for a manual refund.")
     shipsync_default_package_type_id = fields.Many2one(
         "stock.package.type", "Default package type")
     shipsync_rest_config = fields.Text(
@@ -389,9 +394,10 @@ class DeliveryCarrier(models.Model):
                                   code="missing_record")
         is_return = bool(payload.get("is_return"))
         req = carrier._shipsync_request(picking, is_return=is_return)
-        # No paid-label journal here yet: the call runs in an outbox worker thread, where
-        # the journal's own cursor is not available in Odoo's single-cursor test mode.
-        adapter = carrier._shipsync_adapter(http=ctx.http)
+        # The paid-label journal (made here, in the worker's thread) commits each record
+        # in a cursor of its own from the call thread: a retry of this job, in any
+        # process, reuses the shipment it created or bought instead of paying again.
+        adapter = carrier._shipsync_adapter(http=ctx.http, picking=picking)
         operation = adapter.return_label if is_return else adapter.create_shipment
         key = ctx.idempotency_key
 

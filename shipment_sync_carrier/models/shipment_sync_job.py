@@ -21,6 +21,7 @@ class ShipmentSyncJob(models.Model):
                 "model": "shipment.sync.label",
                 "prepare": "_shipsync_prepare_refund_label",
                 "done": "_shipsync_done_refund_label",
+                "dead": "_shipsync_dead_refund_label",
             },
             # AfterShip is inbound only: register a booked tracking number so that its
             # webhooks come in (a dead registration opens 'sync_failed').

@@ -8,12 +8,14 @@ from datetime import timedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL
 
 from shipsync import outbox
 from shipsync.adapters import base as ab
 
 LABEL_STATES = [
     ("created", "Created (not bought)"),
+    ("buying", "Buy sent, answer lost"),
     ("bought", "Paid"),
     ("linked", "On its transfer"),
     ("refund_queued", "Refund queued"),
@@ -22,6 +24,12 @@ LABEL_STATES = [
 ]
 #: A paid label younger than this may still be on its way to its transfer.
 UNLINKED_AFTER = timedelta(minutes=10)
+#: Paid, or perhaps paid (a buy whose answer was lost): the labels a refund can void.
+PAID_STATES = ("buying", "bought")
+#: Journal event of the adapter (``shipsync.adapters.base.BookingJournal``) -> state.
+JOURNAL_STATES = {"created": "created", "buying": "buying", "bought": "bought"}
+#: A refund was asked for: never reused by a booking, out of the one-per-booking rule.
+REFUND_STATES = ("refund_queued", "refunded", "refund_rejected")
 
 
 class ShipmentSyncLabel(models.Model):
@@ -46,23 +54,32 @@ class ShipmentSyncLabel(models.Model):
     refund_message = fields.Char(readonly=True)
     unlinked = fields.Boolean(
         "Paid, not on a transfer", compute="_compute_unlinked", search="_search_unlinked",
-        help="Paid at the partner, but the booking that bought it did not complete in Odoo "
-        "(its transaction rolled back, or it was never retried).")
+        help="Paid (or bought with the answer lost) at the partner, but the booking that "
+        "bought it did not complete in Odoo (its transaction rolled back, or it was never "
+        "retried).")
 
-    _sql_constraints = [
-        ("booking_uniq", "UNIQUE(carrier_id, booking_key)",
-         "One partner shipment per booking and parcel."),
-    ]
+    def _auto_init(self):
+        res = super()._auto_init()
+        cr = self.env.cr
+        # One live partner shipment per booking and parcel. A label whose refund was
+        # asked for steps aside (kept for the record): the booking may buy a new one.
+        cr.execute(SQL("ALTER TABLE shipment_sync_label "
+                       "DROP CONSTRAINT IF EXISTS shipment_sync_label_booking_uniq"))
+        cr.execute(SQL(
+            "CREATE UNIQUE INDEX IF NOT EXISTS shipment_sync_label_booking_live_uniq "
+            "ON shipment_sync_label (carrier_id, booking_key) WHERE state NOT IN %s",
+            REFUND_STATES))
+        return res
 
     def _compute_unlinked(self):
         limit = fields.Datetime.now() - UNLINKED_AFTER
         for label in self:
-            label.unlinked = label.state == "bought" and label.create_date \
+            label.unlinked = label.state in PAID_STATES and label.create_date \
                 and label.create_date < limit
 
     def _search_unlinked(self, operator, value):
         limit = fields.Datetime.now() - UNLINKED_AFTER
-        domain = [("state", "=", "bought"), ("create_date", "<", limit)]
+        domain = [("state", "in", PAID_STATES), ("create_date", "<", limit)]
         positive = (operator == "=") == bool(value)
         return domain if positive else ["!", "&", *domain]
 
@@ -96,17 +113,48 @@ class ShipmentSyncLabel(models.Model):
     # refunds through the outbox
     # ------------------------------------------------------------------
     def action_refund(self):
-        """Queue a refund (void) of each paid label not on a transfer."""
-        todo = self.filtered(lambda label: label.state == "bought")
+        """Queue a refund (void) of each paid label not on a transfer (managers: the
+        labels are read-only to users, and the refund is written as superuser)."""
+        self.check_access("write")
+        todo = self.filtered(lambda label: label.state in PAID_STATES)
         if not todo:
             raise UserError(_("Only paid labels that are not on a transfer can be refunded."))
-        Job = self.env["shipment.sync.job"].sudo()
-        for label in todo:
-            Job._enqueue(label.partner_id, "refund_label", {"label_id": label.id},
-                         picking=label.picking_id or None,
-                         idempotency_key=f"refund:{label.carrier_id.id}:{label.shipment_ref}")
-        todo.sudo().write({"state": "refund_queued"})
+        todo._shipsync_queue_refunds()
         return True
+
+    @api.model
+    def _cron_refund_unlinked(self, limit=200):
+        """Refund, through the outbox, the labels paid at least UNLINKED_AFTER ago whose
+        booking did not complete in Odoo (odoo/odoo#190320: the transaction that bought
+        them rolled back) and that no booking of their transfer is still working on, for
+        carriers that ask for it (``shipsync_refund_unlinked``). A label whose buy answer
+        was lost ('buying') is left to a person: it may not be paid at all."""
+        limit_date = fields.Datetime.now() - UNLINKED_AFTER
+        labels = self.sudo().search([
+            ("state", "=", "bought"), ("write_date", "<", limit_date),
+            ("carrier_id.shipsync_refund_unlinked", "=", True)], limit=limit, order="id")
+        busy = self.env["shipment.sync.job"].sudo().search([
+            ("operation", "=", "create_shipment"), ("state", "in", ("pending", "running")),
+            ("picking_id", "in", labels.picking_id.ids)]).picking_id
+        # On its transfer after all (its booking committed, the link after the commit was
+        # lost with its process): linked, never refunded.
+        used = labels.filtered(lambda label: label.shipment_ref in (
+            label.picking_id.shipsync_shipment_ref or "").split(","))
+        if used:
+            used.write({"state": "linked"})
+        todo = labels.filtered(lambda label: label not in used and (
+            not label.picking_id or label.picking_id not in busy))
+        if todo:
+            todo._shipsync_queue_refunds()
+        return todo
+
+    def _shipsync_queue_refunds(self):
+        Job = self.env["shipment.sync.job"].sudo()
+        for label in self:
+            Job._enqueue(label.carrier_id.shipsync_partner_id, "refund_label",
+                         {"label_id": label.id}, picking=label.picking_id or None,
+                         idempotency_key=f"refund:{label.carrier_id.id}:{label.shipment_ref}")
+        self.sudo().write({"state": "refund_queued"})
 
     @api.model
     def _shipsync_prepare_refund_label(self, job, ctx):
@@ -131,6 +179,17 @@ class ShipmentSyncLabel(models.Model):
         label.write({"state": "refunded" if result.accepted else "refund_rejected",
                      "refund_message": (result.message or result.raw_status or "")[:250]})
 
+    @api.model
+    def _shipsync_dead_refund_label(self, job, outcome):
+        """The partner refused the refund (e.g. a shipment whose buy never went through,
+        or a label already used) or never answered: the label says so, it is not left
+        'Refund queued'."""
+        label = self.sudo().browse((job._outbox_payload() or {}).get("label_id")).exists()
+        if label and label.state == "refund_queued":
+            label.write({"state": "refund_rejected",
+                         "refund_message": (outcome.error or outcome.error_class
+                                            or "")[:250]})
+
 
 def _testing():
     """Odoo's test runs: one transaction rolled back at the end, no second cursor."""
@@ -140,24 +199,29 @@ def _testing():
 def _link(cr, carrier_id, refs, picking_id):
     cr.execute("UPDATE shipment_sync_label SET state = 'linked', picking_id = %s, "
                "write_date = now() at time zone 'UTC' WHERE carrier_id = %s "
-               "AND shipment_ref IN %s AND state IN ('created', 'bought')",
+               "AND shipment_ref IN %s AND state IN ('created', 'buying', 'bought')",
                (picking_id, carrier_id, refs))
 
 
 class OdooBookingJournal(ab.BookingJournal):
     """The :class:`shipsync.adapters.base.BookingJournal` of one carrier: every record is
-    committed at once in its own cursor (it must survive a rollback of the booking). In
-    Odoo's tests (one transaction) it writes through the test's cursor."""
+    committed at once in its own cursor (it must survive a rollback of the booking, and
+    an outbox call thread has no transaction of its own). It is made in the thread that
+    owns ``carrier.env``; in Odoo's tests (one transaction, one connection: a second
+    cursor would wait for the test's lock) it writes through that env's cursor instead,
+    also from an outbox call thread, whose worker loop only waits for the call."""
 
     def __init__(self, carrier, picking=None):
         self.env = carrier.env
         self.carrier_id = carrier.id
+        self.partner_id = carrier.shipsync_partner_id.id or None
         self.company_id = (picking.company_id.id if picking else None) or None
         self.picking_id = picking.id if picking else None
+        self.single_cursor = _testing() or self.env.registry.in_test_mode()
 
     @contextmanager
     def _cursor(self):
-        if _testing():
+        if self.single_cursor:
             with nullcontext(self.env.cr) as cr:
                 yield cr
             return
@@ -167,26 +231,26 @@ class OdooBookingJournal(ab.BookingJournal):
     def shipment_id(self, key):
         with self._cursor() as cr:
             cr.execute("SELECT shipment_ref FROM shipment_sync_label WHERE carrier_id = %s "
-                       "AND booking_key = %s AND state NOT IN ('refunded', 'refund_queued')",
-                       (self.carrier_id, key))
+                       "AND booking_key = %s AND state NOT IN %s",
+                       (self.carrier_id, key, REFUND_STATES))
             row = cr.fetchone()
         return row[0] if row else None
 
     def record(self, key, event, shipment_id, tracking_number="", adapter=""):
-        state = "bought" if event == "bought" else "created"
+        state = JOURNAL_STATES[event]
         with self._cursor() as cr:
             cr.execute(
                 "INSERT INTO shipment_sync_label (shipment_ref, booking_key, carrier_id, "
-                "company_id, picking_id, adapter, tracking_number, state, create_date, "
-                "write_date, create_uid, write_uid) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, now() at time zone 'UTC', "
+                "partner_id, company_id, picking_id, adapter, tracking_number, state, "
+                "create_date, write_date, create_uid, write_uid) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, now() at time zone 'UTC', "
                 "now() at time zone 'UTC', 1, 1) "
-                "ON CONFLICT (carrier_id, booking_key) DO UPDATE SET "
+                "ON CONFLICT (carrier_id, booking_key) WHERE state NOT IN %s DO UPDATE SET "
                 "shipment_ref = EXCLUDED.shipment_ref, "
                 "tracking_number = COALESCE(NULLIF(EXCLUDED.tracking_number, ''), "
                 "shipment_sync_label.tracking_number), "
                 "state = CASE WHEN shipment_sync_label.state = 'linked' "
                 "THEN 'linked' ELSE EXCLUDED.state END, "
                 "write_date = now() at time zone 'UTC'",
-                (shipment_id, key, self.carrier_id, self.company_id, self.picking_id,
-                 adapter or None, tracking_number or None, state))
+                (shipment_id, key, self.carrier_id, self.partner_id, self.company_id,
+                 self.picking_id, adapter or None, tracking_number or None, state, REFUND_STATES))

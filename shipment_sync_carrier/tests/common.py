@@ -115,13 +115,17 @@ class CarrierCommon:
             [("picking_id", "=", picking.id)], order="occurred_at, id")
 
     def run_outbox(self, seconds=1.0):
-        """Work the outbox inside the test transaction (registry in test mode)."""
+        """Work the outbox inside the test transaction (registry in test mode; an HttpCase
+        is in it already)."""
         self.env.flush_all()
-        self.registry.enter_test_mode(self.cr)
+        entered = not self.registry.in_test_mode()
+        if entered:
+            self.registry.enter_test_mode(self.cr)
         try:
             stats = self.env["shipment.sync.job"]._outbox_work(
                 channels=("high",), now=utcnow() + timedelta(seconds=seconds), idle_wait=0)
         finally:
-            self.registry.leave_test_mode()
+            if entered:
+                self.registry.leave_test_mode()
         self.env.invalidate_all()
         return stats

@@ -57,6 +57,32 @@ class TestAsyncBooking(CarrierCommon, TransactionCase):
                          1)
         self.assertTrue(picking.carrier_tracking_ref)
 
+    def test_a_booking_job_whose_buy_answer_is_lost_buys_once_on_retry(self):
+        """The buy is applied, its answer lost, EasyPost unreachable for the read-back:
+        the job is retried, reads the shipment its first attempt created and bought
+        (paid-label journal), and uses that label: one purchase at the partner."""
+        picking = self.validate(self.make_picking(carrier=self.async_carrier))
+        self.sandbox.configure(drop_after_buy=1, fail_after_drop=1)
+        self.run_outbox()
+        job = self.job_of(picking)
+        self.assertEqual(job.state, "pending")
+        [bought] = [s for s in self.sandbox.shipments.values() if s["tracking_code"]]
+        Label = self.env["shipment.sync.label"]
+        label = Label.search([("carrier_id", "=", self.async_carrier.id)])
+        self.assertEqual((label.shipment_ref, label.state), (bought["id"], "buying"))
+        self.assertFalse(picking.carrier_tracking_ref)
+
+        self.run_outbox(seconds=3600)
+        self.assertEqual(job.state, "done")
+        self.assertEqual(len(self.sandbox.shipments), 1)
+        self.assertEqual(len([s for s in self.sandbox.shipments.values()
+                              if s["tracking_code"]]), 1)
+        self.assertEqual(picking.carrier_tracking_ref, bought["tracking_code"])
+        self.assertEqual((label.state, label.picking_id), ("linked", picking))
+        paths = [(c["method"], c["path"]) for c in self.sandbox.calls]
+        self.assertEqual(paths.count(("POST", "/v2/shipments")), 1)
+        self.assertEqual(sum(1 for _m, p in paths if p.endswith("/buy")), 1)
+
     def test_a_dead_booking_opens_label_failed(self):
         bad = self.customer.copy({"zip": "00000"})
         picking = self.validate(self.make_picking(carrier=self.async_carrier, customer=bad))

@@ -471,7 +471,8 @@ class BookingJournal:
     the shipment it already created or bought instead of paying again.
 
     ``key`` is the booking's idempotency key (``-<n>`` per parcel when there are several);
-    ``event`` is ``created`` (the partner made the shipment, nothing bought yet) or
+    ``event`` is ``created`` (the partner made the shipment, nothing bought yet),
+    ``buying`` (the buy was sent: the label may be paid, its answer is not in yet) or
     ``bought`` (the label is paid). Implementations must make ``record`` durable at once
     (the Odoo one commits it in its own transaction)."""
 

@@ -177,8 +177,8 @@ class ReplayServer:
     def inject_fault(self, method: str, path: str, *, status: int | None = None,
                      drop: bool = False, times: int = 1) -> None:
         """SYNTHETIC failure of the next ``times`` requests to ``method path`` (any query):
-        ``status`` (e.g. 503) instead of the recorded answer, or ``drop`` the answer after
-        the recorded interaction was consumed (the partner applied it)."""
+        ``status`` (e.g. 503) instead of the recorded (or synthetic) answer, or ``drop``
+        the answer after the recorded interaction was consumed (the partner applied it)."""
         if (status is None) == (not drop):
             raise ValueError("give either status=... or drop=True")
         self._faults[(method.upper(), path)] = _Fault(status, drop, times)
@@ -205,6 +205,13 @@ class ReplayServer:
             self.received.append(got)
             if synthetic:
                 got.synthetic = True
+                fault = self._faults.get((got.method, got.path))
+                if fault is not None and fault.times > 0 and fault.status is not None:
+                    fault.times -= 1
+                    got.fault = f"status {fault.status}"
+                    error = {"error": {"code": "INJECTED_FAULT", "message": "synthetic fault",
+                                       "errors": []}}
+                    return fault.status, "application/json", json.dumps(error).encode(), {}
                 return synthetic.status, synthetic.content_type, synthetic.body, synthetic.headers
             route = self._routes.get((got.method, got.path, _query_key(query)))
             fault = self._faults.get((got.method, got.path)) if route is not None else None

@@ -151,15 +151,17 @@ def test_every_known_divergence_is_strict_and_named():
     import pkgutil
     from pathlib import Path
 
-    marked = 0
+    scanned = 0
     for info in pkgutil.iter_modules([str(Path(__file__).parent)]):
         if not info.name.startswith("test_"):
             continue
+        scanned += 1
         module = importlib.import_module(f"{__package__}.{info.name}")
         for name, func in vars(module).items():
             for mark in getattr(func, "pytestmark", []) if name.startswith("test_") else []:
                 if mark.name == "xfail":
-                    marked += 1
                     assert mark.kwargs.get("strict") is True, name
                     assert mark.kwargs.get("reason", "").startswith("divergence: "), name
-    assert marked >= 1
+    # No known divergence is left today (the last one, EasyPost ``options.declared_value``,
+    # is fixed): none is fine, a lax or unnamed one is not (the asserts above).
+    assert scanned >= 5, "the contract test modules were not found"

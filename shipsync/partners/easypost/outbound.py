@@ -25,7 +25,8 @@ Label spend: EasyPost honours no ``Idempotency-Key``, so a retried booking must 
 create and buy again. With a ``journal`` (see :class:`shipsync.adapters.base.BookingJournal`)
 the shipment id is recorded as soon as the create returns, before the buy; a retry reads
 ``GET /v2/shipments/{id}`` and reuses its ``postage_label`` (or buys that same shipment)
-instead of creating a new one.
+instead of creating a new one. The journal says ``buying`` before the buy is sent; a buy
+whose answer is lost is read back at once, and the label EasyPost bought is the answer.
 The label URL is a public file URL on another host: it is downloaded
 **without** the Authorization header so the key never leaves for that host.
 """
@@ -38,6 +39,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from shipsync.adapters.base import (
+    AdapterError,
     Address,
     CancelResult,
     CanonicalEvent,
@@ -130,8 +132,9 @@ def build_shipment_body(
     }
     if req.carrier_account:
         shipment["carrier_accounts"] = [req.carrier_account]
-    if req.declared_value is not None:
-        shipment["options"]["declared_value"] = float(req.declared_value)
+    # ``req.declared_value`` is not sent: no recording shows a shipment option for it
+    # (recorded options: label_format, invoice_number, currency...); EasyPost's value
+    # fields are ``customs_items[].value`` (customs) and ``insure`` (buys insurance).
     return {"shipment": shipment}
 
 
@@ -311,6 +314,27 @@ class EasyPostAdapter(CarrierAdapter):
             journal.record(key, event, shipment["id"], shipment.get("tracking_code") or "",
                            self.code)
 
+    def _buy(self, shipment: dict, service: str, key: str) -> dict:
+        """Buy ``shipment`` (journal ``buying`` first: from then on the label may be paid).
+        When the answer is lost (network, timeout, 5xx), the shipment is read back at once
+        (``GET /v2/shipments/{id}``): if EasyPost applied the buy, its label is the answer;
+        if it did not, or EasyPost cannot be read either, the original error stands and the
+        retry settles it from the journal."""
+        rate = select_rate(parse_rates(shipment), service)
+        self._journal("buying", key, shipment)
+        try:
+            return self.call_json(self.build_buy(shipment["id"], rate.rate_id, key),
+                                  "easypost buy")
+        except TransientError as lost:
+            try:
+                now = self.call_json(self.build_retrieve(shipment["id"]),
+                                     "easypost retrieve shipment")
+            except AdapterError:
+                raise lost from None
+            if (now.get("postage_label") or {}).get("label_url"):
+                return now
+            raise
+
     def build_label_download(self, url: str) -> HttpRequest:
         same_host = urlsplit(url).netloc == urlsplit(self.base_url).netloc
         return self.request("GET", url, auth=same_host, headers={"Accept": "*/*"})
@@ -339,10 +363,7 @@ class EasyPostAdapter(CarrierAdapter):
                 )
                 self._journal("created", key, shipment)
             if not (shipment.get("postage_label") or {}).get("label_url"):
-                rate = select_rate(parse_rates(shipment), req.service)
-                shipment = self.call_json(
-                    self.build_buy(shipment["id"], rate.rate_id, key), "easypost buy"
-                )
+                shipment = self._buy(shipment, req.service, key)
             self._journal("bought", key, shipment)
             result, label_url = parse_bought_shipment(shipment)
             results.append(result)

@@ -23,7 +23,9 @@ create makes another shipment, a repeated buy of a bought shipment is refused.
 Webhooks: ``Event`` objects (``tracker.updated``) signed ``X-Hmac-Signature:
 hmac-sha256-hex=...``. Knobs: ``easypost_secret``, ``easypost_api_key`` (None: any key),
 ``easypost_mode`` (``test``/``production``: the ``mode`` of objects and events),
-``drop_after_buy`` (that many buys are applied, then the connection is dropped unanswered).
+``drop_after_buy`` (that many buys are applied, then the connection is dropped unanswered),
+``fail_after_drop`` (after each dropped buy, that many calls are answered ``fail_status``:
+the partner is unreachable for a while, so the lost answer cannot be read back at once).
 """
 
 from __future__ import annotations
@@ -108,7 +110,7 @@ class EasyPostSlice(CarrierSlice):
     KIND = "easypost"
     PREFIXES = ("/v2/", "/reports/")
     KNOBS = {"easypost_secret": "sandbox-easypost-secret", "easypost_api_key": None,
-             "easypost_mode": "test", "drop_after_buy": 0}
+             "easypost_mode": "test", "drop_after_buy": 0, "fail_after_drop": 0}
 
     def reset_state(self) -> None:
         self.shipments: dict[str, dict] = {}
@@ -133,6 +135,7 @@ class EasyPostSlice(CarrierSlice):
             dropped = status == 200 and path.endswith("/buy") and self.knobs["drop_after_buy"] > 0
             if dropped:
                 self.knobs["drop_after_buy"] -= 1
+                self.knobs["fail_next"] += int(self.knobs["fail_after_drop"] or 0)
             payload = strip_internal(payload)
         if dropped:
             return DROP, None, JSON, {}
