@@ -15,7 +15,7 @@ from datetime import timedelta
 from psycopg2.extensions import ISOLATION_LEVEL_READ_COMMITTED
 
 from odoo import _, api, models
-from odoo.tools import SQL
+from odoo.tools import SQL, config
 
 from shipsync import outbox, transport
 
@@ -42,6 +42,30 @@ class ShipmentSyncJob(models.Model):
     # ------------------------------------------------------------------
     # the worker
     # ------------------------------------------------------------------
+    def _register_hook(self):
+        """A server (re)starting with outbox work left (after a crash: jobs
+        pending, or running under a dead worker's lease) wakes its cron workers
+        at once. Odoo's cron workers sleep up to a minute before their first
+        look at the crons unless notified, and they only listen once forked,
+        after this hook ran: the notification is sent a few times during the
+        first seconds (best effort; the sweep remains the fallback)."""
+        res = super()._register_hook()
+        if config.get("stop_after_init") or self.env.registry.in_test_mode():
+            return res
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(SQL(
+                    "SELECT 1 FROM shipment_sync_job WHERE state IN ('pending', 'running') "
+                    "LIMIT 1"))
+                pending = bool(self.env.cr.fetchone())
+        except Exception:  # noqa: BLE001 - e.g. the table is not there yet
+            return res
+        if pending:
+            now = time.time()
+            for delay in BOOT_WAKES:
+                _notify_at(self.env.cr.dbname, now + delay)
+        return res
+
     def _outbox_transaction(self):
         """A new cursor of the worker's own (never the caller's).
 
@@ -726,6 +750,10 @@ class ShipmentSyncJob(models.Model):
         if ready:
             self._outbox_trigger(ready)
 
+
+#: Seconds after a server's start at which its cron workers are notified when
+#: outbox work was left (see ``_register_hook``).
+BOOT_WAKES = (1.0, 2.0, 4.0, 7.0, 11.0, 16.0, 25.0)
 
 _WAKE_LOCK = threading.Lock()
 _WAKES = {}  # (dbname, epoch second) -> threading.Timer
