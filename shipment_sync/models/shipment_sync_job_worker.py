@@ -447,9 +447,10 @@ class ShipmentSyncJob(models.Model):
             SQL("(%s::int, %s::int, %s::timestamp, %s::bool)", pid, limit,
                 now + timedelta(seconds=policy.lease_seconds), policy.blocking)
             for pid, policy, limit in wants)
+        # MATERIALIZED: the locking subquery runs exactly once (a plan that
+        # rescanned it would take other rows on each pass).
         self.env.cr.execute(SQL(
-            "UPDATE shipment_sync_job u SET state = 'running', worker_id = %s, "
-            "lease_until = c.lease, attempts = u.attempts + 1, write_date = %s FROM ("
+            "WITH c AS MATERIALIZED ("
             " SELECT t.id, v.lease FROM (VALUES %s) v (pid, lim, lease, blocking) "
             " CROSS JOIN LATERAL (SELECT j.id FROM shipment_sync_job j "
             "  WHERE j.partner_id = v.pid AND j.state = 'pending' AND j.channel IN %s "
@@ -460,9 +461,11 @@ class ShipmentSyncJob(models.Model):
             "    THEN e.state IN ('pending', 'dead') "
             "    ELSE e.state = 'pending' AND e.attempts = 0 END)))) "
             "  ORDER BY CASE j.channel WHEN 'high' THEN 0 ELSE 1 END, j.id "
-            "  LIMIT v.lim FOR UPDATE OF j SKIP LOCKED) t) c "
+            "  LIMIT v.lim FOR UPDATE OF j SKIP LOCKED) t) "
+            "UPDATE shipment_sync_job u SET state = 'running', worker_id = %s, "
+            "lease_until = c.lease, attempts = u.attempts + 1, write_date = %s FROM c "
             "WHERE u.id = c.id RETURNING u.partner_id, u.id",
-            worker, now, rows, tuple(channels), now))
+            rows, tuple(channels), now, worker, now))
         taken = {}
         for pid, job_id in sorted(self.env.cr.fetchall(), key=lambda r: r[1]):
             taken.setdefault(pid, []).append(job_id)
