@@ -33,8 +33,8 @@ bench-ingest:  ## webhook ingest throughput/latency vs a trivial Odoo JSON route
 	$(PYTHON) tools/bench_ingest.py
 
 .PHONY: bench-dispatch
-bench-dispatch:  ## outbox dispatch vs OCA queue_job, 4 partners (BENCH_N=1000, LATENCY_MS=0, CRASH=1: kill -9 drain)
-	LATENCY_MS=$(or $(LATENCY_MS),0) python3 tools/bench_dispatch.py $(if $(CRASH),--crash)
+bench-dispatch:  ## outbox dispatch vs OCA queue_job, 4 partners (BENCH_N=1000, LATENCY_MS=0, WORKERS=1,2, CRASH=1: kill -9 drain)
+	LATENCY_MS=$(or $(LATENCY_MS),0) python3 tools/bench_dispatch.py $(if $(CRASH),--crash) $(if $(WORKERS),--workers $(WORKERS))
 
 .PHONY: bench-dashboard
 bench-dashboard:  ## KPI tile times vs a plain read_group on 200k pickings / 1M events / 300k jobs

@@ -11,6 +11,8 @@ here, from plain values:
   breaker, single probe).
 * :func:`partner_pause` - a 429/503 with ``Retry-After`` pauses the whole partner
   ("no call before T", stored on the partner so that every worker sees it).
+* :class:`PauseGate` - the pauses a worker knows of, checked by each claimed call just
+  before it is sent (a call claimed before a 429 came back for its partner is held).
 * :func:`next_wake` - when a worker must run again (retry due, pause end, breaker
   half-open, rate-limit slot, a lease running out).
 * :class:`Outcome`, :func:`as_outcome`, :func:`outcome_from_exception` - what a handler
@@ -32,6 +34,7 @@ import hashlib
 import json
 import math
 import random
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
@@ -410,6 +413,43 @@ def pause_remaining(paused_until: float | None, now_ts: float) -> float:
     if paused_until is None:
         return 0.0
     return max(0.0, float(paused_until) - now_ts)
+
+
+class PauseGate:
+    """The partner-wide pauses one worker knows of, checked by each claimed call just
+    before it is sent.
+
+    A call claimed before a 429/503 ``Retry-After`` came back for its partner (from
+    another worker, or another call of this one) must not go out either: claim planning
+    only protects the calls claimed afterwards. The worker feeds the gate the pauses
+    stored in the database just before it hands its calls to its threads
+    (:meth:`merge`), and each thread teaches it the pause its own answer asks for as
+    soon as it comes back (:meth:`learn`); a call whose partner is paused is not sent
+    and goes back to the queue untried. Thread-safe; times are epoch seconds."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._until: dict[Any, float] = {}
+
+    def merge(self, partner: Any, until: float | None) -> None:
+        """Record that ``partner`` takes no call before ``until`` (a pause only grows)."""
+        if until is None:
+            return
+        with self._lock:
+            if until > self._until.get(partner, float("-inf")):
+                self._until[partner] = float(until)
+
+    def learn(self, partner: Any, outcome: Outcome, now_ts: float) -> Pause | None:
+        """Merge the pause ``outcome`` asks for (see :func:`partner_pause`); returns it."""
+        pause = partner_pause(outcome, now_ts)
+        if pause is not None:
+            self.merge(partner, pause.until)
+        return pause
+
+    def held(self, partner: Any, now_ts: float) -> float:
+        """Seconds ``partner`` is still paused for (0: a call may go out now)."""
+        with self._lock:
+            return pause_remaining(self._until.get(partner), now_ts)
 
 
 # --------------------------------------------------------------------------- breaker

@@ -255,6 +255,25 @@ def test_a_pause_only_grows():
     assert outbox.merge_pause(T0 + 60, "long", None) == (T0 + 60, "long")
 
 
+def test_the_pause_gate_holds_calls_claimed_before_the_429_came_back():
+    gate = outbox.PauseGate()
+    assert gate.held("p1", T0) == 0.0
+    # A thread's own 429 holds the partner's other calls at once, not its neighbours'.
+    pause = gate.learn("p1", outbox.as_outcome(http(429, retry_after="5")), T0)
+    assert pause.until == T0 + 5
+    assert gate.held("p1", T0 + 0.001) == pytest.approx(4.999)
+    assert gate.held("p2", T0) == 0.0
+    # Answers without a pause teach nothing; a shorter pause does not shorten it.
+    assert gate.learn("p1", outbox.as_outcome(http(200)), T0) is None
+    gate.merge("p1", T0 + 1)
+    gate.merge("p1", None)
+    assert gate.held("p1", T0 + 4) == pytest.approx(1.0)
+    # A pause another worker stored (read from the database) is merged the same way.
+    gate.merge("p2", T0 + 30)
+    assert gate.held("p2", T0 + 10) == 20.0
+    assert gate.held("p1", T0 + 5) == 0.0
+
+
 # Epoch-scale clocks: 2001 to 2096, to the microsecond.
 EPOCHS = st.floats(min_value=1e9, max_value=4e9, allow_nan=False, allow_infinity=False)
 

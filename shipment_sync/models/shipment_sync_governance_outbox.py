@@ -5,7 +5,6 @@ excerpts, the schema version of subscription payloads, audited subscriptions."""
 import dataclasses
 
 from odoo import _, api, fields, models
-from odoo.tools import SQL
 
 from shipsync import governance as gov
 from shipsync import pii
@@ -38,27 +37,11 @@ class ShipmentSyncJob(models.Model):
             kwargs["body"] = _mask_body(kwargs["body"])
         return super().message_post(**kwargs)
 
-    def _outbox_settle(self, settlement, outcome, now, started, worker, number):
-        written = super()._outbox_settle(settlement, outcome, now, started, worker, number)
-        # The attempt row was inserted by the statement above: mask its
-        # excerpt and error, and the job's last error, in place.
-        self.env.cr.execute(SQL(
-            "SELECT id, response_excerpt, error FROM shipment_sync_job_attempt "
-            "WHERE job_id = %s AND number = %s ORDER BY id DESC LIMIT 1", self.id, number))
-        row = self.env.cr.fetchone()
-        if row and (row[1] or row[2]):
-            self.env.cr.execute(SQL(
-                "UPDATE shipment_sync_job_attempt SET response_excerpt = %s, error = %s "
-                "WHERE id = %s", pii.mask_text(row[1]), pii.mask_text(row[2]), row[0]))
-        self.env.cr.execute(SQL(
-            "SELECT last_error FROM shipment_sync_job WHERE id = %s", self.id))
-        last = self.env.cr.fetchone()
-        if last and last[0] and pii.mask_text(last[0]) != last[0]:
-            self.env.cr.execute(SQL("UPDATE shipment_sync_job SET last_error = %s WHERE id = %s",
-                                    pii.mask_text(last[0]), self.id))
-        self.invalidate_recordset()
-        self.env["shipment.sync.job.attempt"].invalidate_model(["response_excerpt", "error"])
-        return written
+    @api.model
+    def _outbox_mask_text(self, text):
+        # Partner answers and errors quote addresses and contacts: masked before
+        # the attempt and the job are written.
+        return pii.mask_text(super()._outbox_mask_text(text))
 
 
 class ShipmentSyncSubscription(models.Model):

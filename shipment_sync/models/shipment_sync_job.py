@@ -41,6 +41,10 @@ IDLE_WAIT = 3.0
 #: bounds its own calls across all workers.
 CALLS_IN_FLIGHT = 16
 RECLAIM_BATCH = 200
+#: Partners with ready jobs one claim looks at (the oldest work first).
+CLAIM_PARTNERS = 100
+#: Seconds before claiming again when other workers held every partner with work.
+SKIPPED_WAIT = 0.05
 PURGE_BATCH = 1000
 
 

@@ -161,15 +161,53 @@ class ShipmentSyncPartner(models.Model):
         """:meth:`_outbox_lock`, returning ``(breaker state, paused until (epoch
         seconds or None), pause reason)``."""
         self.ensure_one()
+        return self._outbox_lock_states()[self.id][:3]
+
+    def _outbox_lock_states(self, now=None):
+        """Lock these partners' rows (one statement, in id order: workers locking
+        several partners never deadlock) until the end of the transaction.
+        Returns ``{id: (breaker state, paused until (epoch seconds or None),
+        pause reason, calls in flight, write date)}``; the calls in flight
+        (running jobs whose lease has not run out at ``now``, all workers) are
+        only counted when ``now`` is given (0 otherwise)."""
+        if not self:
+            return {}
         self.env.cr.execute(SQL(
-            "SELECT outbox_breaker_data, outbox_paused_until, outbox_pause_reason "
-            "FROM shipment_sync_partner WHERE id = %s FOR NO KEY UPDATE", self.id))
-        row = self.env.cr.fetchone() or (None, None, None)
-        try:
-            breaker = json.loads(row[0]) if row[0] else {}
-        except ValueError:
-            breaker = {}
-        return breaker, outbox.epoch(row[1]) if row[1] else None, row[2]
+            "SELECT p.id, p.outbox_breaker_data, p.outbox_paused_until, "
+            "p.outbox_pause_reason, %s, p.write_date FROM shipment_sync_partner p "
+            "WHERE p.id IN %s ORDER BY p.id FOR NO KEY UPDATE OF p",
+            self._outbox_busy_sql(now), tuple(self.ids)))
+        states = self._outbox_parse_states(self.env.cr.fetchall())
+        for pid in self.ids:
+            states.setdefault(pid, ({}, None, None, 0, None))
+        return states
+
+    @api.model
+    def _outbox_busy_sql(self, now):
+        """SQL counting the calls in flight of partner ``p`` at ``now`` (0 without)."""
+        if not now:
+            return SQL("0")
+        return SQL("(SELECT count(*) FROM shipment_sync_job b WHERE b.partner_id = p.id "
+                   "AND b.state = 'running' AND b.lease_until >= %s)", now)
+
+    @api.model
+    def _outbox_parse_states(self, rows):
+        states = {}
+        for pid, data, paused, reason, count, write_date in rows:
+            try:
+                breaker = json.loads(data) if data else {}
+            except ValueError:
+                breaker = {}
+            states[pid] = (breaker, outbox.epoch(paused) if paused else None, reason,
+                           int(count or 0), write_date)
+        return states
+
+    def _outbox_snapshot(self):
+        """What a worker needs of this partner to claim and prepare its calls:
+        ``(policy, base URL, auth headers)`` (cached by the worker for the
+        partner's write date)."""
+        self.ensure_one()
+        return self._outbox_policy(), self.outbox_base_url or "", self._outbox_headers()
 
     def _outbox_store_pause(self, until_ts, reason):
         """Store the partner-wide pause (row locked by :meth:`_outbox_lock`), plain
@@ -186,15 +224,26 @@ class ShipmentSyncPartner(models.Model):
         """Store the breaker state (the row is locked by :meth:`_outbox_lock`). Plain
         SQL: no tracking, no write_date, so a person editing the form is not disturbed."""
         self.ensure_one()
-        opened = outbox.from_epoch(state.get("opened_at"))
+        self._outbox_store_breakers({self.id: state})
+
+    @api.model
+    def _outbox_store_breakers(self, states):
+        """:meth:`_outbox_store_breaker` for ``{partner id: state}``, one statement."""
+        if not states:
+            return
+        rows = [SQL("(%s::int, %s::text, %s::varchar, %s::timestamp, %s::int)", pid,
+                    json.dumps(state, sort_keys=True), state.get("state") or "closed",
+                    outbox.from_epoch(state.get("opened_at")),
+                    int(state.get("consecutive_failures") or 0))
+                for pid, state in sorted(states.items())]
         self.env.cr.execute(SQL(
-            "UPDATE shipment_sync_partner SET outbox_breaker_data = %s, "
-            "outbox_breaker_state = %s, outbox_breaker_opened_at = %s, "
-            "outbox_breaker_failures = %s WHERE id = %s",
-            json.dumps(state, sort_keys=True), state.get("state") or "closed", opened,
-            int(state.get("consecutive_failures") or 0), self.id))
-        self.invalidate_recordset(["outbox_breaker_data", "outbox_breaker_state",
-                                   "outbox_breaker_opened_at", "outbox_breaker_failures"])
+            "UPDATE shipment_sync_partner p SET outbox_breaker_data = v.data, "
+            "outbox_breaker_state = v.state, outbox_breaker_opened_at = v.opened, "
+            "outbox_breaker_failures = v.failures FROM (VALUES %s) "
+            "v (id, data, state, opened, failures) WHERE p.id = v.id", SQL(", ").join(rows)))
+        self.browse(list(states)).invalidate_recordset(
+            ["outbox_breaker_data", "outbox_breaker_state", "outbox_breaker_opened_at",
+             "outbox_breaker_failures"])
 
     # ------------------------------------------------------------------
     # actions

@@ -4,8 +4,10 @@ from unittest.mock import patch
 
 from odoo.tests import tagged
 
+from odoo.addons.shipment_sync.models import shipment_sync_job_worker as worker_module
 from odoo.addons.shipment_sync.models.shipment_sync_job import utcnow
 
+from shipsync import outbox
 from shipsync.sandbox import Receiver
 from shipsync.transport import HttpRequest
 
@@ -132,6 +134,53 @@ class TestOutboxDelivery(OutboxCase):
         self.partner.action_outbox_resume()
         self.assertFalse(self.partner.outbox_paused)
         self.assertEqual(late.state, "pending")
+
+    def test_a_call_claimed_before_the_429_came_back_is_held_until_the_pause_ends(self):
+        """Worker B claimed a job of the partner, then worker A's call came back
+        429 with Retry-After: 5: B checks the pause just before sending and
+        gives its job back untried; the call threads check it once more."""
+        early = self.enqueue("/orders/1")
+        refused = self.enqueue("/orders/2")
+        self.receiver.configure(fail_next=1, fail_status=429, retry_after="5")
+        # B's claim is committed (its lease, its attempt counted); no call yet.
+        claimed, _wait = self.Job._outbox_claim("worker-b", ("high",), 1, self.t0)
+        self.assertEqual(claimed, [early.id])
+        self.env.flush_all()
+        # A takes the other job to the real receiver: 429, the partner is paused.
+        self.assertEqual(self.run_worker(0, worker_id="worker-a")["calls"], 1)
+        self.assertEqual([(c["path"], c["status"]) for c in self.receiver.calls],
+                         [("/orders/2", 429)])
+        self.assertEqual((refused.state, refused.attempts), ("pending", 1))
+
+        def must_not_send(req):
+            raise AssertionError(f"{req.url} was sent during the pause")
+
+        # B goes on: prepared, the pause is read just before the hand-over.
+        gate = outbox.PauseGate()
+        calls, held = self.Job.browse(claimed)._outbox_launch(
+            "worker-b", must_not_send, gate, self.t0 + timedelta(seconds=0.5))
+        self.assertEqual((calls, held), ([], 1))
+        early.invalidate_recordset()
+        self.assertEqual((early.state, early.attempts, early.worker_id),
+                         ("pending", 0, False), "back in the queue, no attempt burnt")
+        self.assertFalse(early.attempt_ids)
+        self.assertAlmostEqual(gate.held(self.partner.id, outbox.epoch(self.t0) + 4.9), 0.1,
+                               places=3)
+        # A call prepared before its worker knew of the pause: the call thread
+        # checks the gate as it starts and sends nothing.
+        claimed, _wait = self.Job._outbox_claim("worker-c", ("high",), 1,
+                                                self.t0 + timedelta(seconds=6))
+        [prepared] = self.Job.browse(claimed)._outbox_prepare(must_not_send)
+        self.assertIsNone(worker_module._timed(prepared, gate,
+                                               lambda: self.t0 + timedelta(seconds=1)))
+        self.Job._outbox_release("worker-c", claimed)
+        self.assertEqual(len(self.receiver.calls), 1)
+        # Nothing before the pause ends; both right after it, each once.
+        self.assertEqual(self.run_worker(4.9)["calls"], 0)
+        self.assertEqual(self.run_worker(5)["calls"], 2)
+        self.assertEqual((early.state, early.attempts), ("done", 1))
+        self.assertEqual((refused.state, refused.attempts), ("done", 2))
+        self.assertEqual(len(self.calls_for(early)), 1)
 
     def test_several_calls_fly_at_once_within_the_partner_concurrency(self):
         partner = self.make_partner("Three lanes", outbox_max_concurrency=3)

@@ -245,6 +245,26 @@ class TestOutboxProcesses(TransactionCase):
         self.assertLess(gap, 6.0)
         self.assertEqual(self.read_jobs(ids)[0][0]["state"], "done")
 
+    def test_a_server_starting_with_work_left_drains_it_without_waiting_for_the_sweep(self):
+        """After a crash the jobs wait in the queue, their trigger long gone.
+        Odoo's cron loop sleeps up to a minute before its first look unless
+        notified: a server starting with outbox work left notifies it."""
+        self.park_other_crons()
+        _partner_id, ids = self.commit_jobs([None])
+        proc = cron_process(self.db)
+        try:
+            self.wait_ready(proc)
+            ready = time.time()
+            # Nobody notifies the cron loop here: the server's own start does.
+            self.assertTrue(self.receiver.wait_for_calls(1, timeout=PROCESS_TIMEOUT))
+            delay = self.receiver.calls[0]["time"] - ready
+        finally:
+            proc.kill()
+            proc.communicate()
+        _logger.info("a job left before the start was called %.2fs after it", delay)
+        # The sweep would have come after SLEEP_INTERVAL (60 s).
+        self.assertLess(delay, 40.0)
+
     def park_other_crons(self):
         """Only the outbox workers run in the cron process (committed, restored)."""
         keep = [self.env.ref(x).id for xmlids in CRON_XMLIDS.values() for x in xmlids]
