@@ -8,7 +8,7 @@ from psycopg2 import errors as pg_errors
 from odoo import _, api, fields, models
 from odoo.tools import SQL
 
-from shipsync import ingest, pii, tracking
+from shipsync import ingest, mapping, pii, tracking
 from shipsync import milestones as ms
 
 from .cron_retry import retry_conflicts
@@ -212,22 +212,16 @@ class ShipmentSyncEvent(models.Model):
         state = "shadow" if partner.environment == "shadow" else "received"
         rows = []
         for ev in events:
-            milestone, reason, mapped = ev.milestone, ev.exception_reason, True
-            if ev.code:
-                found = mapper.lookup(ev.code, ev.subcode)
-                if found:
-                    milestone = milestone or found.milestone
-                    reason = reason or found.exception_reason
-                elif not milestone:
-                    mapped = False
+            meaning = mapping.classify(mapper, ev.code, ev.subcode, milestone=ev.milestone,
+                                       exception_reason=ev.exception_reason, authority=authority)
             rows.append({
                 "partner_id": partner.id, "partner_code": partner.code,
                 "company_id": partner.company_id.id, "direction": "inbound",
                 "external_id": ev.external_id, "request_uid": request_uid, "state": state,
                 "received_at": now, "occurred_at": _naive_utc(ev.occurred_at),
-                "milestone": milestone, "raw_code": ev.code, "raw_subcode": ev.subcode,
-                "exception_reason": reason, "is_mapped": mapped,
-                "authoritative": authority is None or milestone is None or milestone in authority,
+                "milestone": meaning.milestone, "raw_code": ev.code, "raw_subcode": ev.subcode,
+                "exception_reason": meaning.exception_reason, "is_mapped": meaning.mapped,
+                "authoritative": meaning.authoritative,
                 "resolves_exception": False,
                 "tracking_number": ev.tracking_number, "picking_ref": ev.picking_ref,
                 "tracking_key": tracking.tracking_key(ev.tracking_number) or None,
@@ -354,12 +348,16 @@ class ShipmentSyncEvent(models.Model):
             if not partner:
                 continue
             mapper = partner._shipsync_mapper()
+            authority = partner._shipsync_authoritative_codes()
             for event in group.filtered(lambda e: e.state == "unmapped" and e.raw_code):
-                found = mapper.lookup(event.raw_code, event.raw_subcode or None)
-                if found:
-                    event.write({"is_mapped": True, "milestone": found.milestone or False,
-                                 "exception_reason": event.exception_reason
-                                 or found.exception_reason or False})
+                # The same classification as at ingest: mapping and authority.
+                meaning = mapping.classify(
+                    mapper, event.raw_code, event.raw_subcode or None,
+                    exception_reason=event.exception_reason or None, authority=authority)
+                if meaning.mapped:
+                    event.write({"is_mapped": True, "milestone": meaning.milestone or False,
+                                 "exception_reason": meaning.exception_reason or False,
+                                 "authoritative": meaning.authoritative})
         events.write({"state": "received", "error_detail": False})
         if events:
             self.env["shipment.sync.audit.log"]._log("replay", events)
