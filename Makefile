@@ -29,8 +29,8 @@ test-odoo:  ## only the Odoo tests (TAGS=/shipment_sync to narrow)
 demo:  ## serve Odoo with the suite and demo data on http://localhost:8069 (admin/admin)
 	$(PYTHON) tools/demo.py
 
-bench-ingest:  ## webhook ingest throughput/latency vs a trivial Odoo JSON route (BENCH_N=2000)
-	$(PYTHON) tools/bench_ingest.py
+bench-ingest:  ## webhook ingest vs a trivial Odoo JSON route (BENCH_N=2000; BATCH=100: envelopes of 100 events; PROFILE=1: py-spy)
+	$(PYTHON) tools/bench_ingest.py $(if $(BATCH),--batch $(BATCH)) $(if $(PROFILE),--profile)
 
 .PHONY: bench-dispatch
 bench-dispatch:  ## outbox dispatch vs OCA queue_job, 4 partners (BENCH_N=1000, LATENCY_MS=0, WORKERS=1,2, CRASH=1: kill -9 drain)

@@ -137,3 +137,42 @@ class StatusMapper:
         if base is not None:
             return MapResult(base.milestone, base.exception_reason, "code")
         return None
+
+
+@dataclass(frozen=True)
+class Classification:
+    """What the ledger stores about an ingested event's meaning."""
+
+    milestone: str | None
+    exception_reason: str | None
+    mapped: bool
+    authoritative: bool
+
+
+def classify(
+    mapper: StatusMapper,
+    code: str | None,
+    subcode: str | None = None,
+    milestone: str | None = None,
+    exception_reason: str | None = None,
+    authority: Iterable[str] | None = None,
+) -> Classification:
+    """Classify an ingested event: the one rule for ingest and for a retry after a
+    status map was added.
+
+    The event's own milestone and reason win; a code fills in what they leave
+    empty. An event with a code that maps to nothing and no milestone of its own
+    is unmapped. ``authority`` holds the milestones the partner may move (None:
+    all); an event without a milestone moves nothing, so it is never refused for
+    authority."""
+    mapped = True
+    if code:
+        found = mapper.lookup(code, subcode)
+        if found:
+            milestone = milestone or found.milestone
+            exception_reason = exception_reason or found.exception_reason
+        elif not milestone:
+            mapped = False
+    milestone = milestone or None
+    authoritative = authority is None or milestone is None or milestone in authority
+    return Classification(milestone, exception_reason or None, mapped, authoritative)

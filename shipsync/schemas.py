@@ -14,6 +14,11 @@ from pathlib import Path
 
 from jsonschema import Draft202012Validator, FormatChecker
 
+try:  # optional accelerator; the reference validator is jsonschema's
+    import jsonschema_rs
+except ImportError:  # pragma: no cover - exercised where the wheel is missing
+    jsonschema_rs = None
+
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 INVALID_JSON = "invalid_json"
 INVALID_CHARACTER = "invalid_character"
@@ -82,6 +87,86 @@ def _validator(schema_json: str) -> Draft202012Validator:
     return Draft202012Validator(json.loads(schema_json), format_checker=FORMAT_CHECKER)
 
 
+@lru_cache(maxsize=32)
+def _fast_validator(schema_json: str):
+    """The schema compiled by ``jsonschema_rs`` (Rust, tens of times faster), or
+    None when that package is missing or refuses the schema."""
+    if jsonschema_rs is None or _external_ref(json.loads(schema_json)):
+        return None
+    try:
+        return jsonschema_rs.validator_for(
+            json.loads(schema_json), formats={"date-time": is_rfc3339}, validate_formats=True)
+    except Exception:  # noqa: BLE001 - any refusal: the reference validator alone
+        return None
+
+
+def _external_ref(node) -> bool:
+    """True when the schema refers to another document (only local ``#...`` references
+    are left to the fast validator, which must never fetch anything)."""
+    stack = [node]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and not ref.startswith("#"):
+                return True
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
+
+
+class Compiled:
+    """A schema compiled once: ``is_valid`` answers from the fast validator when it
+    accepts the payload, and from the reference validator (``jsonschema``, whose
+    errors ``validate`` reports) otherwise. The fast one only ever shortcuts an
+    acceptance: a payload it refuses, or cannot take, is judged by the reference
+    validator, so nothing is refused that ``jsonschema`` accepts (the tests check that
+    the two agree on what they accept)."""
+
+    __slots__ = ("fast", "reference")
+
+    def __init__(self, schema_json: str):
+        self.reference = _validator(schema_json)
+        self.fast = _fast_validator(schema_json)
+
+    def fast_accepts(self, payload: object) -> bool:
+        if self.fast is None:
+            return False
+        try:
+            return bool(self.fast.is_valid(payload))
+        except Exception:  # noqa: BLE001 - a value Rust cannot take (huge int, surrogate)
+            return False
+
+    def is_valid(self, payload: object) -> bool:
+        return self.fast_accepts(payload) or self.reference.is_valid(payload)
+
+
+#: Compiled validators by schema object: ``id(schema) -> (schema, Compiled)``. The
+#: schema is kept referenced, so its id is never reused by another object while cached.
+_COMPILED: dict[int, tuple[dict, Compiled]] = {}
+_MAX_COMPILED = 64
+
+
+def compiled(schema: dict) -> Compiled:
+    """``schema`` compiled once per schema object (a webhook request no longer
+    serializes its schema to find its validator). Schemas are treated as immutable,
+    as those of ``load_schema`` and the modules' constants are."""
+    found = _COMPILED.get(id(schema))
+    if found is not None and found[0] is schema:
+        return found[1]
+    validator = _compiled_json(json.dumps(schema, sort_keys=True))
+    if len(_COMPILED) >= _MAX_COMPILED:
+        _COMPILED.clear()
+    _COMPILED[id(schema)] = (schema, validator)
+    return validator
+
+
+@lru_cache(maxsize=32)
+def _compiled_json(schema_json: str) -> Compiled:
+    return Compiled(schema_json)
+
+
 def json_path(parts) -> str:
     """``["events", 0, "occurred_at"]`` -> ``$.events[0].occurred_at``."""
     out = "$"
@@ -113,8 +198,10 @@ _SIZE_MESSAGES = {
 
 def validate(payload: object, schema: dict) -> None:
     """Raise ``PayloadError(schema_violation)`` for the first error (ordered by path)."""
-    validator = _validator(json.dumps(schema, sort_keys=True))
-    errors = sorted(validator.iter_errors(payload), key=_order)
+    validator = compiled(schema)
+    if validator.fast_accepts(payload):
+        return
+    errors = sorted(validator.reference.iter_errors(payload), key=_order)
     if not errors:
         return
     error = errors[0]

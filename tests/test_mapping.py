@@ -7,9 +7,11 @@ from hypothesis import strategies as st
 from shipsync.mapping import (
     SEED_ENTRIES,
     VOCABULARIES,
+    Classification,
     MapEntry,
     MapResult,
     StatusMapper,
+    classify,
     seed_for,
 )
 from shipsync.milestones import EXCEPTION_REASON_CODES, RANK
@@ -175,3 +177,44 @@ def test_lookup_never_raises_and_returns_canonical_codes(code, subcode):
         if result is not None:
             assert result.milestone is None or result.milestone in RANK
             assert result.matched_on in ("subcode", "code", "wildcard")
+
+
+def _mapper():
+    return StatusMapper([
+        MapEntry("x", "moving", None, "in_transit", None),
+        MapEntry("x", "late", None, None, "delay_carrier"),
+    ])
+
+
+def test_classify_fills_milestone_and_reason_from_the_code():
+    got = classify(_mapper(), "moving")
+    assert got == Classification("in_transit", None, True, True)
+
+
+def test_classify_keeps_the_events_own_milestone_and_reason():
+    got = classify(_mapper(), "moving", milestone="picked", exception_reason="damaged")
+    assert (got.milestone, got.exception_reason, got.mapped) == ("picked", "damaged", True)
+
+
+def test_classify_unknown_code_without_milestone_is_unmapped():
+    assert classify(_mapper(), "teleported") == Classification(None, None, False, True)
+    assert classify(_mapper(), "teleported", milestone="picked").mapped
+
+
+def test_classify_applies_the_partners_authority_to_the_mapped_milestone():
+    only_label = frozenset({"label_created"})
+    assert not classify(_mapper(), "moving", authority=only_label).authoritative
+    assert classify(_mapper(), "moving", authority=frozenset({"in_transit"})).authoritative
+    # nothing to move: a reason-only or unmapped event is never refused for authority
+    assert classify(_mapper(), "late", authority=only_label).authoritative
+    assert classify(_mapper(), "teleported", authority=only_label).authoritative
+    assert classify(_mapper(), "moving", authority=None).authoritative
+
+
+@given(st.sampled_from(["moving", "late", "teleported", None]),
+       st.sampled_from([None, "picked", "delivered"]),
+       st.sampled_from([None, frozenset(), frozenset({"picked"}), frozenset({"in_transit"})]))
+def test_classify_authority_is_decided_on_the_final_milestone(code, milestone, authority):
+    got = classify(_mapper(), code, milestone=milestone, authority=authority)
+    assert got.authoritative == (authority is None or got.milestone is None
+                                 or got.milestone in authority)

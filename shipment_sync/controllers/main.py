@@ -68,9 +68,10 @@ class ShipmentSyncWebhookController(http.Controller):
             self._check_coarse_rate(candidates)
             body = self._read_body(candidates)
             self._check_content_type(httpreq.mimetype)
-            partner = self._verify(candidates, headers_in=httpreq.headers, body=body)
-            self._check_rate(partner)
-            self._check_size(partner, body)
+            profile = self._verify(candidates, headers_in=httpreq.headers, body=body)
+            partner = self._partner_record(env, profile)
+            self._check_rate(profile)
+            self._check_size(profile, body)
             events = self._parse(partner, body)
         except WebhookRejected as rej:
             _logger.info("webhook %s: refused %s %s: %s", shown_code, rej.status, rej.code,
@@ -101,7 +102,7 @@ class ShipmentSyncWebhookController(http.Controller):
         if partner.processing_mode == "inline":
             new._apply_now()
         else:
-            env.ref("shipment_sync.ir_cron_apply_events")._trigger()
+            Event._trigger_apply()
         message = f"{len(new)} event(s) accepted"
         if duplicates:
             message += f", {len(duplicates)} already received"
@@ -128,11 +129,25 @@ class ShipmentSyncWebhookController(http.Controller):
                                   "lower-case letters, digits, '-' or '_').")
 
     def _find_partners(self, env, partner_code):
-        partners = env["shipment.sync.partner"].search(
-            [("code", "=", partner_code), ("active", "=", True)], order="id")
-        if not partners:
+        """The active partners with this code, as cached ``WebhookProfile`` values
+        (one query per code and worker until a partner's settings change)."""
+        profiles = env["shipment.sync.partner"]._webhook_profiles(partner_code)
+        if not profiles:
             raise WebhookRejected(404, "unknown_partner", "No active partner with this code.")
-        return partners
+        return profiles
+
+    def _partner_record(self, env, profile):
+        """The verified partner as a record, its cache primed from the profile:
+        the steps after the signature read no partner row."""
+        partner = env["shipment.sync.partner"].browse(profile.id)
+        fields_ = partner._fields
+        for name in ("code", "inbound_format", "environment", "processing_mode",
+                     "schema_versions_retired", "schema_version_pinned",
+                     "rate_limit_per_minute", "rate_limit_burst", "max_payload_kb"):
+            value = getattr(profile, name)
+            env.cache.update(partner, fields_[name], [False if value is None else value])
+        env.cache.update(partner, fields_["company_id"], [profile.company_id])
+        return partner
 
     def _take(self, key, per_minute, burst):
         allowed, retry_after = _buckets.take(key, per_minute / 60.0, max(burst, 1))
@@ -151,8 +166,8 @@ class ShipmentSyncWebhookController(http.Controller):
         if any(p.rate_limit_per_minute <= 0 for p in candidates):
             return
         self._take(f"{request.db}:code:{candidates[0].code}",
-                   COARSE_FACTOR * sum(candidates.mapped("rate_limit_per_minute")),
-                   COARSE_FACTOR * sum(max(b, 1) for b in candidates.mapped("rate_limit_burst")))
+                   COARSE_FACTOR * sum(p.rate_limit_per_minute for p in candidates),
+                   COARSE_FACTOR * sum(max(p.rate_limit_burst, 1) for p in candidates))
 
     def _check_rate(self, partner):
         """The partner's own bucket, once the signature has told which partner
@@ -192,7 +207,7 @@ class ShipmentSyncWebhookController(http.Controller):
         failure = None
         for partner in candidates:
             try:
-                partner._shipsync_verifier().verify(headers_in, body)
+                partner.verifier().verify(headers_in, body)
                 return partner
             except ValueError:
                 failure = failure or signatures.SignatureError(

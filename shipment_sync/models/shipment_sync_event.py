@@ -1,14 +1,18 @@
 import json
 import logging
 import re
+import threading
+import time
 import uuid
 
 from psycopg2 import errors as pg_errors
 
-from odoo import _, api, fields, models
+from odoo import _, api, fields, models, sql_db
 from odoo.tools import SQL
 
-from shipsync import ingest, pii, tracking
+from odoo.addons.base.models.ir_cron import ODOO_NOTIFY_FUNCTION
+
+from shipsync import ingest, mapping, pii, tracking
 from shipsync import milestones as ms
 
 from .cron_retry import retry_conflicts
@@ -212,22 +216,16 @@ class ShipmentSyncEvent(models.Model):
         state = "shadow" if partner.environment == "shadow" else "received"
         rows = []
         for ev in events:
-            milestone, reason, mapped = ev.milestone, ev.exception_reason, True
-            if ev.code:
-                found = mapper.lookup(ev.code, ev.subcode)
-                if found:
-                    milestone = milestone or found.milestone
-                    reason = reason or found.exception_reason
-                elif not milestone:
-                    mapped = False
+            meaning = mapping.classify(mapper, ev.code, ev.subcode, milestone=ev.milestone,
+                                       exception_reason=ev.exception_reason, authority=authority)
             rows.append({
                 "partner_id": partner.id, "partner_code": partner.code,
                 "company_id": partner.company_id.id, "direction": "inbound",
                 "external_id": ev.external_id, "request_uid": request_uid, "state": state,
                 "received_at": now, "occurred_at": _naive_utc(ev.occurred_at),
-                "milestone": milestone, "raw_code": ev.code, "raw_subcode": ev.subcode,
-                "exception_reason": reason, "is_mapped": mapped,
-                "authoritative": authority is None or milestone is None or milestone in authority,
+                "milestone": meaning.milestone, "raw_code": ev.code, "raw_subcode": ev.subcode,
+                "exception_reason": meaning.exception_reason, "is_mapped": meaning.mapped,
+                "authoritative": meaning.authoritative,
                 "resolves_exception": False,
                 "tracking_number": ev.tracking_number, "picking_ref": ev.picking_ref,
                 "tracking_key": tracking.tracking_key(ev.tracking_number) or None,
@@ -312,6 +310,22 @@ class ShipmentSyncEvent(models.Model):
             self.env.ref("shipment_sync.ir_cron_apply_events")._trigger()
         return len(events)
 
+    @api.model
+    def _trigger_apply(self):
+        """Ask the apply cron to run right after this transaction commits: one
+        INSERT of its trigger (none while the cron is inactive, as ``_trigger``
+        does) and the usual wake-up of the cron workers after the commit."""
+        cron_id = self.env["ir.model.data"]._xmlid_to_res_id("shipment_sync.ir_cron_apply_events")
+        now = fields.Datetime.now()
+        self.env["ir.cron"].flush_model(["active"])
+        self.env.cr.execute(SQL(
+            "INSERT INTO ir_cron_trigger (cron_id, call_at, create_uid, write_uid, create_date, "
+            "write_date) SELECT id, %s, %s, %s, %s, %s FROM ir_cron WHERE id = %s AND active",
+            now, self.env.uid, self.env.uid, now, now, cron_id))
+        if self.env.cr.rowcount:
+            dbname = self.env.cr.dbname
+            self.env.cr.postcommit.add(lambda: _waker.wake(dbname))
+
     def _apply_now(self):
         """Inline processing: resolve and apply within the current transaction."""
         self._resolve_pickings()
@@ -323,15 +337,46 @@ class ShipmentSyncEvent(models.Model):
         nothing become ``unmatched`` and are retried when such a picking
         appears."""
         Picking = self.env["stock.picking"].sudo()
-        for event in self.filtered(lambda e: not e.picking_id and e.state == "received"):
-            picking = Picking._shipment_find(event.partner_id, event.tracking_number,
-                                             event.picking_ref, event.correlation_id,
-                                             event.company_id)
+        todo = self.filtered(lambda e: not e.picking_id and e.state == "received")
+        by_name = self._pickings_by_name(todo)
+        for event in todo:
+            picking = by_name.get(event.id)
+            if picking is None:
+                picking = Picking._shipment_find(event.partner_id, event.tracking_number,
+                                                 event.picking_ref, event.correlation_id,
+                                                 event.company_id)
             if picking:
                 event.picking_id = picking
             else:
                 event.write({"state": "unmatched",
                              "outcome_detail": _("No transfer matches the references yet.")})
+
+    def _pickings_by_name(self, events):
+        """``{event id: picking}`` for the events that name their transfer and
+        carry no other reference, found with one search for all of them (a batch of
+        a 3PL names a hundred transfers). The same choice as ``_shipment_find``:
+        within the partner's company, the open transfer of that name first, then
+        the newest. Events left out are matched one by one."""
+        simple = events.filtered(
+            lambda e: e.picking_ref and not e.tracking_number and not e.correlation_id
+            and (not e.partner_id or e.partner_id.lookup_picking_name))
+        if len(simple) < 2:
+            return {}
+        company_of = {e.id: (e.partner_id.company_id or e.company_id).id for e in simple}
+        if not all(company_of.values()):
+            return {}
+        candidates = self.env["stock.picking"].sudo().search(
+            [("name", "in", list(set(simple.mapped("picking_ref")))),
+             ("company_id", "in", list(set(company_of.values())))], order="id desc")
+        best = {}
+        for picking in candidates:  # newest first: keep the first open one, else the newest
+            key = (picking.company_id.id, picking.name)
+            kept = best.get(key)
+            if kept is None or (kept.state in ("done", "cancel")
+                                and picking.state not in ("done", "cancel")):
+                best[key] = picking
+        empty = self.env["stock.picking"]
+        return {e.id: best.get((company_of[e.id], e.picking_ref), empty) for e in simple}
 
     def _to_milestone_event(self):
         self.ensure_one()
@@ -354,17 +399,71 @@ class ShipmentSyncEvent(models.Model):
             if not partner:
                 continue
             mapper = partner._shipsync_mapper()
+            authority = partner._shipsync_authoritative_codes()
             for event in group.filtered(lambda e: e.state == "unmapped" and e.raw_code):
-                found = mapper.lookup(event.raw_code, event.raw_subcode or None)
-                if found:
-                    event.write({"is_mapped": True, "milestone": found.milestone or False,
-                                 "exception_reason": event.exception_reason
-                                 or found.exception_reason or False})
+                # The same classification as at ingest: mapping and authority.
+                meaning = mapping.classify(
+                    mapper, event.raw_code, event.raw_subcode or None,
+                    exception_reason=event.exception_reason or None, authority=authority)
+                if meaning.mapped:
+                    event.write({"is_mapped": True, "milestone": meaning.milestone or False,
+                                 "exception_reason": meaning.exception_reason or False,
+                                 "authoritative": meaning.authoritative})
         events.write({"state": "received", "error_detail": False})
         if events:
             self.env["shipment.sync.audit.log"]._log("replay", events)
         events.with_user(self.env.ref("base.user_root"))._apply_now()
         return True
+
+
+class _CronWaker:
+    """Wakes the cron workers after a trigger was committed, at most once per
+    ``interval`` per database and worker process.
+
+    Odoo's ``ir.cron._notifydb`` opens a new connection to the ``postgres``
+    database for every NOTIFY (Odoo never pools those): a quarter of a webhook
+    worker's time under load. Wake-ups are coalesced on the trailing edge: the
+    first commit notifies at once; a commit within ``interval`` of the last
+    wake-up schedules one more right after it, which covers every trigger
+    committed meanwhile. Each committed trigger is thus followed by a wake-up
+    within ``interval`` seconds, so no event waits for the cron's sleep."""
+
+    def __init__(self, interval=0.2):
+        self.interval = interval
+        self._lock = threading.Lock()
+        self._last = {}
+        self._scheduled = set()
+
+    def wake(self, dbname):
+        with self._lock:
+            if dbname in self._scheduled:
+                return  # a wake-up after this commit is already due
+            wait = self._last.get(dbname, 0.0) + self.interval - time.monotonic()
+            if wait > 0:
+                self._scheduled.add(dbname)
+                timer = threading.Timer(wait, self._fire, [dbname])
+                timer.start()
+                return
+            self._last[dbname] = time.monotonic()
+        self._notify(dbname)
+
+    def _fire(self, dbname):
+        with self._lock:
+            self._scheduled.discard(dbname)
+            self._last[dbname] = time.monotonic()
+        self._notify(dbname)
+
+    @staticmethod
+    def _notify(dbname):
+        try:
+            with sql_db.db_connect("postgres").cursor() as cr:
+                cr.execute(SQL("SELECT %s('cron_trigger', %s)",
+                               SQL.identifier(ODOO_NOTIFY_FUNCTION), dbname))
+        except Exception:  # noqa: BLE001 - the cron's own schedule still runs it
+            _logger.warning("could not wake the cron workers of %s", dbname, exc_info=True)
+
+
+_waker = _CronWaker()
 
 
 def _naive_utc(value):

@@ -1,7 +1,9 @@
 import re
+from typing import NamedTuple
 
-from odoo import _, api, fields, models
+from odoo import _, api, fields, models, tools
 from odoo.exceptions import ValidationError
+from odoo.tools import SQL
 
 from shipsync import governance, normalizers, partners, signatures
 
@@ -18,6 +20,62 @@ SIGNATURE_SCHEMES = [
 ]
 
 INBOUND_FORMATS = partners.inbound_selection()
+
+
+class WebhookProfile(NamedTuple):
+    """What the webhook route needs of a partner before the 202, as plain values: read
+    in one query per code and cached per worker (``_webhook_profiles``)."""
+
+    id: int
+    code: str
+    company_id: int
+    rate_limit_per_minute: int
+    rate_limit_burst: int
+    max_payload_kb: int
+    signature_scheme: str
+    signature_tolerance: int
+    hmac_header: str | None
+    hmac_algorithm: str | None
+    hmac_encoding: str | None
+    hmac_prefix: str | None
+    webhook_secret: str | None
+    webhook_secret_previous: str | None
+    webhook_secret_previous_expires_at: object
+    inbound_format: str
+    environment: str
+    processing_mode: str
+    schema_versions_retired: str | None
+    schema_version_pinned: str | None
+    authority: frozenset | None
+
+    def secrets(self, now=None):
+        """The current secret, and the previous one until its grace period ends."""
+        secrets = [self.webhook_secret] if self.webhook_secret else []
+        expires = self.webhook_secret_previous_expires_at
+        if self.webhook_secret_previous and (
+                not expires or expires > (now or fields.Datetime.now())):
+            secrets.append(self.webhook_secret_previous)
+        return secrets
+
+    def verifier(self):
+        """The signature verifier; ValueError when no secret is set (fail closed)."""
+        return _make_verifier(self, self.secrets())
+
+
+def _make_verifier(values, secrets):
+    if values.signature_scheme == "standard_webhooks":
+        return signatures.make_verifier(
+            "standard_webhooks", secrets, tolerance=values.signature_tolerance or 300)
+    if values.signature_scheme == "hmac_header":
+        return signatures.make_verifier(
+            "hmac_header", secrets, header=values.hmac_header,
+            algorithm=values.hmac_algorithm or "sha256",
+            encoding=values.hmac_encoding or "hex", prefix=values.hmac_prefix or "")
+    return signatures.make_verifier(values.signature_scheme, secrets)
+
+
+#: Columns of a WebhookProfile (all but the authority, read from the relation).
+_PROFILE_COLUMNS = WebhookProfile._fields[:-1]
 
 
 class ShipmentSyncPartner(models.Model):
@@ -163,26 +221,74 @@ class ShipmentSyncPartner(models.Model):
         """The partner's signature verifier. Raises ValueError when no secret
         is configured: the caller refuses the request (fail closed)."""
         self.ensure_one()
-        secrets = self._shipsync_secrets()
-        if self.signature_scheme == "standard_webhooks":
-            return signatures.make_verifier(
-                "standard_webhooks", secrets, tolerance=self.signature_tolerance or 300)
-        if self.signature_scheme == "hmac_header":
-            return signatures.make_verifier(
-                "hmac_header", secrets, header=self.hmac_header,
-                algorithm=self.hmac_algorithm or "sha256",
-                encoding=self.hmac_encoding or "hex", prefix=self.hmac_prefix or "")
-        return signatures.make_verifier(self.signature_scheme, secrets)
+        return _make_verifier(self, self._shipsync_secrets())
 
     def _shipsync_normalizer(self):
         self.ensure_one()
         return normalizers.get_normalizer(self.inbound_format)
 
     def _shipsync_authoritative_codes(self):
-        """Milestone codes this partner may move, or None for all."""
+        """Milestone codes this partner may move, or None for all (cached per
+        worker with the webhook profile, see ``_webhook_profiles``)."""
         self.ensure_one()
-        codes = self.authoritative_milestone_ids.mapped("code")
+        return self._authority_of(self.id)
+
+    @tools.ormcache("partner_id")
+    def _authority_of(self, partner_id):
+        self.flush_model(["authoritative_milestone_ids"])
+        field = self._fields["authoritative_milestone_ids"]
+        self.env.cr.execute(SQL(
+            "SELECT m.code FROM %s r JOIN shipment_sync_milestone m ON m.id = r.%s "
+            "WHERE r.%s = %s", SQL.identifier(field.relation), SQL.identifier(field.column2),
+            SQL.identifier(field.column1), partner_id))
+        codes = [row[0] for row in self.env.cr.fetchall()]
         return frozenset(codes) if codes else None
+
+    # ------------------------------------------------------------------
+    # the webhook route's view of partners: one query, cached per worker
+    # ------------------------------------------------------------------
+    @api.model
+    def _webhook_profiles(self, code):
+        """The active partners with this code (one code may exist in several
+        companies), in id order, as ``WebhookProfile`` values. One query the first
+        time in a worker; dropped in every worker when a partner's webhook settings
+        are written (``_WEBHOOK_FIELDS``, through the registry's cache signaling)."""
+        return self._webhook_profiles_cached(code)
+
+    @tools.ormcache("code")
+    def _webhook_profiles_cached(self, code):
+        # Pending ORM writes of this transaction first (none in a webhook request).
+        self.flush_model([*_PROFILE_COLUMNS[1:], "active", "authoritative_milestone_ids"])
+        field = self._fields["authoritative_milestone_ids"]
+        self.env.cr.execute(SQL(
+            "SELECT %s, ARRAY(SELECT m.code FROM %s r JOIN shipment_sync_milestone m "
+            "ON m.id = r.%s WHERE r.%s = p.id) FROM shipment_sync_partner p "
+            "WHERE p.code = %s AND p.active ORDER BY p.id",
+            SQL(", ").join(SQL.identifier("p", c) for c in _PROFILE_COLUMNS),
+            SQL.identifier(field.relation), SQL.identifier(field.column2),
+            SQL.identifier(field.column1), code))
+        return tuple(WebhookProfile(*row[:-1], frozenset(row[-1]) if row[-1] else None)
+                     for row in self.env.cr.fetchall())
+
+    #: Written through the ORM, these drop the cached profiles and authorities.
+    _WEBHOOK_FIELDS = frozenset((*_PROFILE_COLUMNS, "active", "authoritative_milestone_ids"))
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        records = super().create(vals_list)
+        self.env.registry.clear_cache()
+        return records
+
+    def write(self, vals):
+        res = super().write(vals)
+        if self._WEBHOOK_FIELDS.intersection(vals):
+            self.env.registry.clear_cache()
+        return res
+
+    def unlink(self):
+        res = super().unlink()
+        self.env.registry.clear_cache()
+        return res
 
     def _shipsync_mapper(self):
         return self.env["shipment.sync.status.map"]._mapper_for(self)

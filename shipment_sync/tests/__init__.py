@@ -11,3 +11,4 @@ from . import test_governance_http
 from . import test_customer_notifications
 from . import test_portal
 from . import test_cron_retry
+from . import test_ingest_path

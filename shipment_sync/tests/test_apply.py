@@ -87,6 +87,24 @@ class TestApply(ShipmentSyncCommon, TransactionCase):
         self.assertEqual(event.state, "applied")
         self.assertEqual(self.picking.shipment_milestone, "in_transit")
 
+    def test_unmapped_event_mapped_later_keeps_its_partners_authority(self):
+        # The partner may only confirm the label: an unknown code that is mapped to
+        # "delivered" afterwards is classified again on retry, authority included.
+        self.carrier.authoritative_milestone_ids = self.env["shipment.sync.milestone"].search(
+            [("code", "=", "label_created")])
+        self.picking.carrier_tracking_ref = "EZ44"
+        event = self.ingest(self.carrier, code="handed_to_drone", tracking_number="EZ44")
+        self.assertEqual(event.state, "unmapped")
+        self.env["shipment.sync.status.map"].create({
+            "vocabulary": "easypost", "partner_id": self.carrier.id, "code": "handed_to_drone",
+            "milestone": "delivered"})
+        event.action_retry()
+        self.assertEqual(event.milestone, "delivered")
+        self.assertTrue(event.is_mapped)
+        self.assertFalse(event.authoritative)
+        self.assertEqual(event.state, "ignored_not_authoritative")
+        self.assertEqual(self.picking.shipment_milestone, "draft")
+
     def test_seeded_easypost_map_gives_milestone_and_reason(self):
         self.picking.carrier_tracking_ref = "EZ43"
         event = self.ingest(self.carrier, code="in_transit", subcode="weather_delay",

@@ -1,0 +1,106 @@
+"""The webhook's ingest path made cheap without giving anything up: cached partner
+profiles dropped on every relevant write, one trigger row per request, coalesced
+cron wake-ups that never leave a committed trigger unannounced, and transfers
+matched by name in one search with the same choice as one by one."""
+
+import threading
+import time
+import uuid
+from datetime import timedelta
+
+from odoo.tests import TransactionCase, tagged
+
+from odoo.addons.shipment_sync.models import shipment_sync_event as event_module
+
+from shipsync.normalizers import CanonicalEvent
+
+from .common import T0, ShipmentSyncCommon
+
+
+@tagged("post_install", "-at_install")
+class TestIngestPath(ShipmentSyncCommon, TransactionCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.setup_shipment_sync()
+        cls.Partner = cls.env["shipment.sync.partner"].sudo()
+        cls.Event = cls.env["shipment.sync.event"].sudo()
+
+    def test_profile_follows_every_write_of_the_webhook_settings(self):
+        code = self.partner.code
+        (profile,) = self.Partner._webhook_profiles(code)
+        self.assertEqual(profile.id, self.partner.id)
+        self.assertEqual(profile.webhook_secret, self.partner.sudo().webhook_secret)
+        self.assertIsNone(profile.authority)
+        self.partner.sudo().with_context(shipment_sync_no_grace=True).write(
+            {"webhook_secret": "whsec_bmV3LXNlY3JldC0wMTIzNDU2Nzg5"})
+        self.assertEqual(self.Partner._webhook_profiles(code)[0].webhook_secret,
+                         "whsec_bmV3LXNlY3JldC0wMTIzNDU2Nzg5")
+        self.partner.authoritative_milestone_ids = self.env["shipment.sync.milestone"].search(
+            [("code", "in", ("picked", "packed"))])
+        self.assertEqual(self.Partner._webhook_profiles(code)[0].authority,
+                         frozenset({"picked", "packed"}))
+        self.assertEqual(self.partner._shipsync_authoritative_codes(),
+                         frozenset({"picked", "packed"}))
+        self.partner.active = False
+        self.assertEqual(self.Partner._webhook_profiles(code), ())
+
+    def test_profile_keeps_a_previous_secret_only_within_its_grace(self):
+        self.partner.sudo().write({
+            "webhook_secret_previous": "whsec_b2xkLXNlY3JldC0wMTIzNDU2Nzg5",
+            "webhook_secret_previous_expires_at": T0.replace(tzinfo=None)})
+        (profile,) = self.Partner._webhook_profiles(self.partner.code)
+        before = T0.replace(tzinfo=None) - timedelta(minutes=1)
+        after = T0.replace(tzinfo=None) + timedelta(minutes=1)
+        self.assertEqual(len(profile.secrets(now=before)), 2)
+        self.assertEqual(profile.secrets(now=after), [self.partner.sudo().webhook_secret])
+
+    def test_trigger_apply_adds_one_trigger_and_none_while_the_cron_is_off(self):
+        cron = self.env.ref("shipment_sync.ir_cron_apply_events")
+        Trigger = self.env["ir.cron.trigger"].sudo()
+        before = Trigger.search_count([("cron_id", "=", cron.id)])
+        self.Event._trigger_apply()
+        self.assertEqual(Trigger.search_count([("cron_id", "=", cron.id)]), before + 1)
+        cron.active = False
+        self.Event._trigger_apply()
+        self.assertEqual(Trigger.search_count([("cron_id", "=", cron.id)]), before + 1)
+
+    def test_names_matched_in_one_search_like_one_by_one(self):
+        pickings = [self.make_picking() for _i in range(3)]
+        events = []
+        for ref in [p.name for p in pickings] + ["NO/SUCH/REF"]:
+            events.append(CanonicalEvent(external_id=uuid.uuid4().hex, occurred_at=T0,
+                                         milestone="picked", picking_ref=ref))
+        new, _dups = self.Event._ingest(self.partner, events)
+        one_by_one = {
+            e.id: self.env["stock.picking"].sudo()._shipment_find(
+                e.partner_id, e.tracking_number, e.picking_ref, e.correlation_id, e.company_id)
+            for e in new}
+        self.assertEqual(self.Event._pickings_by_name(new), one_by_one)
+        new._resolve_pickings()
+        self.assertEqual(new.mapped("picking_id"), self.env["stock.picking"].concat(*pickings))
+        self.assertEqual(new.filtered(lambda e: e.picking_ref == "NO/SUCH/REF").state,
+                         "unmatched")
+
+
+@tagged("post_install", "-at_install")
+class TestCronWaker(TransactionCase):
+    def test_wake_ups_are_coalesced_and_the_last_commit_is_always_announced(self):
+        calls = []
+        waker = event_module._CronWaker(interval=0.2)
+        waker._notify = lambda dbname: calls.append((dbname, time.monotonic()))
+        start = time.monotonic()
+        for _i in range(5):
+            waker.wake("db1")
+        self.assertEqual(len(calls), 1)  # the first at once, the others coalesced
+        deadline = time.monotonic() + 5
+        while len(calls) < 2 and time.monotonic() < deadline:
+            threading.Event().wait(0.02)
+        self.assertEqual(len(calls), 2)  # one trailing wake-up covers the four others
+        self.assertLess(calls[1][1] - start, 2.0)
+        threading.Event().wait(0.3)
+        self.assertEqual(len(calls), 2)
+        waker.wake("db1")  # past the interval: at once again
+        self.assertEqual(len(calls), 3)
+        waker.wake("db2")  # another database is not held back by db1
+        self.assertEqual([c[0] for c in calls], ["db1", "db1", "db1", "db2"])
