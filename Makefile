@@ -29,6 +29,10 @@ test-odoo:  ## only the Odoo tests (TAGS=/shipment_sync to narrow)
 demo:  ## serve Odoo with the suite and demo data on http://localhost:8069 (admin/admin); Ctrl-C stops it
 	$(PYTHON) tools/demo.py
 
+.PHONY: screenshots
+screenshots:  ## the README's screenshots from the demo with headless Chromium (docs/screenshots/)
+	$(PYTHON) tools/screenshots.py
+
 .PHONY: demo-stop
 demo-stop:  ## stop a demo running in the background (Odoo and the sandboxes with it)
 	$(PYTHON) tools/demo.py --stop
