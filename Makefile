@@ -26,8 +26,16 @@ contracts:  ## only the contract tests: adapters vs the partners' recorded traff
 test-odoo:  ## only the Odoo tests (TAGS=/shipment_sync to narrow)
 	$(PYTHON) tools/run_tests.py --odoo-only $(if $(TAGS),--tags $(TAGS))
 
-demo:  ## serve Odoo with the suite and demo data on http://localhost:8069 (admin/admin)
+demo:  ## serve Odoo with the suite and demo data on http://localhost:8069 (admin/admin); Ctrl-C stops it
 	$(PYTHON) tools/demo.py
+
+.PHONY: screenshots
+screenshots:  ## the README's screenshots from the demo with headless Chromium (docs/screenshots/)
+	$(PYTHON) tools/screenshots.py
+
+.PHONY: demo-stop
+demo-stop:  ## stop a demo running in the background (Odoo and the sandboxes with it)
+	$(PYTHON) tools/demo.py --stop
 
 bench-ingest:  ## webhook ingest vs a trivial Odoo JSON route (BENCH_N=2000; BATCH=100: envelopes of 100 events; PROFILE=1: py-spy)
 	$(PYTHON) tools/bench_ingest.py $(if $(BATCH),--batch $(BATCH)) $(if $(PROFILE),--profile)

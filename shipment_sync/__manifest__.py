@@ -28,6 +28,7 @@
         "views/menus.xml",
         "data/shipment_sync_governance_data.xml",
         "views/shipment_sync_governance_views.xml",
+        "data/mail_layout_data.xml",
         "data/mail_template_data.xml",
         "data/mail_activity_type_data.xml",
         "data/ir_cron_notification_data.xml",
@@ -37,6 +38,10 @@
         "views/portal_templates.xml",
     ],
     "demo": ["demo/shipment_sync_demo.xml"],
+    "assets": {
+        "web.assets_backend": ["shipment_sync/static/src/**/*"],
+        "web.assets_tests": ["shipment_sync/static/tests/tours/**/*"],
+    },
     "installable": True,
     "application": True,
 }

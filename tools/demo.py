@@ -1,10 +1,18 @@
 """`make demo`: Odoo with the four addons and their demo data, served on
 http://localhost:8069 (admin / admin). The database is created on the first
-run and reused afterwards (DEMO_DB, default shipsync_demo; DEMO_RESET=1 drops it)."""
+run and reused afterwards (DEMO_DB, default shipsync_demo; DEMO_RESET=1 drops it).
+
+Ctrl-C stops it, Odoo and the partner sandboxes with it; so does
+`make demo-stop` (``tools/demo.py --stop``) from another shell when the demo
+runs in the background: it signals the pid written in ``.run/demo.pid`` and
+waits until everything is down."""
 
 import os
+import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import odoo_env as oe
 
@@ -12,9 +20,70 @@ DB = os.environ.get("DEMO_DB", "shipsync_demo")
 PORT = int(os.environ.get("DEMO_PORT", "8069"))
 SANDBOXES = (("carrier", 8079), ("wms", 8078))
 SANDBOX_ARGS = {}
+PIDFILE = Path(os.environ.get("DEMO_PIDFILE") or oe.REPO / ".run" / "demo.pid")
+
+
+def _stop_on_sigterm(_signum, _frame):
+    raise KeyboardInterrupt
+
+
+def stop(timeout=60):
+    """Stop a running demo (``make demo-stop``): SIGTERM to the pid of
+    ``.run/demo.pid``, then wait until it (and so its children) is gone."""
+    try:
+        pid = int(PIDFILE.read_text().strip())
+    except (OSError, ValueError):
+        print("==> no demo is running (no .run/demo.pid)")
+        return 0
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        print(f"==> the demo (pid {pid}) had stopped already")
+        PIDFILE.unlink(missing_ok=True)
+        return 0
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            print(f"==> demo stopped (pid {pid})")
+            return 0
+        time.sleep(0.3)
+    print(f"==> the demo (pid {pid}) did not stop within {timeout} s", file=sys.stderr)
+    return 1
+
+
+def shutdown(procs, timeout=20):
+    """Terminate Odoo and the sandboxes, wait for them, kill what hangs."""
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+    deadline = time.time() + timeout
+    for proc in procs:
+        try:
+            proc.wait(max(0.1, deadline - time.time()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def main():
+    if "--stop" in sys.argv[1:]:
+        return stop()
+    # From here on SIGTERM (make demo-stop) stops the demo as Ctrl-C does.
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    PIDFILE.parent.mkdir(parents=True, exist_ok=True)
+    PIDFILE.write_text(f"{os.getpid()}\n")
+    try:
+        return serve()
+    except KeyboardInterrupt:
+        print("==> demo stopped", flush=True)
+        return 0
+    finally:
+        PIDFILE.unlink(missing_ok=True)
+
+
+def serve():
     root = oe.require_odoo_and_postgres("make demo")
     oe.ensure_engine()
     if os.environ.get("DEMO_RESET"):
@@ -42,23 +111,20 @@ def main():
     # (the install above ran on a throwaway one).
     oe._psql("UPDATE ir_config_parameter SET value = "
              f"'http://localhost:{PORT:d}' WHERE key = 'web.base.url'", db=DB)
-    sandboxes = start_sandboxes(env)
-    server = subprocess.Popen([*base, "--http-port", str(PORT), "--max-cron-threads=1",
-                               "--log-level=warn"], env=env)
+    sandboxes, server = [], None
     try:
+        sandboxes = start_sandboxes(env)
+        server = subprocess.Popen([*base, "--http-port", str(PORT), "--max-cron-threads=1",
+                                   "--log-level=warn"], env=env)
         if wait_http(f"http://127.0.0.1:{PORT}/web/health"):
             subprocess.run([sys.executable, str(oe.REPO / "tools" / "demo_traffic.py"),
                             "--url", f"http://127.0.0.1:{PORT}", "--db", DB], env=env,
                            check=False)
         print(f"==> Odoo on http://localhost:{PORT}  (login admin / password admin); "
-              "Ctrl-C stops it", flush=True)
+              "Ctrl-C or `make demo-stop` stops it", flush=True)
         return server.wait()
-    except KeyboardInterrupt:
-        return 0
     finally:
-        for proc in [server, *sandboxes]:
-            if proc.poll() is None:
-                proc.terminate()
+        shutdown([p for p in (server, *sandboxes) if p is not None])
 
 
 def start_sandboxes(env):
@@ -77,7 +143,6 @@ def start_sandboxes(env):
 
 
 def wait_http(url, seconds=120):
-    import time
     import urllib.request
 
     deadline = time.time() + seconds

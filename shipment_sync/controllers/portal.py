@@ -56,13 +56,34 @@ class ShipmentTrackingPortal(CustomerPortal):
         picking = request.env["stock.picking"]._shipment_from_tracking_token(token)
         if not picking:
             return self._tracking_not_found()
+        lang = self._tracking_lang(picking)
+        request.update_context(lang=lang)
+        request.lang = request.env["res.lang"]._get_data(code=lang)
+        picking = picking.with_context(lang=lang)
         values = {
             "tracking": picking._shipment_tracking_values(),
             "res_company": picking.company_id,
             "page_name": "shipment_tracking",
+            "page_lang": lang,
         }
         return request.render("shipment_sync.shipment_tracking_page", values,
                               headers=PAGE_HEADERS)
+
+    def _tracking_lang(self, picking):
+        """The page's language: the customer's (the one of their emails)
+        when it is active, else the nearest active one to the browser's
+        ``Accept-Language``, else the one Odoo chose for the request."""
+        Lang = request.env["res.lang"]
+        active = {code for code, _name in Lang.get_installed()}
+        customer_lang = picking.sudo().partner_id.lang
+        if customer_lang in active:
+            return customer_lang
+        nearest = request.env["ir.http"].get_nearest_lang
+        for accepted in request.httprequest.accept_languages.values():
+            code = nearest(accepted.replace("-", "_"))
+            if code:
+                return code
+        return request.env.lang or request.lang.code
 
     def _tracking_not_found(self):
         """One plain 404 for every refused token, answered here rather than

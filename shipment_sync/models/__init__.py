@@ -23,3 +23,4 @@ from . import res_partner
 from . import res_company_notification
 from . import res_config_settings
 from . import stock_picking_portal
+from . import stock_picking_chatter

@@ -168,7 +168,7 @@ class ShipmentSyncNotification(models.Model):
                 mail_id = template.with_context(
                     shipment_sync_notification_key=self.key,
                 ).send_mail(picking.id, force_send=False,
-                            email_layout_xmlid="mail.mail_notification_light")
+                            email_layout_xmlid="shipment_sync.mail_layout_customer")
                 mail = self.env["mail.mail"].browse(mail_id)
                 if not (mail.email_to or mail.recipient_ids.filtered("email")):
                     raise _NoAddress()

@@ -149,6 +149,10 @@ class TestCustomerNotifications(ShipmentSyncCommon, TransactionCase):
                         "4471", "Bob", "Driver note"):
             self.assertNotIn(private, body)
             self.assertNotIn(private, mail.subject)
+        # Headed with the customer's order, not with Odoo's transfer.
+        self.assertIn("Your order", body)
+        self.assertNotIn("Your Transfer", body)
+        self.assertNotIn(self.picking.name.replace("/", "-"), body)
 
     def test_mail_speaks_the_customers_language(self):
         self.env["res.lang"]._activate_lang("fr_FR")

@@ -8,13 +8,14 @@ from unittest.mock import patch
 
 from odoo import fields
 from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tools.translate import code_translations
 
 from odoo.addons.shipment_sync.controllers.portal import BURST_PARAM, RATE_PARAM, _buckets
 from odoo.addons.shipment_sync.models.customer_text import exception_text, milestone_text
 
 from shipsync.normalizers import CanonicalEvent
 
-from .common import T0, ShipmentSyncCommon
+from .common import T0, ShipmentSyncCommon, canonical_event, envelope
 
 STREET = "12 Rue des Secrets"
 ZIP = "69003"
@@ -99,6 +100,44 @@ class TestTrackingPages(ShipmentSyncCommon, HttpCase):
         self.assertIn("SWIFT123456", html)
         self.assertIn("https://track.swift.example/?n=SWIFT123456", html)
         self.assertEqual(response.headers.get("Referrer-Policy"), "no-referrer")
+
+    def test_token_page_speaks_the_customers_language(self):
+        self.env["res.lang"]._activate_lang("fr_FR")
+        self.journey(self.picking)
+        key = ("shipment_sync", "fr_FR")
+        code_translations.get_python_translations(*key)  # loaded, then patched
+        french = {self.text("in_transit"): "Votre colis est en route"}
+        token = self.token_of(self.picking)
+        with patch.dict(code_translations.python_translations, {key: french}):
+            # A French customer gets French, whatever the browser says ...
+            self.customer.lang = "fr_FR"
+            html = self.url_open(f"/shipment/track/{token}",
+                                 headers={"Accept-Language": "en-US"}).text
+            self.assertIn('lang="fr-FR"', html)
+            self.assertIn("Votre colis est en route", html)
+            self.assertIn("02/11/2026", html)  # French date order, Paris time
+            # ... an English one English, even from a French browser.
+            self.customer.lang = "en_US"
+            html = self.url_open(f"/shipment/track/{token}",
+                                 headers={"Accept-Language": "fr-FR"}).text
+            self.assertIn('lang="en-US"', html)
+            self.assertIn(self.text("in_transit"), html)
+            self.assertIn("11/02/2026", html)
+
+    def test_webhook_chatter_is_signed_by_odoobot_not_the_public_user(self):
+        body = self.dumps(envelope(canonical_event(self.picking.name, "picked")))
+        response = self.opener.post(
+            f"{self.base_url()}/shipment_sync/webhook/{self.partner.code}", data=body,
+            headers={"Content-Type": "application/json", **self.sign_standard(body)},
+            timeout=30)
+        self.assertEqual(response.status_code, 202, response.text)
+        self.assertEqual(self.picking.shipment_milestone, "picked")
+        messages = self.picking.message_ids.filtered(lambda m: "picked" in (m.body or "").lower()
+                                                     or m.tracking_value_ids)
+        self.assertTrue(messages)
+        public = self.env.ref("base.public_user").partner_id
+        self.assertNotIn(public, messages.author_id)
+        self.assertEqual(messages.author_id, self.env.ref("base.partner_root"))
 
     def test_token_page_has_no_private_data(self):
         self.journey(self.picking)
@@ -285,5 +324,29 @@ class TestTrackingPages(ShipmentSyncCommon, HttpCase):
         self.assertEqual(response.status_code, 200)
         self.assertIn("o_sale_shipment_tracking", response.text)
         self.assertIn(self.text("in_transit"), response.text)
+        # the delivery list says where the parcel is, not Odoo's "Preparation" beside it
+        self.assertIn("o_sale_shipment_status", response.text)
+        self.assertNotIn("Preparation", response.text)
         # and the order's delivery is one of the customer's shipments
         self.assertIn(delivery.name, self.url_open("/my/shipments").text)
+
+
+@tagged("post_install", "-at_install")
+class TestPayloadViewer(ShipmentSyncCommon, HttpCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.setup_shipment_sync()
+
+    def test_json_payload_is_indented_and_highlighted(self):
+        body = json.dumps({"id": "evt-1", "type": "shipment.updated", "data": {
+            "picking_ref": self.picking.name, "milestone": "in_transit",
+            "location": "Lyon"}})
+        ids = self.env["shipment.sync.event"]._insert_rows([{
+            "partner_id": self.partner.id, "partner_code": self.partner.code,
+            "company_id": self.partner.company_id.id, "direction": "inbound",
+            "external_id": "payload-viewer-1", "state": "received", "raw_body": body,
+            "received_at": fields.Datetime.now(), "occurred_at": fields.Datetime.now(),
+            "milestone": "in_transit", "is_mapped": True, "authoritative": True}])
+        self.start_tour(f"/odoo/action-shipment_sync.shipment_sync_event_action/{ids[0]}",
+                        "shipment_sync_json_payload_tour", login="admin")

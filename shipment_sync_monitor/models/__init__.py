@@ -7,6 +7,7 @@ from . import shipment_sync_metric_offset
 from . import res_config_settings
 from . import shipment_sync_timeline
 from . import shipment_sync_dashboard
+from . import shipment_sync_dashboard_link
 from . import shipment_sync_job
 from . import shipment_sync_lane
 from . import stock_picking_eta

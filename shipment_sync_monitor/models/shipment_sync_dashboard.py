@@ -70,7 +70,7 @@ class ShipmentSyncDashboard(models.AbstractModel):
     def get_tiles(self, filters=None):
         f = self._dashboard_filters(filters or {})
         self.env.flush_all()
-        return [self._present(dict(getattr(self, method)(f), key=key))
+        return [self._present(self._judge(f, dict(getattr(self, method)(f), key=key)))
                 for key, method in TILES]
 
     @api.model
@@ -86,7 +86,32 @@ class ShipmentSyncDashboard(models.AbstractModel):
             raise UserError(_("Unknown dashboard tile %s.", key))
         f = self._dashboard_filters(filters or {})
         self.env.flush_all()
-        return self._present(dict(getattr(self, method)(f), key=key))
+        return self._present(self._judge(f, dict(getattr(self, method)(f), key=key)))
+
+    @api.model
+    def get_drilldown(self, key, line=-1, filters=None):
+        """The id of the link that reopens the list of ``key``'s tile (or of
+        its line number ``line``) with these filters: the dashboard opens
+        ``/odoo/<dashboard>/<id>/shipment-sync-list`` with it."""
+        if key not in dict(TILES):
+            raise UserError(_("Unknown dashboard tile %s.", key))
+        self._dashboard_filters(filters or {})  # refuse bad filters now, not on reopening
+        if not isinstance(line, int) or isinstance(line, bool):
+            raise UserError(_("The dashboard line %s is not valid.", line))
+        return self.env["shipment.sync.dashboard.link"]._get_or_create(key, line, filters or {}).id
+
+    @api.model
+    def _drilldown_action(self, link_id):
+        """The window action of a drill-down link (the server action behind
+        the ``shipment-sync-list`` URL path)."""
+        try:
+            link_id = int(link_id or 0)
+        except (TypeError, ValueError):
+            link_id = 0
+        link = self.env["shipment.sync.dashboard.link"].browse(link_id).exists()
+        if not link:
+            raise UserError(_("This dashboard link does not exist."))
+        return link._window_action()
 
     # ------------------------------------------------------------------
     # trends: one value per bucket of the period
@@ -119,6 +144,87 @@ class ShipmentSyncDashboard(models.AbstractModel):
                   for i in range(n)]
         return {"label": label, "unit": unit, "step": step, "starts": starts,
                 "values": [None if v is None else round(float(v), 2) for v in values]}
+
+    # ------------------------------------------------------------------
+    # thresholds: the SLA rules (shipment.sync.alert.rule) judge the figures
+    # ------------------------------------------------------------------
+    def _rules(self, f, kind, milestone=None):
+        """The active SLA rules of ``kind`` that apply to the filters: a rule
+        of every company or of a company shown, of every partner or of the
+        partner chosen."""
+        domain = [("kind", "=", kind), ("company_id", "in", [False, *f.company_ids])]
+        if milestone:
+            domain.append(("milestone", "=", milestone))
+        rules = self.env["shipment.sync.alert.rule"].sudo().search(domain)
+        if f.partner_id:
+            rules = rules.filtered(lambda r: not r.partner_id or r.partner_id.id == f.partner_id)
+        return rules
+
+    def _judge(self, f, tile):
+        """Colour the tile from the SLA rules: ``sla`` is ``{"status":
+        "breached" | "ok", "text": ...}`` when a rule measures what the tile
+        shows (the rule's own threshold and operator, ``shipsync.monitor``'s
+        comparison), absent otherwise."""
+        judge = {
+            "creation_success": self._judge_creation_success,
+            "webhook_delay": self._judge_webhook_delay,
+            "partner_queues": self._judge_partner_queues,
+            "tracking_no_scan": self._judge_tracking_no_scan,
+        }.get(tile["key"])
+        verdicts = judge(f, tile) if judge else []
+        if verdicts:
+            breached = [rule.name for rule, is_breached in verdicts if is_breached]
+            names = sorted({rule.name for rule, _b in verdicts})
+            tile["sla"] = {
+                "status": "breached" if breached else "ok",
+                "text": _("Over the SLA: %s", ", ".join(sorted(set(breached)))) if breached
+                else _("Within the SLA: %s", ", ".join(names)),
+            }
+        return tile
+
+    def _judge_creation_success(self, f, tile):
+        # The failure rate rules judge the label bookings of the period.
+        figures = tile["figures"]
+        verdicts = []
+        for rule in self._rules(f, "failure_rate"):
+            plain = rule._to_rule()
+            if rule.partner_id and rule.partner_id.id != f.partner_id:
+                continue  # the tile counts every partner's bookings
+            if figures["total"] < max(plain.min_samples, 1):
+                continue
+            verdicts.append((rule, plain.breached(100.0 * figures["dead"] / figures["total"])))
+        return verdicts
+
+    def _judge_webhook_delay(self, f, tile):
+        figures = tile["figures"]
+        verdicts = []
+        for rule in self._rules(f, "webhook_delay_p95"):
+            plain = rule._to_rule()
+            if rule.partner_id and rule.partner_id.id != f.partner_id:
+                continue  # the tile's p95 is of every partner: not that rule's figure
+            if (figures["count"] or 0) < max(plain.min_samples, 1):
+                continue
+            verdicts.append((rule, plain.breached(figures["p95"])))
+        return verdicts
+
+    def _judge_partner_queues(self, f, tile):
+        verdicts = []
+        per_partner = tile["figures"]["calls"]
+        for kind in ("queue_depth", "failure_rate"):
+            for rule in self._rules(f, kind):
+                plain = rule._to_rule()
+                for pid, (depth, failed, total) in per_partner.items():
+                    if rule.partner_id and rule.partner_id.id != pid:
+                        continue
+                    if kind == "queue_depth":
+                        verdicts.append((rule, plain.breached(depth)))
+                    elif total >= max(plain.min_samples, 1):
+                        verdicts.append((rule, plain.breached(100.0 * failed / total)))
+        return verdicts
+
+    def _judge_tracking_no_scan(self, f, tile):
+        rules = tile.pop("rules")
+        return [(rule, bool(tile["value"])) for rule in rules]
 
     # ------------------------------------------------------------------
     # presentation: what the tile says, in words (no raw codes)
@@ -474,7 +580,10 @@ class ShipmentSyncDashboard(models.AbstractModel):
                 + self._domain(f))})
         return {
             "title": _("Queue depth (now) and call failures"), "unit": "",
-            "value": sum(depth.values()), "figures": {"by_partner": per_partner},
+            "value": sum(depth.values()),
+            "figures": {"by_partner": per_partner,
+                        "calls": {pid: (depth.get(pid, 0), *calls.get(pid, (0, 0)))
+                                  for pid in names}},
             "lines": lines,
             "action": self._action(_("Queued jobs"), "shipment.sync.job",
                                    [("state", "in", ["pending", "running"])] + self._domain(f),
@@ -527,11 +636,18 @@ class ShipmentSyncDashboard(models.AbstractModel):
                 + self._picking_domain(f)),
         }
 
-    def _no_scan_hours(self):
+    def _no_scan_hours(self, rules=None):
+        """Hours without a carrier scan after which a shipment counts: the
+        shortest of the SLA rules on "handed over" that apply, the system
+        parameter when no rule does."""
+        if rules:
+            return min(rules.mapped("threshold")) / 60.0
         return float(self.env["ir.config_parameter"].sudo().get_param(NO_SCAN_HOURS_PARAM, 24))
 
     def _tile_tracking_no_scan(self, f):
-        cutoff = f.now - timedelta(hours=self._no_scan_hours())
+        rules = self._rules(f, "milestone_age", milestone="handed_over")
+        hours = self._no_scan_hours(rules)
+        cutoff = f.now - timedelta(hours=hours)
         milestones = ("label_created", "handed_over")
         (count,), = self._query(SQL(
             "SELECT count(*) FROM stock_picking p WHERE p.shipment_milestone IN %s "
@@ -540,7 +656,9 @@ class ShipmentSyncDashboard(models.AbstractModel):
             milestones, cutoff, self._picking_where(f)))
         return {
             "title": _("Tracking but no carrier scan"), "unit": "", "value": count,
-            "figures": {"hours": self._no_scan_hours()},
+            "figures": {"hours": hours}, "rules": rules,
+            "lines": [{"text": _("No scan for more than %s h", self._fmt(hours)),
+                       "count": None, "action": None}],
             "action": self._action(
                 _("Tracking without carrier scan"), "stock.picking",
                 [("shipment_milestone", "in", list(milestones)),

@@ -4,6 +4,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
 from odoo.addons.shipment_sync.models.cron_retry import retry_conflicts
+from odoo.addons.shipment_sync.models.stock_picking_chatter import automatic_author
 
 from shipsync import milestones as ms
 from shipsync import monitor as mon
@@ -189,6 +190,10 @@ class ShipmentSyncException(models.Model):
             wake={"resolved": _(", reopened"), "snoozed": _(", woken from snooze")}.get(
                 previous, "")))
         return card
+
+    def _message_compute_author(self, author_id=None, email_from=None, raise_on_email=True):
+        return super()._message_compute_author(
+            automatic_author(self.env, author_id, email_from), email_from, raise_on_email)
 
     def _monitor_activities(self):
         """The open exception to-dos of these cards."""

@@ -14,6 +14,8 @@ MIN_SAMPLES_PARAM = "shipment_sync_monitor.eta_min_samples"
 PREFIX_LENGTH_PARAM = "shipment_sync_monitor.eta_postcode_prefix"
 #: Deliveries folded per cron run; the cron triggers itself again for the rest.
 FOLD_BATCH = 5000
+#: Set once the demo's synthetic lane history is made (it is made once).
+ETA_DEMO_PARAM = "shipment_sync_monitor.eta_demo_history"
 
 
 class ShipmentSyncLane(models.Model):
@@ -258,14 +260,34 @@ class ShipmentSyncLane(models.Model):
     @api.model
     def _eta_demo(self, count=400):
         """Demo data: a synthetic delivered history over the last four months
-        (once), folded into lanes, so shipments in transit get predictions."""
+        (once), folded into lanes, so shipments in transit get predictions.
+        Only the lanes' statistics keep it: the synthetic deliveries are
+        deleted once folded, so they never show in the Deliveries list, the
+        transfers or the dashboard's lists (the demo's operational lists
+        hold the demo's own shipments only)."""
+        params = self.env["ir.config_parameter"].sudo()
         self.env.cr.execute("SELECT 1 FROM stock_picking WHERE name LIKE 'ETAGEN/%%' LIMIT 1")
-        if self.env.cr.fetchone():
+        if params.get_param(ETA_DEMO_PARAM) or self.env.cr.fetchone():
             return 0
         start = fields.Datetime.now() - timedelta(days=125)
         created = self._eta_generate_history(count, seed=7, start=start, days=120)
-        self._cron_fold()
+        now = fields.Datetime.now()
+        while self._eta_fold_batch(now):
+            pass
+        self._eta_drop_synthetic_pickings()
+        self.env["stock.picking"]._shipment_eta_recompute_open(now)
+        params.set_param(ETA_DEMO_PARAM, fields.Datetime.to_string(now))
         return created
+
+    @api.model
+    def _eta_drop_synthetic_pickings(self):
+        """Delete the synthetic deliveries (``ETAGEN/<n>``, SQL-inserted
+        without moves) once their lanes learnt from them."""
+        self.env.flush_all()
+        self.env.cr.execute("DELETE FROM stock_picking WHERE name LIKE 'ETAGEN/%%' "
+                            "AND shipment_eta_folded")
+        self.env.invalidate_all()
+        return self.env.cr.rowcount
 
     @api.model
     def _eta_generate_history(self, count, seed=7, start=None, days=180):

@@ -2,6 +2,8 @@ from odoo import _, fields, models, tools
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
+from shipsync import milestones as ms
+
 SOURCES = [
     ("odoo", "Odoo action"),
     ("inbound", "Inbound event"),
@@ -31,6 +33,9 @@ class ShipmentSyncTimeline(models.Model):
     source = fields.Selection(SOURCES, readonly=True)
     partner_id = fields.Many2one("shipment.sync.partner", readonly=True)
     correlation_id = fields.Char(readonly=True)
+    milestone = fields.Selection(ms.MILESTONE_SELECTION, readonly=True)
+    exception_reason = fields.Selection(ms.EXCEPTION_REASON_SELECTION, "Exception",
+                                        readonly=True)
     description = fields.Char(readonly=True)
     state = fields.Char("Outcome", readonly=True)
     detail = fields.Char(readonly=True)
@@ -47,8 +52,13 @@ class ShipmentSyncTimeline(models.Model):
                            AS source,
                        e.partner_id, COALESCE(e.correlation_id, p.shipment_correlation_id)
                            AS correlation_id,
-                       concat_ws(' ', COALESCE(e.milestone, e.raw_code, e.error_code),
-                                 e.exception_reason, e.message) AS description,
+                       e.milestone::varchar AS milestone,
+                       e.exception_reason::varchar AS exception_reason,
+                       -- the milestone and the exception are their own columns
+                       -- (told in words): the raw code only when none was mapped
+                       concat_ws(' ', CASE WHEN e.milestone IS NULL AND e.exception_reason IS NULL
+                                      THEN COALESCE(e.raw_code, e.error_code) END,
+                                 e.message) AS description,
                        e.state::varchar AS state,
                        COALESCE(e.outcome_detail, e.error_detail) AS detail,
                        'shipment.sync.event'::varchar AS res_model, e.id AS res_id
@@ -60,8 +70,9 @@ class ShipmentSyncTimeline(models.Model):
                 SELECT e.id * 8 + 0, o.picking_id, p.company_id,
                        COALESCE(e.occurred_at, e.received_at), 'inbound', e.partner_id,
                        COALESCE(e.correlation_id, p.shipment_correlation_id),
-                       concat_ws(' ', COALESCE(e.milestone, e.raw_code), e.exception_reason,
-                                 e.message),
+                       e.milestone::varchar, e.exception_reason::varchar,
+                       concat_ws(' ', CASE WHEN e.milestone IS NULL AND e.exception_reason IS NULL
+                                      THEN e.raw_code END, e.message),
                        e.state::varchar, 'duplicate delivery', 'shipment.sync.event', e.id
                   FROM shipment_sync_event e
                   JOIN shipment_sync_event o ON o.partner_id = e.partner_id
@@ -70,14 +81,14 @@ class ShipmentSyncTimeline(models.Model):
                  WHERE e.state = 'duplicate' AND e.picking_id IS NULL
                 UNION ALL
                 SELECT j.id * 8 + 1, j.picking_id, p.company_id, j.create_date, 'job',
-                       j.partner_id, p.shipment_correlation_id,
+                       j.partner_id, p.shipment_correlation_id, NULL, NULL,
                        concat('enqueued ', j.operation), j.state::varchar,
                        j.last_error, 'shipment.sync.job', j.id
                   FROM shipment_sync_job j
                   JOIN stock_picking p ON p.id = j.picking_id
                 UNION ALL
                 SELECT a.id * 8 + 2, j.picking_id, p.company_id, a.started_at, 'attempt',
-                       a.partner_id, p.shipment_correlation_id,
+                       a.partner_id, p.shipment_correlation_id, NULL, NULL,
                        concat(j.operation, ' attempt #', a.number,
                               CASE WHEN a.http_status > 0 THEN concat(' HTTP ', a.http_status)
                               END, ' (', a.duration_ms, ' ms)'),
@@ -87,7 +98,7 @@ class ShipmentSyncTimeline(models.Model):
                   JOIN stock_picking p ON p.id = j.picking_id
                 UNION ALL
                 SELECT m.id * 8 + 3, m.res_id, p.company_id, m.date, 'note', NULL,
-                       p.shipment_correlation_id,
+                       p.shipment_correlation_id, NULL, NULL,
                        left(regexp_replace(COALESCE(m.body, ''), '<[^>]*>', '', 'g'), 250),
                        m.message_type::varchar, NULL, 'stock.picking', p.id
                   FROM mail_message m

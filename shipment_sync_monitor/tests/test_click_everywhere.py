@@ -51,3 +51,20 @@ class TestClickEverywhere(HttpCase):
 
     def test_click_everywhere_as_user(self):
         self._click_all(self.user)
+
+
+@tagged("post_install", "-at_install")
+class TestMenuSize(HttpCase):
+    def test_the_suite_menu_stays_short(self):
+        """The root menu groups its entries (messages, analysis,
+        configuration): at most a dozen lines, whatever addons of the suite
+        are installed, and no submenu longer than that either."""
+        manager = new_test_user(self.env, "ssm_menu_manager",
+                                groups="shipment_sync.group_manager")
+        menus = self.env["ir.ui.menu"].with_user(manager).load_menus(False)
+        root = self.env.ref(ROOT)
+        self.assertLessEqual(len(menus[root.id]["children"]), 12)
+        for child in menus[root.id]["children"]:
+            self.assertLessEqual(len(menus[child]["children"]), 12, menus[child]["name"])
+        names = [menus[child]["name"] for child in menus[root.id]["children"]]
+        self.assertIn("Messages", names)

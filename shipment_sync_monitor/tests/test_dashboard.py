@@ -295,3 +295,97 @@ class TestDashboardTiles(MonitorCommon, TransactionCase):
         self.assertEqual(success, [75.0])
         hourly = self.Dash.get_tile("events_per_hour", dict(self.filters, period="24h"))
         self.assertEqual(len(hourly["trend"]["starts"]), 24)
+
+    # ------------------------------------------------------------------
+    # thresholds from the SLA rules
+    # ------------------------------------------------------------------
+    def test_sla_rules_colour_the_tiles_with_their_own_thresholds(self):
+        Rule = self.env["shipment.sync.alert.rule"]
+        # Webhook delay p95 is 6.7 s: the shipped 5-minute rule holds ...
+        tile = self.tile("webhook_delay")
+        self.assertEqual(tile["sla"]["status"], "ok")
+        self.assertIn("Webhook delay p95 over 5 minutes", tile["sla"]["text"])
+        # ... a company rule at 5 s does not; at 10 s it holds again.
+        rule = Rule.create({"name": "Webhooks within 5 s", "kind": "webhook_delay_p95",
+                            "threshold": 5, "company_id": self.company.id})
+        tile = self.tile("webhook_delay")
+        self.assertEqual(tile["sla"]["status"], "breached")
+        self.assertEqual(tile["sla"]["text"], "Over the SLA: Webhooks within 5 s")
+        rule.threshold = 10
+        self.assertEqual(self.tile("webhook_delay")["sla"]["status"], "ok")
+        # A rule of another company does not judge this one's figures.
+        other = self.env["res.company"].create({"name": "Elsewhere"})
+        rule.company_id = other
+        self.assertNotIn("Webhooks within 5 s", self.tile("webhook_delay")["sla"]["text"])
+
+    def test_queue_and_failure_rate_rules_judge_the_partner_tile(self):
+        Rule = self.env["shipment.sync.alert.rule"]
+        # 1 queued and 2 of 4 calls failed: under the shipped rules (500 jobs;
+        # 20 % but over at least 5 calls).
+        self.assertEqual(self.tile("partner_queues")["sla"]["status"], "ok")
+        rate = Rule.create({"name": "Failures over 40 %", "kind": "failure_rate",
+                            "threshold": 40, "min_samples": 4, "partner_id": self.p.id})
+        self.assertEqual(self.tile("partner_queues")["sla"]["text"],
+                         "Over the SLA: Failures over 40 %")
+        rate.threshold = 60
+        self.assertEqual(self.tile("partner_queues")["sla"]["status"], "ok")
+        Rule.create({"name": "Nothing queued", "kind": "queue_depth", "threshold": 0,
+                     "operator": ">"})
+        self.assertEqual(self.tile("partner_queues")["sla"]["text"],
+                         "Over the SLA: Nothing queued")
+        # The label bookings: 1 dead of 4 is 25 % failed.
+        success = self.tile("creation_success")
+        self.assertNotIn("sla", success)  # the shipped 20 % rule needs 5 bookings
+        rate.write({"threshold": 20, "min_samples": 4, "partner_id": False})
+        self.assertEqual(self.tile("creation_success")["sla"]["status"], "breached")
+
+    def test_no_scan_tile_takes_its_hours_from_the_handed_over_rule(self):
+        rule = self.env.ref("shipment_sync_monitor.alert_rule_handed_over_no_scan")
+        # The rule says 24 h: the label of 30 h ago counts and breaches it.
+        tile = self.tile("tracking_no_scan")
+        self.assertEqual((tile["value"], tile["figures"]["hours"]), (1, 24.0))
+        self.assertEqual(tile["sla"]["status"], "breached")
+        self.assertEqual(tile["lines"][0]["text"], "No scan for more than 24 h")
+        # 36 h in the rule: nothing is late any more, and the list agrees.
+        rule.threshold = 36 * 60
+        tile = self.tile("tracking_no_scan")
+        self.assertEqual((tile["value"], tile["figures"]["hours"]), (0, 36.0))
+        self.assertEqual(tile["sla"]["status"], "ok")
+        self.assert_click_through(tile, 0)
+        # Without a rule: the system parameter, and no SLA verdict.
+        rule.active = False
+        tile = self.tile("tracking_no_scan")
+        self.assertEqual((tile["value"], tile["figures"]["hours"]), (1, 24.0))
+        self.assertNotIn("sla", tile)
+
+    # ------------------------------------------------------------------
+    # drill-down links
+    # ------------------------------------------------------------------
+    def test_drilldown_link_reopens_the_list_the_number_counted(self):
+        tile = self.tile("exception_backlog")
+        index = next(i for i, line in enumerate(tile["lines"])
+                     if line["text"] == "Label Failed: 1")
+        link_id = self.Dash.get_drilldown("exception_backlog", index, self.filters)
+        self.assertEqual(self.Dash.get_drilldown("exception_backlog", index, self.filters),
+                         link_id, "one link per drill-down")
+        action = self.Dash._drilldown_action(link_id)
+        self.assertEqual(action["name"], "Label Failed")
+        self.assertEqual(action["context"]["active_id"], link_id)
+        cards = self.env["shipment.sync.exception"].search(action["domain"])
+        self.assertEqual(cards.mapped("reason"), ["label_failed"])
+        # The tile itself, and the filters kept with the link.
+        whole = self.Dash._drilldown_action(
+            self.Dash.get_drilldown("exception_backlog", -1, self.filters))
+        self.assertEqual(self.env["shipment.sync.exception"].search_count(whole["domain"]), 2)
+        self.assertIn(("company_id", "in", [self.company.id]), whole["domain"])
+
+    def test_bad_drilldowns_are_refused(self):
+        with self.assertRaises(UserError):
+            self.Dash.get_drilldown("no_such_tile", -1, self.filters)
+        with self.assertRaises(UserError):
+            self.Dash.get_drilldown("exception_backlog", -1, dict(self.filters, period="1y"))
+        with self.assertRaises(UserError):
+            self.Dash._drilldown_action("not-a-number")
+        link_id = self.Dash.get_drilldown("exception_backlog", 40, self.filters)
+        with self.assertRaises(UserError):
+            self.Dash._drilldown_action(link_id)

@@ -297,3 +297,26 @@ class TestEta(MonitorCommon, TransactionCase):
         express = self.Lane.search([("carrier_id.name", "=", "Lane Express"),
                                     ("level", "=", "carrier")])
         self.assertGreater(express.sample_count, 300)  # about a third of 1200
+
+    def test_demo_history_teaches_the_lanes_and_stays_out_of_the_lists(self):
+        Picking = self.env["stock.picking"]
+        Picking.search([("name", "=like", "ETAGEN/%")]).unlink()  # a fresh start
+        self.env["ir.config_parameter"].sudo().set_param(
+            "shipment_sync_monitor.eta_demo_history", False)
+        carriers = [name for name, _service, _factor in eta.SYNTHETIC_CARRIERS]
+
+        def samples():
+            return sum(self.Lane.search([("level", "=", "carrier"),
+                                         ("carrier_id.name", "in", carriers)])
+                       .mapped("sample_count"))
+
+        before = samples()
+        self.assertEqual(self.Lane._eta_demo(count=60), 60)
+        # The lanes of the synthetic carriers learnt from the 60 deliveries ...
+        self.assertEqual(samples() - before, 60)
+        # ... which are in no list: the Deliveries list and the transfers.
+        self.assertFalse(Picking.search([("name", "=like", "ETAGEN/%")]))
+        self.assertFalse(Picking.search([("picking_type_code", "=", "outgoing"),
+                                         ("partner_id.name", "=like", "ETAGEN customer%")]))
+        # Made once: a module update does not make it again.
+        self.assertEqual(self.Lane._eta_demo(count=60), 0)

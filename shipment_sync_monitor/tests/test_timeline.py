@@ -38,8 +38,15 @@ class TestTimeline(MonitorCommon, TransactionCase):
             [("odoo", "applied"), ("job", "done"), ("attempt", "retry"), ("attempt", "done"),
              ("inbound", "applied"), ("inbound", "applied"), ("inbound", "duplicate")])
         # Arrived after in_transit but occurred before it: applied in its place.
-        early = system_rows.filtered(lambda r: r.description.startswith("picked_up"))
+        early = system_rows.filtered(lambda r: r.milestone == "picked_up")
         self.assertEqual(early.state, "applied")
+        # The milestone is a column of its own, in the badge's words; no raw code repeats it.
+        self.assertFalse(system_rows.filtered(lambda r: "picked_up" in (r.description or "")))
+        labels = dict(self.env["shipment.sync.timeline"]._fields["milestone"]
+                      ._description_selection(self.env))
+        self.assertEqual(labels["picked_up"], dict(
+            self.env["stock.picking"]._fields["shipment_milestone"]
+            ._description_selection(self.env))["picked_up"])
         self.assertEqual(set(rows.mapped("correlation_id")),
                          {self.picking.shipment_correlation_id})
         self.assertTrue(rows.filtered(lambda r: r.source == "note"),

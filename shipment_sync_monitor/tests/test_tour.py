@@ -3,7 +3,7 @@ through to its filtered list."""
 
 from odoo.tests import HttpCase, tagged
 
-from .common import MonitorCommon
+from .common import MonitorCommon, insert_jobs
 
 
 @tagged("post_install", "-at_install")
@@ -36,3 +36,31 @@ class TestWorkbenchTour(MonitorCommon, HttpCase):
         self.assertEqual(card.resolution_action, "send_documents")
         self.assertEqual(card.user_id, self.env.ref("base.user_admin"))
         self.assertEqual(self.picking.shipment_exception_state, "resolved")
+
+
+@tagged("post_install", "-at_install")
+class TestDashboardLinks(MonitorCommon, HttpCase):
+    """The dashboard's filters and drill-downs are links."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.setup_monitor()
+        cls.picking._shipment_internal_event(exception_reason="label_failed")
+        insert_jobs(cls.env, cls.partner, 1)
+        cls.env["shipment.sync.alert.rule"].create({
+            "name": "Nothing queued", "kind": "queue_depth", "threshold": 0})
+
+    def test_filters_come_from_the_url(self):
+        self.start_tour("/odoo/shipment-sync-dashboard?period=24h",
+                        "shipment_sync_monitor_dashboard_url_tour", login="admin")
+
+    def test_a_drilldown_link_reopens_its_list(self):
+        admin = self.env.ref("base.user_admin")
+        Dash = self.env["shipment.sync.dashboard"].with_user(admin)
+        tile = Dash.get_tile("exception_backlog", {"period": "7d"})
+        index = next(i for i, line in enumerate(tile["lines"])
+                     if line["text"].startswith("Label Failed"))
+        link_id = Dash.get_drilldown("exception_backlog", index, {"period": "7d"})
+        self.start_tour(f"/odoo/shipment-sync-dashboard/{link_id}/shipment-sync-list",
+                        "shipment_sync_monitor_drilldown_link_tour", login="admin")

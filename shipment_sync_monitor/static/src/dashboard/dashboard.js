@@ -9,6 +9,7 @@ import { useService } from "@web/core/utils/hooks";
 
 const FILTERS_KEY = "shipment_sync_monitor.dashboard.filters";
 const DEFAULT_FILTERS = { period: "7d", company_id: "", warehouse_id: "", partner_id: "" };
+const DRILLDOWN_ACTION = "shipment_sync_monitor.shipment_sync_dashboard_drilldown_action";
 
 /**
  * The trend of one KPI over the chosen period: a small Chart.js line chart
@@ -68,10 +69,12 @@ export class ShipmentSyncTrend extends Component {
 }
 
 /**
- * Shipment Sync KPI dashboard: filters (period, company, warehouse, partner,
- * kept for the session so a breadcrumb back finds them) and one tile per
- * figure, each with its trend; every figure is computed server-side by
- * shipment.sync.dashboard and every number opens the list it counts.
+ * Shipment Sync KPI dashboard: filters (period, company, warehouse, partner),
+ * kept in the URL (``?period=24h&warehouse_id=2``: a link reopens the same
+ * view) and for the session (a breadcrumb back finds them), and one tile per
+ * figure, each with its trend and its SLA verdict; every figure is computed
+ * server-side by shipment.sync.dashboard and every number opens the list it
+ * counts, itself a link (``.../<id>/shipment-sync-list``).
  */
 export class ShipmentSyncDashboard extends Component {
     static template = "shipment_sync_monitor.Dashboard";
@@ -86,6 +89,7 @@ export class ShipmentSyncDashboard extends Component {
             options: { periods: [], companies: [], warehouses: [], partners: [] },
             tiles: [],
             refreshedAt: "",
+            refreshedRaw: "",
             loading: true,
         });
         onWillStart(async () => {
@@ -94,15 +98,41 @@ export class ShipmentSyncDashboard extends Component {
                 "shipment.sync.dashboard", "get_filter_options", []
             );
             await this.load();
+            this.saveFilters();
         });
     }
 
+    /** The filters of the URL, else of the session, else the defaults. */
     restoreFilters() {
-        try {
-            const saved = JSON.parse(browser.sessionStorage.getItem(FILTERS_KEY) || "{}");
-            return { ...DEFAULT_FILTERS, ...saved };
-        } catch {
-            return { ...DEFAULT_FILTERS };
+        const action = this.props.action || {};
+        const params = { ...(action.context?.params || {}), ...(action.params || {}) };
+        const fromUrl = {};
+        for (const name of Object.keys(DEFAULT_FILTERS)) {
+            if (params[name] !== undefined && params[name] !== "") {
+                fromUrl[name] = String(params[name]);
+            }
+        }
+        let saved = {};
+        if (!Object.keys(fromUrl).length) {
+            try {
+                saved = JSON.parse(browser.sessionStorage.getItem(FILTERS_KEY) || "{}");
+            } catch {
+                saved = {};
+            }
+        }
+        return { ...DEFAULT_FILTERS, ...saved, ...fromUrl };
+    }
+
+    /** Into the URL (an empty filter leaves it) and the session. */
+    saveFilters() {
+        const f = this.state.filters;
+        browser.sessionStorage.setItem(FILTERS_KEY, JSON.stringify(f));
+        const urlState = {};
+        for (const name of Object.keys(DEFAULT_FILTERS)) {
+            urlState[name] = f[name] || undefined;
+        }
+        if (this.props.updateActionState) {
+            this.props.updateActionState(urlState);
         }
     }
 
@@ -122,13 +152,14 @@ export class ShipmentSyncDashboard extends Component {
             this.payload(),
         ]);
         this.state.tiles = data.tiles;
+        this.state.refreshedRaw = data.refreshed_at;
         this.state.refreshedAt = formatDateTime(deserializeDateTime(data.refreshed_at));
         this.state.loading = false;
     }
 
     async onFilterChange(name, ev) {
         this.state.filters[name] = ev.target.value;
-        browser.sessionStorage.setItem(FILTERS_KEY, JSON.stringify(this.state.filters));
+        this.saveFilters();
         await this.load();
     }
 
@@ -140,29 +171,32 @@ export class ShipmentSyncDashboard extends Component {
         return _t("Last refreshed %s", this.state.refreshedAt);
     }
 
-    open(action) {
-        if (!action) {
-            return;
-        }
-        this.action.doAction({
-            type: "ir.actions.act_window",
-            name: action.name,
-            res_model: action.res_model,
-            domain: action.domain,
-            context: action.context || {},
-            views: action.views,
-            target: "current",
+    /**
+     * Open the list of a tile (``line`` -1) or of one of its lines, through
+     * a drill-down link recorded server-side with the filters and the
+     * instant the figures were computed: the list's URL reopens it.
+     */
+    async open(tile, line = -1) {
+        const linkId = await this.orm.call("shipment.sync.dashboard", "get_drilldown", [
+            tile.key,
+            line,
+            { ...this.payload(), now: this.state.refreshedRaw },
+        ]);
+        await this.action.doAction(DRILLDOWN_ACTION, {
+            additionalContext: { active_id: linkId },
         });
     }
 
     openTile(tile) {
-        this.open(tile.action);
+        if (tile.action) {
+            this.open(tile);
+        }
     }
 
-    openLine(line, ev) {
-        if (line.action) {
+    openLine(tile, lineIndex, ev) {
+        if (tile.lines[lineIndex].action) {
             ev.stopPropagation();
-            this.open(line.action);
+            this.open(tile, lineIndex);
         }
     }
 }
