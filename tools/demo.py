@@ -16,7 +16,7 @@ SANDBOX_ARGS = {}
 
 def main():
     root = oe.require_odoo_and_postgres("make demo")
-    oe.ensure_engine()
+    oe.ensure_engine(root)
     if os.environ.get("DEMO_RESET"):
         oe.drop_db(DB)
     base = [*oe.odoo_bin(root), *oe.db_args(DB), f"--addons-path={oe.addons_path(root)}",
