@@ -37,6 +37,7 @@
         "views/portal_templates.xml",
     ],
     "demo": ["demo/shipment_sync_demo.xml"],
+    "uninstall_hook": "uninstall_hook",
     "installable": True,
     "application": True,
 }
