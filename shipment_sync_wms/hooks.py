@@ -56,9 +56,10 @@ def _remove_demo_warehouse(env):
     group_user = env.ref("base.group_user")
     multi_warehouses = env.ref("stock.group_stock_multi_warehouses")
     if multi_warehouses not in group_user.implied_ids:
-        # Odoo's own clean-up on the warehouse's unlink leaves the archived users in.
-        multi_warehouses.write({"users": [Command.unlink(user.id) for user in
-                                          group_user.with_context(active_test=False).users]})
+        # Odoo's own clean-up on the warehouse's unlink leaves the archived users in
+        # (a write without active_test=False does not see them).
+        multi_warehouses.with_context(active_test=False).write(
+            {"users": [Command.unlink(user.id) for user in _internal_users(env)]})
     _demo_storage_locations_off(env)
 
 
@@ -73,5 +74,11 @@ def _demo_storage_locations_off(env):
     group_user = env.ref("base.group_user")
     locations = env.ref("stock.group_stock_multi_locations")
     group_user.write({"implied_ids": [Command.unlink(locations.id)]})
-    locations.write({"users": [Command.unlink(user.id) for user in
-                               group_user.with_context(active_test=False).users]})
+    locations.with_context(active_test=False).write(
+        {"users": [Command.unlink(user.id) for user in _internal_users(env)]})
+
+
+def _internal_users(env):
+    """Every internal user, the archived ones included."""
+    return env["res.users"].with_context(active_test=False).search(
+        [("groups_id", "=", env.ref("base.group_user").id)])
