@@ -78,6 +78,14 @@ lint:  ## ruff, pylint-odoo's mandatory checks and the generated addon readmes (
 		--disable=consider-merging-classes-inherited $(ADDONS)
 	$(PYTHON) tools/gen_addon_readme.py --check
 
+.PHONY: check-wheels
+check-wheels:  ## build the engine's and each addon's wheel, install them in a fresh venv, check contents
+	$(PYTHON) tools/check_wheels.py
+
+.PHONY: check-uninstall
+check-uninstall:  ## install, uninstall (reverse dependency order) and reinstall the suite with demo: no residue
+	$(PYTHON) tools/check_uninstall.py
+
 .PHONY: lint-strict
 lint-strict:  ## pylint-odoo's mandatory checks with none left out
 	$(PYTHON) -m pylint --rcfile=.pylintrc-mandatory --output-format=text $(ADDONS)

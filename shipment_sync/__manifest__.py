@@ -42,6 +42,7 @@
         "web.assets_backend": ["shipment_sync/static/src/**/*"],
         "web.assets_tests": ["shipment_sync/static/tests/tours/**/*"],
     },
+    "uninstall_hook": "uninstall_hook",
     "installable": True,
     "application": True,
 }

@@ -25,5 +25,6 @@
         "views/menus.xml",
     ],
     "demo": ["demo/shipment_sync_carrier_demo.xml"],
+    "uninstall_hook": "uninstall_hook",
     "installable": True,
 }

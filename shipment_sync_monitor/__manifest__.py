@@ -31,5 +31,6 @@
         "web.assets_backend": ["shipment_sync_monitor/static/src/dashboard/**/*"],
         "web.assets_tests": ["shipment_sync_monitor/static/src/tours/**/*"],
     },
+    "uninstall_hook": "uninstall_hook",
     "installable": True,
 }

@@ -28,5 +28,6 @@
         "views/menus.xml",
     ],
     "demo": ["demo/shipment_sync_wms_demo.xml"],
+    "uninstall_hook": "uninstall_hook",
     "installable": True,
 }

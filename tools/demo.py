@@ -85,7 +85,7 @@ def main():
 
 def serve():
     root = oe.require_odoo_and_postgres("make demo")
-    oe.ensure_engine()
+    oe.ensure_engine(root)
     if os.environ.get("DEMO_RESET"):
         oe.drop_db(DB)
     base = [*oe.odoo_bin(root), *oe.db_args(DB), f"--addons-path={oe.addons_path(root)}",

@@ -1,7 +1,12 @@
 """Find Odoo and PostgreSQL for the test and demo commands (no Odoo import here).
 
 Odoo is found through ``ODOO_PATH`` (a checkout holding ``odoo-bin`` and
-``odoo/``) or an ``odoo`` package importable by this python3."""
+``odoo/``), an ``odoo`` package importable by this python3, or the tree
+bootstrapped earlier into ``.odoo/`` (ignored by git). When none is there and
+``ODOO_GIT_URL`` is set, the test and demo commands bootstrap Odoo
+themselves: a shallow clone of that repository's ``ODOO_BRANCH`` (default
+18.0) into ``.odoo/odoo`` and a virtual environment ``.odoo/venv`` (it sees
+this Python's packages) with Odoo's and the suite's requirements."""
 
 import os
 import shutil
@@ -11,6 +16,12 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+#: Where make test / make demo bootstrap Odoo (git-ignored).
+BOOTSTRAP = REPO / ".odoo"
+#: What the bootstrapped Odoo's virtual environment gets. Odoo's own
+#: requirements.txt pins versions that predate Python 3.11 builds:
+#: requirements-odoo.txt holds the same packages with loosened pins.
+BOOTSTRAP_REQUIREMENTS = (REPO / "requirements-odoo.txt", REPO / "requirements.txt")
 ADDONS = ("shipment_sync", "shipment_sync_carrier", "shipment_sync_wms", "shipment_sync_monitor")
 DB_HOST = os.environ.get("PGHOST", "127.0.0.1")
 DB_USER = os.environ.get("ODOO_DB_USER", "odoo")
@@ -31,26 +42,101 @@ def find_odoo():
         capture_output=True, text=True, check=False)
     if probe.returncode == 0 and probe.stdout.strip():
         return Path(probe.stdout.strip().splitlines()[-1]), None
-    return None, "no Odoo 18.0 found (set ODOO_PATH to an Odoo 18.0 checkout, see README)"
+    tree = BOOTSTRAP / "odoo"
+    if (tree / "odoo" / "release.py").is_file() and _python(tree).is_file():
+        return tree, None
+    url = os.environ.get("ODOO_GIT_URL")
+    if url:
+        return bootstrap_odoo(url, os.environ.get("ODOO_BRANCH") or "18.0")
+    return None, ("no Odoo 18.0 found (set ODOO_PATH to an Odoo 18.0 checkout, or "
+                  "ODOO_GIT_URL to have it cloned into .odoo/, see README)")
 
 
-def ensure_engine():
+def _python(tree):
+    """The Python that runs ``tree``: the bootstrap's virtual environment for
+    the bootstrapped tree, this one otherwise."""
+    if tree == BOOTSTRAP / "odoo":
+        return BOOTSTRAP / "venv" / "bin" / "python"
+    return Path(sys.executable)
+
+
+def odoo_python(root):
+    return str(_python(root))
+
+
+def bootstrap_odoo(url, branch):
+    """Shallow-clone Odoo ``branch`` from ``url`` into ``.odoo/odoo`` and make
+    ``.odoo/venv`` with its requirements; ``(root, None)`` or ``(None, reason)``."""
+    tree, venv = BOOTSTRAP / "odoo", BOOTSTRAP / "venv"
+    if Path(url).is_dir():  # a local clone: git makes shallow clones only of URLs
+        url = Path(url).resolve().as_uri()
+    print(f"==> no Odoo found: bootstrapping Odoo {branch} from {url} into {BOOTSTRAP} "
+          "(shallow clone + virtual environment, once)", flush=True)
+    BOOTSTRAP.mkdir(parents=True, exist_ok=True)
+    if not (tree / "odoo" / "release.py").is_file():
+        partial = BOOTSTRAP / "odoo.partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        clone = subprocess.run(["git", "clone", "-q", "--depth", "1", "--single-branch",
+                                "--branch", branch, url, str(partial)],
+                               capture_output=True, text=True, check=False)
+        if clone.returncode != 0:
+            return None, f"git clone of {url} ({branch}) failed: {clone.stderr.strip()[-300:]}"
+        partial.rename(tree)
+    version = _tree_version(tree)
+    if version[:1] != (18,):
+        shutil.rmtree(tree, ignore_errors=True)
+        return None, f"{url} ({branch}) holds Odoo {version}, not 18.0"
+    if not _python(tree).is_file():
+        # It sees this Python's packages, pip included (no copy of pip to install).
+        subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip",
+                        str(venv)], check=True)
+        if subprocess.run([str(_python(tree)), "-m", "pip", "--version"], capture_output=True,
+                          check=False).returncode != 0:
+            subprocess.run([str(_python(tree)), "-m", "ensurepip", "-q"], check=True)
+        requirements = [arg for path in BOOTSTRAP_REQUIREMENTS for arg in ("-r", str(path))]
+        pip = requirements and subprocess.run(
+            [str(_python(tree)), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+             *requirements], capture_output=True, text=True, check=False)
+        if pip and pip.returncode != 0:
+            shutil.rmtree(venv, ignore_errors=True)
+            return None, f"installing Odoo's requirements failed: {pip.stderr.strip()[-300:]}"
+    return tree, None
+
+
+def _tree_version(tree):
+    """``version_info`` of an Odoo tree, read without importing it."""
+    import re
+
+    found = re.search(r"^version_info = \((\d+), (\d+)",
+                      (tree / "odoo" / "release.py").read_text(), re.M)
+    return (int(found.group(1)), int(found.group(2))) if found else ()
+
+
+def ensure_engine(root=None):
     """Install the ``shipsync`` engine as a distribution, editable from this
-    checkout (``pip install -e .``), unless it already is: Odoo checks the
-    manifests' ``external_dependencies`` by distribution name and version."""
-    import importlib.metadata
-    import json
-
-    for dist in importlib.metadata.distributions(name="shipsync"):
-        try:
-            direct = json.loads(dist.read_text("direct_url.json") or "{}")
-        except ValueError:
-            continue
-        if direct.get("url") == REPO.as_uri() and dist.version == _engine_version():
-            return
+    checkout (``pip install -e .``), into the Python that runs Odoo ``root``
+    unless it already is: Odoo checks the manifests' ``external_dependencies``
+    by distribution name and version."""
+    python = odoo_python(root) if root else sys.executable
+    probe = subprocess.run([python, "-c", _ENGINE_PROBE], capture_output=True, text=True,
+                           check=False)
+    if probe.stdout.strip() == f"{REPO.as_uri()} {_engine_version()}":
+        return
     print("==> installing the shipsync engine from this checkout (pip install -e .)", flush=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check",
+    subprocess.run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check",
                     "-e", str(REPO)], check=True)
+
+
+_ENGINE_PROBE = """
+import importlib.metadata, json
+for dist in importlib.metadata.distributions(name="shipsync"):
+    try:
+        url = json.loads(dist.read_text("direct_url.json") or "{}").get("url")
+    except ValueError:
+        continue
+    print(url, dist.version)
+    break
+"""
 
 
 def _engine_version():
@@ -73,7 +159,8 @@ def require_odoo_and_postgres(what):
 
 def odoo_bin(root):
     script = root / "odoo-bin"
-    return [sys.executable, str(script)] if script.is_file() else [sys.executable, "-m", "odoo"]
+    python = odoo_python(root)
+    return [python, str(script)] if script.is_file() else [python, "-m", "odoo"]
 
 
 def addons_path(root, extra=()):

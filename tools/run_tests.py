@@ -129,7 +129,7 @@ def run_odoo(addons, tags, keep_db, required=False):
     problem = oe.ensure_postgres()
     if problem:
         return odoo_unavailable(problem, required)
-    oe.ensure_engine()
+    oe.ensure_engine(root)
     db = f"shipsync_test_{os.getpid()}"
     log_path = oe.REPO / ".run" / f"odoo-test-{os.getpid()}.log"
     log_path.parent.mkdir(exist_ok=True)

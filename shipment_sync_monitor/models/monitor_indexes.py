@@ -53,6 +53,19 @@ INDEXES = (
 )
 
 
+#: Indexes ``stock.picking`` gets from this addon's ETA model (``init``).
+ETA_UNFOLDED_INDEX = "stock_picking_eta_unfolded_idx"
+ETA_LATE_RISK_INDEX = "stock_picking_eta_late_risk_idx"
+ETA_INDEXES = (ETA_UNFOLDED_INDEX, ETA_LATE_RISK_INDEX)
+
+
+def drop_indexes(cr):
+    """Uninstall: the indexes this addon put on tables it does not own (the
+    core's and stock's); its own tables go with the addon."""
+    for name in (*(name for name, _definition in INDEXES), *ETA_INDEXES):
+        cr.execute(SQL("DROP INDEX IF EXISTS %s", SQL.identifier(name)))
+
+
 def create_indexes(cr):
     for name, definition in INDEXES:
         cr.execute(SQL("CREATE INDEX IF NOT EXISTS %s ON " + definition,  # pylint: disable=sql-injection

@@ -290,6 +290,33 @@ class ShipmentSyncLane(models.Model):
         return self.env.cr.rowcount
 
     @api.model
+    def _eta_remove_history(self):
+        """Remove what ``_eta_generate_history`` wrote (the addon's uninstall):
+        the ``ETAGEN/`` pickings, then their carriers, customers and product
+        unless something else uses them. Returns the count of pickings."""
+        pickings = self.env["stock.picking"].sudo().with_context(active_test=False).search(
+            [("name", "=like", "ETAGEN/%")])
+        count = len(pickings)
+        pickings.unlink()
+        Picking = self.env["stock.picking"].sudo().with_context(active_test=False)
+        product = self.env["product.product"].sudo().with_context(active_test=False).search(
+            [("default_code", "=", "ETAGEN-SHIP")])
+        carriers = self.env["delivery.carrier"].sudo().with_context(active_test=False).search(
+            [("name", "in", [name for name, _service, _factor in eta.SYNTHETIC_CARRIERS]),
+             ("product_id", "in", product.ids)])
+        carriers.filtered(lambda c: not Picking.search_count([("carrier_id", "=", c.id)],
+                                                             limit=1)).unlink()
+        customers = self.env["res.partner"].sudo().with_context(active_test=False).search(
+            [("name", "in", [f"ETAGEN customer {country} {postcode}"
+                             for country, postcode, _base in eta.SYNTHETIC_DESTINATIONS])])
+        customers.filtered(lambda p: not Picking.search_count([("partner_id", "=", p.id)],
+                                                              limit=1)).unlink()
+        if not self.env["delivery.carrier"].sudo().with_context(active_test=False).search_count(
+                [("product_id", "in", product.ids)], limit=1):
+            product.unlink()  # and its template (its messages with it)
+        return count
+
+    @api.model
     def _eta_generate_history(self, count, seed=7, start=None, days=180):
         """Write ``count`` synthetic delivered shipments
         (``shipsync.eta.synthetic_history``) as done outgoing pickings named

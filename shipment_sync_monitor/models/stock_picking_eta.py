@@ -3,6 +3,8 @@ from odoo.tools import SQL, create_index
 
 from shipsync import eta
 
+from .monitor_indexes import ETA_LATE_RISK_INDEX, ETA_UNFOLDED_INDEX
+
 #: Milestones of a shipment on its way: handed over, not yet at a final one.
 IN_TRANSIT = ("handed_over", "picked_up", "in_transit", "out_for_delivery",
               "available_for_pickup", "delivery_attempted")
@@ -75,9 +77,9 @@ class StockPicking(models.Model):
     def init(self):
         res = super().init()
         # The cron's two questions, on a table of every transfer.
-        create_index(self.env.cr, "stock_picking_eta_unfolded_idx", "stock_picking", ["id"],
+        create_index(self.env.cr, ETA_UNFOLDED_INDEX, "stock_picking", ["id"],
                      where="shipment_milestone = 'delivered' AND shipment_eta_folded IS NOT TRUE")
-        create_index(self.env.cr, "stock_picking_eta_late_risk_idx", "stock_picking", ["id"],
+        create_index(self.env.cr, ETA_LATE_RISK_INDEX, "stock_picking", ["id"],
                      where="shipment_eta_late_risk")
         return res
 
