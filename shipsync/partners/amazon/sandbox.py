@@ -226,3 +226,16 @@ def _messages(exc: BaseException) -> list[str]:
             if nested is not None:
                 todo.append(nested)
     return out or [f"{type(exc).__name__}: {str(exc)[:300]}"]
+
+
+def run(args) -> int:
+    """Amazon Orders API confirmShipment sandbox, validating against the published model."""
+    server = AmazonOrdersSandbox(port=args.port, host=args.host, verbose=args.verbose,
+                                 token=args.options.get("token"))
+    if "orders" in args.options:
+        server.orders = args.options["orders"]
+    server._bind()
+    print(f"amazon listening on {server.url} (validated by the {server.validated_by})",
+          flush=True)
+    server.serve_forever()
+    return 0
