@@ -12,7 +12,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 ADDONS = ("shipment_sync", "shipment_sync_carrier", "shipment_sync_wms", "shipment_sync_monitor",
-          "shipment_sync_channel")
+          "shipment_sync_channel", "shipment_sync_tms")
 DB_HOST = os.environ.get("PGHOST", "127.0.0.1")
 DB_USER = os.environ.get("ODOO_DB_USER", "odoo")
 DB_PASSWORD = os.environ.get("ODOO_DB_PASSWORD", "odoo")

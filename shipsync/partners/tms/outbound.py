@@ -26,7 +26,7 @@ def decimal_text(value: Any, places: int = 3) -> str:
 
 
 def datetime_text(value: datetime | None) -> str | None:
-    if value is None:
+    if not value:
         return None
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
