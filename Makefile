@@ -3,7 +3,8 @@
 #                 artifacts; Odoo tests when Odoo 18 is found (ODOO_PATH or importable)
 #   make demo   - Odoo with the suite and demo data on http://localhost:8069 (admin/admin)
 PYTHON ?= python3
-ADDONS = shipment_sync shipment_sync_carrier shipment_sync_wms shipment_sync_monitor
+ADDONS = shipment_sync shipment_sync_carrier shipment_sync_wms shipment_sync_monitor shipment_sync_channel \
+         shipment_sync_tms
 # The partners' published artifacts (recorded traffic, webhook vectors, OpenAPI documents),
 # read by the contract tests; relative paths are taken from the repository root.
 CONTRACTS_DIR ?= ../shared/contracts
@@ -14,7 +15,7 @@ export CONTRACTS_DIR
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-test:  ## pure tests + contract tests + Odoo tests of the four addons in a throwaway database
+test:  ## pure tests + contract tests + Odoo tests of the addons in a throwaway database
 	$(PYTHON) tools/run_tests.py
 
 test-pure:  ## only the pure shipsync tests (no database)

@@ -247,6 +247,8 @@ _DIALECT_GUARDS = {
         {"required": ["data"]}, {"required": ["schema_version"]}]}},
     "shippo": {"required": ["event", "data"], "not": {"anyOf": [
         {"required": ["msg"]}, {"required": ["schema_version"]}]}},
+    "tms": {"required": ["schema", "event_id"],
+            "properties": {"schema": {"const": "tms-update-v1"}}},
 }
 
 
@@ -305,6 +307,7 @@ def openapi_document() -> dict:
     outbound = []
     for version, name in OUTBOUND_VERSIONS["shipment.milestone_changed"].items():
         outbound.append(_inline(components, f"MilestoneEventV{version}", load_schema(name)))
+    tms_plan = _inline(components, "TmsPlanV1", load_schema("tms-plan-v1"))
     answer = {
         "type": "object", "required": ["status", "code", "message", "event_ids"],
         "properties": {
@@ -340,8 +343,8 @@ def openapi_document() -> dict:
             "signed webhooks the suite posts to its subscribers. Each partner posts its own "
             "format (its configured one is the one validated): the canonical envelope, "
             "versioned by its schema_version field, or a partner dialect (EasyPost, "
-            "AfterShip, Shippo). Every answer is JSON with a machine-readable code; no input "
-            "produces a 5xx.",
+            "AfterShip, Shippo, the canonical TMS profile's updates). Every answer is JSON "
+            "with a machine-readable code; no input produces a 5xx.",
         },
         "paths": {
             WEBHOOK_PATH: {
@@ -384,6 +387,20 @@ def openapi_document() -> dict:
                         "schema": {"oneOf": outbound}}}},
                     "responses": {"2XX": {"description": "Received; any other answer is "
                                           "retried with the same webhook-id and body."}},
+                },
+            },
+            "tms.plan_release": {
+                "post": {
+                    "operationId": "tmsPlanRelease",
+                    "summary": "A delivery released to a TMS for planning (POSTed to the TMS "
+                    "partner's base URL + /plans with an Idempotency-Key, through the outbox; "
+                    "the TMS answers with updates of the tms-update-v1 schema)",
+                    "parameters": [{"name": "Idempotency-Key", "in": "header",
+                                    "required": True, "schema": {"type": "string"}}],
+                    "requestBody": {"required": True, "content": {"application/json": {
+                        "schema": tms_plan}}},
+                    "responses": {"2XX": {"description": "Accepted; a replay of the same key "
+                                          "answers the stored result."}},
                 },
             },
         },

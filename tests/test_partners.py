@@ -65,7 +65,7 @@ def test_unknown_codes_are_refused():
 def test_selection_keys_are_those_stored_in_existing_databases():
     # The Odoo selections are built from the registry; their keys must not move.
     assert [c for c, _ in partners.inbound_selection()] == [
-        "canonical", "easypost", "aftership", "shippo", "sendcloud"]
+        "canonical", "easypost", "aftership", "shippo", "sendcloud", "tms"]
     assert [c for c, _ in partners.signature_selection()] == [
         "easypost", "aftership", "sendcloud"]
     assert [c for c, _ in partners.carrier_selection()] == [

@@ -1,6 +1,6 @@
 """`make test`: the pure tests of shipsync always, the contract tests when the
-partner artifacts are found (``CONTRACTS_DIR``), then the Odoo tests of the four
-addons when Odoo is found, in a throwaway database.
+partner artifacts are found (``CONTRACTS_DIR``), then the Odoo tests of the
+suite's addons when Odoo is found, in a throwaway database.
 
 Fails on any failing test, any ERROR/CRITICAL line in Odoo's log, any WARNING
 line logged while the modules install, or an install error. Ends with one

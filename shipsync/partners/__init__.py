@@ -97,6 +97,11 @@ PARTNERS: dict[str, PartnerSpec] = {spec.code: spec for spec in (
                 carrier_label="Generic REST (field mapping)"),
     PartnerSpec("generic_soap", "Generic SOAP", outbound="outbound:GenericSoapAdapter",
                 carrier_label="Generic SOAP (WSDL)", sandbox="sandbox:SoapSlice"),
+    # Sales channel: shipment confirmations (shipment_sync_channel), no carrier parts.
+    PartnerSpec("amazon", "Amazon Selling Partner API"),
+    # Transport management: the canonical TMS profile (shipment_sync_tms).
+    PartnerSpec("tms", "TMS (canonical profile)", inbound="inbound:TmsNormalizer",
+                inbound_label="TMS updates (tms-update-v1)"),
 )}
 
 

@@ -46,6 +46,9 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "receiver": run_receiver,
     "carrier": lambda args: __import__("shipsync.sandbox.carrier", fromlist=["run"]).run(args),
     "wms": lambda args: __import__("shipsync.sandbox.wms", fromlist=["run"]).run(args),
+    "amazon": lambda args: __import__("shipsync.partners.amazon.sandbox",
+                                      fromlist=["run"]).run(args),
+    "tms": lambda args: __import__("shipsync.partners.tms.sandbox", fromlist=["run"]).run(args),
 }
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 #: What a complete contracts directory holds (checked before any test runs).
 REQUIRED = ("easypost/cassettes", "easypost/event-body.json", "easypost/webhook-fixture.json",
-            "sendcloud")
+            "sendcloud", "amazon/ordersV0.json")
 
 
 def locate_contracts_dir(environ=None) -> tuple[Path | None, str]:
