@@ -26,13 +26,15 @@ import tempfile
 import time
 from pathlib import Path
 
+import odoo_env as oe
+
 try:
     import tomllib
 except ImportError:  # Python 3.10
     import tomli as tomllib
 
 REPO = Path(__file__).resolve().parent.parent
-ADDONS = ("shipment_sync", "shipment_sync_carrier", "shipment_sync_wms", "shipment_sync_monitor")
+ADDONS = oe.ADDONS
 #: The engine's data files its wheel must carry (globs under shipsync/).
 ENGINE_DATA = ("schemas/*.json", "data/*.json", "partners/*/*.wsdl")
 
