@@ -26,15 +26,14 @@ import tempfile
 import time
 from pathlib import Path
 
-import odoo_env as oe
-
 try:
     import tomllib
 except ImportError:  # Python 3.10
     import tomli as tomllib
 
 REPO = Path(__file__).resolve().parent.parent
-ADDONS = oe.ADDONS
+ADDONS = ("shipment_sync", "shipment_sync_carrier", "shipment_sync_wms", "shipment_sync_monitor",
+          "shipment_sync_channel", "shipment_sync_tms")
 #: The engine's data files its wheel must carry (globs under shipsync/).
 ENGINE_DATA = ("schemas/*.json", "data/*.json", "partners/*/*.wsdl")
 
