@@ -10,6 +10,8 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
+from odoo.addons.shipment_sync.models.cron_retry import retry_conflicts
+
 from shipsync import outbox
 from shipsync.adapters import base as ab
 
@@ -123,6 +125,7 @@ class ShipmentSyncLabel(models.Model):
         return True
 
     @api.model
+    @retry_conflicts
     def _cron_refund_unlinked(self, limit=200):
         """Refund, through the outbox, the labels paid at least UNLINKED_AFTER ago whose
         booking did not complete in Odoo (odoo/odoo#190320: the transaction that bought
