@@ -18,5 +18,6 @@
         "views/delivery_carrier_views.xml",
     ],
     "demo": ["demo/shipment_sync_channel_demo.xml"],
+    "uninstall_hook": "uninstall_hook",
     "installable": True,
 }

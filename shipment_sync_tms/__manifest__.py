@@ -17,5 +17,6 @@
         "views/delivery_carrier_views.xml",
     ],
     "demo": ["demo/shipment_sync_tms_demo.xml"],
+    "uninstall_hook": "uninstall_hook",
     "installable": True,
 }

@@ -37,9 +37,9 @@ def _address(partner):
 class StockPicking(models.Model):
     _inherit = "stock.picking"
 
-    tms_partner_id = fields.Many2one("shipment.sync.partner", "TMS", readonly=True,
+    tms_partner_id = fields.Many2one("shipment.sync.partner", "TMS partner", readonly=True,
                                      copy=False, index="btree_not_null")
-    tms_state = fields.Selection(TMS_STATES, "TMS", default="none", required=True,
+    tms_state = fields.Selection(TMS_STATES, "TMS status", default="none", required=True,
                                  readonly=True, copy=False, index=True)
     tms_planning_ref = fields.Char("Planning reference", readonly=True, copy=False,
                                    index="btree_not_null")

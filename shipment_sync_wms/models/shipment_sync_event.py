@@ -2,6 +2,8 @@ import json
 
 from odoo import api, models
 
+from shipsync.wms.apply import WmsEvent
+
 
 class ShipmentSyncEvent(models.Model):
     _inherit = "shipment.sync.event"
@@ -11,7 +13,9 @@ class ShipmentSyncEvent(models.Model):
         """Keep the WMS confirmation of each new event beside it: the ledger
         stores the event, the confirmation record stores what to apply."""
         new, duplicates = super()._ingest(partner, events, body=body, headers=headers)
-        payloads = {ev.external_id: ev for ev in events if getattr(ev, "payload", None)}
+        # Only WMS confirmations (other partners' events may carry a payload too).
+        payloads = {ev.external_id: ev for ev in events
+                    if isinstance(ev, WmsEvent) and ev.payload}
         if new and payloads:
             self.env["shipment.sync.wms.confirmation"].sudo()._from_events(
                 partner, new, payloads, self.env.context.get("wms_file_id"))
