@@ -4,7 +4,8 @@ Installs ``shipment_sync`` + ``shipment_sync_wms`` without demo data in a
 throwaway database and reads ``ir_module_module``: Sales, delivery carriers and
 the sale/delivery glue modules must not be installed, and every installed
 module must be one of the two addons or a module that Odoo's ``stock``,
-``mail`` and ``uom`` need themselves (computed from Odoo's manifests). Odoo 18's
+``mail`` and ``uom`` need themselves, or that Odoo installs automatically
+with them (``auto_install``; computed from Odoo's manifests). Odoo 18's
 ``stock`` needs ``portal`` (through ``digest``): that one is Odoo's, not ours.
 
 Exit status 0 when the install is as small as that, 1 otherwise, 2 without
@@ -26,25 +27,37 @@ ODOO_BASE = ("stock", "mail", "uom")
 
 
 def odoo_closure(root, names):
-    """``names`` and every Odoo module they depend on, from the manifests."""
-    dirs = [root / "addons", root / "odoo" / "addons"]
+    """``names``, every Odoo module they depend on (from the manifests) and
+    the ``auto_install`` modules Odoo adds once their dependencies are in."""
+    manifests = {}
+    for base in (root / "odoo" / "addons", root / "addons"):
+        for manifest in base.glob("*/__manifest__.py"):
+            manifests.setdefault(manifest.parent.name, ast.literal_eval(manifest.read_text()))
     seen = set()
 
     def visit(name):
         if name in seen:
             return
+        if name not in manifests:
+            raise SystemExit(f"check-wms-only: no manifest of Odoo module {name}")
         seen.add(name)
-        for base in dirs:
-            manifest = base / name / "__manifest__.py"
-            if manifest.is_file():
-                for dep in ast.literal_eval(manifest.read_text()).get("depends", []):
-                    visit(dep)
-                return
-        raise SystemExit(f"check-wms-only: no manifest of Odoo module {name}")
+        for dep in manifests[name].get("depends", []):
+            visit(dep)
 
-    for name in names:
+    for name in (*names, "base"):
         visit(name)
-    return seen | {"base"}
+    grown = True
+    while grown:
+        grown = False
+        for name, info in manifests.items():
+            auto = info.get("auto_install")
+            if name in seen or not auto or not info.get("installable", True):
+                continue
+            needs = info.get("depends", []) if auto is True else auto
+            if set(needs) <= seen:
+                visit(name)
+                grown = True
+    return seen
 
 
 def main():
