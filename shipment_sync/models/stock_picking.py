@@ -337,7 +337,15 @@ class StockPicking(models.Model):
         } for p in self])
         Event.invalidate_model()
         self._shipment_apply_events()
-        return Event.browse([i for i in ids if i])
+        events = Event.browse([i for i in ids if i])
+        if resolves_exception and events:
+            # A person closed the exception (form button, monitor workbench...),
+            # or a rule of the suite did (crons run as OdooBot): audited.
+            automatic = self.env.user == self.env.ref("base.user_root")
+            self.env["shipment.sync.audit.log"]._log(
+                "auto_resolution" if automatic else "manual_resolution", events,
+                note=message or None)
+        return events
 
     # ------------------------------------------------------------------
     # remedies offered on an exception (the monitor's workbench shows a
