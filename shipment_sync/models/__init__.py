@@ -12,14 +12,4 @@ from . import shipment_sync_job_worker
 from . import shipment_sync_job
 from . import shipment_sync_job_attempt
 from . import shipment_sync_subscription
-from . import stock_picking_outbox
 from . import res_company
-from . import customer_text
-from . import shipment_sync_notification
-from . import shipment_sync_notification_template
-from . import stock_picking_notification
-from . import res_partner
-from . import res_company_notification
-from . import res_config_settings
-from . import stock_picking_portal
-from . import stock_picking_chatter

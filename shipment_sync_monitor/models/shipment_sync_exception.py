@@ -4,7 +4,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
 from odoo.addons.shipment_sync.models.cron_retry import retry_conflicts
-from odoo.addons.shipment_sync.models.stock_picking_chatter import automatic_author
+from odoo.addons.shipment_sync.models.stock_picking import automatic_author
 
 from shipsync import milestones as ms
 from shipsync import monitor as mon
