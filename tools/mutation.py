@@ -20,6 +20,7 @@ the config's threshold.
     python3 tools/mutation.py retry breaker   # some modules
     python3 tools/mutation.py --list retry    # the mutants, without running them
     python3 tools/mutation.py pii --only run.log   # rerun a previous run's survivors
+    python3 tools/mutation.py pii --match _mask_value_text   # the mutants of one function
     python3 tools/mutation.py pii --timeout 20     # seconds per mutant (default: 5x the
                                                    # unmutated run, at least 10)
 """
@@ -378,6 +379,9 @@ def main():
     parser.add_argument("--only", metavar="LOG",
                         help="run only the mutants a previous run's output lists as SURVIVED "
                              "(a quick check of new tests; its score covers those only)")
+    parser.add_argument("--match", metavar="TEXT",
+                        help="run only the mutants whose id contains TEXT (e.g. a function "
+                             "name; its score covers those only)")
     parser.add_argument("--timeout", type=float, default=0.0, metavar="S",
                         help="seconds one mutant may run (default: 5x the unmutated run, "
                              "at least 10); a mutant that runs longer counts as killed")
@@ -400,6 +404,8 @@ def main():
         if args.only:
             wanted = survivors_of(args.only, spec["path"])
             found = [m for m in found if m[0] in wanted]
+        if args.match:
+            found = [m for m in found if args.match in m[0]]
         if args.list:
             for mid, line, _code in found:
                 flag = " [equivalent]" if (name, mid) in equivalents else ""
@@ -425,6 +431,7 @@ def main():
         rows.append((name, len(found), equivalent, killed, score))
         sampled = f", every {args.sample}th mutant" if args.sample > 1 else ""
         sampled += ", previous survivors only" if args.only else ""
+        sampled += f", ids matching {args.match!r} only" if args.match else ""
         print(f"{name}: {killed}/{scored} killed = {score:.1f} % "
               f"({len(found)} mutants{sampled}, {equivalent} equivalent, "
               f"{time.monotonic() - started:.0f}s)",
