@@ -324,3 +324,18 @@ def test_metrics_labels_split_at_the_first_brace_and_comments_stay():
     assert pii.mask_metrics_text('m{recipient="Ada{x"} 1\n') == 'm{recipient="***"} 1\n'
     comment = '# HELP m{recipient="label"} counts exceptions by recipient label\n'
     assert pii.mask_metrics_text(comment) == comment
+
+
+def test_a_reduced_location_keeps_its_quotes_escaped_and_the_json_parses():
+    text = '{"location": "Depot \\"North\\", Lyon 69001, FR", "status": "in_transit"}'
+    masked = pii.mask_text(text)
+    assert masked == '{"location": "Depot \\"North\\", Lyon 69***, FR", "status": "in_transit"}'
+    assert json.loads(masked) == {"location": 'Depot "North", Lyon 69***, FR',
+                                  "status": "in_transit"}
+    # masked again, the value still ends at its own quote: the rest stays as it was
+    assert json.loads(pii.mask_text(masked))["status"] == "in_transit"
+    # an unquoted value keeps its escapes too; a single-quoted one has none to restore
+    unquoted = 'location: Depot \\"North\\", Lyon'
+    assert pii.mask_text(unquoted) == unquoted
+    single = "location: 'Depot \"North\", Lyon'"
+    assert pii.mask_text(single) == single
