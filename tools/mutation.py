@@ -292,9 +292,9 @@ def fork_pytest(fullname, path, code, tests):
     return pid
 
 
-def run_all(jobs, tests, timeout, workers):
+def run_all(jobs, tests, timeout, workers, on_survivor=None):
     """{index: 'killed' | 'survived' | 'timeout'} of ``jobs`` = [(index, fullname, path,
-    code)], ``workers`` forks at a time."""
+    code)], ``workers`` forks at a time; ``on_survivor(index)`` as soon as one survives."""
     results, running, pending = {}, {}, list(jobs)
     while pending or running:
         while pending and len(running) < workers:
@@ -307,6 +307,8 @@ def run_all(jobs, tests, timeout, workers):
                 code = os.waitstatus_to_exitcode(status)
                 results[index] = "survived" if code == 0 else "killed"
                 del running[pid]
+                if code == 0 and on_survivor:
+                    on_survivor(index)
                 if len(results) % 25 == 0:
                     print(f"  ... {len(results)}/{len(jobs)}", flush=True)
             elif time.monotonic() > deadline:
@@ -428,7 +430,11 @@ def main():
         jobs = [(i, fullname, path, code)
                 for i, (mid, _line, code, _rel, fullname, path) in enumerate(found)
                 if (name, mid) not in equivalents]
-        outcomes = run_all(jobs, spec["tests"], timeout, args.workers)
+        # Each survivor as soon as it is known (a long run stopped early still tells).
+        outcomes = run_all(jobs, spec["tests"], timeout, args.workers,
+                           lambda i, found=found: print(
+                               f"  (survivor) {found[i][3]}:{found[i][1]}: {found[i][0]}",
+                               flush=True))
         killed = sum(1 for outcome in outcomes.values() if outcome != "survived")
         survivors = [found[i] for i, outcome in sorted(outcomes.items())
                      if outcome == "survived"]
