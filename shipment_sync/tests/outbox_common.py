@@ -8,11 +8,12 @@ import sys
 import uuid
 from datetime import timedelta
 from pathlib import Path
+from unittest.mock import patch
 from urllib.parse import urlsplit
 
 from odoo.tests import TransactionCase
 from odoo.tests.common import BlockedRequest, _super_send
-from odoo.tools import config
+from odoo.tools import SQL, config
 
 from odoo.addons.shipment_sync.models.shipment_sync_job import utcnow
 
@@ -155,6 +156,39 @@ class OutboxCase(TransactionCase):
         self.addCleanup(self.registry.leave_test_mode)
         self.Job = self.env["shipment.sync.job"]
         self.t0 = utcnow() + timedelta(seconds=1)
+        self.test_now = None  # the clock of the last run_worker
+        # Every enqueue of the test (the tests' own, business code's) happens on the
+        # test's clock, see _due_on_the_test_clock.
+        job_class = type(self.Job)
+        enqueue = job_class._enqueue
+
+        def _enqueue(model, *args, **kwargs):
+            job = enqueue(model, *args, **kwargs)
+            self._due_on_the_test_clock(job)
+            return job
+
+        patcher = patch.object(job_class, "_enqueue", _enqueue)
+        patcher.start()
+        self.addCleanup(patcher.stop)
+
+    def _due_on_the_test_clock(self, job):
+        """A new job is due at once: at its enqueue time (real time), which the
+        tests expect to be no later than the worker's clock of their next run
+        (``t0 + seconds``, ``t0`` taken in setUp one second ahead of real time).
+        On a loaded machine the set-up and the enqueues can take longer than that
+        second, and the job would not yet be due on the test's clock: the breaker
+        would miss a failure, a job would stay pending. A job enqueued later than
+        the test's current clock (the last run's, else ``t0``) is due at that
+        clock instead, as it is on an idle machine. A job the outbox itself
+        deferred (attempted, or already there) is left alone."""
+        clock = max(self.t0, self.test_now or self.t0)
+        self.env.flush_all()
+        self.env.cr.execute(SQL(
+            "UPDATE shipment_sync_job SET next_attempt_at = %s WHERE id IN %s "
+            "AND state = 'pending' AND attempts = 0 AND first_attempt_at IS NULL "
+            "AND next_attempt_at > %s", clock, tuple(job.ids) or (0,), clock))
+        if self.env.cr.rowcount:
+            job.invalidate_recordset(["next_attempt_at"])
 
     # -- helpers -------------------------------------------------------------------
     def enqueue(self, path="/orders", body=None, partner=None, **kw):
@@ -167,8 +201,8 @@ class OutboxCase(TransactionCase):
         in flight unless told otherwise: the step-by-step tests count calls."""
         kw.setdefault("calls_in_flight", 1)
         self.env.flush_all()
-        stats = self.Job._outbox_work(channels=channels, batch=batch,
-                                      now=self.t0 + timedelta(seconds=seconds), **kw)
+        self.test_now = self.t0 + timedelta(seconds=seconds)
+        stats = self.Job._outbox_work(channels=channels, batch=batch, now=self.test_now, **kw)
         self.env.invalidate_all()
         return stats
 
