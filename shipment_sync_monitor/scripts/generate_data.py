@@ -107,11 +107,11 @@ def generate(env, pickings=200_000, events=1_000_000, jobs=300_000, now=None, lo
     company, warehouse, partners, carriers = _setup(env)
     env.flush_all()
     cr = env.cr
+    clean(env)
     dropped = _drop_secondary_indexes(cr) if bulk else []
     if dropped:
         cr.execute("SET LOCAL maintenance_work_mem = '512MB'")
         log(f"  bulk load: {len(dropped)} secondary indexes dropped, rebuilt after the load")
-    clean(env)
     out_type = warehouse.out_type_id
     src = out_type.default_location_src_id.id
     dst = env.ref("stock.stock_location_customers").id
