@@ -13,3 +13,4 @@ from . import shipment_sync_lane
 from . import stock_picking_eta
 from . import shipment_sync_triage_rule
 from . import shipment_sync_exception_triage
+from . import shipment_sync_event
