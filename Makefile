@@ -3,8 +3,8 @@
 #                 artifacts; Odoo tests when Odoo 18 is found (ODOO_PATH or importable)
 #   make demo   - Odoo with the suite and demo data on http://localhost:8069 (admin/admin)
 PYTHON ?= python3
-ADDONS = shipment_sync shipment_sync_carrier shipment_sync_wms shipment_sync_monitor shipment_sync_channel \
-         shipment_sync_tms
+ADDONS = shipment_sync shipment_sync_portal shipment_sync_carrier shipment_sync_wms shipment_sync_monitor \
+         shipment_sync_channel shipment_sync_tms
 # The partners' published artifacts (recorded traffic, webhook vectors, OpenAPI documents),
 # read by the contract tests; relative paths are taken from the repository root.
 CONTRACTS_DIR ?= ../shared/contracts
@@ -86,6 +86,10 @@ check-wheels:  ## build the engine's and each addon's wheel, install them in a f
 .PHONY: check-uninstall
 check-uninstall:  ## install, uninstall (reverse dependency order) and reinstall the suite with demo: no residue
 	$(PYTHON) tools/check_uninstall.py
+
+.PHONY: check-wms-only
+check-wms-only:  ## install shipment_sync + shipment_sync_wms without demo: no Sales, no delivery carriers
+	$(PYTHON) tools/check_wms_only.py
 
 .PHONY: lint-strict
 lint-strict:  ## pylint-odoo's mandatory checks with none left out

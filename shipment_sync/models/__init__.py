@@ -15,12 +15,4 @@ from . import shipment_sync_partner_governance
 from . import shipment_sync_governance_event
 from . import shipment_sync_governance_outbox
 from . import shipment_sync_governance_picking
-from . import customer_text
-from . import shipment_sync_notification
-from . import shipment_sync_notification_template
-from . import stock_picking_notification
-from . import res_partner
-from . import res_company_notification
-from . import res_config_settings
-from . import stock_picking_portal
 from . import stock_picking_chatter

@@ -97,7 +97,7 @@ class ShipmentSyncSubscription(models.Model):
                 "correlation_id": picking.shipment_correlation_id,
                 "tracking_numbers": [t.strip() for t in (picking.carrier_tracking_ref or "")
                                      .split(",") if t.strip()],
-                "carrier": picking.carrier_id.name if picking.carrier_id else None,
+                "carrier": carrier.name if (carrier := picking._shipment_carrier()) else None,
                 "origin": picking.origin, "type": picking.picking_type_code,
             },
             previous_milestone=old_milestone, milestone=final.milestone,

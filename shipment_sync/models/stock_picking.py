@@ -34,6 +34,11 @@ class StockPicking(models.Model):
         "Correlation ID", copy=False, index=True, readonly=True,
         help="Sent to every partner with this shipment; shared by its backorders and returns.")
     shipment_event_ids = fields.One2many("shipment.sync.event", "picking_id", "Shipment events")
+    # The tracking number(s) partners match events with. Odoo's delivery
+    # framework (stock_delivery) declares the same field: both addons share
+    # the column, so a WMS-only install (no Sales, no delivery carriers)
+    # stores the tracking numbers its WMS confirms just the same.
+    carrier_tracking_ref = fields.Char(string="Tracking Reference", copy=False)
     shipment_tracking_keys = fields.Char(
         compute="_compute_shipment_tracking_keys", store=True, index="trigram",
         help="The tracking numbers as partners' events are matched with them "
@@ -68,6 +73,13 @@ class StockPicking(models.Model):
             "UPDATE stock_picking SET shipment_correlation_id = gen_random_uuid()::text "
             "WHERE shipment_correlation_id IS NULL"))
         return res
+
+    def _shipment_carrier(self):
+        """The transfer's delivery carrier (a ``delivery.carrier``) when Odoo's
+        delivery framework is installed and one is set, else None: the core
+        depends on stock only."""
+        self.ensure_one()
+        return (self.carrier_id or None) if "carrier_id" in self._fields else None
 
     @api.depends("carrier_tracking_ref")
     def _compute_shipment_tracking_keys(self):

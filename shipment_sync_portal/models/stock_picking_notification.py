@@ -9,12 +9,12 @@ from .customer_text import customer_when, exception_text, milestone_text
 #: companies may edit). Modules adding a kind override
 #: ``_shipment_notification_template``.
 NOTIFICATION_TEMPLATES = {
-    "handed_over": "shipment_sync.mail_template_shipment_handed_over",
-    "out_for_delivery": "shipment_sync.mail_template_shipment_out_for_delivery",
-    "available_for_pickup": "shipment_sync.mail_template_shipment_available_for_pickup",
-    "delivery_attempted": "shipment_sync.mail_template_shipment_delivery_attempted",
-    "delivered": "shipment_sync.mail_template_shipment_delivered",
-    "exception": "shipment_sync.mail_template_shipment_exception",
+    "handed_over": "shipment_sync_portal.mail_template_shipment_handed_over",
+    "out_for_delivery": "shipment_sync_portal.mail_template_shipment_out_for_delivery",
+    "available_for_pickup": "shipment_sync_portal.mail_template_shipment_available_for_pickup",
+    "delivery_attempted": "shipment_sync_portal.mail_template_shipment_delivery_attempted",
+    "delivered": "shipment_sync_portal.mail_template_shipment_delivered",
+    "exception": "shipment_sync_portal.mail_template_shipment_exception",
 }
 
 
@@ -34,7 +34,7 @@ class StockPicking(models.Model):
     def action_view_shipment_notifications(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(
-            "shipment_sync.shipment_sync_notification_action")
+            "shipment_sync_portal.shipment_sync_notification_action")
         action["domain"] = [("picking_id", "=", self.id)]
         return action
 
@@ -111,7 +111,7 @@ class StockPicking(models.Model):
         created = Notification._insert_rows(rows)
         if any(n.state == "pending" for n in created):
             # Runs right after this transaction commits, never inside it.
-            self.env.ref("shipment_sync.ir_cron_shipment_sync_notification").sudo()._trigger()
+            self.env.ref("shipment_sync_portal.ir_cron_shipment_sync_notification").sudo()._trigger()
         return created
 
     def _shipment_notification_recipient(self):
