@@ -2,6 +2,8 @@ import logging
 
 from odoo import api, fields, models
 
+from odoo.addons.shipment_sync.models.cron_retry import retry_conflicts
+
 from shipsync import retention
 
 _logger = logging.getLogger(__name__)
@@ -11,6 +13,7 @@ class ShipmentSyncEvent(models.Model):
     _inherit = "shipment.sync.event"
 
     @api.model
+    @retry_conflicts
     def _cron_purge_bodies(self, now=None, batch=retention.PURGE_BATCH):
         """The retention cron also deletes the dashboard's drill-down links
         nobody opened for ``retention.DRILLDOWN_LINK_DAYS`` days (its totals
