@@ -393,32 +393,38 @@ def main():
     rows, failed = [], False
     for name in names:
         spec = config["module"][name]
-        path = REPO / spec["path"]
-        fullname = spec["path"][:-3].replace("/", ".")
         select = set(spec["select"]) if spec.get("select") else None
-        found = mutants(path, select)[::args.sample]
-        if args.only:
-            wanted = survivors_of(args.only, spec["path"])
-            found = [m for m in found if m[0] in wanted]
+        # A module is one file (``path``) or a package's files (``paths``): its mutants
+        # are those of every file, each served under its own dotted name.
+        found = []
+        for rel in spec.get("paths") or [spec["path"]]:
+            path = REPO / rel
+            fullname = rel[:-3].replace("/", ".")
+            wanted = survivors_of(args.only, rel) if args.only else None
+            found += [(mid, line, code, rel, fullname, path)
+                      for mid, line, code in mutants(path, select)
+                      if wanted is None or mid in wanted]
+        found = found[::args.sample]
         if args.list:
-            for mid, line, _code in found:
+            for mid, line, _code, rel, _f, _p in found:
                 flag = " [equivalent]" if (name, mid) in equivalents else ""
-                print(f"{name}:{line}: {mid}{flag}")
+                print(f"{name}:{rel}:{line}: {mid}{flag}")
             continue
         started = time.monotonic()
-        base = run_in_fork(fullname, path, None, spec["tests"], 600)
+        base = run_in_fork("", REPO, None, spec["tests"], 600)
         base_time = time.monotonic() - started
         if base != "survived":
             print(f"{name}: the unmutated module fails its tests ({base}); not scored")
             failed = True
             continue
         timeout = args.timeout or max(10.0, 5 * base_time)
-        equivalent = sum(1 for mid, _l, _c in found if (name, mid) in equivalents)
-        jobs = [(i, fullname, path, code) for i, (mid, _line, code) in enumerate(found)
+        equivalent = sum(1 for m in found if (name, m[0]) in equivalents)
+        jobs = [(i, fullname, path, code)
+                for i, (mid, _line, code, _rel, fullname, path) in enumerate(found)
                 if (name, mid) not in equivalents]
         outcomes = run_all(jobs, spec["tests"], timeout, args.workers)
         killed = sum(1 for outcome in outcomes.values() if outcome != "survived")
-        survivors = [(found[i][1], found[i][0]) for i, outcome in sorted(outcomes.items())
+        survivors = [found[i] for i, outcome in sorted(outcomes.items())
                      if outcome == "survived"]
         scored = len(found) - equivalent
         score = 100.0 * killed / scored if scored else 100.0
@@ -430,8 +436,8 @@ def main():
               f"{time.monotonic() - started:.0f}s)",
               flush=True)
         if not args.quiet:
-            for line, mid in survivors:
-                print(f"  SURVIVED {spec['path']}:{line}: {mid}")
+            for mid, line, _code, rel, _f, _p in survivors:
+                print(f"  SURVIVED {rel}:{line}: {mid}")
         failed = failed or score < threshold
     if args.list:
         return 0

@@ -22,8 +22,8 @@ BOOTSTRAP = REPO / ".odoo"
 #: requirements.txt pins versions that predate Python 3.11 builds:
 #: requirements-odoo.txt holds the same packages with loosened pins.
 BOOTSTRAP_REQUIREMENTS = (REPO / "requirements-odoo.txt", REPO / "requirements.txt")
-ADDONS = ("shipment_sync", "shipment_sync_carrier", "shipment_sync_wms", "shipment_sync_monitor",
-          "shipment_sync_channel", "shipment_sync_tms")
+ADDONS = ("shipment_sync", "shipment_sync_portal", "shipment_sync_carrier", "shipment_sync_wms",
+          "shipment_sync_monitor", "shipment_sync_channel", "shipment_sync_tms")
 DB_HOST = os.environ.get("PGHOST", "127.0.0.1")
 DB_USER = os.environ.get("ODOO_DB_USER", "odoo")
 DB_PASSWORD = os.environ.get("ODOO_DB_PASSWORD", "odoo")

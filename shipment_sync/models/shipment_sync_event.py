@@ -8,6 +8,7 @@ import uuid
 from psycopg2 import errors as pg_errors
 
 from odoo import _, api, fields, models, sql_db
+from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
 from odoo.addons.base.models.ir_cron import ODOO_NOTIFY_FUNCTION
@@ -52,6 +53,8 @@ class ShipmentSyncEvent(models.Model):
 
     _name = "shipment.sync.event"
     _description = "Shipment Sync Event"
+    # The retention purge of bodies: shipment_sync_event_retention.py.
+    _inherit = ["shipment.sync.event.retention"]
     _order = "id desc"
     _rec_name = "display_name"
 
@@ -104,6 +107,8 @@ class ShipmentSyncEvent(models.Model):
     body_purged_at = fields.Datetime(
         readonly=True, help="The bodies of this row were blanked by the retention policy.")
     headers_json = fields.Text("Headers", readonly=True, groups="shipment_sync.group_manager")
+
+    can_reveal = fields.Boolean(compute="_compute_can_reveal")
 
     def _auto_init(self):
         res = super()._auto_init()
@@ -414,6 +419,55 @@ class ShipmentSyncEvent(models.Model):
             self.env["shipment.sync.audit.log"]._log("replay", events)
         events.with_user(self.env.ref("base.user_root"))._apply_now()
         return True
+
+    def _compute_can_reveal(self):
+        if not self.env.user.has_group("shipment_sync.group_manager") or not self.ids:
+            self.can_reveal = False
+            return
+        self.env.cr.execute(SQL(
+            "SELECT DISTINCT event_id FROM shipment_sync_payload_vault WHERE event_id IN %s",
+            tuple(self.ids)))
+        kept = {r[0] for r in self.env.cr.fetchall()}
+        for event in self:
+            event.can_reveal = event.id in kept
+
+    # ------------------------------------------------------------------
+    # reveal
+    # ------------------------------------------------------------------
+    def action_reveal_payload(self):
+        """Show the unmasked body of an event still within retention, to a
+        manager only, and log it."""
+        self.ensure_one()
+        if not self.env.user.has_group("shipment_sync.group_manager"):
+            raise AccessError(_("Only a Shipment Sync administrator may reveal a payload."))
+        self.check_access("read")
+        vault = self.env["shipment.sync.payload.vault"].sudo().search(
+            [("event_id", "=", self.id)], limit=1)
+        if not vault:
+            raise UserError(_("The full payload of this event is no longer kept (retention) "
+                              "or was never stored."))
+        self.env["shipment.sync.audit.log"]._log(
+            "reveal", self, note=_("Unmasked payload of event %s revealed.", self.id))
+        wizard = self.env["shipment.sync.reveal"].create({
+            "event_id": self.id, "body": vault.body})
+        return {"type": "ir.actions.act_window", "res_model": "shipment.sync.reveal",
+                "res_id": wizard.id, "view_mode": "form", "target": "new"}
+
+    # ------------------------------------------------------------------
+    # shadow events
+    # ------------------------------------------------------------------
+    def _shadow_resolve(self):
+        """Shadow events get their picking (as in production) but keep the
+        ``shadow`` state, which takes no part in the milestone replay."""
+        Picking = self.env["stock.picking"].sudo()
+        for event in self.filtered(lambda e: e.state == "shadow" and not e.picking_id):
+            picking = Picking._shipment_find(event.partner_id, event.tracking_number,
+                                             event.picking_ref, event.correlation_id,
+                                             event.company_id)
+            if picking:
+                event.picking_id = picking
+            else:
+                event.outcome_detail = _("No transfer matches the references yet.")
 
 
 class _CronWaker:

@@ -4,6 +4,7 @@ import os
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
+from shipsync import governance as gov
 from shipsync import outbox
 
 
@@ -18,8 +19,10 @@ class ShipmentSyncSubscription(models.Model):
 
     _name = "shipment.sync.subscription"
     _description = "Shipment Sync Event Subscription"
-    _inherit = ["mail.thread"]
+    _inherit = ["mail.thread", "shipment.sync.audit.mixin"]
     _order = "name, id"
+    _shipment_audit_secret_fields = ("secret",)
+    _shipment_audit_x2many_fields = ("milestone_ids",)
 
     name = fields.Char(required=True, tracking=True)
     active = fields.Boolean(default=True, tracking=True)
@@ -31,12 +34,17 @@ class ShipmentSyncSubscription(models.Model):
     url = fields.Char("Endpoint URL", required=True, tracking=True)
     event_type = fields.Selection(
         [(outbox.EVENT_MILESTONE_CHANGED, "Milestone changed")],
-        default=outbox.EVENT_MILESTONE_CHANGED, required=True)
+        default=outbox.EVENT_MILESTONE_CHANGED, required=True, tracking=True)
+    schema_version = fields.Selection(
+        gov.VERSION_SELECTION, "Payload schema version", default="1", required=True,
+        tracking=True,
+        help="Version of the shipment.milestone_changed body this subscriber receives "
+        "(the JSON Schemas ship in shipsync/schemas/milestone-event-v<n>.json).")
     milestone_ids = fields.Many2many(
         "shipment.sync.milestone", string="Milestones",
         help="Milestones to send. Empty: every milestone change.")
     outgoing_only = fields.Boolean(
-        "Deliveries only", default=True,
+        "Deliveries only", default=True, tracking=True,
         help="Only transfers of type Delivery (outgoing); untick for receipts and returns too.")
     secret = fields.Char(
         default=lambda self: _new_secret(), required=True, copy=False,
@@ -66,6 +74,9 @@ class ShipmentSyncSubscription(models.Model):
         for sub in self:
             sub.secret = _new_secret()
             sub.message_post(body=_("Secret rotated by %s.", self.env.user.name))
+        self.env["shipment.sync.audit.log"]._log(
+            "secret_rotation", self, note=_("Subscription secret rotated: the next delivery is "
+                                            "signed with the new secret."))
         return True
 
     def action_view_jobs(self):
@@ -97,7 +108,7 @@ class ShipmentSyncSubscription(models.Model):
                 "correlation_id": picking.shipment_correlation_id,
                 "tracking_numbers": [t.strip() for t in (picking.carrier_tracking_ref or "")
                                      .split(",") if t.strip()],
-                "carrier": picking.carrier_id.name if picking.carrier_id else None,
+                "carrier": carrier.name if (carrier := picking._shipment_carrier()) else None,
                 "origin": picking.origin, "type": picking.picking_type_code,
             },
             previous_milestone=old_milestone, milestone=final.milestone,
@@ -125,7 +136,11 @@ class ShipmentSyncSubscription(models.Model):
         if not sub.exists() or not sub.active:
             return outbox.Outcome(cancel=True, error="subscription archived or deleted")
         url, secret = sub.url, sub.secret
-        body = outbox.encode(payload.get("event"))
+        event = payload.get("event")
+        if sub.schema_version != "1" and event:
+            # The body in the version this subscriber receives.
+            event = gov.outbound_event(event, sub.schema_version)
+        body = outbox.encode(event)
         event_id = payload.get("event_id") or job.idempotency_key
 
         def call():

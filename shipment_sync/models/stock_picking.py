@@ -14,6 +14,18 @@ def _new_correlation_id():
     return str(uuid.uuid4())
 
 
+def automatic_author(env, author_id, email_from):
+    """``author_id`` for ``_message_compute_author``: OdooBot's partner when
+    nobody chose an author and the current user is the public user, else
+    ``author_id`` unchanged. A partner's webhook runs as Odoo's public user;
+    its milestones, tracked changes and exception notes must not read "Public
+    user" in the transfer's chatter: OdooBot signs them, as it signs what the
+    crons do."""
+    if author_id is None and not email_from and env.user._is_public():
+        return env.ref("base.partner_root").id
+    return author_id
+
+
 class StockPicking(models.Model):
     _inherit = "stock.picking"
 
@@ -34,6 +46,13 @@ class StockPicking(models.Model):
         "Correlation ID", copy=False, index=True, readonly=True,
         help="Sent to every partner with this shipment; shared by its backorders and returns.")
     shipment_event_ids = fields.One2many("shipment.sync.event", "picking_id", "Shipment events")
+    shipment_job_ids = fields.One2many("shipment.sync.job", "picking_id", "Outbox jobs")
+    shipment_job_count = fields.Integer(compute="_compute_shipment_job_count")
+    # The tracking number(s) partners match events with. Odoo's delivery
+    # framework (stock_delivery) declares the same field: both addons share
+    # the column, so a WMS-only install (no Sales, no delivery carriers)
+    # stores the tracking numbers its WMS confirms just the same.
+    carrier_tracking_ref = fields.Char(string="Tracking Reference", copy=False)
     shipment_tracking_keys = fields.Char(
         compute="_compute_shipment_tracking_keys", store=True, index="trigram",
         help="The tracking numbers as partners' events are matched with them "
@@ -65,6 +84,13 @@ class StockPicking(models.Model):
             "UPDATE stock_picking SET shipment_correlation_id = gen_random_uuid()::text "
             "WHERE shipment_correlation_id IS NULL"))
         return res
+
+    def _shipment_carrier(self):
+        """The transfer's delivery carrier (a ``delivery.carrier``) when Odoo's
+        delivery framework is installed and one is set, else None: the core
+        depends on stock only."""
+        self.ensure_one()
+        return (self.carrier_id or None) if "carrier_id" in self._fields else None
 
     @api.depends("carrier_tracking_ref")
     def _compute_shipment_tracking_keys(self):
@@ -231,8 +257,12 @@ class StockPicking(models.Model):
     def _shipment_on_milestone_change(self, old_milestone, final, news):
         """Hook: the canonical milestone of this picking changed from
         ``old_milestone`` to ``final.milestone`` (a shipsync ShipmentState);
-        ``news`` are the (event, step) pairs applied in this run. Overridden
-        by the outbox (subscriptions) and the notification features."""
+        ``news`` are the (event, step) pairs applied in this run: published
+        to the subscriptions through the outbox, in this transaction (if it
+        rolls back, nothing is sent). Other addons extend it (notifications,
+        ETA)."""
+        self.env["shipment.sync.subscription"]._outbox_publish_milestone(
+            self, old_milestone, final)
         return None
 
     def _shipment_notify(self, before, final, news, partner_by_code):
@@ -364,7 +394,15 @@ class StockPicking(models.Model):
         } for p in self])
         Event.invalidate_model()
         self._shipment_apply_events()
-        return Event.browse([i for i in ids if i])
+        events = Event.browse([i for i in ids if i])
+        if resolves_exception and events:
+            # A person closed the exception (form button, monitor workbench...),
+            # or a rule of the suite did (crons run as OdooBot): audited.
+            automatic = self.env.user == self.env.ref("base.user_root")
+            self.env["shipment.sync.audit.log"]._log(
+                "auto_resolution" if automatic else "manual_resolution", events,
+                note=message or None)
+        return events
 
     # ------------------------------------------------------------------
     # remedies offered on an exception (the monitor's workbench shows a
@@ -392,6 +430,25 @@ class StockPicking(models.Model):
                 resolves_exception=True,
                 message=_("Resolved by %s", self.env.user.name))
         return True
+
+    def _compute_shipment_job_count(self):
+        groups = self.env["shipment.sync.job"]._read_group(
+            [("picking_id", "in", self.ids)], ["picking_id"], ["__count"])
+        counts = {picking.id: count for picking, count in groups}
+        for picking in self:
+            picking.shipment_job_count = counts.get(picking.id, 0)
+
+    def _message_compute_author(self, author_id=None, email_from=None, raise_on_email=True):
+        return super()._message_compute_author(
+            automatic_author(self.env, author_id, email_from), email_from, raise_on_email)
+
+    def action_view_shipment_jobs(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "shipment_sync.shipment_sync_job_action")
+        action["domain"] = [("picking_id", "=", self.id)]
+        action["context"] = {"search_default_open": 0}
+        return action
 
     def action_view_shipment_events(self):
         self.ensure_one()
