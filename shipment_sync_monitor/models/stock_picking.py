@@ -2,6 +2,7 @@ from odoo import _, api, fields, models
 from odoo.tools import SQL, create_index
 
 from shipsync import eta
+from shipsync import milestones as ms
 
 from .monitor_indexes import ETA_LATE_RISK_INDEX, ETA_UNFOLDED_INDEX
 
@@ -13,8 +14,6 @@ IN_TRANSIT = ("handed_over", "picked_up", "in_transit", "out_for_delivery",
 _LEFT = IN_TRANSIT[1:] + ("delivered",)
 ETA_FIELDS = ("shipment_eta_predicted", "shipment_eta_p90", "shipment_eta_late_risk",
               "shipment_eta_late_hours", "shipment_eta_promised_date", "shipment_eta_lane_id")
-
-from shipsync import milestones as ms
 
 
 class StockPicking(models.Model):
