@@ -11,7 +11,6 @@ and pushed, gets the same id and is deduplicated by the event ledger.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -71,10 +70,6 @@ def parse_datetime(value: str | None, path: str = "$") -> datetime | None:
         raise PayloadError(SCHEMA_VIOLATION, message, path) from None
 
 
-def stable_id(prefix: str, *parts: object) -> str:
-    """A short deterministic id: ``<prefix>:<sha256 of the parts>[:24]``."""
-    text = "\x1f".join("" if part is None else str(part) for part in parts)
-    return f"{prefix}:{hashlib.sha256(text.encode('utf-8')).hexdigest()[:24]}"
 
 
 def clean_text(value: object) -> str:

@@ -383,7 +383,11 @@ class ShipmentSyncEvent(models.Model):
         return ms.MilestoneEvent(
             key=self.external_id or f"odoo:{self.id}",
             occurred_at=self.occurred_at or self.received_at,
-            milestone=self.milestone or None,
+            # A carrier's forward vocabulary on a return transfer means the way back.
+            milestone=ms.leg_milestone(self.milestone or None,
+                                       inbound=self.direction == "inbound",
+                                       return_leg=self.direction == "inbound"
+                                       and bool(self.picking_id.return_id)),
             partner=self.partner_id.code or "odoo",
             authoritative=self.authoritative,
             exception_reason=self.exception_reason or None,

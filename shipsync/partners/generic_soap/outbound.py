@@ -44,7 +44,7 @@ from shipsync.adapters.base import (
     to_decimal,
     validate_request,
 )
-from shipsync.normalizers import stable_id
+from shipsync.ids import event_id
 
 #: Track code -> (milestone, exception reason) of the sandbox's SOAP carrier.
 DEFAULT_STATUS_MAP: dict[str, tuple[str | None, str | None]] = {
@@ -103,7 +103,7 @@ def parse_track(reply: Any, status_map: dict, tracking_number: str = "") -> list
             continue
         milestone, reason = status_map.get(raw, (None, None))
         events.append(CanonicalEvent(
-            external_id=stable_id("soap", code, when.isoformat(), raw),
+            external_id=event_id("soap", code, when.isoformat(), raw),
             occurred_at=when, code=raw, milestone=milestone, exception_reason=reason,
             tracking_number=code, message=str(_field(item, "message") or ""),
             location=str(_field(item, "location") or "")))
