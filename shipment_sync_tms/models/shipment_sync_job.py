@@ -27,9 +27,8 @@ class ShipmentSyncJob(models.Model):
 
     @api.model
     def _outbox_handlers(self):
-        return {**super()._outbox_handlers(), tms.OPERATION: {
-            "prepare": "_tms_prepare_release", "done": "_tms_done_release",
-            "savepoint": False}}
+        return outbox.register(super()._outbox_handlers(), {tms.OPERATION: outbox.Handler(
+            prepare="_tms_prepare_release", done="_tms_done_release", savepoint=False)})
 
     @api.model
     def _tms_prepare_release(self, job, ctx):
