@@ -9,7 +9,7 @@
     "license": "LGPL-3",
     "development_status": "Beta",
     "maintainers": ["shipment-sync"],
-    "depends": ["shipment_sync", "stock_delivery"],
+    "depends": ["shipment_sync_portal", "stock_delivery"],
     "external_dependencies": {"python": ["shipsync>=18.0.1,<18.1"]},
     "data": [
         "security/shipment_sync_carrier_security.xml",
@@ -25,6 +25,9 @@
         "views/menus.xml",
     ],
     "demo": ["demo/shipment_sync_carrier_demo.xml"],
+    "assets": {
+        "web.assets_tests": ["shipment_sync_carrier/static/tests/tours/**/*"],
+    },
     "uninstall_hook": "uninstall_hook",
     "installable": True,
 }

@@ -9,7 +9,7 @@
     "license": "LGPL-3",
     "development_status": "Beta",
     "maintainers": ["shipment-sync"],
-    "depends": ["shipment_sync"],
+    "depends": ["shipment_sync_portal", "sale_stock", "stock_delivery"],
     "external_dependencies": {"python": ["shipsync>=18.0.1,<18.1"]},
     "data": [
         "security/shipment_sync_monitor_security.xml",

@@ -32,8 +32,8 @@ except ImportError:  # Python 3.10
     import tomli as tomllib
 
 REPO = Path(__file__).resolve().parent.parent
-ADDONS = ("shipment_sync", "shipment_sync_carrier", "shipment_sync_wms", "shipment_sync_monitor",
-          "shipment_sync_channel", "shipment_sync_tms")
+ADDONS = ("shipment_sync", "shipment_sync_portal", "shipment_sync_carrier", "shipment_sync_wms",
+          "shipment_sync_monitor", "shipment_sync_channel", "shipment_sync_tms")
 #: The engine's data files its wheel must carry (globs under shipsync/).
 ENGINE_DATA = ("schemas/*.json", "data/*.json", "partners/*/*.wsdl")
 

@@ -8,7 +8,6 @@ from . import test_outbox_subscription
 from . import test_outbox_processes
 from . import test_governance
 from . import test_governance_http
-from . import test_customer_notifications
-from . import test_portal
 from . import test_cron_retry
 from . import test_ingest_path
+from . import test_payload_viewer

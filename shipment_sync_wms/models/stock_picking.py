@@ -206,6 +206,7 @@ class StockPicking(models.Model):
         )
         values = PickingValues(self.name, self.state, moves, self.shipment_correlation_id or "")
         ship_to = self.partner_id
+        carrier = self._shipment_carrier()
         order = build_release(
             values, revision=revision, action=action,
             warehouse_code=self.picking_type_id.warehouse_id.code or "",
@@ -216,7 +217,8 @@ class StockPicking(models.Model):
                 "country_code": ship_to.country_id.code or "", "phone": ship_to.phone or "",
                 "email": ship_to.email or "",
             },
-            carrier=self.carrier_id.name or "", service=self.carrier_id.delivery_type or "",
+            carrier=carrier.name if carrier else "",
+            service=carrier.delivery_type if carrier else "",
             requested_date=self.scheduled_date.date() if self.scheduled_date else None,
         )
         return order.to_dict()

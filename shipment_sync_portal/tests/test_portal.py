@@ -10,12 +10,11 @@ from odoo import fields
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools.translate import code_translations
 
-from odoo.addons.shipment_sync.controllers.portal import BURST_PARAM, RATE_PARAM, _buckets
-from odoo.addons.shipment_sync.models.customer_text import exception_text, milestone_text
+from odoo.addons.shipment_sync.tests.common import T0, ShipmentSyncCommon, canonical_event, envelope
+from odoo.addons.shipment_sync_portal.controllers.portal import BURST_PARAM, RATE_PARAM, _buckets
+from odoo.addons.shipment_sync_portal.models.customer_text import exception_text, milestone_text
 
 from shipsync.normalizers import CanonicalEvent
-
-from .common import T0, ShipmentSyncCommon, canonical_event, envelope
 
 STREET = "12 Rue des Secrets"
 ZIP = "69003"
@@ -104,7 +103,7 @@ class TestTrackingPages(ShipmentSyncCommon, HttpCase):
     def test_token_page_speaks_the_customers_language(self):
         self.env["res.lang"]._activate_lang("fr_FR")
         self.journey(self.picking)
-        key = ("shipment_sync", "fr_FR")
+        key = ("shipment_sync_portal", "fr_FR")
         code_translations.get_python_translations(*key)  # loaded, then patched
         french = {self.text("in_transit"): "Votre colis est en route"}
         token = self.token_of(self.picking)
@@ -329,24 +328,3 @@ class TestTrackingPages(ShipmentSyncCommon, HttpCase):
         self.assertNotIn("Preparation", response.text)
         # and the order's delivery is one of the customer's shipments
         self.assertIn(delivery.name, self.url_open("/my/shipments").text)
-
-
-@tagged("post_install", "-at_install")
-class TestPayloadViewer(ShipmentSyncCommon, HttpCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.setup_shipment_sync()
-
-    def test_json_payload_is_indented_and_highlighted(self):
-        body = json.dumps({"id": "evt-1", "type": "shipment.updated", "data": {
-            "picking_ref": self.picking.name, "milestone": "in_transit",
-            "location": "Lyon"}})
-        ids = self.env["shipment.sync.event"]._insert_rows([{
-            "partner_id": self.partner.id, "partner_code": self.partner.code,
-            "company_id": self.partner.company_id.id, "direction": "inbound",
-            "external_id": "payload-viewer-1", "state": "received", "raw_body": body,
-            "received_at": fields.Datetime.now(), "occurred_at": fields.Datetime.now(),
-            "milestone": "in_transit", "is_mapped": True, "authoritative": True}])
-        self.start_tour(f"/odoo/action-shipment_sync.shipment_sync_event_action/{ids[0]}",
-                        "shipment_sync_json_payload_tour", login="admin")

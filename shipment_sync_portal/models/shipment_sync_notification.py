@@ -6,10 +6,10 @@ from psycopg2 import errors as pg_errors
 from odoo import _, api, fields, models
 from odoo.tools import SQL
 
-from shipsync import customer
+from odoo.addons.shipment_sync.models.cron_retry import retry_conflicts
+from odoo.addons.shipment_sync.models.transient_errors import is_transient_db_error
 
-from .cron_retry import retry_conflicts
-from .transient_errors import is_transient_db_error
+from shipsync import customer
 
 _logger = logging.getLogger(__name__)
 
@@ -131,7 +131,7 @@ class ShipmentSyncNotification(models.Model):
             "ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED", limit))
         pending = self.browse([r[0] for r in self.env.cr.fetchall()])
         left = [notification for notification in pending if notification._send() is False]
-        cron = self.env.ref("shipment_sync.ir_cron_shipment_sync_notification")
+        cron = self.env.ref("shipment_sync_portal.ir_cron_shipment_sync_notification")
         if len(pending) == limit:
             cron._trigger()
         if left:
@@ -168,7 +168,7 @@ class ShipmentSyncNotification(models.Model):
                 mail_id = template.with_context(
                     shipment_sync_notification_key=self.key,
                 ).send_mail(picking.id, force_send=False,
-                            email_layout_xmlid="shipment_sync.mail_layout_customer")
+                            email_layout_xmlid="shipment_sync_portal.mail_layout_customer")
                 mail = self.env["mail.mail"].browse(mail_id)
                 if not (mail.email_to or mail.recipient_ids.filtered("email")):
                     raise _NoAddress()
@@ -194,7 +194,7 @@ class ShipmentSyncNotification(models.Model):
         failed = self.filtered(lambda n: n.state == "failed")
         failed.write({"state": "pending", "error": False})
         if failed:
-            self.env.ref("shipment_sync.ir_cron_shipment_sync_notification")._trigger()
+            self.env.ref("shipment_sync_portal.ir_cron_shipment_sync_notification")._trigger()
         return True
 
 

@@ -17,11 +17,16 @@ from odoo.tools import mute_logger
 from odoo.tools.translate import code_translations
 
 from odoo.addons.shipment_sync.controllers.main import _buckets
-from odoo.addons.shipment_sync.models.customer_text import exception_text
+from odoo.addons.shipment_sync.tests.common import (
+    T0,
+    ShipmentSyncCommon,
+    canonical_event,
+    envelope,
+    race_two_transactions,
+)
+from odoo.addons.shipment_sync_portal.models.customer_text import exception_text
 
 from shipsync.normalizers import CanonicalEvent
-
-from .common import T0, ShipmentSyncCommon, canonical_event, envelope, race_two_transactions
 
 SECRET_MESSAGE = "Driver note: gate code 4471, call Bob"
 #: Odoo's own events happen now; the carrier's are around T0.
@@ -37,7 +42,7 @@ class TestCustomerNotifications(ShipmentSyncCommon, TransactionCase):
         cls.customer.write({"email": "ada@example.com", "lang": "en_US"})
         cls.opt_in(cls.env.company)
         cls.Notification = cls.env["shipment.sync.notification"]
-        cls.cron = cls.env.ref("shipment_sync.ir_cron_shipment_sync_notification")
+        cls.cron = cls.env.ref("shipment_sync_portal.ir_cron_shipment_sync_notification")
         # Notifications other addons' demo data left pending (the monitor's
         # demo exceptions) are queued first: the counts below are this class's.
         while cls.Notification._cron_send_notifications():
@@ -159,10 +164,10 @@ class TestCustomerNotifications(ShipmentSyncCommon, TransactionCase):
         self.customer.lang = "fr_FR"
         french = {"The parcel is delayed. We are keeping an eye on it.":
                   "Le colis a du retard. Nous le suivons de près."}
-        template = self.env.ref("shipment_sync.mail_template_shipment_exception")
+        template = self.env.ref("shipment_sync_portal.mail_template_shipment_exception")
         self.assertEqual(template._render_lang(self.picking.ids), {self.picking.id: "fr_FR"})
         self.ingest(None, 5, reason="delay_carrier")
-        key = ("shipment_sync", "fr_FR")
+        key = ("shipment_sync_portal", "fr_FR")
         code_translations.get_python_translations(*key)  # loaded, then patched
         with patch.dict(code_translations.python_translations, {key: french}):
             self.Notification._cron_send_notifications()
@@ -260,7 +265,7 @@ class TestCustomerNotifications(ShipmentSyncCommon, TransactionCase):
         broken, fine = self.make_picking(), self.make_picking()
         self.ingest("delivered", 10, picking=broken)
         self.ingest("out_for_delivery", 10, picking=fine)
-        template = self.env.ref("shipment_sync.mail_template_shipment_delivered")
+        template = self.env.ref("shipment_sync_portal.mail_template_shipment_delivered")
         template.body_html = '<p><t t-out="object.no_such_field.name"/></p>'
         with mute_logger("odoo.addons.shipment_sync.models.shipment_sync_notification",
                          "odoo.addons.mail.models.mail_render_mixin"):
@@ -348,14 +353,14 @@ class TestCustomerNotifications(ShipmentSyncCommon, TransactionCase):
             "location_id": warehouse.lot_stock_id.id,
             "location_dest_id": self.env.ref("stock.stock_location_customers").id,
         })
-        shared = self.env.ref("shipment_sync.mail_template_shipment_delivered")
+        shared = self.env.ref("shipment_sync_portal.mail_template_shipment_delivered")
         own = shared.copy({"subject": "Bravo: your parcel has arrived"})
         self.env["shipment.sync.notification.template"].create({
             "company_id": company_b.id, "kind": "delivered", "template_id": own.id})
         self.assertEqual(picking_b._shipment_notification_template("delivered"), own)
         self.assertEqual(self.picking._shipment_notification_template("delivered"), shared)
         self.assertEqual(picking_b._shipment_notification_template("out_for_delivery"),
-                         self.env.ref("shipment_sync.mail_template_shipment_out_for_delivery"))
+                         self.env.ref("shipment_sync_portal.mail_template_shipment_out_for_delivery"))
         picking_b._shipment_customer_notify("delivered")
         self.ingest("delivered", 10)
         self.Notification._cron_send_notifications()

@@ -66,7 +66,7 @@ class ShipmentTrackingPortal(CustomerPortal):
             "page_name": "shipment_tracking",
             "page_lang": lang,
         }
-        return request.render("shipment_sync.shipment_tracking_page", values,
+        return request.render("shipment_sync_portal.shipment_tracking_page", values,
                               headers=PAGE_HEADERS)
 
     def _tracking_lang(self, picking):
@@ -164,7 +164,7 @@ class ShipmentTrackingPortal(CustomerPortal):
             "searchbar_filters": filters,
             "filterby": filterby,
         })
-        return request.render("shipment_sync.portal_my_shipments", values)
+        return request.render("shipment_sync_portal.portal_my_shipments", values)
 
     @http.route("/my/shipments/<int:picking_id>", type="http", auth="user", website=True,
                 methods=["GET"], sitemap=False)
@@ -176,7 +176,7 @@ class ShipmentTrackingPortal(CustomerPortal):
             "tracking": picking._shipment_tracking_values(),
             "page_name": "shipment",
         })
-        return request.render("shipment_sync.portal_my_shipment", values)
+        return request.render("shipment_sync_portal.portal_my_shipment", values)
 
     def _shipment_portal_get(self, picking_id):
         """The user's own delivery order (sudo, after the ownership check), or 404."""

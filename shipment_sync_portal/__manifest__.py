@@ -1,0 +1,27 @@
+{
+    "name": "Shipment Sync: Customer Portal and Notifications",
+    "summary": "What the customer sees of a shipment: the public tracking page, the portal's "
+    "shipments, the sale order's tracking and opt-in milestone emails",
+    "version": "18.0.1.0.0",
+    "category": "Inventory/Delivery",
+    "author": "Shipment Sync",
+    "website": "https://github.com/shipment-sync",
+    "license": "LGPL-3",
+    "development_status": "Beta",
+    "maintainers": ["shipment-sync"],
+    "depends": ["shipment_sync", "portal", "sale_stock", "stock_delivery"],
+    "external_dependencies": {"python": ["shipsync>=18.0.1,<18.1"]},
+    "data": [
+        "security/ir.model.access.csv",
+        "data/mail_layout_data.xml",
+        "data/mail_template_data.xml",
+        "data/ir_cron_notification_data.xml",
+        "views/shipment_sync_notification_views.xml",
+        "views/res_partner_views.xml",
+        "views/res_config_settings_views.xml",
+        "views/portal_templates.xml",
+    ],
+    "demo": ["demo/shipment_sync_portal_demo.xml"],
+    "uninstall_hook": "uninstall_hook",
+    "installable": True,
+}

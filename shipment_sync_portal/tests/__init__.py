@@ -1,0 +1,2 @@
+from . import test_customer_notifications
+from . import test_portal
