@@ -20,7 +20,6 @@ import os
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -224,28 +223,6 @@ def to_decimal(value: Any) -> Decimal | None:
         return Decimal(str(value))
     except ArithmeticError:
         return None
-
-
-def parse_datetime(value: Any) -> datetime | None:
-    """ISO 8601 (``Z`` accepted) or epoch seconds/milliseconds -> aware UTC datetime."""
-    if value in (None, ""):
-        return None
-    if isinstance(value, datetime):
-        dt = value
-    elif isinstance(value, int | float) or (isinstance(value, str) and value.isdigit()):
-        num = float(value)
-        if num > 1e11:  # milliseconds
-            num /= 1000.0
-        return datetime.fromtimestamp(num, tz=timezone.utc)
-    else:
-        text = str(value).strip().replace("Z", "+00:00")
-        try:
-            dt = datetime.fromisoformat(text)
-        except ValueError:
-            return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc)
 
 
 def result_json(result: HttpResult) -> Any:

@@ -27,6 +27,7 @@ from typing import Any
 import requests
 from requests.structures import CaseInsensitiveDict
 
+from shipsync import dates
 from shipsync.adapters.base import (
     AdapterError,
     CancelResult,
@@ -40,7 +41,6 @@ from shipsync.adapters.base import (
     ShipmentResult,
     TransientError,
     classify_result,
-    parse_datetime,
     to_decimal,
     validate_request,
 )
@@ -98,7 +98,7 @@ def parse_track(reply: Any, status_map: dict, tracking_number: str = "") -> list
     events = []
     for item in _field(reply, "event") or []:
         raw = str(_field(item, "code") or "")
-        when = parse_datetime(_field(item, "time"))
+        when = dates.parse_datetime(_field(item, "time"), strict=False)
         if not raw or when is None:
             continue
         milestone, reason = status_map.get(raw, (None, None))
