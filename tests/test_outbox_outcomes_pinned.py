@@ -277,3 +277,11 @@ def test_a_claim_refused_by_the_open_breaker_keeps_its_state():
     shut = claim(policy, {"state": "open", "opened_at": T - 10})
     assert (shut.reason, shut.breaker["state"], shut.breaker["opened_at"]) == (
         "breaker_open", "open", T - 10)
+
+
+def test_an_outcome_s_defaults_are_pinned():
+    assert Outcome() == Outcome(status=None, error_class=None, error="", retry_after=None,
+                                body=b"", headers={}, elapsed_ms=0, data=None, cancel=False)
+    blank = Outcome()
+    assert (blank.error, blank.body, blank.headers, blank.cancel) == ("", b"", {}, False)
+    assert blank.cancel is False and blank.ok is True
