@@ -285,3 +285,11 @@ def test_an_outcome_s_defaults_are_pinned():
     blank = Outcome()
     assert (blank.error, blank.body, blank.headers, blank.cancel) == ("", b"", {}, False)
     assert blank.cancel is False and blank.ok is True
+
+
+def test_an_answer_shaped_object_without_the_optional_attributes_reads_as_their_defaults():
+    from types import SimpleNamespace
+
+    assert outbox.as_outcome(SimpleNamespace(status=204, error_class=None)) == Outcome(
+        status=204, error_class=None, error="", retry_after=None, body=b"", headers={},
+        elapsed_ms=0, data=None, cancel=False)
