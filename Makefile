@@ -46,8 +46,8 @@ bench-dispatch:  ## outbox dispatch vs OCA queue_job, 4 partners (BENCH_N=1000, 
 	LATENCY_MS=$(or $(LATENCY_MS),0) python3 tools/bench_dispatch.py $(if $(CRASH),--crash) $(if $(WORKERS),--workers $(WORKERS))
 
 .PHONY: bench-dashboard
-bench-dashboard:  ## KPI tile times vs a plain read_group on 200k pickings / 1M events / 300k jobs
-	$(PYTHON) tools/bench_dashboard.py
+bench-dashboard:  ## KPI tile times vs a plain read_group on 200k pickings / 1M events / 300k jobs (SCALE=10: and 10x, growth)
+	$(PYTHON) tools/bench_dashboard.py $(if $(SCALE),--scale $(SCALE))
 
 .PHONY: bench-wms
 bench-wms:  ## WMS ship confirmations (10 lines) vs plain button_validate (BENCH_N=2000)

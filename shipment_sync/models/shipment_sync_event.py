@@ -301,7 +301,10 @@ class ShipmentSyncEvent(models.Model):
     def _cron_apply_events(self, limit=APPLY_BATCH):
         """Apply received events, picking by picking. Claims events with SKIP
         LOCKED so several cron workers can run side by side; a picking another
-        worker holds is left for the next run."""
+        worker holds is left for the next run. A full batch tells the cron
+        (Odoo's progress API) that more remain: the cron worker runs the next
+        batch at once, in its own transaction, instead of waiting for a wake-up
+        (up to Odoo's batches per job; the trigger covers the rest)."""
         cr = self.env.cr
         cr.execute(SQL(
             "SELECT id FROM shipment_sync_event WHERE state = 'received' "
@@ -311,7 +314,9 @@ class ShipmentSyncEvent(models.Model):
             return 0
         events._resolve_pickings()
         busy = events.picking_id._shipment_apply_events(skip_locked=True)
-        if busy or len(events) == limit:
+        full = len(events) == limit
+        self.env["ir.cron"]._notify_progress(done=len(events), remaining=int(full))
+        if busy or full:
             self.env.ref("shipment_sync.ir_cron_apply_events")._trigger()
         return len(events)
 
@@ -344,6 +349,7 @@ class ShipmentSyncEvent(models.Model):
         Picking = self.env["stock.picking"].sudo()
         todo = self.filtered(lambda e: not e.picking_id and e.state == "received")
         by_name = self._pickings_by_name(todo)
+        found = {}
         for event in todo:
             picking = by_name.get(event.id)
             if picking is None:
@@ -351,10 +357,29 @@ class ShipmentSyncEvent(models.Model):
                                                  event.picking_ref, event.correlation_id,
                                                  event.company_id)
             if picking:
-                event.picking_id = picking
+                found[event.id] = picking.id
             else:
                 event.write({"state": "unmatched",
                              "outcome_detail": _("No transfer matches the references yet.")})
+        self._set_pickings(found)
+
+    def _set_pickings(self, picking_of):
+        """Store ``{event id: picking id}`` with one UPDATE (a burst resolves
+        hundreds of events, each to its own transfer), then drop what the cache
+        held of those links on both sides."""
+        if not picking_of:
+            return
+        self.flush_model(["picking_id"])
+        self.env.cr.execute(SQL(
+            "UPDATE shipment_sync_event AS e SET picking_id = v.picking_id, write_uid = %s, "
+            "write_date = %s FROM (VALUES %s) AS v(id, picking_id) WHERE e.id = v.id",
+            self.env.uid, fields.Datetime.now(),
+            SQL(", ").join(SQL("(%s, %s)", event_id, picking_id)
+                           for event_id, picking_id in picking_of.items())))
+        self.browse(list(picking_of)).invalidate_recordset(["picking_id", "write_uid",
+                                                            "write_date"])
+        self.env["stock.picking"].browse(set(picking_of.values())).invalidate_recordset(
+            ["shipment_event_ids"])
 
     def _pickings_by_name(self, events):
         """``{event id: picking}`` for the events that name their transfer and

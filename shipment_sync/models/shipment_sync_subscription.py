@@ -1,7 +1,7 @@
 import base64
 import os
 
-from odoo import _, api, fields, models
+from odoo import _, api, fields, models, tools
 from odoo.exceptions import ValidationError
 
 from shipsync import governance as gov
@@ -89,13 +89,40 @@ class ShipmentSyncSubscription(models.Model):
     # ------------------------------------------------------------------
     # publishing (called from stock.picking's milestone hook)
     # ------------------------------------------------------------------
+    @api.model_create_multi
+    def create(self, vals_list):
+        records = super().create(vals_list)
+        self.env.registry.clear_cache()
+        return records
+
+    def write(self, vals):
+        res = super().write(vals)
+        self.env.registry.clear_cache()
+        return res
+
+    def unlink(self):
+        res = super().unlink()
+        self.env.registry.clear_cache()
+        return res
+
+    def _subscriptions_of(self, company_id):
+        """The active subscriptions of this company (or of none). A burst of
+        milestone changes asks once per worker, not once per transfer: the ids
+        are cached until a subscription (or a partner's company) is written."""
+        ids = self._subscription_ids_of(company_id)
+        return self.sudo().browse(ids).exists() if ids else self.sudo().browse()
+
+    @tools.ormcache("company_id")
+    def _subscription_ids_of(self, company_id):
+        return tuple(self.sudo().search([("company_id", "in", (company_id, False))]).ids)
+
     @api.model
     def _outbox_publish_milestone(self, picking, old_milestone, final):
         """Enqueue one signed event per interested subscription, in the
         transaction that changed the milestone. The event id is stable (same
         shipment, milestone and time: same id), so recomputing a milestone
         never publishes it twice."""
-        subs = self.sudo().search([("company_id", "in", (picking.company_id.id, False))])
+        subs = self._subscriptions_of(picking.company_id.id)
         if not subs:
             return self.env["shipment.sync.job"]
         event_id = outbox.stable_id(

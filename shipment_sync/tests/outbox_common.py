@@ -9,15 +9,13 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 from unittest.mock import patch
-from urllib.parse import urlsplit
 
 from odoo.tests import TransactionCase
-from odoo.tests.common import BlockedRequest, _super_send
 from odoo.tools import SQL, config
 
-from odoo.addons.shipment_sync.models.shipment_sync_job import utcnow
-
 from shipsync.sandbox import Receiver
+
+from .loopback_common import LoopbackMixin
 
 WHSEC = "whsec_" + "b3V0Ym94LXN1YnNjcmlwdGlvbi1zZWNyZXQtMDEyMzQ1"
 
@@ -96,28 +94,17 @@ def cron_process(db):
                             stderr=subprocess.PIPE, text=True, env=_process_env())
 
 
-class OutboxCase(TransactionCase):
+class OutboxCase(LoopbackMixin, TransactionCase):
     """A receiver on loopback and a partner whose outbound calls go to it.
 
     ``run_worker`` runs the worker inside the test transaction (the registry is
     in test mode, so the worker's own cursors are savepoints of the test's and
-    everything is rolled back at the end)."""
-
-    @classmethod
-    def _request_handler(cls, s, r, /, **kw):
-        """Odoo's test guard against external requests assumes a single number
-        as timeout (it compares ``timeout < 10``); the outbox always passes
-        ``(connect, read)``. Same guard, loopback only, timeouts untouched."""
-        if urlsplit(r.url).hostname not in ("127.0.0.1", "localhost"):
-            raise BlockedRequest(f"External requests verboten (was {r.method} {r.url})")
-        return _super_send(s, r, **kw)
+    everything is rolled back at the end), its clock at an explicit time."""
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.receiver = Receiver(port=0).start()
-        cls.addClassCleanup(cls.receiver.stop)
-        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
+        cls.receiver = cls.start_sandbox(Receiver(port=0))
         cls.partner = cls.make_partner("Outbox Carrier")
         cls.product = cls.env["product.product"].create(
             {"name": "Outbox Widget", "is_storable": True})
@@ -155,7 +142,6 @@ class OutboxCase(TransactionCase):
         self.registry.enter_test_mode(self.cr)
         self.addCleanup(self.registry.leave_test_mode)
         self.Job = self.env["shipment.sync.job"]
-        self.t0 = utcnow() + timedelta(seconds=1)
         self.test_now = None  # the clock of the last run_worker
         # Every enqueue of the test (the tests' own, business code's) happens on the
         # test's clock, see _due_on_the_test_clock.
