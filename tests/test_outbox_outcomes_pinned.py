@@ -48,6 +48,11 @@ class PartnerDown(Exception):
     (PartnerDown("refused", http_status=500), (None, "adapter_error", None)),
     (PartnerDown("refused", http_status=399), (None, "adapter_error", None)),
     (PartnerDown("refused", http_status=99), (None, "adapter_error", None)),
+    # a status is one from 100 to 599 (a retryable 1xx is an unparseable answer)
+    (PartnerDown("early", retryable=True, http_status=100), (100, "invalid_response", None)),
+    (PartnerDown("early", retryable=True, http_status=99), (None, "network", None)),
+    (PartnerDown("busy", retryable=True, http_status=599), (599, "http_5xx", None)),
+    (PartnerDown("busy", retryable=True, http_status=600), (None, "network", None)),
     (ValueError("bug"), (None, "adapter_error", None)),
 ])
 def test_outcome_from_exception(exc, expected):
