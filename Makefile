@@ -46,8 +46,8 @@ bench-dispatch:  ## outbox dispatch vs OCA queue_job, 4 partners (BENCH_N=1000, 
 	LATENCY_MS=$(or $(LATENCY_MS),0) python3 tools/bench_dispatch.py $(if $(CRASH),--crash) $(if $(WORKERS),--workers $(WORKERS))
 
 .PHONY: bench-dashboard
-bench-dashboard:  ## KPI tile times vs a plain read_group on 200k pickings / 1M events / 300k jobs
-	$(PYTHON) tools/bench_dashboard.py
+bench-dashboard:  ## KPI tile times vs a plain read_group on 200k pickings / 1M events / 300k jobs (SCALE=10: and 10x, growth)
+	$(PYTHON) tools/bench_dashboard.py $(if $(SCALE),--scale $(SCALE))
 
 .PHONY: bench-wms
 bench-wms:  ## WMS ship confirmations (10 lines) vs plain button_validate (BENCH_N=2000)
@@ -72,11 +72,7 @@ readme:  ## regenerate each addon's README.rst and static/description/index.html
 .PHONY: lint
 lint:  ## ruff, pylint-odoo's mandatory checks and the generated addon readmes (what CI checks)
 	$(PYTHON) -m ruff check .
-	@# consider-merging-classes-inherited is left out until the models extended from several
-	@# files of one addon (stock.picking, res.company, shipment.sync.job, delivery.carrier,
-	@# res.config.settings) are folded into one class each: `make lint-strict` lists them.
-	$(PYTHON) -m pylint --rcfile=.pylintrc-mandatory --output-format=text \
-		--disable=consider-merging-classes-inherited $(ADDONS)
+	$(PYTHON) -m pylint --rcfile=.pylintrc-mandatory --output-format=text $(ADDONS)
 	$(PYTHON) tools/gen_addon_readme.py --check
 
 .PHONY: check-wheels
@@ -90,10 +86,6 @@ check-uninstall:  ## install, uninstall (reverse dependency order) and reinstall
 .PHONY: check-wms-only
 check-wms-only:  ## install shipment_sync + shipment_sync_wms without demo: no Sales, no delivery carriers
 	$(PYTHON) tools/check_wms_only.py
-
-.PHONY: lint-strict
-lint-strict:  ## pylint-odoo's mandatory checks with none left out
-	$(PYTHON) -m pylint --rcfile=.pylintrc-mandatory --output-format=text $(ADDONS)
 
 .PHONY: mutation
 mutation:  ## mutation score per policy module (slow; MODULES="retry breaker" to narrow, MUTATION_ARGS="--sample 3 --timeout 30")

@@ -8,6 +8,7 @@ import uuid
 from psycopg2 import errors as pg_errors
 
 from odoo import _, api, fields, models, sql_db
+from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
 from odoo.addons.base.models.ir_cron import ODOO_NOTIFY_FUNCTION
@@ -52,6 +53,8 @@ class ShipmentSyncEvent(models.Model):
 
     _name = "shipment.sync.event"
     _description = "Shipment Sync Event"
+    # The retention purge of bodies: shipment_sync_event_retention.py.
+    _inherit = ["shipment.sync.event.retention"]
     _order = "id desc"
     _rec_name = "display_name"
 
@@ -104,6 +107,8 @@ class ShipmentSyncEvent(models.Model):
     body_purged_at = fields.Datetime(
         readonly=True, help="The bodies of this row were blanked by the retention policy.")
     headers_json = fields.Text("Headers", readonly=True, groups="shipment_sync.group_manager")
+
+    can_reveal = fields.Boolean(compute="_compute_can_reveal")
 
     def _auto_init(self):
         res = super()._auto_init()
@@ -296,7 +301,10 @@ class ShipmentSyncEvent(models.Model):
     def _cron_apply_events(self, limit=APPLY_BATCH):
         """Apply received events, picking by picking. Claims events with SKIP
         LOCKED so several cron workers can run side by side; a picking another
-        worker holds is left for the next run."""
+        worker holds is left for the next run. A full batch tells the cron
+        (Odoo's progress API) that more remain: the cron worker runs the next
+        batch at once, in its own transaction, instead of waiting for a wake-up
+        (up to Odoo's batches per job; the trigger covers the rest)."""
         cr = self.env.cr
         cr.execute(SQL(
             "SELECT id FROM shipment_sync_event WHERE state = 'received' "
@@ -306,7 +314,9 @@ class ShipmentSyncEvent(models.Model):
             return 0
         events._resolve_pickings()
         busy = events.picking_id._shipment_apply_events(skip_locked=True)
-        if busy or len(events) == limit:
+        full = len(events) == limit
+        self.env["ir.cron"]._notify_progress(done=len(events), remaining=int(full))
+        if busy or full:
             self.env.ref("shipment_sync.ir_cron_apply_events")._trigger()
         return len(events)
 
@@ -339,6 +349,7 @@ class ShipmentSyncEvent(models.Model):
         Picking = self.env["stock.picking"].sudo()
         todo = self.filtered(lambda e: not e.picking_id and e.state == "received")
         by_name = self._pickings_by_name(todo)
+        found = {}
         for event in todo:
             picking = by_name.get(event.id)
             if picking is None:
@@ -346,10 +357,29 @@ class ShipmentSyncEvent(models.Model):
                                                  event.picking_ref, event.correlation_id,
                                                  event.company_id)
             if picking:
-                event.picking_id = picking
+                found[event.id] = picking.id
             else:
                 event.write({"state": "unmatched",
                              "outcome_detail": _("No transfer matches the references yet.")})
+        self._set_pickings(found)
+
+    def _set_pickings(self, picking_of):
+        """Store ``{event id: picking id}`` with one UPDATE (a burst resolves
+        hundreds of events, each to its own transfer), then drop what the cache
+        held of those links on both sides."""
+        if not picking_of:
+            return
+        self.flush_model(["picking_id"])
+        self.env.cr.execute(SQL(
+            "UPDATE shipment_sync_event AS e SET picking_id = v.picking_id, write_uid = %s, "
+            "write_date = %s FROM (VALUES %s) AS v(id, picking_id) WHERE e.id = v.id",
+            self.env.uid, fields.Datetime.now(),
+            SQL(", ").join(SQL("(%s, %s)", event_id, picking_id)
+                           for event_id, picking_id in picking_of.items())))
+        self.browse(list(picking_of)).invalidate_recordset(["picking_id", "write_uid",
+                                                            "write_date"])
+        self.env["stock.picking"].browse(set(picking_of.values())).invalidate_recordset(
+            ["shipment_event_ids"])
 
     def _pickings_by_name(self, events):
         """``{event id: picking}`` for the events that name their transfer and
@@ -414,6 +444,55 @@ class ShipmentSyncEvent(models.Model):
             self.env["shipment.sync.audit.log"]._log("replay", events)
         events.with_user(self.env.ref("base.user_root"))._apply_now()
         return True
+
+    def _compute_can_reveal(self):
+        if not self.env.user.has_group("shipment_sync.group_manager") or not self.ids:
+            self.can_reveal = False
+            return
+        self.env.cr.execute(SQL(
+            "SELECT DISTINCT event_id FROM shipment_sync_payload_vault WHERE event_id IN %s",
+            tuple(self.ids)))
+        kept = {r[0] for r in self.env.cr.fetchall()}
+        for event in self:
+            event.can_reveal = event.id in kept
+
+    # ------------------------------------------------------------------
+    # reveal
+    # ------------------------------------------------------------------
+    def action_reveal_payload(self):
+        """Show the unmasked body of an event still within retention, to a
+        manager only, and log it."""
+        self.ensure_one()
+        if not self.env.user.has_group("shipment_sync.group_manager"):
+            raise AccessError(_("Only a Shipment Sync administrator may reveal a payload."))
+        self.check_access("read")
+        vault = self.env["shipment.sync.payload.vault"].sudo().search(
+            [("event_id", "=", self.id)], limit=1)
+        if not vault:
+            raise UserError(_("The full payload of this event is no longer kept (retention) "
+                              "or was never stored."))
+        self.env["shipment.sync.audit.log"]._log(
+            "reveal", self, note=_("Unmasked payload of event %s revealed.", self.id))
+        wizard = self.env["shipment.sync.reveal"].create({
+            "event_id": self.id, "body": vault.body})
+        return {"type": "ir.actions.act_window", "res_model": "shipment.sync.reveal",
+                "res_id": wizard.id, "view_mode": "form", "target": "new"}
+
+    # ------------------------------------------------------------------
+    # shadow events
+    # ------------------------------------------------------------------
+    def _shadow_resolve(self):
+        """Shadow events get their picking (as in production) but keep the
+        ``shadow`` state, which takes no part in the milestone replay."""
+        Picking = self.env["stock.picking"].sudo()
+        for event in self.filtered(lambda e: e.state == "shadow" and not e.picking_id):
+            picking = Picking._shipment_find(event.partner_id, event.tracking_number,
+                                             event.picking_ref, event.correlation_id,
+                                             event.company_id)
+            if picking:
+                event.picking_id = picking
+            else:
+                event.outcome_detail = _("No transfer matches the references yet.")
 
 
 class _CronWaker:

@@ -6,11 +6,13 @@ import threading
 import uuid
 from datetime import datetime, timezone
 
+from markupsafe import Markup
+
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
-from shipsync import outbox
+from shipsync import outbox, pii
 
 from .cron_retry import retry_conflicts
 from .shipment_sync_job_attempt import ERROR_CLASS_SELECTION
@@ -58,20 +60,25 @@ def new_worker_id():
             f"{uuid.uuid4().hex[:6]}")
 
 
+# The worker (an AbstractModel this model composes) must be defined before the
+# model, and it imports the constants above: imported here, not at the top.
+from . import shipment_sync_job_worker  # noqa: E402, F401
+
+
 class ShipmentSyncJob(models.Model):
     """Transactional outbox: one durable job per outbound call.
 
     Other addons enqueue with :meth:`_enqueue` inside their business
     transaction and register the operations they handle in
     :meth:`_outbox_handlers`. Workers (``ir.cron``, see
-    ``shipment_sync_job_worker`` methods below) claim jobs with
-    ``FOR UPDATE SKIP LOCKED`` and a lease, call outside any lock and record
+    ``shipment.sync.job.worker`` in shipment_sync_job_worker.py) claim jobs
+    with ``FOR UPDATE SKIP LOCKED`` and a lease, call outside any lock and record
     the outcome in a new transaction; every decision comes from
     ``shipsync.outbox``."""
 
     _name = "shipment.sync.job"
     _description = "Shipment Sync Outbox Job"
-    _inherit = ["mail.thread"]
+    _inherit = ["mail.thread", "shipment.sync.job.worker"]
     _order = "id desc"
 
     partner_id = fields.Many2one("shipment.sync.partner", required=True, index=True,
@@ -80,7 +87,10 @@ class ShipmentSyncJob(models.Model):
     operation = fields.Char(required=True, index=True, readonly=True)
     picking_id = fields.Many2one("stock.picking", index=True, readonly=True,
                                  ondelete="set null")
+    # Outbound payloads carry addresses and contacts: managers only (workers
+    # and hooks run as the superuser; enqueueing is plain SQL).
     payload = fields.Text(
+        groups="shipment_sync.group_manager",
         help="JSON. A manager may edit it on a dead or cancelled job before replaying it; "
         "every edit is recorded in the chatter.")
     idempotency_key = fields.Char(
@@ -268,9 +278,21 @@ class ShipmentSyncJob(models.Model):
     # dead letters: replay, cancel, edit payload
     # ------------------------------------------------------------------
     def write(self, vals):
-        if "payload" in vals and not self.env.context.get("shipment_sync_outbox_internal"):
+        edited = "payload" in vals and not self.env.context.get("shipment_sync_outbox_internal")
+        if edited:
             self._outbox_audit_payload(vals["payload"])
-        return super().write(vals)
+        res = super().write(vals)
+        if edited:
+            self.env["shipment.sync.audit.log"]._log(
+                "payload_edit", self, note=_("Payload edited before a replay."))
+        return res
+
+    @api.returns("mail.message", lambda value: value.id)
+    def message_post(self, **kwargs):
+        # Job messages quote payloads and partner answers: mask personal data.
+        if kwargs.get("body"):
+            kwargs["body"] = _mask_body(kwargs["body"])
+        return super().message_post(**kwargs)
 
     def _outbox_audit_payload(self, new_payload):
         if not self.env.user.has_group("shipment_sync.group_manager"):
@@ -302,6 +324,7 @@ class ShipmentSyncJob(models.Model):
             job.message_post(body=_("Replayed by %(user)s with idempotency key %(key)s.",
                                     user=self.env.user.name, key=job.idempotency_key))
         self._outbox_trigger(tuple({job.channel for job in jobs}))
+        self.env["shipment.sync.audit.log"]._log("replay", jobs)
         return True
 
     def action_cancel(self):
@@ -356,3 +379,10 @@ class ShipmentSyncJob(models.Model):
         if purged:
             _logger.info("outbox: purged %s finished jobs", purged)
         return purged
+
+
+def _mask_body(body):
+    """Mask a chatter body, keeping it Markup when it was."""
+    if isinstance(body, Markup):
+        return Markup(pii.mask_text(str(body)))
+    return pii.mask_text(body)

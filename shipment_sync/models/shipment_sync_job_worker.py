@@ -1,5 +1,6 @@
 """The outbox worker: claims due jobs, calls partners outside any
-transaction and commits each outcome (the model is in shipment_sync_job.py)."""
+transaction and commits each outcome (an AbstractModel composed by the model
+in shipment_sync_job.py)."""
 
 import contextlib
 import dataclasses
@@ -17,7 +18,7 @@ from psycopg2.extensions import ISOLATION_LEVEL_READ_COMMITTED
 from odoo import _, api, models
 from odoo.tools import SQL, config
 
-from shipsync import outbox, transport
+from shipsync import outbox, pii, transport
 
 from .shipment_sync_job import (
     BATCH,
@@ -36,8 +37,12 @@ from .shipment_sync_job import (
 _logger = logging.getLogger(__name__)
 
 
-class ShipmentSyncJob(models.Model):
-    _inherit = "shipment.sync.job"
+class ShipmentSyncJobWorker(models.AbstractModel):
+    """The outbox worker, composed by ``shipment.sync.job`` (its methods run on
+    jobs)."""
+
+    _name = "shipment.sync.job.worker"
+    _description = "Shipment Sync outbox worker"
 
     # ------------------------------------------------------------------
     # the worker
@@ -50,8 +55,8 @@ class ShipmentSyncJob(models.Model):
         after this hook ran: the notification is sent a few times during the
         first seconds (best effort; the sweep remains the fallback)."""
         res = super()._register_hook()
-        if config.get("stop_after_init") or self.env.registry.in_test_mode():
-            return res
+        if self._abstract or config.get("stop_after_init") or self.env.registry.in_test_mode():
+            return res  # once, for the jobs (not for this mixin itself)
         try:
             with self.env.cr.savepoint(flush=False):
                 self.env.cr.execute(SQL(
@@ -645,9 +650,10 @@ class ShipmentSyncJob(models.Model):
     @api.model
     def _outbox_mask_text(self, text):
         """What of a partner's answer or error may be written (attempt excerpt and
-        error, the job's last error): as is here; personal data is masked by
-        the governance part of the addon, before anything is written."""
-        return text
+        error, the job's last error): personal data masked, before anything is
+        written (the settle statement writes the masked text; nothing is read
+        back)."""
+        return pii.mask_text(text)
 
     def _outbox_after(self, settlement, outcome, operation):
         """Hooks of a finished job: the handler's ``done`` / ``dead``, and the

@@ -11,13 +11,17 @@ from shipsync.retry import RetryPolicy
 BREAKER_STATES = [("closed", "Closed"), ("open", "Open"), ("half_open", "Half-open (probing)")]
 
 
-class ShipmentSyncPartner(models.Model):
-    """Outbound policy of a partner: timeouts, concurrency, rate limit, retries,
-    circuit breaker, ordering and retention of its outbox jobs. The policy is
-    plain values for ``shipsync.outbox``; the breaker state is stored here and
-    only ever written by the outbox workers (row locked, plain SQL)."""
+class ShipmentSyncPartnerOutbox(models.AbstractModel):
+    """Outbound policy of a partner, composed by ``shipment.sync.partner``:
+    timeouts, concurrency, rate limit, retries, circuit breaker, ordering and
+    retention of its outbox jobs. The policy is plain values for
+    ``shipsync.outbox``; the breaker state is stored on the partner and only
+    ever written by the outbox workers (row locked, plain SQL)."""
 
-    _inherit = "shipment.sync.partner"
+    _name = "shipment.sync.partner.outbox"
+    _description = "Shipment Sync partner: outbound policy"
+    # Its fields are tracked in the partner's chatter.
+    _inherit = ["mail.thread"]
 
     outbox_base_url = fields.Char(
         "Outbound base URL", tracking=True,

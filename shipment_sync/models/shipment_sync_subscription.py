@@ -1,9 +1,10 @@
 import base64
 import os
 
-from odoo import _, api, fields, models
+from odoo import _, api, fields, models, tools
 from odoo.exceptions import ValidationError
 
+from shipsync import governance as gov
 from shipsync import outbox
 
 
@@ -18,8 +19,10 @@ class ShipmentSyncSubscription(models.Model):
 
     _name = "shipment.sync.subscription"
     _description = "Shipment Sync Event Subscription"
-    _inherit = ["mail.thread"]
+    _inherit = ["mail.thread", "shipment.sync.audit.mixin"]
     _order = "name, id"
+    _shipment_audit_secret_fields = ("secret",)
+    _shipment_audit_x2many_fields = ("milestone_ids",)
 
     name = fields.Char(required=True, tracking=True)
     active = fields.Boolean(default=True, tracking=True)
@@ -31,12 +34,17 @@ class ShipmentSyncSubscription(models.Model):
     url = fields.Char("Endpoint URL", required=True, tracking=True)
     event_type = fields.Selection(
         [(outbox.EVENT_MILESTONE_CHANGED, "Milestone changed")],
-        default=outbox.EVENT_MILESTONE_CHANGED, required=True)
+        default=outbox.EVENT_MILESTONE_CHANGED, required=True, tracking=True)
+    schema_version = fields.Selection(
+        gov.VERSION_SELECTION, "Payload schema version", default="1", required=True,
+        tracking=True,
+        help="Version of the shipment.milestone_changed body this subscriber receives "
+        "(the JSON Schemas ship in shipsync/schemas/milestone-event-v<n>.json).")
     milestone_ids = fields.Many2many(
         "shipment.sync.milestone", string="Milestones",
         help="Milestones to send. Empty: every milestone change.")
     outgoing_only = fields.Boolean(
-        "Deliveries only", default=True,
+        "Deliveries only", default=True, tracking=True,
         help="Only transfers of type Delivery (outgoing); untick for receipts and returns too.")
     secret = fields.Char(
         default=lambda self: _new_secret(), required=True, copy=False,
@@ -66,6 +74,9 @@ class ShipmentSyncSubscription(models.Model):
         for sub in self:
             sub.secret = _new_secret()
             sub.message_post(body=_("Secret rotated by %s.", self.env.user.name))
+        self.env["shipment.sync.audit.log"]._log(
+            "secret_rotation", self, note=_("Subscription secret rotated: the next delivery is "
+                                            "signed with the new secret."))
         return True
 
     def action_view_jobs(self):
@@ -78,13 +89,40 @@ class ShipmentSyncSubscription(models.Model):
     # ------------------------------------------------------------------
     # publishing (called from stock.picking's milestone hook)
     # ------------------------------------------------------------------
+    @api.model_create_multi
+    def create(self, vals_list):
+        records = super().create(vals_list)
+        self.env.registry.clear_cache()
+        return records
+
+    def write(self, vals):
+        res = super().write(vals)
+        self.env.registry.clear_cache()
+        return res
+
+    def unlink(self):
+        res = super().unlink()
+        self.env.registry.clear_cache()
+        return res
+
+    def _subscriptions_of(self, company_id):
+        """The active subscriptions of this company (or of none). A burst of
+        milestone changes asks once per worker, not once per transfer: the ids
+        are cached until a subscription (or a partner's company) is written."""
+        ids = self._subscription_ids_of(company_id)
+        return self.sudo().browse(ids).exists() if ids else self.sudo().browse()
+
+    @tools.ormcache("company_id")
+    def _subscription_ids_of(self, company_id):
+        return tuple(self.sudo().search([("company_id", "in", (company_id, False))]).ids)
+
     @api.model
     def _outbox_publish_milestone(self, picking, old_milestone, final):
         """Enqueue one signed event per interested subscription, in the
         transaction that changed the milestone. The event id is stable (same
         shipment, milestone and time: same id), so recomputing a milestone
         never publishes it twice."""
-        subs = self.sudo().search([("company_id", "in", (picking.company_id.id, False))])
+        subs = self._subscriptions_of(picking.company_id.id)
         if not subs:
             return self.env["shipment.sync.job"]
         event_id = outbox.stable_id(
@@ -125,7 +163,11 @@ class ShipmentSyncSubscription(models.Model):
         if not sub.exists() or not sub.active:
             return outbox.Outcome(cancel=True, error="subscription archived or deleted")
         url, secret = sub.url, sub.secret
-        body = outbox.encode(payload.get("event"))
+        event = payload.get("event")
+        if sub.schema_version != "1" and event:
+            # The body in the version this subscriber receives.
+            event = gov.outbound_event(event, sub.schema_version)
+        body = outbox.encode(event)
         event_id = payload.get("event_id") or job.idempotency_key
 
         def call():

@@ -14,6 +14,18 @@ def _new_correlation_id():
     return str(uuid.uuid4())
 
 
+def automatic_author(env, author_id, email_from):
+    """``author_id`` for ``_message_compute_author``: OdooBot's partner when
+    nobody chose an author and the current user is the public user, else
+    ``author_id`` unchanged. A partner's webhook runs as Odoo's public user;
+    its milestones, tracked changes and exception notes must not read "Public
+    user" in the transfer's chatter: OdooBot signs them, as it signs what the
+    crons do."""
+    if author_id is None and not email_from and env.user._is_public():
+        return env.ref("base.partner_root").id
+    return author_id
+
+
 class StockPicking(models.Model):
     _inherit = "stock.picking"
 
@@ -34,6 +46,8 @@ class StockPicking(models.Model):
         "Correlation ID", copy=False, index=True, readonly=True,
         help="Sent to every partner with this shipment; shared by its backorders and returns.")
     shipment_event_ids = fields.One2many("shipment.sync.event", "picking_id", "Shipment events")
+    shipment_job_ids = fields.One2many("shipment.sync.job", "picking_id", "Outbox jobs")
+    shipment_job_count = fields.Integer(compute="_compute_shipment_job_count")
     # The tracking number(s) partners match events with. Odoo's delivery
     # framework (stock_delivery) declares the same field: both addons share
     # the column, so a WMS-only install (no Sales, no delivery carriers)
@@ -188,17 +202,37 @@ class StockPicking(models.Model):
     def _shipment_apply_events(self, skip_locked=False):
         """Replay every event of each picking through the shipsync state
         machine and store the outcome. Returns the pickings skipped because
-        another transaction holds them (only with skip_locked)."""
+        another transaction holds them (only with skip_locked).
+
+        Set-based for a batch of pickings (a burst of a 3PL names hundreds):
+        one read of their events, the replays in memory, one write per
+        distinct outcome (events) and per distinct change (pickings), the
+        milestone notes logged together; then the per-picking hooks
+        (notifications, outbox, activities), in picking order."""
         locked = self.sudo()._shipment_lock(skip_locked=skip_locked)
         Event = self.env["shipment.sync.event"].sudo()
         events_by_picking = Event.search(
             [("picking_id", "in", locked.ids), ("state", "in", REPLAY_STATES)]
         ).grouped("picking_id")
-        for picking in locked:
-            picking._shipment_replay(events_by_picking.get(picking, Event))
+        replays = [picking._shipment_replay(events_by_picking.get(picking, Event))
+                   for picking in locked]
+        self._shipment_store_replays(replays)
+        locked._shipment_post_milestone_notes(replays)
+        for replay in replays:
+            picking = replay["picking"]
+            picking._shipment_notify(replay["before"], replay["final"], replay["news"],
+                                     replay["partner_by_code"])
+            if replay["final"].milestone != replay["before"][0]:
+                picking._shipment_on_milestone_change(replay["before"][0], replay["final"],
+                                                      replay["news"])
         return self - locked
 
     def _shipment_replay(self, events):
+        """The replay of this picking's ``events``, not yet stored: a dict with
+        the picking, its state ``before``, the ``final`` ShipmentState, the
+        ``news`` ((event, step) of the events applied for the first time), the
+        ``event_vals`` (event, values to write) and the picking's ``changed``
+        values."""
         self.ensure_one()
         by_key = {}
         for event in events:
@@ -207,7 +241,7 @@ class StockPicking(models.Model):
         now = fields.Datetime.now()
         before = (self.shipment_milestone, self.shipment_exception_state,
                   self.shipment_exception_reason or None)
-        news = []
+        news, event_vals = [], []
         for step in steps:
             event = by_key[step.event]
             state = OUTCOME_STATE[step.outcome]
@@ -224,7 +258,7 @@ class StockPicking(models.Model):
             if event.state == "received":
                 news.append((event, step))
             if vals:
-                event.write(vals)
+                event_vals.append((event, vals))
         partner_by_code = {e.partner_id.code: e.partner_id for e in events if e.partner_id}
         milestone_partner = partner_by_code.get(final.milestone_partner)
         vals = {
@@ -235,38 +269,87 @@ class StockPicking(models.Model):
             "shipment_exception_reason": final.exception_reason or False,
             "shipment_exception_date": final.exception_at or False,
         }
-        current = self._read_format(list(vals), load=None)[0]
+        current = {name: self[name] for name in vals}
+        current["shipment_milestone_partner_id"] = current["shipment_milestone_partner_id"].id
         changed = {k: v for k, v in vals.items() if (current[k] or False) != v}
-        if changed:
-            self.write(changed)
-        self._shipment_notify(before, final, news, partner_by_code)
-        if final.milestone != before[0]:
-            self._shipment_on_milestone_change(before[0], final, news)
+        return {"picking": self, "before": before, "final": final, "news": news,
+                "partner_by_code": partner_by_code, "event_vals": event_vals,
+                "changed": changed}
+
+    def _shipment_store_replays(self, replays):
+        """Write the outcomes of ``replays``: one write per distinct set of
+        values, for the events and for the pickings."""
+        Event = self.env["shipment.sync.event"].sudo()
+        event_groups, picking_groups = {}, {}
+        for replay in replays:
+            for event, vals in replay["event_vals"]:
+                event_groups.setdefault(tuple(sorted(vals.items())), []).append(event.id)
+            if replay["changed"]:
+                picking_groups.setdefault(tuple(sorted(replay["changed"].items())), []).append(
+                    replay["picking"].id)
+        for vals, ids in event_groups.items():
+            Event.browse(ids).write(dict(vals))
+        for vals, ids in picking_groups.items():
+            self.browse(ids).sudo().write(dict(vals))
+
+    def _shipment_milestone_note(self, before, final, news, partner_by_code):
+        """The chatter note of a milestone change, or None when it did not change."""
+        self.ensure_one()
+        old_milestone = before[0]
+        if final.milestone == old_milestone:
+            return None
+        labels = dict(ms.MILESTONE_SELECTION)
+        source = partner_by_code.get(final.milestone_partner)
+        corrected = any(step.outcome == ms.CORRECTION for _e, step in news)
+        return _(
+            "Shipment milestone: %(old)s → %(new)s (%(origin)s)%(correction)s",
+            old=labels.get(old_milestone, old_milestone),
+            new=labels.get(final.milestone, final.milestone),
+            origin=source.name if source else _("Odoo"),
+            correction=_(", correction") if corrected else "",
+        )
+
+    def _shipment_post_milestone_notes(self, replays):
+        """Post the milestone notes of ``replays``. A note notifies only the
+        followers subscribed to internal notes: transfers that have such a
+        follower get ``message_post`` (which notifies them), the others one
+        batched log of all their notes (the same message, no one to notify)."""
+        bodies = {}
+        for replay in replays:
+            body = replay["picking"]._shipment_milestone_note(
+                replay["before"], replay["final"], replay["news"], replay["partner_by_code"])
+            if body:
+                bodies[replay["picking"].id] = body
+        if not bodies:
+            return
+        note = self.env.ref("mail.mt_note")
+        followed = set(self.env["mail.followers"].sudo().search_fetch([
+            ("res_model", "=", self._name), ("res_id", "in", list(bodies)),
+            ("subtype_ids", "in", note.ids)], ["res_id"]).mapped("res_id"))
+        pickings = self.browse(list(bodies))
+        for picking in pickings.filtered(lambda p: p.id in followed):
+            picking.message_post(body=bodies[picking.id], message_type="notification",
+                                 subtype_xmlid="mail.mt_note")
+        quiet = pickings.filtered(lambda p: p.id not in followed)
+        if quiet:
+            quiet._message_log_batch(bodies={p.id: bodies[p.id] for p in quiet})
 
     def _shipment_on_milestone_change(self, old_milestone, final, news):
         """Hook: the canonical milestone of this picking changed from
         ``old_milestone`` to ``final.milestone`` (a shipsync ShipmentState);
-        ``news`` are the (event, step) pairs applied in this run. Overridden
-        by the outbox (subscriptions) and the notification features."""
+        ``news`` are the (event, step) pairs applied in this run: published
+        to the subscriptions through the outbox, in this transaction (if it
+        rolls back, nothing is sent). Other addons extend it (notifications,
+        ETA)."""
+        self.env["shipment.sync.subscription"]._outbox_publish_milestone(
+            self, old_milestone, final)
         return None
 
     def _shipment_notify(self, before, final, news, partner_by_code):
-        """Chatter for a milestone change, and an activity when an exception opens."""
+        """An activity when an exception opens (the milestone note is posted
+        before, see ``_shipment_post_milestone_notes``)."""
         old_milestone, old_exc_state, old_reason = before
-        labels = dict(ms.MILESTONE_SELECTION)
         reasons = dict(ms.EXCEPTION_REASON_SELECTION)
-        if final.milestone != old_milestone:
-            source = partner_by_code.get(final.milestone_partner)
-            corrected = any(step.outcome == ms.CORRECTION for _e, step in news)
-            body = _(
-                "Shipment milestone: %(old)s → %(new)s (%(origin)s)%(correction)s",
-                old=labels.get(old_milestone, old_milestone),
-                new=labels.get(final.milestone, final.milestone),
-                origin=source.name if source else _("Odoo"),
-                correction=_(", correction") if corrected else "",
-            )
-            self.message_post(body=body, message_type="notification",
-                              subtype_xmlid="mail.mt_note")
         opened = final.exception_state == "open" and (
             old_exc_state != "open" or old_reason != final.exception_reason)
         if old_exc_state == "open" and (final.exception_state != "open" or opened):
@@ -298,6 +381,33 @@ class StockPicking(models.Model):
                    partner=partner.name if partner else _("Odoo"), reason=reason_label),
             user_id=self._shipment_exception_responsible(partner).id,
         )
+
+    # ------------------------------------------------------------------
+    # exceptions beside the milestone track (``ms.SIDE_REASONS``: money, not
+    # the parcel); the monitor turns them into workbench cards
+    # ------------------------------------------------------------------
+    def _shipment_side_exception(self, reason, message, partner=None):
+        """Raise ``reason`` on these transfers without touching their milestone track
+        (a freight variance arrives when the shipment is often delivered already, and a
+        terminal track takes no exception): a to-do on the transfer; with the monitor, a
+        workbench card instead. Raised again, the open to-do is left as it is."""
+        label = dict(ms.EXCEPTION_REASON_SELECTION).get(reason, reason)
+        summary = _("Shipment exception: %s", label)
+        for picking in self:
+            if any(a.summary == summary for a in picking.sudo().activity_ids):
+                continue
+            picking.sudo().activity_schedule(
+                "shipment_sync.mail_activity_type_shipment_exception", summary=summary,
+                note=message, user_id=picking._shipment_exception_responsible(partner).id)
+
+    def _shipment_side_exception_done(self, reason, note):
+        """The side exception ``reason`` of these transfers is over: its to-do is done
+        (with the monitor: its card is resolved)."""
+        label = dict(ms.EXCEPTION_REASON_SELECTION).get(reason, reason)
+        summary = _("Shipment exception: %s", label)
+        activities = self.sudo().activity_ids.filtered(lambda a: a.summary == summary)
+        if activities:
+            activities.action_feedback(feedback=note)
 
     def _shipment_exception_activity_done(self, feedback):
         """Mark the exception to-dos of these transfers done."""
@@ -352,7 +462,15 @@ class StockPicking(models.Model):
         } for p in self])
         Event.invalidate_model()
         self._shipment_apply_events()
-        return Event.browse([i for i in ids if i])
+        events = Event.browse([i for i in ids if i])
+        if resolves_exception and events:
+            # A person closed the exception (form button, monitor workbench...),
+            # or a rule of the suite did (crons run as OdooBot): audited.
+            automatic = self.env.user == self.env.ref("base.user_root")
+            self.env["shipment.sync.audit.log"]._log(
+                "auto_resolution" if automatic else "manual_resolution", events,
+                note=message or None)
+        return events
 
     # ------------------------------------------------------------------
     # remedies offered on an exception (the monitor's workbench shows a
@@ -380,6 +498,25 @@ class StockPicking(models.Model):
                 resolves_exception=True,
                 message=_("Resolved by %s", self.env.user.name))
         return True
+
+    def _compute_shipment_job_count(self):
+        groups = self.env["shipment.sync.job"]._read_group(
+            [("picking_id", "in", self.ids)], ["picking_id"], ["__count"])
+        counts = {picking.id: count for picking, count in groups}
+        for picking in self:
+            picking.shipment_job_count = counts.get(picking.id, 0)
+
+    def _message_compute_author(self, author_id=None, email_from=None, raise_on_email=True):
+        return super()._message_compute_author(
+            automatic_author(self.env, author_id, email_from), email_from, raise_on_email)
+
+    def action_view_shipment_jobs(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "shipment_sync.shipment_sync_job_action")
+        action["domain"] = [("picking_id", "=", self.id)]
+        action["context"] = {"search_default_open": 0}
+        return action
 
     def action_view_shipment_events(self):
         self.ensure_one()

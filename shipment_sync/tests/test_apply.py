@@ -48,6 +48,54 @@ class TestApply(ShipmentSyncCommon, TransactionCase):
         self.assertEqual(self.picking.shipment_milestone_date,
                          (T0 + timedelta(minutes=30)).replace(tzinfo=None))
 
+    def test_a_cron_batch_applies_many_transfers_each_in_its_order(self):
+        """One cron batch replays each transfer of a burst: out-of-order and
+        lower-rank events of a transfer keep their meaning, each transfer gets
+        its own note, and a full batch reports more work to Odoo's progress API."""
+        pickings = self.picking | self.make_picking() | self.make_picking()
+        rows = []
+        for picking in pickings:
+            for milestone, minutes in (("packed", 20), ("released", 0), ("picked", 30)):
+                rows.append(CanonicalEvent(
+                    external_id=uuid.uuid4().hex, occurred_at=T0 + timedelta(minutes=minutes),
+                    milestone=milestone, picking_ref=picking.name))
+        new, _dups = self.Event._ingest(self.partner, rows)
+        cron = self.env.ref("shipment_sync.ir_cron_apply_events")
+        progress = self.env["ir.cron.progress"].create({"cron_id": cron.id})
+        Event = self.Event.with_context(ir_cron_progress_id=progress.id)
+        self.assertEqual(Event._cron_apply_events(limit=len(new)), len(new))
+        self.assertEqual((progress.done, progress.remaining), (len(new), 1))
+        self.assertEqual(Event._cron_apply_events(limit=len(new)), 0)
+        for picking in pickings:
+            self.assertEqual(picking.shipment_milestone, "packed")
+            self.assertEqual(
+                sorted((e.milestone, e.state) for e in self.events_of(picking)),
+                [("packed", "applied"), ("picked", "stale"), ("released", "applied")])
+            notes = picking.message_ids.filtered(
+                lambda m: "Shipment milestone" in (m.body or ""))
+            self.assertEqual(len(notes), 1)
+            self.assertIn("Packed", notes.body)
+            self.assertEqual(notes.subtype_id, self.env.ref("mail.mt_note"))
+            self.assertEqual(notes.message_type, "notification")
+
+    def test_milestone_note_notifies_the_followers_of_notes(self):
+        """The notes are logged in one batch, but a follower subscribed to
+        internal notes is still notified, as message_post would."""
+        user = new_test_user(self.env, "note_follower", groups="stock.group_stock_user")
+        followed, quiet = self.picking, self.make_picking()
+        followed.message_subscribe(partner_ids=user.partner_id.ids,
+                                   subtype_ids=self.env.ref("mail.mt_note").ids)
+        quiet.message_subscribe(partner_ids=user.partner_id.ids,
+                                subtype_ids=self.env.ref("mail.mt_comment").ids)
+        new, _dups = self.Event._ingest(self.partner, [
+            CanonicalEvent(external_id=uuid.uuid4().hex, occurred_at=T0, milestone="picked",
+                           picking_ref=picking.name) for picking in (followed, quiet)])
+        new._apply_now()
+        for picking, notified in ((followed, True), (quiet, False)):
+            note = picking.message_ids.filtered(lambda m: "Picked" in (m.body or ""))
+            self.assertEqual(len(note), 1)
+            self.assertEqual(user.partner_id in note.notification_ids.res_partner_id, notified)
+
     def test_lower_rank_later_event_is_stale(self):
         self.ingest(self.partner, "packed", 10)
         stale = self.ingest(self.partner, "picked", 20)

@@ -20,9 +20,11 @@ class DeliveryCarrier(models.Model):
     pure ``shipsync`` adapter. The standard delivery API (``<type>_rate_shipment``,
     ``_send_shipping``, ``_get_tracking_link``, ``_cancel_shipment``,
     ``_get_return_label``) only turns records into plain values, calls the
-    adapter and stores its result."""
+    adapter and stores its result. Tracking polls: ``shipment.sync.carrier.poll``
+    (delivery_carrier_poll.py)."""
 
-    _inherit = "delivery.carrier"
+    _name = "delivery.carrier"
+    _inherit = ["delivery.carrier", "shipment.sync.carrier.poll"]
 
     delivery_type = fields.Selection(
         selection_add=[("shipsync", "Shipment Sync")], ondelete={"shipsync": "set default"})

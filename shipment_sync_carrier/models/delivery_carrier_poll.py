@@ -19,12 +19,14 @@ _logger = logging.getLogger(__name__)
 POLL_LOG_KEEP = 600
 
 
-class DeliveryCarrier(models.Model):
-    """Tracking polls for carriers without webhooks. Polled events go through the
-    same ledger as pushed ones (same external ids), so a scan both polled and
-    pushed is stored and applied once."""
+class DeliveryCarrierPoll(models.AbstractModel):
+    """Tracking polls for carriers without webhooks, composed by
+    ``delivery.carrier`` (which holds the poll settings). Polled events go
+    through the same ledger as pushed ones (same external ids), so a scan both
+    polled and pushed is stored and applied once."""
 
-    _inherit = "delivery.carrier"
+    _name = "shipment.sync.carrier.poll"
+    _description = "Shipment Sync tracking polls of a carrier"
 
     def _shipsync_poll_policy(self):
         self.ensure_one()

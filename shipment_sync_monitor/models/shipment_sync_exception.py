@@ -4,10 +4,11 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
 from odoo.addons.shipment_sync.models.cron_retry import retry_conflicts
-from odoo.addons.shipment_sync.models.stock_picking_chatter import automatic_author
+from odoo.addons.shipment_sync.models.stock_picking import automatic_author
 
 from shipsync import milestones as ms
 from shipsync import monitor as mon
+from shipsync import triage
 
 from .monitor_indexes import create_indexes
 
@@ -33,8 +34,9 @@ class ShipmentSyncException(models.Model):
 
     _name = "shipment.sync.exception"
     _description = "Shipment Sync Exception"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
-    _order = "state_sequence, opened_at desc, id desc"
+    _inherit = ["mail.thread", "mail.activity.mixin", "shipment.sync.exception.triage"]
+    # Open cards first, then by customer impact.
+    _order = "state_sequence, impact_score desc nulls last, opened_at desc, id desc"
     _rec_name = "name"
 
     name = fields.Char(compute="_compute_name", store=True)
@@ -83,6 +85,46 @@ class ShipmentSyncException(models.Model):
                                     ondelete="set null")
     can_request_label = fields.Boolean(compute="_compute_remedies")
     can_release_wms = fields.Boolean(compute="_compute_remedies")
+
+    # triage (methods in shipment.sync.exception.triage)
+    suggested_priority = fields.Selection(triage.PRIORITY_SELECTION, "Priority", readonly=True,
+                                          index=True)
+    suggested_action = fields.Selection(triage.ACTION_SELECTION, "Suggested action", readonly=True)
+    triage_rule_id = fields.Many2one("shipment.sync.triage.rule", "Triage rule",
+                                     readonly=True, ondelete="set null")
+    triage_note = fields.Text(related="triage_rule_id.note", string="Instructions")
+    promised_date = fields.Datetime(
+        readonly=True, help="Delivery date promised to the customer: the sale order's "
+        "commitment date, else the transfer's deadline.")
+    currency_id = fields.Many2one(related="company_id.currency_id")
+    order_value = fields.Monetary(
+        readonly=True, currency_field="currency_id",
+        help="Total of the sale order, in the company currency.")
+    destination_country_id = fields.Many2one(
+        related="picking_id.partner_id.country_id", store=True, string="Destination country")
+    lane_repeat_count = fields.Integer(
+        "Repeats on the lane", readonly=True,
+        help="Other exceptions opened in the last 30 days on the same lane "
+        "(same carrier and destination country).")
+    impact_score = fields.Float(
+        "Impact", readonly=True, digits=(16, 2), index=True, aggregator="max",
+        help="Customer impact, 0 to 100: priority, closeness of the promised date (overdue "
+        "counts more), order value and repeat exceptions on the lane. Refreshed when the "
+        "exception is raised and by the monitor's cron.")
+    pending_action = fields.Selection(
+        triage.ACTION_SELECTION, "Action under way", readonly=True,
+        help="The action started from this card; recorded as the resolution's action "
+        "when the card closes.")
+    resolution_action = fields.Selection(triage.ACTION_SELECTION, "Action taken", readonly=True,
+                                         tracking=True, index=True)
+    resolution_hours = fields.Float("Hours to resolve", readonly=True, digits=(16, 2),
+                                    aggregator="avg")
+    can_do_suggested = fields.Boolean(
+        compute="_compute_can_do_suggested",
+        help="The suggested action can be started from the card (its remedy can run here).")
+    fastest_action = fields.Selection(triage.ACTION_SELECTION, "Fastest historically",
+                                      compute="_compute_fastest")
+    fastest_hint = fields.Char("Fastest historically (hint)", compute="_compute_fastest")
 
     _sql_constraints = [
         ("picking_reason_uniq", "UNIQUE(picking_id, reason)",
@@ -138,6 +180,29 @@ class ShipmentSyncException(models.Model):
             card.can_release_wms = bool(
                 active and picking._shipment_monitor_can_release_wms(card.reason))
 
+    @api.depends("suggested_action", "state", "job_id.state", "can_release_wms",
+                 "can_request_label")
+    def _compute_can_do_suggested(self):
+        for card in self:
+            card.can_do_suggested = bool(
+                card.suggested_action and card.state != "resolved"
+                and card._triage_runnable(card.suggested_action))
+
+    @api.depends("reason", "company_id")
+    def _compute_fastest(self):
+        labels = dict(self._fields["fastest_action"]._description_selection(self.env))
+        by_company = {}
+        for company in self.company_id:
+            by_company[company.id] = self._triage_fastest(
+                company, self.filtered(lambda c, co=company: c.company_id == co).mapped("reason"))
+        for card in self:
+            best = by_company.get(card.company_id.id, {}).get(card.reason)
+            card.fastest_action = best.action if best else False
+            card.fastest_hint = _(
+                "Fastest historically: %(action)s (%(hours)s h, n=%(count)s)",
+                action=labels.get(best.action, best.action), hours=f"{best.median_hours:g}",
+                count=best.count) if best else False
+
     # ------------------------------------------------------------------
     # upkeep, driven by the picking's exception track
     # ------------------------------------------------------------------
@@ -164,6 +229,10 @@ class ShipmentSyncException(models.Model):
             card.message_post(body=_("Exception opened by %s.",
                                      partner.name if partner else _("Odoo")))
             card._monitor_schedule_activity(partner)
+            # Only this card: the other cards of its lane get their new repeat
+            # count from the cron (writing them here would make concurrent
+            # webhooks of one lane wait on each other's rows).
+            card._triage_refresh()
             return card
         vals = {"last_seen_at": at, "raise_count": card.raise_count + 1}
         if message:
@@ -189,6 +258,7 @@ class ShipmentSyncException(models.Model):
             who=partner.name if partner else _("Odoo"), count=vals["raise_count"],
             wake={"resolved": _(", reopened"), "snoozed": _(", woken from snooze")}.get(
                 previous, "")))
+        card._triage_refresh()
         return card
 
     def _message_compute_author(self, author_id=None, email_from=None, raise_on_email=True):
@@ -227,12 +297,21 @@ class ShipmentSyncException(models.Model):
         return jobs.sorted(lambda j: (j.write_date or j.create_date, j.id), reverse=True)[:1]
 
     def _monitor_close(self, note):
-        """Mark these cards resolved (the picking's exception is no longer open)."""
+        """Mark these cards resolved (the picking's exception is no longer open)
+        and record the action that resolved each one."""
         cards = self.filtered(lambda c: c.state != "resolved")
         if not cards:
             return
         context_note = self.env.context.get("shipment_monitor_resolution_note")
         by_uid = self.env.context.get("shipment_monitor_resolved_by")
+        actions = {}
+        for card in cards:
+            picking = card.picking_id
+            superseded = not context_note and \
+                picking.shipment_exception_state == "open" and \
+                picking.shipment_exception_reason != card.reason
+            # A card superseded by another reason was not resolved by anything.
+            actions[card.id] = False if superseded else card._triage_resolution_action()
         cards.sudo().write({
             "state": "resolved", "resolved_at": fields.Datetime.now(),
             "resolution_note": context_note or note, "snooze_until": False,
@@ -241,6 +320,22 @@ class ShipmentSyncException(models.Model):
         for card in cards:
             card.sudo().message_post(body=_("Resolved: %s", context_note or note))
             card.sudo().activity_ids.action_feedback(feedback=_("Exception resolved"))
+        for card in cards.sudo():
+            card.write({
+                "resolution_action": actions[card.id], "pending_action": False,
+                "resolution_hours": triage.resolution_hours(card.opened_at, card.resolved_at)
+                if actions[card.id] and card.opened_at and card.resolved_at else 0.0,
+            })
+
+    def write(self, vals):
+        # Reopened (raised again after a resolution): the old resolution is history.
+        if vals.get("state") == "open" and "resolution_action" not in vals and any(
+                card.state == "resolved" for card in self):
+            reopened = self.filtered(lambda c: c.state == "resolved")
+            res = super().write(vals)
+            super(ShipmentSyncException, reopened).write(self._triage_reset_vals())
+            return res
+        return super().write(vals)
 
     # ------------------------------------------------------------------
     # actions of the workbench
@@ -317,6 +412,9 @@ class ShipmentSyncException(models.Model):
         return True
 
     def action_retry_job(self):
+        return self._triage_remedy("replay_job", "_monitor_retry_job")
+
+    def _monitor_retry_job(self):
         self.ensure_one()
         job = self.job_id
         if not job or job.state not in ("dead", "cancelled"):
@@ -328,6 +426,9 @@ class ShipmentSyncException(models.Model):
                          job.display_name))
 
     def action_request_label(self):
+        return self._triage_remedy("request_label", "_monitor_request_label")
+
+    def _monitor_request_label(self):
         self.ensure_one()
         if not self.can_request_label:
             raise UserError(_("No carrier integration can re-request a label for %s.",
@@ -339,6 +440,9 @@ class ShipmentSyncException(models.Model):
               self.picking_id.name))
 
     def action_release_wms(self):
+        return self._triage_remedy("release_wms", "_monitor_release_wms")
+
+    def _monitor_release_wms(self):
         self.ensure_one()
         if not self.can_release_wms:
             raise UserError(_("No warehouse integration can re-release %s.",
@@ -385,7 +489,8 @@ class ShipmentSyncException(models.Model):
     @api.model
     @retry_conflicts
     def _cron_refresh(self, now=None):
-        """Wake snoozed cards whose date has come; refresh the age buckets."""
+        """Wake snoozed cards whose date has come; refresh the age buckets and
+        the triage of the live cards."""
         now = now or fields.Datetime.now()
         due = self.search([("state", "=", "snoozed"), ("snooze_until", "<=", now)])
         if due:
@@ -400,6 +505,7 @@ class ShipmentSyncException(models.Model):
             cards = self.browse(ids).filtered(lambda c, b=bucket: c.age_bucket != b)
             if cards:
                 cards.write({"age_bucket": bucket})
+        self.search([("state", "!=", "resolved")])._triage_refresh(now)
         return len(due)
 
     @api.model

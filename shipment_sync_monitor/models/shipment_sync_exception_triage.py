@@ -3,8 +3,6 @@ from datetime import timedelta
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
-from odoo.addons.shipment_sync.models.cron_retry import retry_conflicts
-
 from shipsync import triage
 
 #: Lane = carrier + destination country; repeats are counted over this window.
@@ -13,53 +11,14 @@ LANE_WINDOW_DAYS = 30
 FASTEST_SAMPLE = 2000
 
 
-class ShipmentSyncException(models.Model):
-    """Triage of the workbench cards: a suggested priority and next action
-    from the rules, a customer-impact score that orders the workbench, and the
-    action that resolved each card (to learn which action works fastest)."""
+class ShipmentSyncExceptionTriage(models.AbstractModel):
+    """Triage of the workbench cards, composed by ``shipment.sync.exception``
+    (which holds the fields): a suggested priority and next action from the
+    rules, a customer-impact score that orders the workbench, and the action
+    that resolved each card (to learn which action works fastest)."""
 
-    _inherit = "shipment.sync.exception"
-    # Open cards first, then by customer impact.
-    _order = "state_sequence, impact_score desc nulls last, opened_at desc, id desc"
-
-    suggested_priority = fields.Selection(triage.PRIORITY_SELECTION, "Priority", readonly=True,
-                                          index=True)
-    suggested_action = fields.Selection(triage.ACTION_SELECTION, "Suggested action", readonly=True)
-    triage_rule_id = fields.Many2one("shipment.sync.triage.rule", "Triage rule",
-                                     readonly=True, ondelete="set null")
-    triage_note = fields.Text(related="triage_rule_id.note", string="Instructions")
-    promised_date = fields.Datetime(
-        readonly=True, help="Delivery date promised to the customer: the sale order's "
-        "commitment date, else the transfer's deadline.")
-    currency_id = fields.Many2one(related="company_id.currency_id")
-    order_value = fields.Monetary(
-        readonly=True, currency_field="currency_id",
-        help="Total of the sale order, in the company currency.")
-    destination_country_id = fields.Many2one(
-        related="picking_id.partner_id.country_id", store=True, string="Destination country")
-    lane_repeat_count = fields.Integer(
-        "Repeats on the lane", readonly=True,
-        help="Other exceptions opened in the last 30 days on the same lane "
-        "(same carrier and destination country).")
-    impact_score = fields.Float(
-        "Impact", readonly=True, digits=(16, 2), index=True, aggregator="max",
-        help="Customer impact, 0 to 100: priority, closeness of the promised date (overdue "
-        "counts more), order value and repeat exceptions on the lane. Refreshed when the "
-        "exception is raised and by the monitor's cron.")
-    pending_action = fields.Selection(
-        triage.ACTION_SELECTION, "Action under way", readonly=True,
-        help="The action started from this card; recorded as the resolution's action "
-        "when the card closes.")
-    resolution_action = fields.Selection(triage.ACTION_SELECTION, "Action taken", readonly=True,
-                                         tracking=True, index=True)
-    resolution_hours = fields.Float("Hours to resolve", readonly=True, digits=(16, 2),
-                                    aggregator="avg")
-    can_do_suggested = fields.Boolean(
-        compute="_compute_can_do_suggested",
-        help="The suggested action can be started from the card (its remedy can run here).")
-    fastest_action = fields.Selection(triage.ACTION_SELECTION, "Fastest historically",
-                                      compute="_compute_fastest")
-    fastest_hint = fields.Char("Fastest historically (hint)", compute="_compute_fastest")
+    _name = "shipment.sync.exception.triage"
+    _description = "Shipment Sync exception triage"
 
     # ------------------------------------------------------------------
     # suggestion and impact
@@ -137,32 +96,6 @@ class ShipmentSyncException(models.Model):
         return bool(not record.company_id and default
                     and (record.priority, record.action) == (default.priority, default.action))
 
-    @api.model
-    def _monitor_raise(self, picking, reason, partner=None, at=None, message=None,
-                       alert_rule=None):
-        card = super()._monitor_raise(picking, reason, partner=partner, at=at, message=message,
-                                      alert_rule=alert_rule)
-        # Only this card: the other cards of its lane get their new repeat count
-        # from the cron (writing them here would make concurrent webhooks of one
-        # lane wait on each other's rows).
-        card._triage_refresh()
-        return card
-
-    @api.model
-    @retry_conflicts
-    def _cron_refresh(self, now=None):
-        res = super()._cron_refresh(now=now)
-        self.search([("state", "!=", "resolved")])._triage_refresh(now)
-        return res
-
-    @api.depends("suggested_action", "state", "job_id.state", "can_release_wms",
-                 "can_request_label")
-    def _compute_can_do_suggested(self):
-        for card in self:
-            card.can_do_suggested = bool(
-                card.suggested_action and card.state != "resolved"
-                and card._triage_runnable(card.suggested_action))
-
     def _triage_runnable(self, action):
         """True when "Do suggested" can start ``action`` here: a remedy only
         when an integration can run it; any other action always (a mail, a
@@ -197,21 +130,6 @@ class ShipmentSyncException(models.Model):
         return triage.fastest_actions(
             (r["reason"], r["resolution_action"], r["resolution_hours"] or 0.0) for r in rows)
 
-    @api.depends("reason", "company_id")
-    def _compute_fastest(self):
-        labels = dict(self._fields["fastest_action"]._description_selection(self.env))
-        by_company = {}
-        for company in self.company_id:
-            by_company[company.id] = self._triage_fastest(
-                company, self.filtered(lambda c, co=company: c.company_id == co).mapped("reason"))
-        for card in self:
-            best = by_company.get(card.company_id.id, {}).get(card.reason)
-            card.fastest_action = best.action if best else False
-            card.fastest_hint = _(
-                "Fastest historically: %(action)s (%(hours)s h, n=%(count)s)",
-                action=labels.get(best.action, best.action), hours=f"{best.median_hours:g}",
-                count=best.count) if best else False
-
     def _triage_resolution_action(self):
         """The action that closed this card: the one given by the person
         resolving it (wizard), else the remedy started from the card, else a
@@ -228,37 +146,8 @@ class ShipmentSyncException(models.Model):
             return "other"
         return "wait"
 
-    def _monitor_close(self, note):
-        closing = self.filtered(lambda c: c.state != "resolved")
-        actions = {}
-        for card in closing:
-            picking = card.picking_id
-            superseded = not self.env.context.get("shipment_monitor_resolution_note") and \
-                picking.shipment_exception_state == "open" and \
-                picking.shipment_exception_reason != card.reason
-            # A card superseded by another reason was not resolved by anything.
-            actions[card.id] = False if superseded else card._triage_resolution_action()
-        res = super()._monitor_close(note)
-        for card in closing.sudo():
-            card.write({
-                "resolution_action": actions[card.id], "pending_action": False,
-                "resolution_hours": triage.resolution_hours(card.opened_at, card.resolved_at)
-                if actions[card.id] and card.opened_at and card.resolved_at else 0.0,
-            })
-        return res
-
     def _triage_reset_vals(self):
         return {"resolution_action": False, "resolution_hours": 0.0, "pending_action": False}
-
-    def write(self, vals):
-        # Reopened (raised again after a resolution): the old resolution is history.
-        if vals.get("state") == "open" and "resolution_action" not in vals and any(
-                card.state == "resolved" for card in self):
-            reopened = self.filtered(lambda c: c.state == "resolved")
-            res = super().write(vals)
-            super(ShipmentSyncException, reopened).write(self._triage_reset_vals())
-            return res
-        return super().write(vals)
 
     # ------------------------------------------------------------------
     # remedies record their action
@@ -267,20 +156,10 @@ class ShipmentSyncException(models.Model):
         """Run the workbench remedy ``method_name`` as ``action``: a card closed
         by it (now or once the partner confirms) records ``action``."""
         self.ensure_one()
-        result = getattr(super(ShipmentSyncException, self.with_context(
-            shipment_triage_action=action)), method_name)()
+        result = getattr(self.with_context(shipment_triage_action=action), method_name)()
         if self.state != "resolved":
             self.sudo().pending_action = action
         return result
-
-    def action_retry_job(self):
-        return self._triage_remedy("replay_job", "action_retry_job")
-
-    def action_request_label(self):
-        return self._triage_remedy("request_label", "action_request_label")
-
-    def action_release_wms(self):
-        return self._triage_remedy("release_wms", "action_release_wms")
 
     def action_triage_do_suggested(self):
         """Run the suggested action: its remedy when the suite has one, the
