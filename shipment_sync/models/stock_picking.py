@@ -391,7 +391,7 @@ class StockPicking(models.Model):
         (a freight variance arrives when the shipment is often delivered already, and a
         terminal track takes no exception): a to-do on the transfer; with the monitor, a
         workbench card instead. Raised again, the open to-do is left as it is."""
-        label = dict(ms.EXCEPTION_REASON_SELECTION).get(reason, reason)
+        label = dict(ms.CARD_REASON_SELECTION).get(reason, reason)
         summary = _("Shipment exception: %s", label)
         for picking in self:
             if any(a.summary == summary for a in picking.sudo().activity_ids):
@@ -403,7 +403,7 @@ class StockPicking(models.Model):
     def _shipment_side_exception_done(self, reason, note):
         """The side exception ``reason`` of these transfers is over: its to-do is done
         (with the monitor: its card is resolved)."""
-        label = dict(ms.EXCEPTION_REASON_SELECTION).get(reason, reason)
+        label = dict(ms.CARD_REASON_SELECTION).get(reason, reason)
         summary = _("Shipment exception: %s", label)
         activities = self.sudo().activity_ids.filtered(lambda a: a.summary == summary)
         if activities:
