@@ -25,6 +25,9 @@
         "views/menus.xml",
     ],
     "demo": ["demo/shipment_sync_carrier_demo.xml"],
+    "assets": {
+        "web.assets_tests": ["shipment_sync_carrier/static/tests/tours/**/*"],
+    },
     "uninstall_hook": "uninstall_hook",
     "installable": True,
 }

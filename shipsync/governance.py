@@ -392,15 +392,24 @@ def openapi_document() -> dict:
             "tms.plan_release": {
                 "post": {
                     "operationId": "tmsPlanRelease",
-                    "summary": "A delivery released to a TMS for planning (POSTed to the TMS "
-                    "partner's base URL + /plans with an Idempotency-Key, through the outbox; "
-                    "the TMS answers with updates of the tms-update-v1 schema)",
+                    "summary": "A delivery released to a TMS for planning, then revised or "
+                    "cancelled (each document POSTed to the TMS partner's base URL + /plans "
+                    "with an Idempotency-Key, through the outbox, in version order; the TMS "
+                    "answers with updates of the tms-update-v1 schema)",
                     "parameters": [{"name": "Idempotency-Key", "in": "header",
                                     "required": True, "schema": {"type": "string"}}],
                     "requestBody": {"required": True, "content": {"application/json": {
                         "schema": tms_plan}}},
-                    "responses": {"2XX": {"description": "Accepted; a replay of the same key "
-                                          "answers the stored result."}},
+                    "responses": {
+                        "2XX": {"description": "Accepted (released, revised or cancelled); a "
+                                "replay of the same key answers the stored result."},
+                        "404": {"description": "unknown_plan: a revision or cancellation of "
+                                "a plan the TMS does not hold."},
+                        "409": {"description": "plan_cancelled (a revision of a cancelled "
+                                "plan), stale_version (a version not above the plan's "
+                                "current one), plan_exists, idempotency_conflict."},
+                        "422": {"description": "schema_violation, or unplannable."},
+                    },
                 },
             },
         },

@@ -51,7 +51,8 @@ REASON_SLA_HOURS: dict[str, float] = {
     "documents_missing": 24, "payment_due": 24, "damaged": 24, "lost": 48,
     "delay_weather": 72, "delay_carrier": 48, "held_contact_carrier": 24,
     "not_collected": 72, "rejected_by_carrier": 8, "disposed": 48, "label_failed": 2,
-    "booking_rejected": 4, "wms_mismatch": 8, "sync_failed": 2, "sla_breach": 4, "other": 24,
+    "booking_rejected": 4, "wms_mismatch": 8, "freight_variance": 48, "sync_failed": 2,
+    "sla_breach": 4, "other": 24,
 }
 DEFAULT_SLA_HOURS = 24.0
 #: Fraction of the SLA after which an exception is shown as "due soon".

@@ -141,7 +141,11 @@ def _mask_value_text(value: str, kind: str) -> str:
     if kind == "postcode":
         masked = mask_postcode(inner)
     elif kind == "location":
+        # Its quotes are escaped in the text (a JSON string, an excerpt of one): read
+        # without the escapes, written back with them, so that the text still parses.
         masked = reduce_location(inner.replace('\\"', '"'))
+        if quote != "'":
+            masked = masked.replace('"', '\\"')
     else:
         masked = MASK
     return f"{quote}{masked}{trail}{closing}"

@@ -14,6 +14,9 @@ KINDS = ("inbound_body", "outbound_payload", "attempt_excerpt")
 DEFAULT_DAYS = {"inbound_body": 30, "outbound_payload": 30, "attempt_excerpt": 14}
 PURGE_BATCH = 500
 PURGED_MARK = "[purged]"
+#: Days a dashboard drill-down link (the list a tile's number opened, frozen at
+#: the instant it was computed) is kept after it was last opened.
+DRILLDOWN_LINK_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -54,3 +57,10 @@ def within(stored_at: datetime | None, policy: RetentionPolicy, kind: str, now: 
     """Is a body of ``kind`` stored at ``stored_at`` still within retention?"""
     cut = policy.cutoff(kind, now)
     return cut is None or stored_at is None or stored_at >= cut
+
+
+def drilldown_link_cutoff(now: datetime, days: int = DRILLDOWN_LINK_DAYS) -> datetime:
+    """Drill-down links last opened before this instant are purged."""
+    if not isinstance(days, int) or days <= 0:
+        raise ValueError("drill-down links must be kept a whole number of days > 0")
+    return now - timedelta(days=days)

@@ -69,3 +69,13 @@ def test_retention_partner_overrides_company_which_overrides_suite():
     assert not retention.within(now - timedelta(days=8), policy, "inbound_body", now)
     with pytest.raises(ValueError):
         retention.RetentionPolicy(inbound_body=-1)
+
+
+def test_drilldown_links_are_kept_a_whole_number_of_days_after_last_opened():
+    now = datetime(2026, 12, 3, 12, 0)
+    assert retention.drilldown_link_cutoff(now) == now - timedelta(
+        days=retention.DRILLDOWN_LINK_DAYS)
+    assert retention.drilldown_link_cutoff(now, 7) == datetime(2026, 11, 26, 12, 0)
+    for bad in (0, -1, 1.5, "7"):
+        with pytest.raises(ValueError):
+            retention.drilldown_link_cutoff(now, bad)

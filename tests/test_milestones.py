@@ -14,6 +14,7 @@ from shipsync.milestones import (
     MILESTONE_SELECTION,
     MILESTONES,
     RANK,
+    SIDE_REASONS,
     STALE,
     SUITE_REASONS,
     TERMINAL,
@@ -56,11 +57,13 @@ def test_vocabulary_matches_milestones_md():
 
 def test_exception_reasons_and_suite_reasons():
     codes = [code for code, _label in EXCEPTION_REASONS]
-    assert codes[0] == "address_issue" and codes[-1] == "other" and len(codes) == 20
+    assert codes[0] == "address_issue" and codes[-1] == "other" and len(codes) == 21
     assert EXCEPTION_REASON_SELECTION == list(EXCEPTION_REASONS)
     assert SUITE_REASONS == (
-        "label_failed", "booking_rejected", "wms_mismatch", "sync_failed", "sla_breach", "other",
+        "label_failed", "booking_rejected", "wms_mismatch", "freight_variance", "sync_failed",
+        "sla_breach", "other",
     )
+    assert SIDE_REASONS <= set(SUITE_REASONS)
 
 
 # -- progress ---------------------------------------------------------------------------------

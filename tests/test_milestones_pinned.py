@@ -280,3 +280,30 @@ def test_refused_events_keep_the_state_and_raise_no_flag():
         assert (step.changed, step.exception_opened, step.exception_resolved) == (
             False, False, False), event
         assert step.exception_resolved is False and step.exception_opened is False
+
+
+def test_every_refusal_and_no_op_step_names_its_own_event_and_keeps_the_state():
+    # (state, event, outcome, detail): each early return of the state machine
+    cases = [
+        (at("in_transit"), ev("delivered", 5, mapped=False), UNMAPPED,
+         "raw partner code is not mapped"),
+        (at("in_transit"), ev("teleported", 5), UNMAPPED, "unknown milestone 'teleported'"),
+        (at("in_transit"), ev("delivered", 5, partner="wms", authoritative=False), IGNORED,
+         "partner 'wms' is not authoritative"),
+        (at("in_transit"), ev(None, 5, resolves_exception=True), APPLIED,
+         "no open exception to resolve"),
+        (at("delivered"), ev("delivered", 5), APPLIED, "already delivered"),
+        (at("delivered"), ev("returned", 5, partner="wms"), STALE,
+         "delivered is terminal; only carrier can correct it"),
+        (at("delivered"), ev("returned", -1), STALE, "occurred before the delivered event"),
+        (at("packed"), ev("returning", 5), STALE,
+         "returning needs label_created (40) or later, current is packed (30)"),
+        (at("in_transit"), ev("picked", 5), STALE, "picked (20) is below in_transit (70)"),
+    ]
+    for state, event, outcome, detail in cases:
+        step = transition(state, event)
+        assert step.event is event, detail
+        assert (step.outcome, step.detail) == (outcome, detail)
+        assert step.before is state and step.after is state, detail
+        assert (step.changed, step.exception_opened, step.exception_resolved) == (
+            False, False, False), detail

@@ -1,7 +1,8 @@
 """make test / make demo on a fresh machine: without Odoo they clone the tree
-named by ODOO_GIT_URL (shallow, one branch) into the repository's ignored
-.odoo/ folder and give it a virtual environment; a wrong tree or a failed
-clone is a one-line reason, not a traceback."""
+named by ODOO_GIT_URL (default Odoo's official repository; shallow, one
+branch) into the repository's ignored .odoo/ folder and give it a virtual
+environment; ODOO_BOOTSTRAP=0 opts out; no git, a wrong tree or a failed clone
+is a one-line reason, not a traceback."""
 
 import subprocess
 import sys
@@ -87,24 +88,67 @@ def test_bootstrap_reports_a_failed_clone_in_one_line(tmp_path, bootstrap):
     assert not (bootstrap / "odoo").exists()
 
 
-def test_find_odoo_bootstraps_only_when_odoo_git_url_is_set(tmp_path, bootstrap, monkeypatch):
-    """With no ODOO_PATH and no importable Odoo (a Python without it), the
-    reason names ODOO_GIT_URL; with it set, the clone is used."""
-    monkeypatch.delenv("ODOO_PATH", raising=False)
-    monkeypatch.delenv("ODOO_GIT_URL", raising=False)
+@pytest.fixture
+def no_odoo(tmp_path, monkeypatch):
+    """No ODOO_PATH and no importable Odoo (a Python without it)."""
+    for name in ("ODOO_PATH", "ODOO_GIT_URL", "ODOO_BOOTSTRAP", "ODOO_BRANCH"):
+        monkeypatch.delenv(name, raising=False)
     hide = tmp_path / "hide"
     (hide / "odoo").mkdir(parents=True)
     (hide / "odoo" / "__init__.py").write_text("raise ImportError('no Odoo here')\n")
     monkeypatch.setenv("PYTHONPATH", str(hide))
-    root, reason = odoo_env.find_odoo()
-    assert root is None and "ODOO_GIT_URL" in reason
+
+
+def test_find_odoo_bootstraps_from_the_official_repository_by_default(
+        tmp_path, bootstrap, no_odoo, monkeypatch):
+    """Without ODOO_GIT_URL the clone comes from Odoo's official repository,
+    branch 18.0; ODOO_GIT_URL names another one."""
+    calls = []
+    monkeypatch.setattr(odoo_env, "bootstrap_odoo",
+                        lambda url, branch: calls.append((url, branch)) or (None, "stop"))
+    assert odoo_env.find_odoo() == (None, "stop")
+    assert calls == [("https://github.com/odoo/odoo.git", "18.0")]
+    monkeypatch.setenv("ODOO_GIT_URL", "/somewhere/odoo")
+    monkeypatch.setenv("ODOO_BRANCH", "18.0-fix")
+    odoo_env.find_odoo()
+    assert calls[-1] == ("/somewhere/odoo", "18.0-fix")
+
+
+def test_find_odoo_bootstraps_then_remembers_the_tree(tmp_path, bootstrap, no_odoo,
+                                                      monkeypatch):
     repo = odoo_repo(tmp_path / "odoo-src")
-    monkeypatch.setenv("ODOO_GIT_URL", str(repo))
+    monkeypatch.setattr(odoo_env, "DEFAULT_ODOO_GIT_URL", str(repo))
     root, reason = odoo_env.find_odoo()
     assert (root, reason) == (bootstrap / "odoo", None)
-    # Found again without the variable: the bootstrapped tree is remembered.
-    monkeypatch.delenv("ODOO_GIT_URL")
+    # Found again with the source gone: the bootstrapped tree is remembered.
+    subprocess.run(["rm", "-rf", str(repo)], check=True)
     assert odoo_env.find_odoo() == (bootstrap / "odoo", None)
+
+
+def test_odoo_bootstrap_0_opts_out(bootstrap, no_odoo, monkeypatch):
+    monkeypatch.setenv("ODOO_BOOTSTRAP", "0")
+    monkeypatch.setattr(odoo_env, "bootstrap_odoo", lambda url, branch: pytest.fail("cloned"))
+    root, reason = odoo_env.find_odoo()
+    assert root is None and "ODOO_BOOTSTRAP=0" in reason and "\n" not in reason
+
+
+def test_without_git_the_reason_says_so(bootstrap, no_odoo, monkeypatch):
+    real_which = odoo_env.shutil.which
+    monkeypatch.setattr(odoo_env.shutil, "which",
+                        lambda name: None if name == "git" else real_which(name))
+    monkeypatch.setattr(odoo_env, "bootstrap_odoo", lambda url, branch: pytest.fail("cloned"))
+    root, reason = odoo_env.find_odoo()
+    assert root is None and "no git" in reason
+
+
+def test_an_unreachable_repository_is_one_reason_line(tmp_path, bootstrap, no_odoo,
+                                                      monkeypatch):
+    """Offline, or a wrong URL: the clone fails and the reason is one line."""
+    monkeypatch.setenv("ODOO_GIT_URL", "http://127.0.0.1:9/odoo.git")
+    root, reason = odoo_env.find_odoo()
+    assert root is None
+    assert reason.startswith("git clone of http://127.0.0.1:9/odoo.git") and "\n" not in reason
+    assert not (bootstrap / "odoo").exists()
 
 
 def test_the_bootstrap_folder_is_ignored_by_git():

@@ -244,6 +244,34 @@ def test_a_2xx_status_settles_done_whatever_class_a_handler_gave():
         "done", None, None, "HTTP 201 ok: x")
 
 
+@pytest.mark.parametrize("error_class", ["http_5xx", "http_4xx", "http_429", "network",
+                                         "timeout", "adapter_error"])
+def test_a_2xx_status_is_done_and_a_breaker_success_whatever_class_a_handler_gave(error_class):
+    # The partner answered 2xx: it is up. The settlement and the breaker read the
+    # outcome the same way (a done job is never a breaker failure).
+    outcome = Outcome(status=201, error_class=error_class)
+    settled = outbox.settle(OutboundPolicy(), 1, outcome, NOW)
+    expected = ("done", "success") if error_class != "adapter_error" else ("dead", None)
+    assert (settled.state, settled.breaker_signal) == expected
+    assert outbox.breaker_signal(outcome) == expected[1]
+
+
+@pytest.mark.parametrize("outcome, state, signal", [
+    # a 2xx the transport could not read: retried, and the partner is not healthy
+    (Outcome(status=200, error_class="invalid_response"), "pending", "failure"),
+    # a class without an answer reads as a network error: retried, a failure
+    (Outcome(error_class="http_4xx"), "pending", "failure"),
+    (Outcome(error_class="http_429"), "pending", "failure"),
+    # a 408 is a final 4xx class but a failure of the partner
+    (Outcome(status=408, error_class="http_4xx"), "pending", "failure"),
+    (Outcome(status=404, error_class="http_4xx"), "dead", "success"),
+    (Outcome(status=429, error_class="http_429"), "pending", None),
+])
+def test_settlement_and_breaker_signal_agree(outcome, state, signal):
+    settled = outbox.settle(OutboundPolicy(), 1, outcome, NOW, rng=lambda: 0.5)
+    assert (settled.state, settled.breaker_signal) == (state, signal)
+
+
 def test_a_claim_refused_by_the_open_breaker_keeps_its_state():
     policy = OutboundPolicy(breaker=BreakerConfig(cooldown_seconds=30))
     shut = claim(policy, {"state": "open", "opened_at": T - 10})

@@ -324,3 +324,49 @@ def test_metrics_labels_split_at_the_first_brace_and_comments_stay():
     assert pii.mask_metrics_text('m{recipient="Ada{x"} 1\n') == 'm{recipient="***"} 1\n'
     comment = '# HELP m{recipient="label"} counts exceptions by recipient label\n'
     assert pii.mask_metrics_text(comment) == comment
+
+
+def test_a_reduced_location_keeps_its_quotes_escaped_and_the_json_parses():
+    text = '{"location": "Depot \\"North\\", Lyon 69001, FR", "status": "in_transit"}'
+    masked = pii.mask_text(text)
+    assert masked == '{"location": "Depot \\"North\\", Lyon 69***, FR", "status": "in_transit"}'
+    assert json.loads(masked) == {"location": 'Depot "North", Lyon 69***, FR',
+                                  "status": "in_transit"}
+    # masked again, the value still ends at its own quote: the rest stays as it was
+    assert json.loads(pii.mask_text(masked))["status"] == "in_transit"
+    # an unquoted value keeps its escapes too; a single-quoted one has none to restore
+    unquoted = 'location: Depot \\"North\\", Lyon'
+    assert pii.mask_text(unquoted) == unquoted
+    single = "location: 'Depot \"North\", Lyon'"
+    assert pii.mask_text(single) == single
+
+
+def test_a_separator_before_a_key_of_several_words_ends_the_value_before_it():
+    # "house number" is the key house_number written with a blank ("number" alone is no key)
+    assert pii.mask_text("name: Ada Lovelace, house number: 12, city: Paris") == (
+        "name: ***, house number: ***, city: Paris")
+
+
+def test_an_empty_quoted_value_ends_at_its_own_closing_quote():
+    assert pii.mask_text('"name": "", "city": "Paris"') == '"name": "", "city": "Paris"'
+    assert pii.mask_text("name: '', city: 'Paris'") == "name: '', city: 'Paris'"
+
+
+@pytest.mark.parametrize("text, reduced", [
+    # an empty part (leading separator, blanks between two) is skipped, not the end
+    (", Lyon, FR", "Lyon, FR"),
+    ("Lyon, , FR", "Lyon, FR"),
+    # a part dropped for its many words or its two numbers does not end the location
+    ("Zone Industrielle Nord Est 69001, Lyon", "Lyon"),
+    ("75001 75002 Paris, Lyon", "Lyon"),
+])
+def test_reduce_location_goes_on_after_a_part_it_drops(text, reduced):
+    assert pii.reduce_location(text) == reduced
+
+
+def test_reduce_location_keeps_nothing_when_it_fails(monkeypatch):
+    def broken(value):
+        raise RuntimeError("broken")
+
+    monkeypatch.setattr(pii, "mask_postcode", broken)
+    assert pii.reduce_location("Lyon 69001, FR") == ""

@@ -4,6 +4,7 @@ sandbox (plans, idempotency, failure knobs, signed updates)."""
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import replace
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -167,3 +168,102 @@ def test_sandbox_reports_signed_updates_that_parse(sandbox):
 def test_sandbox_knobs_are_checked(sandbox):
     with pytest.raises(ValueError):
         sandbox.configure(nonsense=1)
+
+
+def test_revision_and_cancellation_documents():
+    revised = plan(version=2)
+    assert (revised["action"], revised["version"]) == ("revise", 2)
+    assert (plan()["action"], plan()["version"]) == ("release", 1)
+    # what is planned is the same: no revision is due
+    assert tms.plan_digest(revised) == tms.plan_digest(plan())
+    assert tms.plan_digest(plan(origin="S00043")) != tms.plan_digest(plan())
+    cancel = tms.build_cancellation(plan_id="plan-42", correlation_id="corr-42",
+                                    order_ref="WH/OUT/00042", version=3, reason="cancelled")
+    assert cancel == {"schema": "tms-plan-v1", "action": "cancel", "version": 3,
+                      "plan_id": "plan-42", "correlation_id": "corr-42",
+                      "order_ref": "WH/OUT/00042", "reason": "cancelled"}
+    with pytest.raises(InvalidInput):  # a revision is never version 1
+        tms.check_plan({**revised, "version": 1})
+    with pytest.raises(InvalidInput):  # a cancellation carries no plan
+        tms.check_plan({**cancel, "lines": revised["lines"]})
+    with pytest.raises(InvalidInput):  # a release carries its plan
+        tms.check_plan({k: v for k, v in plan().items() if k != "lines"})
+
+
+def _error(result):
+    return result.status, json.loads(result.body)["error"]
+
+
+def test_sandbox_revises_then_cancels_and_refuses_what_follows(sandbox):
+    assert _post(sandbox, plan()).status == 201
+    lines = [tms.PlanLine("1", "DESK", Decimal(5), "Units", Decimal("125.0"))]
+    revised = _post(sandbox, plan(version=2, lines=lines), key="k1:v2")
+    assert revised.status == 200
+    assert json.loads(revised.body) == {"status": "revised", "plan_id": "plan-42",
+                                        "planning_ref": "PLN-00001", "version": 2}
+    assert sandbox.plans["corr-42"]["doc"]["lines"][0]["quantity"] == "5"
+    # replayed: the stored answer, the plan unchanged
+    assert _post(sandbox, plan(version=2, lines=lines), key="k1:v2").status == 200
+    status, error = _error(_post(sandbox, plan(version=2), key="k1:v2b"))
+    assert (status, error["code"]) == (409, "stale_version")
+    assert error["message"] == "version 2 is not above the current version 2 of plan plan-42"
+    status, error = _error(_post(sandbox, plan(), key="k-again"))
+    assert (status, error["code"]) == (409, "plan_exists")
+    cancel = tms.build_cancellation(plan_id="plan-42", correlation_id="corr-42",
+                                    order_ref="WH/OUT/00042", version=3)
+    cancelled = _post(sandbox, cancel, key="k1:cancel")
+    assert (cancelled.status, json.loads(cancelled.body)["status"]) == (200, "cancelled")
+    status, error = _error(_post(sandbox, plan(version=4), key="k1:v4"))
+    assert (status, error["code"]) == (409, "plan_cancelled")
+    assert error["message"] == ("plan plan-42 was cancelled at version 3: it cannot be "
+                                "revised (version 4)")
+    assert sandbox.history == [("plan-42", "release", 1), ("plan-42", "revise", 2),
+                               ("plan-42", "cancel", 3)]
+    assert sandbox.updates("corr-42") == []  # a cancelled plan reports nothing
+
+
+def test_sandbox_refuses_a_revision_of_an_unknown_plan(sandbox):
+    status, error = _error(_post(sandbox, plan(version=2)))
+    assert (status, error["code"]) == (404, "unknown_plan")
+    assert not sandbox.plans
+
+
+def _wait_for(predicate, attempts=1500):
+    """Wait on a state (a loaded machine is slow), not on a time."""
+    event = threading.Event()
+    for _ in range(attempts):
+        if predicate():
+            return True
+        event.wait(0.02)
+    return False
+
+
+def test_sandbox_reports_on_its_own_when_told_to_and_corrects_charges(sandbox):
+    with Receiver() as receiver:
+        sandbox.configure(webhook_url=receiver.url + "/hook", secret=SECRET, report_after=0.01,
+                          variance="9.00")
+        assert _post(sandbox, plan()).status == 201
+        assert _wait_for(lambda: len(receiver.calls) == 6)
+        sandbox.configure(variance="0.00")
+        assert sandbox.correct_charges("corr-42") == 200
+        calls = receiver.calls
+    kinds = [json.loads(c["body"])["type"] for c in calls]
+    assert kinds == ["planned", "carrier_assigned", "milestone", "milestone", "milestone",
+                     "freight_charges", "freight_charges"]
+    first, corrected = (json.loads(c["body"]) for c in calls[-2:])
+    assert (first["total"], first["invoice_ref"]) == ("129.00", "INV-PLN-00001")
+    assert (corrected["total"], corrected["invoice_ref"], corrected["event_id"]) == (
+        "120.00", "INV-PLN-00001-C1", "PLN-00001-c1")
+    [ev] = parse_payload(calls[-1]["body"].encode(), get_normalizer("tms"))
+    assert ev.kind == "freight_charges"
+
+
+def test_timers_are_cancelled_by_reset_and_stop(sandbox):
+    fired = []
+    sandbox.later(30, fired.append, 1)
+    assert sandbox.pending_timers == 1
+    sandbox.reset()
+    assert sandbox.pending_timers == 0
+    sandbox.later(30, fired.append, 2)
+    sandbox.stop()
+    assert sandbox.pending_timers == 0 and fired == []

@@ -20,6 +20,7 @@ the config's threshold.
     python3 tools/mutation.py retry breaker   # some modules
     python3 tools/mutation.py --list retry    # the mutants, without running them
     python3 tools/mutation.py pii --only run.log   # rerun a previous run's survivors
+    python3 tools/mutation.py pii --match _mask_value_text   # the mutants of one function
     python3 tools/mutation.py pii --timeout 20     # seconds per mutant (default: 5x the
                                                    # unmutated run, at least 10)
 """
@@ -291,9 +292,9 @@ def fork_pytest(fullname, path, code, tests):
     return pid
 
 
-def run_all(jobs, tests, timeout, workers):
+def run_all(jobs, tests, timeout, workers, on_survivor=None):
     """{index: 'killed' | 'survived' | 'timeout'} of ``jobs`` = [(index, fullname, path,
-    code)], ``workers`` forks at a time."""
+    code)], ``workers`` forks at a time; ``on_survivor(index)`` as soon as one survives."""
     results, running, pending = {}, {}, list(jobs)
     while pending or running:
         while pending and len(running) < workers:
@@ -306,6 +307,8 @@ def run_all(jobs, tests, timeout, workers):
                 code = os.waitstatus_to_exitcode(status)
                 results[index] = "survived" if code == 0 else "killed"
                 del running[pid]
+                if code == 0 and on_survivor:
+                    on_survivor(index)
                 if len(results) % 25 == 0:
                     print(f"  ... {len(results)}/{len(jobs)}", flush=True)
             elif time.monotonic() > deadline:
@@ -378,6 +381,9 @@ def main():
     parser.add_argument("--only", metavar="LOG",
                         help="run only the mutants a previous run's output lists as SURVIVED "
                              "(a quick check of new tests; its score covers those only)")
+    parser.add_argument("--match", metavar="TEXT",
+                        help="run only the mutants whose id contains TEXT (e.g. a function "
+                             "name; its score covers those only)")
     parser.add_argument("--timeout", type=float, default=0.0, metavar="S",
                         help="seconds one mutant may run (default: 5x the unmutated run, "
                              "at least 10); a mutant that runs longer counts as killed")
@@ -405,6 +411,8 @@ def main():
                       for mid, line, code in mutants(path, select)
                       if wanted is None or mid in wanted]
         found = found[::args.sample]
+        if args.match:
+            found = [m for m in found if args.match in m[0]]
         if args.list:
             for mid, line, _code, rel, _f, _p in found:
                 flag = " [equivalent]" if (name, mid) in equivalents else ""
@@ -422,7 +430,11 @@ def main():
         jobs = [(i, fullname, path, code)
                 for i, (mid, _line, code, _rel, fullname, path) in enumerate(found)
                 if (name, mid) not in equivalents]
-        outcomes = run_all(jobs, spec["tests"], timeout, args.workers)
+        # Each survivor as soon as it is known (a long run stopped early still tells).
+        outcomes = run_all(jobs, spec["tests"], timeout, args.workers,
+                           lambda i, found=found: print(
+                               f"  (survivor) {found[i][3]}:{found[i][1]}: {found[i][0]}",
+                               flush=True))
         killed = sum(1 for outcome in outcomes.values() if outcome != "survived")
         survivors = [found[i] for i, outcome in sorted(outcomes.items())
                      if outcome == "survived"]
@@ -431,6 +443,7 @@ def main():
         rows.append((name, len(found), equivalent, killed, score))
         sampled = f", every {args.sample}th mutant" if args.sample > 1 else ""
         sampled += ", previous survivors only" if args.only else ""
+        sampled += f", ids matching {args.match!r} only" if args.match else ""
         print(f"{name}: {killed}/{scored} killed = {score:.1f} % "
               f"({len(found)} mutants{sampled}, {equivalent} equivalent, "
               f"{time.monotonic() - started:.0f}s)",

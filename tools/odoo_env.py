@@ -2,11 +2,12 @@
 
 Odoo is found through ``ODOO_PATH`` (a checkout holding ``odoo-bin`` and
 ``odoo/``), an ``odoo`` package importable by this python3, or the tree
-bootstrapped earlier into ``.odoo/`` (ignored by git). When none is there and
-``ODOO_GIT_URL`` is set, the test and demo commands bootstrap Odoo
-themselves: a shallow clone of that repository's ``ODOO_BRANCH`` (default
-18.0) into ``.odoo/odoo`` and a virtual environment ``.odoo/venv`` (it sees
-this Python's packages) with Odoo's and the suite's requirements."""
+bootstrapped earlier into ``.odoo/`` (ignored by git). When none is there, the
+test and demo commands bootstrap Odoo themselves: a shallow clone of
+``ODOO_GIT_URL`` (default Odoo's official repository), branch ``ODOO_BRANCH``
+(default 18.0), into ``.odoo/odoo`` and a virtual environment ``.odoo/venv``
+(it sees this Python's packages) with Odoo's and the suite's requirements.
+``ODOO_BOOTSTRAP=0`` turns that off."""
 
 import os
 import shutil
@@ -22,6 +23,8 @@ BOOTSTRAP = REPO / ".odoo"
 #: requirements.txt pins versions that predate Python 3.11 builds:
 #: requirements-odoo.txt holds the same packages with loosened pins.
 BOOTSTRAP_REQUIREMENTS = (REPO / "requirements-odoo.txt", REPO / "requirements.txt")
+#: Where the bootstrap clones Odoo from when ODOO_GIT_URL is not set.
+DEFAULT_ODOO_GIT_URL = "https://github.com/odoo/odoo.git"
 ADDONS = ("shipment_sync", "shipment_sync_portal", "shipment_sync_carrier", "shipment_sync_wms",
           "shipment_sync_monitor", "shipment_sync_channel", "shipment_sync_tms")
 DB_HOST = os.environ.get("PGHOST", "127.0.0.1")
@@ -46,11 +49,17 @@ def find_odoo():
     tree = BOOTSTRAP / "odoo"
     if (tree / "odoo" / "release.py").is_file() and _python(tree).is_file():
         return tree, None
-    url = os.environ.get("ODOO_GIT_URL")
-    if url:
+    if os.environ.get("ODOO_BOOTSTRAP", "1").strip() == "0":
+        return None, ("no Odoo 18.0 found and ODOO_BOOTSTRAP=0 (set ODOO_PATH to an Odoo 18.0 "
+                      "checkout, or unset ODOO_BOOTSTRAP to have it cloned into .odoo/)")
+    if not shutil.which("git"):
+        return None, ("no Odoo 18.0 found and no git to bootstrap it into .odoo/ (install git, "
+                      "or set ODOO_PATH to an Odoo 18.0 checkout)")
+    url = os.environ.get("ODOO_GIT_URL") or DEFAULT_ODOO_GIT_URL
+    try:
         return bootstrap_odoo(url, os.environ.get("ODOO_BRANCH") or "18.0")
-    return None, ("no Odoo 18.0 found (set ODOO_PATH to an Odoo 18.0 checkout, or "
-                  "ODOO_GIT_URL to have it cloned into .odoo/, see README)")
+    except (OSError, subprocess.CalledProcessError) as exc:
+        return None, f"bootstrapping Odoo from {url} failed: {str(exc).splitlines()[0][:300]}"
 
 
 def _python(tree):
@@ -81,7 +90,8 @@ def bootstrap_odoo(url, branch):
                                 "--branch", branch, url, str(partial)],
                                capture_output=True, text=True, check=False)
         if clone.returncode != 0:
-            return None, f"git clone of {url} ({branch}) failed: {clone.stderr.strip()[-300:]}"
+            why = " ".join(clone.stderr.split())[-300:]
+            return None, f"git clone of {url} ({branch}) failed: {why}"
         partial.rename(tree)
     version = _tree_version(tree)
     if version[:1] != (18,):
@@ -100,7 +110,8 @@ def bootstrap_odoo(url, branch):
              *requirements], capture_output=True, text=True, check=False)
         if pip and pip.returncode != 0:
             shutil.rmtree(venv, ignore_errors=True)
-            return None, f"installing Odoo's requirements failed: {pip.stderr.strip()[-300:]}"
+            why = " ".join(pip.stderr.split())[-300:]
+            return None, f"installing Odoo's requirements failed: {why}"
     return tree, None
 
 

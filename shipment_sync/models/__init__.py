@@ -8,8 +8,7 @@ from . import shipment_sync_event_retention
 from . import shipment_sync_event
 from . import shipment_sync_payload_vault
 from . import stock_picking
-from . import shipment_sync_job_worker
-from . import shipment_sync_job
+from . import shipment_sync_job  # defines the worker mixin first
 from . import shipment_sync_job_attempt
 from . import shipment_sync_subscription
 from . import res_company

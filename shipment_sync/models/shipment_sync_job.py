@@ -60,14 +60,19 @@ def new_worker_id():
             f"{uuid.uuid4().hex[:6]}")
 
 
+# The worker (an AbstractModel this model composes) must be defined before the
+# model, and it imports the constants above: imported here, not at the top.
+from . import shipment_sync_job_worker  # noqa: E402, F401
+
+
 class ShipmentSyncJob(models.Model):
     """Transactional outbox: one durable job per outbound call.
 
     Other addons enqueue with :meth:`_enqueue` inside their business
     transaction and register the operations they handle in
-    :meth:`_outbox_handlers`. Workers (``ir.cron``, see ``shipment.sync.job.worker`` in
-    shipment_sync_job_worker.py) claim jobs with
-    ``FOR UPDATE SKIP LOCKED`` and a lease, call outside any lock and record
+    :meth:`_outbox_handlers`. Workers (``ir.cron``, see
+    ``shipment.sync.job.worker`` in shipment_sync_job_worker.py) claim jobs
+    with ``FOR UPDATE SKIP LOCKED`` and a lease, call outside any lock and record
     the outcome in a new transaction; every decision comes from
     ``shipsync.outbox``."""
 

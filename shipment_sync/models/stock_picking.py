@@ -60,7 +60,10 @@ class StockPicking(models.Model):
     shipment_event_count = fields.Integer(compute="_compute_shipment_event_count")
 
     def _compute_shipment_event_count(self):
-        groups = self.env["shipment.sync.event"]._read_group(
+        # A count, readable by whoever reads the transfer (the Shipment tab of a
+        # receipt shows when it has events, also to warehouse users without
+        # access to the ledger itself).
+        groups = self.env["shipment.sync.event"].sudo()._read_group(
             [("picking_id", "in", self.ids)], ["picking_id"], ["__count"])
         counts = {picking.id: count for picking, count in groups}
         for picking in self:
@@ -378,6 +381,33 @@ class StockPicking(models.Model):
                    partner=partner.name if partner else _("Odoo"), reason=reason_label),
             user_id=self._shipment_exception_responsible(partner).id,
         )
+
+    # ------------------------------------------------------------------
+    # exceptions beside the milestone track (``ms.SIDE_REASONS``: money, not
+    # the parcel); the monitor turns them into workbench cards
+    # ------------------------------------------------------------------
+    def _shipment_side_exception(self, reason, message, partner=None):
+        """Raise ``reason`` on these transfers without touching their milestone track
+        (a freight variance arrives when the shipment is often delivered already, and a
+        terminal track takes no exception): a to-do on the transfer; with the monitor, a
+        workbench card instead. Raised again, the open to-do is left as it is."""
+        label = dict(ms.EXCEPTION_REASON_SELECTION).get(reason, reason)
+        summary = _("Shipment exception: %s", label)
+        for picking in self:
+            if any(a.summary == summary for a in picking.sudo().activity_ids):
+                continue
+            picking.sudo().activity_schedule(
+                "shipment_sync.mail_activity_type_shipment_exception", summary=summary,
+                note=message, user_id=picking._shipment_exception_responsible(partner).id)
+
+    def _shipment_side_exception_done(self, reason, note):
+        """The side exception ``reason`` of these transfers is over: its to-do is done
+        (with the monitor: its card is resolved)."""
+        label = dict(ms.EXCEPTION_REASON_SELECTION).get(reason, reason)
+        summary = _("Shipment exception: %s", label)
+        activities = self.sudo().activity_ids.filtered(lambda a: a.summary == summary)
+        if activities:
+            activities.action_feedback(feedback=note)
 
     def _shipment_exception_activity_done(self, feedback):
         """Mark the exception to-dos of these transfers done."""

@@ -8,15 +8,14 @@ import sys
 import uuid
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
+from unittest.mock import patch
 
 from odoo.tests import TransactionCase
-from odoo.tests.common import BlockedRequest, _super_send
-from odoo.tools import config
-
-from odoo.addons.shipment_sync.models.shipment_sync_job import utcnow
+from odoo.tools import SQL, config
 
 from shipsync.sandbox import Receiver
+
+from .loopback_common import LoopbackMixin
 
 WHSEC = "whsec_" + "b3V0Ym94LXN1YnNjcmlwdGlvbi1zZWNyZXQtMDEyMzQ1"
 
@@ -95,28 +94,17 @@ def cron_process(db):
                             stderr=subprocess.PIPE, text=True, env=_process_env())
 
 
-class OutboxCase(TransactionCase):
+class OutboxCase(LoopbackMixin, TransactionCase):
     """A receiver on loopback and a partner whose outbound calls go to it.
 
     ``run_worker`` runs the worker inside the test transaction (the registry is
     in test mode, so the worker's own cursors are savepoints of the test's and
-    everything is rolled back at the end)."""
-
-    @classmethod
-    def _request_handler(cls, s, r, /, **kw):
-        """Odoo's test guard against external requests assumes a single number
-        as timeout (it compares ``timeout < 10``); the outbox always passes
-        ``(connect, read)``. Same guard, loopback only, timeouts untouched."""
-        if urlsplit(r.url).hostname not in ("127.0.0.1", "localhost"):
-            raise BlockedRequest(f"External requests verboten (was {r.method} {r.url})")
-        return _super_send(s, r, **kw)
+    everything is rolled back at the end), its clock at an explicit time."""
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.receiver = Receiver(port=0).start()
-        cls.addClassCleanup(cls.receiver.stop)
-        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
+        cls.receiver = cls.start_sandbox(Receiver(port=0))
         cls.partner = cls.make_partner("Outbox Carrier")
         cls.product = cls.env["product.product"].create(
             {"name": "Outbox Widget", "is_storable": True})
@@ -154,7 +142,39 @@ class OutboxCase(TransactionCase):
         self.registry.enter_test_mode(self.cr)
         self.addCleanup(self.registry.leave_test_mode)
         self.Job = self.env["shipment.sync.job"]
-        self.t0 = utcnow() + timedelta(seconds=1)
+        self.test_now = None  # the clock of the last run_worker
+        # Every enqueue of the test (the tests' own, business code's) happens on the
+        # test's clock, see _due_on_the_test_clock.
+        job_class = type(self.Job)
+        enqueue = job_class._enqueue
+
+        def _enqueue(model, *args, **kwargs):
+            job = enqueue(model, *args, **kwargs)
+            self._due_on_the_test_clock(job)
+            return job
+
+        patcher = patch.object(job_class, "_enqueue", _enqueue)
+        patcher.start()
+        self.addCleanup(patcher.stop)
+
+    def _due_on_the_test_clock(self, job):
+        """A new job is due at once: at its enqueue time (real time), which the
+        tests expect to be no later than the worker's clock of their next run
+        (``t0 + seconds``, ``t0`` taken in setUp one second ahead of real time).
+        On a loaded machine the set-up and the enqueues can take longer than that
+        second, and the job would not yet be due on the test's clock: the breaker
+        would miss a failure, a job would stay pending. A job enqueued later than
+        the test's current clock (the last run's, else ``t0``) is due at that
+        clock instead, as it is on an idle machine. A job the outbox itself
+        deferred (attempted, or already there) is left alone."""
+        clock = max(self.t0, self.test_now or self.t0)
+        self.env.flush_all()
+        self.env.cr.execute(SQL(
+            "UPDATE shipment_sync_job SET next_attempt_at = %s WHERE id IN %s "
+            "AND state = 'pending' AND attempts = 0 AND first_attempt_at IS NULL "
+            "AND next_attempt_at > %s", clock, tuple(job.ids) or (0,), clock))
+        if self.env.cr.rowcount:
+            job.invalidate_recordset(["next_attempt_at"])
 
     # -- helpers -------------------------------------------------------------------
     def enqueue(self, path="/orders", body=None, partner=None, **kw):
@@ -167,8 +187,8 @@ class OutboxCase(TransactionCase):
         in flight unless told otherwise: the step-by-step tests count calls."""
         kw.setdefault("calls_in_flight", 1)
         self.env.flush_all()
-        stats = self.Job._outbox_work(channels=channels, batch=batch,
-                                      now=self.t0 + timedelta(seconds=seconds), **kw)
+        self.test_now = self.t0 + timedelta(seconds=seconds)
+        stats = self.Job._outbox_work(channels=channels, batch=batch, now=self.test_now, **kw)
         self.env.invalidate_all()
         return stats
 

@@ -401,6 +401,24 @@ class TestPrivacy(GovernanceCommon, TransactionCase):
             self.assertNotIn(bit, attempt.response_excerpt)
         self.assertNotIn("ada@example.com", attempt.error)
 
+    def test_settle_masks_before_its_one_statement(self):
+        """Masking adds no statement to the worker's settle path: the settle
+        statement writes the masked texts, nothing is read back or re-masked."""
+        job = self.make_job(state="running")
+        settlement = outbox.Settlement(state="dead", next_attempt_at=None, delay=None,
+                                       error_class="http_4xx",
+                                       reason="HTTP 422 for ada@example.com",
+                                       breaker_signal=None)
+        outcome = outbox.Outcome(status=422, error_class="http_4xx",
+                                 error="422 for ada@example.com",
+                                 body=b'{"name": "Ada Lovelace", "city": "Paris"}')
+        with self.assertQueryCount(1):
+            job._outbox_settle(settlement, outcome, NOW, NOW, None, 1)
+        self.assertEqual(job.state, "dead")
+        self.assertNotIn("ada@example.com", job.last_error)
+        self.assertNotIn("ada@example.com", job.attempt_ids.error)
+        self.assertNotIn("Lovelace", job.attempt_ids.response_excerpt)
+
     def test_logs_of_the_suite_are_masked(self):
         with capture_logs("odoo.addons.shipment_sync.controllers.main") as records:
             logging.getLogger("odoo.addons.shipment_sync.controllers.main").info(

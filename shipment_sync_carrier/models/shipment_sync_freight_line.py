@@ -46,15 +46,19 @@ class ShipmentSyncFreightLine(models.Model):
             when = line.invoice_date or (line.create_date and line.create_date.date())
             line.period = when.strftime("%Y-%m") if when else False
 
-    def _open_exception(self):
-        """Variances open an exception on their transfer; unmatched lines get an
-        activity for the carrier's responsible (there is no transfer to flag)."""
+    def _open_exception(self, partner=None):
+        """Variances open a ``freight_variance`` exception beside the transfer's
+        milestone track (a workbench card with the monitor: invoices come once the
+        shipment is delivered, when its track takes no exception); unmatched lines get
+        an activity for the carrier's responsible (there is no transfer to flag)."""
         for line in self:
             if line.state == "variance" and line.picking_id:
-                line.picking_id._shipsync_exception_event(
-                    "other", _("Freight variance on %(tracking)s: invoiced %(amount)s, "
-                              "expected %(expected)s", tracking=line.tracking_number,
-                              amount=line.amount, expected=line.expected_amount))
+                line.picking_id._shipment_side_exception(
+                    "freight_variance", _(
+                        "Freight variance on %(tracking)s: invoiced %(amount)s, expected "
+                        "%(expected)s", tracking=line.tracking_number, amount=line.amount,
+                        expected=line.expected_amount),
+                    partner=partner or line.carrier_id.shipsync_partner_id or None)
             elif line.state == "unmatched":
                 partner = line.carrier_id.shipsync_partner_id
                 user = partner.responsible_user_id or self.env.ref("base.user_admin")

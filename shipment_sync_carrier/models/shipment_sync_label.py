@@ -3,7 +3,7 @@ them, in a transaction of their own, so that neither a retried booking nor a boo
 whose Odoo transaction rolled back can pay for a label twice or lose track of one."""
 
 import threading
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from datetime import timedelta
 
 from odoo import _, api, fields, models
@@ -211,8 +211,12 @@ class OdooBookingJournal(ab.BookingJournal):
     committed at once in its own cursor (it must survive a rollback of the booking, and
     an outbox call thread has no transaction of its own). It is made in the thread that
     owns ``carrier.env``; in Odoo's tests (one transaction, one connection: a second
-    cursor would wait for the test's lock) it writes through that env's cursor instead,
-    also from an outbox call thread, whose worker loop only waits for the call."""
+    Odoo cursor would wait for the test's lock) it writes in that transaction, through
+    a database cursor of its own on that env's connection. Never through the env's
+    cursor itself: the journal runs in an outbox call thread while the worker loop
+    records other calls' outcomes on that cursor (several calls in flight), and a
+    cursor shared by two threads hands one thread's rows to the other (psycopg2:
+    connections are thread-safe, cursors are not)."""
 
     def __init__(self, carrier, picking=None):
         self.env = carrier.env
@@ -225,7 +229,9 @@ class OdooBookingJournal(ab.BookingJournal):
     @contextmanager
     def _cursor(self):
         if self.single_cursor:
-            with nullcontext(self.env.cr) as cr:
+            # The connection serializes the statements of both threads; each
+            # cursor keeps its own results.
+            with self.env.cr._cnx.cursor() as cr:
                 yield cr
             return
         with self.env.registry.cursor() as cr:

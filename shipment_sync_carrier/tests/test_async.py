@@ -1,3 +1,4 @@
+import threading
 from datetime import timedelta
 
 from odoo import fields
@@ -174,6 +175,42 @@ class TestAsyncBooking(CarrierCommon, TransactionCase):
             now=fields.Datetime.now() + timedelta(minutes=1))
         self.assertEqual(stats["requests"], 0)
         self.assertEqual(stats["deferred"], 2)
+
+    def test_the_journal_of_a_call_thread_keeps_its_own_rows_beside_the_worker(self):
+        """In the tests the paid-label journal writes in the test's transaction from an
+        outbox call thread while the worker loop records other outcomes on its own
+        cursor (several calls in flight). Each side reads back its own rows: a cursor
+        shared by the two threads handed one side's rows to the other (a booking died
+        at once, a dead hook then failed to read its job)."""
+        picking = self.validate(self.make_picking(carrier=self.async_carrier))
+        journal = self.env["shipment.sync.label"]._journal(self.async_carrier, picking)
+        rounds, seen, errors = 300, [], []
+
+        def call_thread():
+            try:
+                for i in range(rounds):
+                    journal.record(f"race-{i}", "bought", f"shp_race_{i}", f"TRK{i}")
+                    seen.append(journal.shipment_id(f"race-{i}"))
+            except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+                errors.append(repr(exc))
+
+        thread = threading.Thread(target=call_thread)
+        thread.start()
+        worker_rows = []
+        try:
+            while thread.is_alive():
+                n = len(worker_rows)
+                self.env.cr.execute("SELECT %s::int, 'worker'", [n])
+                worker_rows.append(self.env.cr.fetchall())
+        finally:
+            thread.join()
+        self.assertEqual(errors, [])
+        self.assertEqual(seen, [f"shp_race_{i}" for i in range(rounds)])
+        self.assertTrue(worker_rows, "the worker side ran beside the call thread")
+        self.assertEqual(worker_rows, [[(n, "worker")] for n in range(len(worker_rows))])
+        labels = self.env["shipment.sync.label"].search(
+            [("carrier_id", "=", self.async_carrier.id), ("booking_key", "=like", "race-%")])
+        self.assertEqual(len(labels), rounds)
 
     def test_a_booking_dying_again_after_a_replay_updates_its_card(self):
         if "shipment.sync.exception" not in self.env:

@@ -38,9 +38,19 @@ class TestFreight(CarrierCommon, TransactionCase):
         self.assertEqual(lines[0].picking_id, first)
         self.assertAlmostEqual(lines[1].variance, 5.0, places=2)
         self.assertEqual(lines[0].period, "2026-11")
-        # a variance opens an exception on its transfer, an unmatched line an activity
-        self.assertEqual(second.shipment_exception_state, "open")
-        self.assertEqual(first.shipment_exception_state, "none")
+        # a variance opens a freight_variance exception beside the transfer's milestone
+        # track (a workbench card with the monitor, else a to-do), an unmatched line an
+        # activity
+        self.assertEqual((first.shipment_exception_state, second.shipment_exception_state),
+                         ("none", "none"))
+        if "shipment.sync.exception" in self.env:
+            cards = self.env["shipment.sync.exception"].search(
+                [("picking_id", "in", self.pickings.ids)])
+            self.assertEqual((cards.picking_id, cards.reason, cards.state),
+                             (second, "freight_variance", "open"))
+        else:
+            self.assertEqual(second.activity_ids.mapped("summary"),
+                             ["Shipment exception: Freight Variance"])
         self.assertTrue(lines[2].activity_ids)
         self.assertEqual(second.shipsync_freight_line_ids, lines[1])
 

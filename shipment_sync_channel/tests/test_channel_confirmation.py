@@ -3,15 +3,12 @@ the outbox, against the loopback Amazon sandbox (which validates every request a
 Amazon's published Orders v0 model when ``CONTRACTS_DIR`` holds it)."""
 
 import logging
-from datetime import timedelta
-from urllib.parse import urlsplit
 
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import HttpCase, tagged
-from odoo.tests.common import BlockedRequest, _super_send
 from odoo.tools import mute_logger
 
-from odoo.addons.shipment_sync.models.shipment_sync_job import utcnow
+from odoo.addons.shipment_sync.tests.loopback_common import LoopbackMixin
 
 from shipsync.partners.amazon.outbound import OPERATION
 from shipsync.partners.amazon.sandbox import AmazonOrdersSandbox
@@ -24,22 +21,14 @@ MARKETPLACE = "ATVPDKIKX0DER"
 
 
 @tagged("post_install", "-at_install")
-class TestChannelConfirmation(HttpCase):
+class TestChannelConfirmation(LoopbackMixin, HttpCase):
     """An HttpCase for its test-mode registry: the outbox worker's own cursor sees the
     test's transaction."""
 
     @classmethod
-    def _request_handler(cls, s, r, /, **kw):
-        if urlsplit(r.url).hostname not in ("127.0.0.1", "localhost"):
-            raise BlockedRequest(f"External requests verboten (was {r.method} {r.url})")
-        return _super_send(s, r, **kw)
-
-    @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
-        cls.amazon = AmazonOrdersSandbox(token="Atza|sandbox").start()
-        cls.addClassCleanup(cls.amazon.stop)
+        cls.amazon = cls.start_sandbox(AmazonOrdersSandbox(token="Atza|sandbox"))
         _logger.info("Amazon sandbox validates with the %s", cls.amazon.validated_by)
         cls.channel = cls.env["shipment.sync.partner"].create({
             "name": "Amazon US", "code": "amazon-us-test", "kind": "marketplace",
@@ -72,7 +61,6 @@ class TestChannelConfirmation(HttpCase):
     def setUp(self):
         super().setUp()
         self.amazon.reset()
-        self.t0 = utcnow() + timedelta(seconds=1)
 
     # -- helpers -------------------------------------------------------------------
     def make_order(self, ref=ORDER, desk=2, lamp=1, channel=True):
@@ -103,14 +91,6 @@ class TestChannelConfirmation(HttpCase):
         picking.with_context(cancel_backorder=False)._action_done()
         self.assertEqual(picking.state, "done")
         return picking
-
-    def run_worker(self, seconds=0.0):
-        self.env.flush_all()
-        now = max(self.t0, utcnow() + timedelta(seconds=1))
-        stats = self.env["shipment.sync.job"]._outbox_work(
-            channels=("high",), now=now + timedelta(seconds=seconds))
-        self.env.invalidate_all()
-        return stats
 
     def jobs(self, picking=None):
         domain = [("operation", "=", OPERATION), ("partner_id", "=", self.channel.id)]

@@ -6,6 +6,7 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from shipsync import monitor as mon
+from shipsync import retention
 
 PERIODS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30),
            "90d": timedelta(days=90)}
@@ -110,7 +111,11 @@ class ShipmentSyncDashboard(models.AbstractModel):
             link_id = 0
         link = self.env["shipment.sync.dashboard.link"].browse(link_id).exists()
         if not link:
-            raise UserError(_("This dashboard link does not exist."))
+            raise UserError(_(
+                "This dashboard link does not exist or has expired (links are kept %s days "
+                "after they were last opened): open the dashboard again.",
+                retention.DRILLDOWN_LINK_DAYS))
+        link._touch()
         return link._window_action()
 
     # ------------------------------------------------------------------

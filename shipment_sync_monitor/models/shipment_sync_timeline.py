@@ -1,4 +1,4 @@
-from odoo import _, fields, models, tools
+from odoo import _, api, fields, models, tools
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
@@ -13,6 +13,16 @@ SOURCES = [
 ]
 #: Row ids are ``record id * 8 + source index``: stable and unique across sources.
 SOURCE_INDEX = {"event": 0, "job": 1, "attempt": 2, "note": 3}
+#: Where the outcome of each source's rows comes from: the selection field whose
+#: labels (and their translations) the timeline shows. An attempt's ``stale``
+#: (reported after losing its lease) is not an event's ``stale`` (older than the
+#: milestone): the view calls it ``lease_lost``.
+OUTCOME_SOURCES = (
+    ("shipment.sync.event", "state", {}),
+    ("shipment.sync.job", "state", {}),
+    ("shipment.sync.job.attempt", "outcome", {"stale": "lease_lost"}),
+    ("mail.message", "message_type", {}),
+)
 
 
 class ShipmentSyncTimeline(models.Model):
@@ -37,10 +47,24 @@ class ShipmentSyncTimeline(models.Model):
     exception_reason = fields.Selection(ms.EXCEPTION_REASON_SELECTION, "Exception",
                                         readonly=True)
     description = fields.Char(readonly=True)
-    state = fields.Char("Outcome", readonly=True)
+    state = fields.Selection("_selection_outcome", "Outcome", readonly=True)
     detail = fields.Char(readonly=True)
     res_model = fields.Char("Record model", readonly=True)
     res_id = fields.Integer("Record", readonly=True)
+
+    @api.model
+    def _selection_outcome(self):
+        """The outcomes of every source in the words (and the language) of
+        the field they come from: no raw state code in the column."""
+        selection, seen = [], set()
+        for model, name, renamed in OUTCOME_SOURCES:
+            field = self.env[model]._fields[name]
+            for value, label in field._description_selection(self.env):
+                value = renamed.get(value, value)
+                if value not in seen:
+                    seen.add(value)
+                    selection.append((value, label))
+        return selection
 
     def init(self):
         tools.drop_view_if_exists(self.env.cr, self._table)
@@ -92,7 +116,9 @@ class ShipmentSyncTimeline(models.Model):
                        concat(j.operation, ' attempt #', a.number,
                               CASE WHEN a.http_status > 0 THEN concat(' HTTP ', a.http_status)
                               END, ' (', a.duration_ms, ' ms)'),
-                       a.outcome::varchar, a.error, 'shipment.sync.job', j.id
+                       CASE WHEN a.outcome = 'stale' THEN 'lease_lost'
+                            ELSE a.outcome::varchar END,
+                       a.error, 'shipment.sync.job', j.id
                   FROM shipment_sync_job_attempt a
                   JOIN shipment_sync_job j ON j.id = a.job_id
                   JOIN stock_picking p ON p.id = j.picking_id

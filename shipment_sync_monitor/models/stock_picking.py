@@ -2,6 +2,7 @@ from odoo import _, api, fields, models
 from odoo.tools import SQL, create_index
 
 from shipsync import eta
+from shipsync import milestones as ms
 
 from .monitor_indexes import ETA_LATE_RISK_INDEX, ETA_UNFOLDED_INDEX
 
@@ -56,6 +57,17 @@ class StockPicking(models.Model):
         ``shipment.sync.exception._monitor_raise``), not on the transfer."""
         return None
 
+    def _shipment_side_exception(self, reason, message, partner=None):
+        """A side exception (``ms.SIDE_REASONS``) is a workbench card of its own."""
+        Card = self.env["shipment.sync.exception"].sudo()
+        for picking in self:
+            Card._monitor_raise(picking, reason, partner=partner, message=message)
+
+    def _shipment_side_exception_done(self, reason, note):
+        self.env["shipment.sync.exception"].sudo().search([
+            ("picking_id", "in", self.ids), ("reason", "=", reason),
+            ("state", "!=", "resolved")])._monitor_close(note)
+
     def _shipment_notify(self, before, final, news, partner_by_code):
         res = super()._shipment_notify(before, final, news, partner_by_code)
         self._shipment_monitor_track(before, final, news, partner_by_code)
@@ -67,7 +79,9 @@ class StockPicking(models.Model):
         self.ensure_one()
         _old_milestone, old_state, old_reason = before
         Card = self.env["shipment.sync.exception"].sudo()
-        cards = Card.search([("picking_id", "=", self.id), ("state", "!=", "resolved")])
+        # Side exceptions (a freight variance) are not on the track: their owner closes them.
+        cards = Card.search([("picking_id", "=", self.id), ("state", "!=", "resolved"),
+                             ("reason", "not in", sorted(ms.SIDE_REASONS))])
         if final.exception_state == "open":
             reason = final.exception_reason or "other"
             opened = old_state != "open" or old_reason != final.exception_reason

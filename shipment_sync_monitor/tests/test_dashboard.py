@@ -3,9 +3,13 @@ company of their own so nothing else in the database counts."""
 
 from datetime import timedelta
 
+from freezegun import freeze_time
+
 from odoo import fields
 from odoo.exceptions import UserError
 from odoo.tests import TransactionCase, tagged
+
+from shipsync import retention
 
 from .common import MonitorCommon, insert_attempts, insert_events, insert_jobs
 
@@ -378,6 +382,30 @@ class TestDashboardTiles(MonitorCommon, TransactionCase):
             self.Dash.get_drilldown("exception_backlog", -1, self.filters))
         self.assertEqual(self.env["shipment.sync.exception"].search_count(whole["domain"]), 2)
         self.assertIn(("company_id", "in", [self.company.id]), whole["domain"])
+
+    def test_drilldown_links_nobody_opens_are_purged_by_the_retention_cron(self):
+        """Each click on a tile records a link (the figure's instant is one of
+        its filters): the retention cron deletes the links not opened for
+        DRILLDOWN_LINK_DAYS days, and a purged link's URL says it expired."""
+        Link = self.env["shipment.sync.dashboard.link"]
+        Event = self.env["shipment.sync.event"]
+        days = retention.DRILLDOWN_LINK_DAYS
+        start = self.now
+        with freeze_time(start):
+            forgotten = Link.browse(self.Dash.get_drilldown("exception_backlog", -1, self.filters))
+            reopened = Link.browse(self.Dash.get_drilldown(
+                "exception_backlog", -1, dict(self.filters, period="24h")))
+        with freeze_time(start + timedelta(days=days - 5)):
+            self.Dash._drilldown_action(reopened.id)  # its URL opened again
+        with freeze_time(start + timedelta(days=days + 1)):
+            Event._cron_purge_bodies()
+        self.assertFalse(forgotten.exists(), f"not opened for {days} days: purged")
+        self.assertTrue(reopened.exists(), "opened within retention: kept")
+        with self.assertRaisesRegex(UserError, "expired"):
+            self.Dash._drilldown_action(forgotten.id)
+        with freeze_time(start + timedelta(days=2 * days)):
+            Event._cron_purge_bodies()
+        self.assertFalse(reopened.exists())
 
     def test_bad_drilldowns_are_refused(self):
         with self.assertRaises(UserError):

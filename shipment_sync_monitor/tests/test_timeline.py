@@ -74,3 +74,41 @@ class TestTimeline(MonitorCommon, TransactionCase):
                          "shipment.sync.job")
         action = self.picking.action_view_shipment_timeline()
         self.assertEqual(action["domain"], [("picking_id", "=", self.picking.id)])
+
+    def test_outcomes_are_told_in_words(self):
+        """The outcome column shows each source's state in the words (and the
+        language) of the field it comes from, never a raw code: an attempt
+        reported after losing its lease is not a stale event."""
+        self.ingest(self.carrier, "out_for_delivery", 20)
+        self.ingest(self.carrier, "in_transit", 30)
+        job = insert_jobs(self.env, self.partner, 1, state="dead", picking=self.picking)
+        insert_attempts(self.env, job, ["retry", "stale", "dead"], T0)
+        self.env.flush_all()
+        self.env.invalidate_all()
+        rows = self.picking.shipment_timeline_ids
+        attempts = rows.filtered(lambda r: r.source == "attempt").sorted("id")
+        self.assertEqual(attempts.mapped("state"), ["retry", "lease_lost", "dead"])
+
+        def words(model, name):
+            return dict(self.env[model]._fields[name]._description_selection(self.env))
+
+        shown = dict(rows._fields["state"]._description_selection(self.env))
+        self.assertTrue(set(rows.mapped("state")) <= set(shown), "every outcome has a label")
+        event, job_state, attempt = (words("shipment.sync.event", "state"),
+                                     words("shipment.sync.job", "state"),
+                                     words("shipment.sync.job.attempt", "outcome"))
+        self.assertEqual(shown["stale"], event["stale"])
+        self.assertEqual(shown["applied"], event["applied"])
+        self.assertEqual(shown["lease_lost"], attempt["stale"])
+        self.assertEqual(shown["retry"], attempt["retry"])
+        self.assertEqual(shown["pending"], job_state["pending"])
+        for row in rows:
+            self.assertNotIn("_", shown[row.state], f"{row.source} {row.state}")
+        # The column is grouped and read in words too (the list's group headers).
+        groups = self.env["shipment.sync.timeline"].read_group(
+            [("picking_id", "=", self.picking.id), ("source", "=", "attempt")],
+            ["state"], ["state"])
+        self.assertEqual(sorted(g["state"] for g in groups), ["dead", "lease_lost", "retry"])
+        fields_info = self.env["shipment.sync.timeline"].fields_get(["state"])["state"]
+        self.assertIn(("lease_lost", attempt["stale"]),
+                      [tuple(s) for s in fields_info["selection"]])

@@ -27,9 +27,9 @@ class ShipmentSyncJob(models.Model):
 
     @api.model
     def _outbox_handlers(self):
-        return {**super()._outbox_handlers(), tms.OPERATION: {
-            "prepare": "_tms_prepare_release", "done": "_tms_done_release",
-            "savepoint": False}}
+        handler = {"prepare": "_tms_prepare_release", "done": "_tms_done_release",
+                   "savepoint": False}
+        return {**super()._outbox_handlers(), **{op: handler for op in tms.OPERATIONS}}
 
     @api.model
     def _tms_prepare_release(self, job, ctx):
@@ -46,6 +46,9 @@ class ShipmentSyncJob(models.Model):
             return
         result = outcome.result() or {}
         if not isinstance(result, dict):
+            return
+        if result.get("status") == "cancelled":
+            picking.tms_state = "cancelled"
             return
         if result.get("status") == "rejected":
             picking.tms_state = "rejected"

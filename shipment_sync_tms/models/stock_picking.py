@@ -14,7 +14,13 @@ TMS_STATES = [
     ("planned", "Planned"),
     ("assigned", "Carrier assigned"),
     ("rejected", "Rejected"),
+    ("cancel_sent", "Cancellation sent"),
+    ("cancelled", "Cancelled"),
 ]
+#: TMS states of a plan the TMS holds: changes of the transfer are sent to it.
+LIVE_PLAN = ("released", "planned", "assigned")
+#: The key of the transfers to check for a plan change, in the cursor's precommit data.
+_WATCH_KEY = "shipment_sync_tms.watch"
 FREIGHT_STATES = [
     ("none", "No charges yet"),
     ("matched", "Matched"),
@@ -44,10 +50,16 @@ class StockPicking(models.Model):
     tms_planning_ref = fields.Char("Planning reference", readonly=True, copy=False,
                                    index="btree_not_null")
     tms_service = fields.Char("TMS service", readonly=True, copy=False)
+    tms_plan_version = fields.Integer(
+        "Plan version", readonly=True, copy=False,
+        help="Version of the plan last sent to the TMS: 1 for the release, one more for "
+        "each revision and for the cancellation.")
+    tms_plan_digest = fields.Char(readonly=True, copy=False,
+                                  help="Digest of the plan last sent (a change is revised).")
     tms_charges_pending = fields.Text(
-        "Charges waiting for the carrier", readonly=True, copy=False,
-        help="Final charges that arrived before the carrier assignment (JSON): reconciled "
-        "as soon as the carrier is known.")
+        "Charges waiting for a delivery method", readonly=True, copy=False,
+        help="Final charges that arrived before any delivery method was assigned (JSON): "
+        "booked and reconciled as soon as one is, by the TMS or by hand.")
     tms_freight_state = fields.Selection(
         FREIGHT_STATES, "Freight reconciliation", default="none", required=True,
         readonly=True, copy=False, index=True,
@@ -57,8 +69,9 @@ class StockPicking(models.Model):
     # ------------------------------------------------------------------
     # release
     # ------------------------------------------------------------------
-    def _tms_plan(self):
-        """The ``tms-plan-v1`` document of this transfer (plain values)."""
+    def _tms_plan(self, version=1):
+        """The ``tms-plan-v1`` document of this transfer (plain values): the release,
+        or the revision ``version``."""
         self.ensure_one()
         lines = []
         for move in self.move_ids.filtered(lambda m: m.state != "cancel"):
@@ -74,7 +87,8 @@ class StockPicking(models.Model):
             plan_id=f"{self.shipment_correlation_id}", correlation_id=self.shipment_correlation_id,
             order_ref=self.name, ship_from=_address(warehouse), ship_to=_address(self.partner_id),
             requested_pickup_at=self.scheduled_date, requested_delivery_at=self.date_deadline,
-            lines=lines, origin=self.origin or "", carrier_hint=self.carrier_id.name or "")
+            lines=lines, origin=self.origin or "", carrier_hint=self.carrier_id.name or "",
+            version=version)
 
     def _tms_release(self):
         """Queue the plan release of these transfers (in the caller's transaction), once
@@ -84,8 +98,11 @@ class StockPicking(models.Model):
             partner = picking.picking_type_id.tms_partner_id
             if not partner.active:
                 continue
-            picking.sudo().write({"tms_partner_id": partner.id, "tms_state": "released"})
-            Job._enqueue(partner, tms.OPERATION, picking._tms_plan(), picking=picking,
+            plan = picking._tms_plan()
+            picking.sudo().write({"tms_partner_id": partner.id, "tms_state": "released",
+                                  "tms_plan_version": 1,
+                                  "tms_plan_digest": tms.plan_digest(plan)})
+            Job._enqueue(partner, tms.OPERATION, plan, picking=picking,
                          idempotency_key=f"tms-plan:{picking.id}")
             picking._shipment_internal_event(
                 milestone="released", message=_("Released to %s for planning", partner.name))
@@ -97,6 +114,58 @@ class StockPicking(models.Model):
             raise UserError(_("None of these transfers has a TMS to plan it."))
         pickings._tms_release()
         return True
+
+    # ------------------------------------------------------------------
+    # revisions and cancellation
+    # ------------------------------------------------------------------
+    def _tms_watch(self):
+        """Moves of these transfers changed: once the transaction's changes are all made
+        (precommit), the released plans that differ are revised, the cancelled transfers
+        cancelled at the TMS. One check per transfer and transaction, however many moves
+        were written."""
+        pickings = self.filtered(lambda p: p.tms_state in LIVE_PLAN)
+        if not pickings:
+            return
+        precommit = self.env.cr.precommit
+        watched = precommit.data.get(_WATCH_KEY)
+        if watched is None:
+            watched = precommit.data[_WATCH_KEY] = set()
+            env = self.env
+            precommit.add(lambda: env["stock.picking"].browse(
+                sorted(precommit.data.get(_WATCH_KEY) or ()))._tms_send_changes())
+        watched.update(pickings.ids)
+
+    def _tms_send_changes(self):
+        """Send what changed since the last plan document: a cancellation for a cancelled
+        transfer, a revision (the next version) for a changed plan; nothing for a plan
+        that is the one last sent (idempotent), a shipped transfer or a dead plan."""
+        Job = self.env["shipment.sync.job"].sudo()
+        for picking in self.sudo().exists():
+            partner = picking.tms_partner_id
+            if picking.tms_state not in LIVE_PLAN or not partner:
+                continue
+            version = picking.tms_plan_version + 1
+            if picking.state == "cancel":
+                Job._enqueue(partner, tms.CANCEL_OPERATION, tms.build_cancellation(
+                    plan_id=picking.shipment_correlation_id,
+                    correlation_id=picking.shipment_correlation_id, order_ref=picking.name,
+                    version=version, reason=_("Transfer cancelled in Odoo")),
+                    picking=picking, idempotency_key=f"tms-plan:{picking.id}:cancel")
+                picking.write({"tms_state": "cancel_sent", "tms_plan_version": version})
+                picking.message_post(body=_("Cancellation sent to %s.", partner.name))
+                continue
+            if picking.state == "done" or not picking.move_ids.filtered(
+                    lambda m: m.state != "cancel"):
+                continue
+            plan = picking._tms_plan(version=version)
+            digest = tms.plan_digest(plan)
+            if digest == picking.tms_plan_digest:
+                continue
+            Job._enqueue(partner, tms.REVISE_OPERATION, plan, picking=picking,
+                         idempotency_key=f"tms-plan:{picking.id}:v{version}")
+            picking.write({"tms_plan_version": version, "tms_plan_digest": digest})
+            picking.message_post(body=_("Plan revision %(version)s sent to %(tms)s.",
+                                        version=version, tms=partner.name))
 
     # ------------------------------------------------------------------
     # updates (from the ledger: only new events get here)
@@ -134,11 +203,7 @@ class StockPicking(models.Model):
         if payload.get("quoted_amount"):
             vals["shipsync_quoted_price"] = float(Decimal(payload["quoted_amount"]))
             vals["shipsync_currency_id"] = self._tms_currency(payload).id
-        self.write(vals)
-        if carrier and self.tms_charges_pending:
-            pending = json.loads(self.tms_charges_pending)
-            self.tms_charges_pending = False
-            self._tms_charges(pending, partner)
+        self.write(vals)  # a delivery method set: charges kept waiting for it are booked
         self.message_post(body=_(
             "%(tms)s assigned %(carrier)s%(service)s (planning %(ref)s)%(missing)s",
             tms=partner.name, carrier=carrier_data.get("name") or carrier_data["code"],
@@ -196,29 +261,44 @@ class StockPicking(models.Model):
             "variance": float(variance) if variance is not None else 0.0, "state": state})
         if state == "duplicate":
             return
+        previous = self.tms_freight_state
         self.tms_freight_state = state
-        line._open_exception()
-        if state == "variance":
-            # The ledger refuses exceptions once a transfer is delivered (terminal): the
-            # variance gets a to-do of its own, and holds the customer invoice.
-            self.activity_schedule(
-                "mail.mail_activity_data_todo",
-                summary=_("Freight variance: %s", self.name),
-                note=_("%(tms)s charged %(total)s, expected %(expected)s.", tms=partner.name,
-                       total=total, expected=expected),
-                user_id=self._shipment_exception_responsible(partner).id)
+        # A variance opens a freight_variance exception beside the milestone track (a
+        # workbench card with the monitor) and holds the customer invoice; corrected
+        # charges that match close it.
+        line._open_exception(partner=partner)
+        if previous == "variance" and state != "variance":
+            self._shipment_side_exception_done("freight_variance", _(
+                "%(tms)s corrected its charges to %(total)s %(currency)s.", tms=partner.name,
+                total=total, currency=currency.name))
+
+    def write(self, vals):
+        res = super().write(vals)
+        if vals.get("carrier_id"):
+            # Final charges that came before any delivery method are booked on the one
+            # now set (by the TMS's assignment, or by hand).
+            for picking in self.filtered("tms_charges_pending"):
+                picking._tms_book_pending()
+        return res
+
+    def _tms_book_pending(self):
+        me = self.sudo()
+        pending = json.loads(me.tms_charges_pending)
+        me.tms_charges_pending = False
+        me._tms_charges(pending, me.tms_partner_id)
 
     def action_tms_accept_variance(self):
         """A person accepts the freight variance: the customer invoice may be created."""
         if not self.env.user.has_group("shipment_sync.group_manager"):
             raise UserError(_("Only a Shipment Sync administrator may accept a freight "
                               "variance."))
-        for picking in self.filtered(lambda p: p.tms_freight_state == "variance"):
-            picking.tms_freight_state = "accepted"
-            picking.activity_feedback(["mail.mail_activity_data_todo"], feedback=_(
-                "Freight variance accepted by %s.", self.env.user.name))
-            if picking.shipment_exception_state == "open":
-                picking.action_shipment_resolve_exception()
+        held = self.filtered(lambda p: p.tms_freight_state == "variance")
+        held.sudo().tms_freight_state = "accepted"
+        held._shipment_side_exception_done("freight_variance", _(
+            "Freight variance accepted by %s.", self.env.user.name))
+        for picking in held:
+            picking.message_post(body=_("Freight variance accepted by %s.",
+                                        self.env.user.name))
         return True
 
     @api.model

@@ -2,41 +2,26 @@
 delivery operation type, products (one lot-tracked) with stock, and helpers
 to run the outbox worker and let the sandbox confirm over signed HTTP."""
 
-import uuid
-from datetime import datetime, timedelta, timezone
-from urllib.parse import urlsplit
+from datetime import datetime, timezone
 
 from odoo.tests import HttpCase
-from odoo.tests.common import BlockedRequest, _super_send
 
-from odoo.addons.shipment_sync.models.shipment_sync_job import utcnow
+from odoo.addons.shipment_sync.tests.loopback_common import LoopbackMixin
 
 from shipsync.sandbox.wms import WmsSandbox
 
 WHSEC = "whsec_" + "d21zLXRlc3Qtc2VjcmV0LWtleS0wMTIzNDU2Nzg5"
 
 
-class WmsCase(HttpCase):
-    @classmethod
-    def _request_handler(cls, s, r, /, **kw):
-        """Loopback only (the outbox passes (connect, read) timeouts)."""
-        if urlsplit(r.url).hostname not in ("127.0.0.1", "localhost"):
-            raise BlockedRequest(f"External requests verboten (was {r.method} {r.url})")
-        return _super_send(s, r, **kw)
-
+class WmsCase(LoopbackMixin, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
-        cls.wms = WmsSandbox(secret=WHSEC).start()
-        cls.addClassCleanup(cls.wms.stop)
-        cls.partner = cls.env["shipment.sync.partner"].create({
-            "name": "Sandbox WMS", "code": f"wms-{uuid.uuid4().hex[:8]}", "kind": "wms",
-            "inbound_format": "wms", "signature_scheme": "standard_webhooks",
-            "webhook_secret": WHSEC, "processing_mode": "inline",
-            "outbox_base_url": cls.wms.url, "outbox_connect_timeout": 2.0,
-            "outbox_read_timeout": 10.0, "outbox_retry_max_attempts": 2,
-        })
+        cls.wms = cls.start_sandbox(WmsSandbox(secret=WHSEC))
+        cls.partner = cls.make_sandbox_partner(
+            "Sandbox WMS", "wms", cls.wms, inbound_format="wms",
+            signature_scheme="standard_webhooks", webhook_secret=WHSEC,
+            processing_mode="inline", outbox_retry_max_attempts=2)
         # A warehouse of its own, bound to the WMS at warehouse level (its
         # operation types inherit the partner).
         cls.warehouse = cls.env["stock.warehouse"].create({
@@ -68,7 +53,6 @@ class WmsCase(HttpCase):
         self.wms.configure(webhook_url=f"{self.base_url()}/shipment_sync/webhook/"
                            f"{self.partner.code}", mode="webhook", partial=False,
                            substitute_lots={}, lots={}, split_packages=1, mismatch=None)
-        self.t0 = utcnow() + timedelta(seconds=1)
 
     # -- helpers -------------------------------------------------------------------
     def make_picking(self, desk=4.0, lamp=2.0, confirm=True, picking_type=None):
@@ -87,16 +71,6 @@ class WmsCase(HttpCase):
         if confirm:
             picking.action_confirm()
         return picking
-
-    def run_worker(self, seconds=0.0):
-        self.env.flush_all()
-        # Jobs enqueued after setUp are due at their own enqueue time: on a loaded
-        # machine that can be past t0, so the worker's clock is never before now.
-        now = max(self.t0, utcnow() + timedelta(seconds=1))
-        stats = self.env["shipment.sync.job"]._outbox_work(
-            channels=("high",), now=now + timedelta(seconds=seconds))
-        self.env.invalidate_all()
-        return stats
 
     def release(self, picking):
         picking.action_wms_release()

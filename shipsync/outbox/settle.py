@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from ..retry import decide
+from ..retry import classify, decide
 from .outcomes import Outcome
 from .policy import BREAKER_FAILURES, OutboundPolicy
 
@@ -37,11 +37,21 @@ def breaker_signal(outcome: Outcome) -> str | None:
         return None
     if outcome.ok:
         return "success"
-    if outcome.error_class in BREAKER_FAILURES:
+    # Read as settle reads it: the answer's status outweighs a class a handler gave
+    # (a 2xx settles done, so it proves the partner up).
+    error_class, _retryable = classify(*_reading(outcome))
+    if error_class is None:
+        return "success"
+    if error_class in BREAKER_FAILURES:
         return "failure"
-    if outcome.error_class == "http_4xx":
+    if error_class == "http_4xx":
         return "failure" if outcome.status == 408 else "success"
     return None
+
+
+def _reading(outcome: Outcome) -> tuple[int | None, str | None]:
+    """The (status, error) shipsync.retry classifies an outcome by."""
+    return outcome.status, outcome.error_class or outcome.error or None
 
 
 def settle(
@@ -58,10 +68,7 @@ def settle(
     if outcome.ok:
         what = f"HTTP {outcome.status} ok" if outcome.status else "ok"
         return Settlement("done", None, None, None, what, signal)
-    decision = decide(
-        policy.retry, attempt, outcome.status, outcome.error_class or outcome.error or None,
-        outcome.retry_after, now, rng,
-    )
+    decision = decide(policy.retry, attempt, *_reading(outcome), outcome.retry_after, now, rng)
     reason = decision.reason
     if outcome.error:
         reason = f"{reason}: {outcome.error}"[:500]

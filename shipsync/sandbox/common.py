@@ -148,6 +148,40 @@ class BackgroundServer:
         self.verbose = verbose
         self._server: SandboxHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._timers: list[threading.Timer] = []
+        self._timers_lock = threading.Lock()
+
+    # -- later: what the partner does on its own after a while -------------------------
+    def later(self, delay: float, func, *args, label: str = "") -> threading.Timer:
+        """Run ``func(*args)`` in ``delay`` seconds on a daemon timer (a partner that
+        answers on its own, later). A failure is logged (verbose), never raised; the
+        pending timers are cancelled by :meth:`cancel_timers` and :meth:`stop`."""
+        def fire():
+            try:
+                func(*args)
+            except Exception as exc:  # noqa: BLE001 - a timer must not die loudly
+                if self._server:
+                    self._server.log_line(f"{label or getattr(func, '__name__', 'timer')} "
+                                          f"failed: {exc}")
+        timer = threading.Timer(float(delay), fire)
+        timer.daemon = True
+        with self._timers_lock:
+            self._timers = [t for t in self._timers if t.is_alive()]
+            self._timers.append(timer)
+        timer.start()
+        return timer
+
+    def cancel_timers(self) -> None:
+        """Cancel what :meth:`later` still has to do."""
+        with self._timers_lock:
+            timers, self._timers = self._timers, []
+        for timer in timers:
+            timer.cancel()
+
+    @property
+    def pending_timers(self) -> int:
+        with self._timers_lock:
+            return sum(1 for t in self._timers if t.is_alive())
 
     # -- lifecycle ---------------------------------------------------------------------
     def _bind(self) -> SandboxHTTPServer:
@@ -183,7 +217,9 @@ class BackgroundServer:
             self.stop()
 
     def stop(self) -> None:
-        """Stop serving, drop open connections and release the port."""
+        """Stop serving, drop open connections and release the port (pending timers of
+        :meth:`later` are cancelled)."""
+        self.cancel_timers()
         server, thread = self._server, self._thread
         self._server, self._thread = None, None
         if server is None:

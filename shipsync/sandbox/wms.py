@@ -206,7 +206,7 @@ class WmsSandbox(BackgroundServer):
             self.calls: list[dict] = []
             self.sent: list[dict] = []
             self.answers: dict[str, tuple[int, dict]] = {}
-            self.timers: list[threading.Timer] = []
+            self.cancel_timers()
             self.random = random.Random(self.knobs.get("seed"))
             self.control_number = 0  # ISA13 / GS06 of the X12 files the warehouse writes
 
@@ -275,26 +275,14 @@ class WmsSandbox(BackgroundServer):
 
     def _schedule(self, order_ref: str):
         for kind, delay in sorted(self.knobs["delays"].items(), key=lambda kv: kv[1]):
-            timer = threading.Timer(float(delay), self._fire, args=(order_ref, kind))
-            timer.daemon = True
-            self.timers.append(timer)
-            timer.start()
+            self.later(delay, self._fire, order_ref, kind, label=f"confirm {order_ref} {kind}")
 
     def _fire(self, order_ref, kind):
-        try:
-            mismatch = self.knobs.get("mismatch")
-            rate = float(self.knobs.get("mismatch_rate") or 0)
-            if kind == "ship_confirmed" and not mismatch and rate and self.random.random() < rate:
-                mismatch = self.random.choice(MISMATCHES)
-            self.confirm(order_ref, kinds=(kind,), mismatch=mismatch)
-        except Exception as exc:  # noqa: BLE001 - a timer must not die loudly
-            if self._server:
-                self._server.log_line(f"confirm {order_ref} {kind} failed: {exc}")
-
-    def stop(self):
-        for timer in self.timers:
-            timer.cancel()
-        super().stop()
+        mismatch = self.knobs.get("mismatch")
+        rate = float(self.knobs.get("mismatch_rate") or 0)
+        if kind == "ship_confirmed" and not mismatch and rate and self.random.random() < rate:
+            mismatch = self.random.choice(MISMATCHES)
+        self.confirm(order_ref, kinds=(kind,), mismatch=mismatch)
 
     # -- confirmations --------------------------------------------------------------
     def confirm(self, order_ref: str, kinds=SHIP_KINDS, **overrides) -> list:

@@ -1,8 +1,11 @@
-"""Plan release to a TMS (``tms-plan-v1``): values in, an ``HttpRequest`` out (the outbox
-sends it to ``<base URL>/plans`` with the job's Idempotency-Key)."""
+"""Plan release, revision and cancellation to a TMS (``tms-plan-v1``): values in, an
+``HttpRequest`` out (the outbox sends it to ``<base URL>/plans`` with the job's
+Idempotency-Key, in enqueue order per transfer)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -16,6 +19,11 @@ from shipsync.transport import HttpRequest
 SCHEMA = "tms-plan-v1"
 PLANS_PATH = "/plans"
 OPERATION = "tms_release_plan"
+REVISE_OPERATION = "tms_revise_plan"
+CANCEL_OPERATION = "tms_cancel_plan"
+OPERATIONS = (OPERATION, REVISE_OPERATION, CANCEL_OPERATION)
+#: Fields of a plan document that say what it does, not what is planned.
+_ENVELOPE = frozenset({"schema", "action", "version"})
 
 
 def decimal_text(value: Any, places: int = 3) -> str:
@@ -46,12 +54,14 @@ class PlanLine:
 def build_plan(*, plan_id: str, correlation_id: str, order_ref: str, ship_from: Mapping,
                ship_to: Mapping, requested_pickup_at: datetime,
                lines: list[PlanLine], requested_delivery_at: datetime | None = None,
-               origin: str = "", carrier_hint: str = "") -> dict:
-    """The plan document; ``InvalidInput`` (code ``invalid_plan``) when it does not
+               origin: str = "", carrier_hint: str = "", version: int = 1) -> dict:
+    """The plan document: the release (version 1) or a revision (a later version, the
+    whole plan as it now is); ``InvalidInput`` (code ``invalid_plan``) when it does not
     conform to ``tms-plan-v1`` (no call is made)."""
     total = sum((Decimal(str(line.weight_kg)) for line in lines), Decimal(0))
     doc: dict[str, Any] = {
-        "schema": SCHEMA, "plan_id": plan_id, "correlation_id": correlation_id,
+        "schema": SCHEMA, "action": "release" if version == 1 else "revise",
+        "version": version, "plan_id": plan_id, "correlation_id": correlation_id,
         "order_ref": order_ref,
         "ship_from": {k: str(v) for k, v in ship_from.items() if v},
         "ship_to": {k: str(v) for k, v in ship_to.items() if v},
@@ -69,6 +79,25 @@ def build_plan(*, plan_id: str, correlation_id: str, order_ref: str, ship_from: 
         doc["carrier_hint"] = carrier_hint
     check_plan(doc)
     return doc
+
+
+def build_cancellation(*, plan_id: str, correlation_id: str, order_ref: str, version: int,
+                       reason: str = "") -> dict:
+    """The cancellation of a plan (its next version)."""
+    doc = {"schema": SCHEMA, "action": "cancel", "version": version, "plan_id": plan_id,
+           "correlation_id": correlation_id, "order_ref": order_ref}
+    if reason:
+        doc["reason"] = reason[:1000]
+    check_plan(doc)
+    return doc
+
+
+def plan_digest(doc: Mapping) -> str:
+    """What a plan document plans, as a digest: a revision is due when it changes (the
+    action and version are left out, so a resent plan is not a change)."""
+    content = {k: v for k, v in doc.items() if k not in _ENVELOPE}
+    return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()
+                          ).hexdigest()
 
 
 def check_plan(doc: Any) -> None:

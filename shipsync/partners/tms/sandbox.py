@@ -6,14 +6,27 @@ again answers the stored result (``200``), the same key with another body ``409
 idempotency_conflict``; a bad body ``422 schema_violation``; no key ``400
 missing_idempotency_key``. Errors are ``{"error": {"code", "message"}}``.
 
+A revision (``action: revise``, the next version of a known plan) answers ``200
+{"status": "revised", "plan_id", "planning_ref", "version"}``, a cancellation
+(``action: cancel``) ``200 {"status": "cancelled", ...}``. Refused: a plan the sandbox
+does not know (``404 unknown_plan``), a revision or cancellation of a cancelled plan
+(``409 plan_cancelled``), a version not above the plan's current one (``409
+stale_version``), a second release of a known plan under another key (``409
+plan_exists``). A cancelled plan reports nothing more.
+
 ``report(correlation_id)`` then plays the TMS's side: signed (Standard Webhooks)
 ``tms-update-v1`` posts to the webhook URL: ``planned``, ``carrier_assigned`` (with a
 quoted amount), milestones, ``freight_charges``.
 
+``correct_charges(correlation_id)`` sends the final charges again, re-rated at the
+current knobs, as a corrected invoice.
+
 Knobs: ``fail_next(status, count, retry_after)``, ``reject`` (plans answered 422
 ``unplannable``), ``carrier`` / ``service`` / ``quoted`` (assignment), ``variance``
 (final charges = quoted + variance), ``milestones``, ``duplicate`` (every update sent
-twice), ``reverse`` (updates sent newest first), ``webhook_url``, ``secret``.
+twice), ``reverse`` (updates sent newest first), ``webhook_url``, ``secret``,
+``report_after`` (seconds: the TMS reports every accepted plan on its own after that
+long, on a timer of ``BackgroundServer.later``; default ``None``: on request only).
 """
 
 from __future__ import annotations
@@ -33,7 +46,7 @@ DEFAULT_KNOBS = {
     "reject": False, "carrier": "DHLFREIGHT", "carrier_name": "DHL Freight",
     "service": "Eurapid", "quoted": "120.00", "variance": "0.00", "currency": "EUR",
     "milestones": ["picked_up", "in_transit", "delivered"], "duplicate": False,
-    "reverse": False, "webhook_url": "", "secret": "",
+    "reverse": False, "webhook_url": "", "secret": "", "report_after": None,
 }
 
 
@@ -75,9 +88,11 @@ class TmsSandbox(BackgroundServer):
             self.plans: dict[str, dict] = {}      # correlation id -> plan
             self.by_key: dict[str, tuple] = {}    # idempotency key -> (body, answer)
             self.requests: list[dict] = []
+            self.history: list[tuple[str, str, int]] = []  # (plan_id, action, version)
             self.sent: list[tuple[str, int]] = []  # (event_id, status)
             self._fail: list[tuple[int, str | None]] = []
             self._seq = 0
+        self.cancel_timers()
 
     def configure(self, **knobs) -> None:
         unknown = set(knobs) - set(DEFAULT_KNOBS)
@@ -92,7 +107,8 @@ class TmsSandbox(BackgroundServer):
 
     def log(self) -> dict:
         with self._lock:
-            return {"requests": list(self.requests), "sent": list(self.sent)}
+            return {"requests": list(self.requests), "sent": list(self.sent),
+                    "history": [list(h) for h in self.history]}
 
     # -- plans ----------------------------------------------------------------------
     def receive(self, raw: bytes, key: str | None):
@@ -118,20 +134,64 @@ class TmsSandbox(BackgroundServer):
                     return 409, _error("idempotency_conflict",
                                        "this key was used with another body"), {}
                 return 200, answer, {}
+            action = doc.get("action", "release")
+            plan = self.plans.get(doc["correlation_id"])
+            if action != "release":
+                return self._change(doc, action, plan, key)
+            if plan:
+                return 409, _error("plan_exists", f"plan {doc['plan_id']} was already "
+                                   "released: send a revision (action revise)"), {}
             if self.knobs["reject"]:
                 answer = _error("unplannable", "no capacity on this lane")
                 return 422, answer, {}
             self._seq += 1
             answer = {"status": "accepted", "plan_id": doc["plan_id"],
                       "planning_ref": f"PLN-{self._seq:05d}"}
-            self.plans[doc["correlation_id"]] = {"doc": doc, **answer}
+            self.plans[doc["correlation_id"]] = {"doc": doc, **answer,
+                                                 "version": doc.get("version", 1)}
             self.by_key[key] = (doc, answer)
+            self.history.append((doc["plan_id"], action, doc.get("version", 1)))
+            delay = self.knobs["report_after"]
+        if delay is not None and self.knobs["webhook_url"]:
+            self.later(delay, self.report, doc["correlation_id"],
+                       label=f"report {doc['correlation_id']}")
         return 201, answer, {}
+
+    def _change(self, doc: dict, action: str, plan: dict | None, key: str):
+        """A revision or cancellation of a known plan (under the lock)."""
+        version = doc["version"]
+        if not plan or plan["plan_id"] != doc["plan_id"]:
+            return 404, _error("unknown_plan", f"no plan {doc['plan_id']} was released "
+                               f"for correlation id {doc['correlation_id']}"), {}
+        if plan.get("cancelled_at_version"):
+            return 409, _error("plan_cancelled", (
+                f"plan {plan['plan_id']} was cancelled at version "
+                f"{plan['cancelled_at_version']}: it cannot be "
+                f"{'revised' if action == 'revise' else 'cancelled again'} "
+                f"(version {version})")), {}
+        if version <= plan["version"]:
+            return 409, _error("stale_version", (
+                f"version {version} is not above the current version {plan['version']} "
+                f"of plan {plan['plan_id']}")), {}
+        plan["version"] = version
+        if action == "revise":
+            plan["doc"] = doc
+            status = "revised"
+        else:
+            plan["cancelled_at_version"] = version
+            status = "cancelled"
+        answer = {"status": status, "plan_id": plan["plan_id"],
+                  "planning_ref": plan["planning_ref"], "version": version}
+        self.by_key[key] = (doc, answer)
+        self.history.append((doc["plan_id"], action, version))
+        return 200, answer, {}
 
     # -- updates ------------------------------------------------------------------------
     def updates(self, correlation_id: str, now: datetime | None = None) -> list[dict]:
         """The updates the TMS sends about one accepted plan, oldest first."""
         plan = self.plans[correlation_id]
+        if plan.get("cancelled_at_version"):
+            return []
         knobs = self.knobs
         now = now or datetime.now(timezone.utc).replace(microsecond=0)
         base = {"schema": "tms-update-v1", "correlation_id": correlation_id,
@@ -144,22 +204,41 @@ class TmsSandbox(BackgroundServer):
                   "quoted_amount": knobs["quoted"], "currency": knobs["currency"]}]
         steps += [{"type": "milestone", "milestone": m, "tracking_number": tracking}
                   for m in knobs["milestones"]]
-        total = Decimal(knobs["quoted"]) + Decimal(knobs["variance"])
-        base_charge = (total * Decimal("0.85")).quantize(Decimal("0.01"))
-        steps.append({"type": "freight_charges", "tracking_number": tracking,
-                      "invoice_ref": f"INV-{plan['planning_ref']}",
-                      "charges": [
-                          {"code": "BASE", "description": "Linehaul",
-                           "amount": str(base_charge)},
-                          {"code": "FUEL", "description": "Fuel surcharge",
-                           "amount": str(total - base_charge)}],
-                      "total": str(total), "currency": knobs["currency"]})
+        steps.append(self._charges(plan, tracking, f"INV-{plan['planning_ref']}"))
         out = []
         for i, step in enumerate(steps):
             at = (now + timedelta(seconds=i)).strftime("%Y-%m-%dT%H:%M:%SZ")
             out.append({**base, **step, "event_id": f"{plan['planning_ref']}-{i}",
                         "occurred_at": at})
         return out
+
+    def _charges(self, plan: dict, tracking: str, invoice_ref: str) -> dict:
+        knobs = self.knobs
+        total = Decimal(knobs["quoted"]) + Decimal(knobs["variance"])
+        base_charge = (total * Decimal("0.85")).quantize(Decimal("0.01"))
+        return {"type": "freight_charges", "tracking_number": tracking,
+                "invoice_ref": invoice_ref,
+                "charges": [
+                    {"code": "BASE", "description": "Linehaul", "amount": str(base_charge)},
+                    {"code": "FUEL", "description": "Fuel surcharge",
+                     "amount": str(total - base_charge)}],
+                "total": str(total), "currency": knobs["currency"]}
+
+    def correct_charges(self, correlation_id: str) -> int:
+        """The TMS re-rates a plan and sends its final charges again (a corrected
+        invoice, ``-C<n>``) at the current ``quoted`` + ``variance``; the HTTP status."""
+        plan = self.plans[correlation_id]
+        with self._lock:
+            plan["corrections"] = plan.get("corrections", 0) + 1
+            n = plan["corrections"]
+        ref = plan["planning_ref"]
+        now = datetime.now(timezone.utc).replace(microsecond=0)
+        update = {"schema": "tms-update-v1", "correlation_id": correlation_id,
+                  "order_ref": plan["doc"]["order_ref"], "planning_ref": ref,
+                  **self._charges(plan, f"{self.knobs['carrier']}-{ref}", f"INV-{ref}-C{n}"),
+                  "event_id": f"{ref}-c{n}",
+                  "occurred_at": now.strftime("%Y-%m-%dT%H:%M:%SZ")}
+        return self.post(update)
 
     def report(self, correlation_id: str, kinds: tuple | None = None) -> list[int]:
         """POST the updates of a plan (all, or those of ``kinds``); their statuses."""
