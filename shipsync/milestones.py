@@ -51,7 +51,6 @@ EXCEPTION_REASONS: tuple[tuple[str, str], ...] = (
     ("label_failed", "Label Failed"),
     ("booking_rejected", "Booking Rejected"),
     ("wms_mismatch", "WMS Mismatch"),
-    ("freight_variance", "Freight Variance"),
     ("sync_failed", "Sync Failed"),
     ("sla_breach", "SLA Breach"),
     ("other", "Other"),
@@ -59,12 +58,18 @@ EXCEPTION_REASONS: tuple[tuple[str, str], ...] = (
 EXCEPTION_REASON_SELECTION: list[tuple[str, str]] = list(EXCEPTION_REASONS)
 EXCEPTION_REASON_CODES = frozenset(code for code, _label in EXCEPTION_REASONS)
 #: Reasons raised by the suite itself (label refused, WMS mismatch, dead letter, rules).
-SUITE_REASONS: tuple[str, ...] = tuple(code for code, _label in EXCEPTION_REASONS[-7:])
-#: Reasons about money, not about the parcel: they never enter the milestone track (freight
-#: charges arrive when the shipment is often terminal already, and a terminal track takes
-#: no exception). Their owner raises and closes them on the side
+SUITE_REASONS: tuple[str, ...] = tuple(code for code, _label in EXCEPTION_REASONS[-6:])
+#: Reasons the suite raises beside the milestone track, about money, not the parcel: not
+#: part of the canonical vocabulary (no partner sends them, no ledger event carries them:
+#: freight charges arrive when the shipment is often terminal already, and a terminal
+#: track takes no exception). Their owner raises and closes them on the side
 #: (``stock.picking._shipment_side_exception``): a to-do, or the monitor's workbench card.
-SIDE_REASONS = frozenset({"freight_variance"})
+SIDE_REASON_SELECTION: list[tuple[str, str]] = [("freight_variance", "Freight Variance")]
+SIDE_REASONS = frozenset(code for code, _label in SIDE_REASON_SELECTION)
+#: Every reason a workbench card or a triage rule can have: the canonical ones, then the
+#: side ones.
+CARD_REASON_SELECTION: list[tuple[str, str]] = EXCEPTION_REASON_SELECTION + SIDE_REASON_SELECTION
+CARD_REASON_CODES = EXCEPTION_REASON_CODES | SIDE_REASONS
 
 EXCEPTION_STATES = ("none", "open", "resolved")
 
@@ -246,6 +251,14 @@ def sort_key(event: MilestoneEvent) -> tuple:
     return (event.occurred_at, RANK.get(event.milestone or "", _NO_MILESTONE_RANK), event.key)
 
 
+def internal_key(now_ns: int, nonce: str) -> str:
+    """The ledger key of an event Odoo raises itself: ``odoo:<epoch ns, 20 digits>:<nonce>``.
+    Keys sort by arrival (fixed-width nanoseconds), so :func:`sort_key` places Odoo's own
+    events of one instant in the order they were raised (an exception, then its
+    resolution); the nonce keeps two keys of one nanosecond apart."""
+    return f"odoo:{int(now_ns):020d}:{nonce}"
+
+
 def internal_occurrence(
     now: datetime, latest_internal: datetime | None = None, resolving: datetime | None = None
 ) -> datetime:
@@ -263,6 +276,30 @@ def internal_occurrence(
     if resolving is not None and resolving >= at:
         at = resolving + timedelta(seconds=1)
     return at
+
+
+#: On a *return* shipment the carrier's forward vocabulary means the way back: any
+#: movement is ``returning`` and its delivery (to the sender) is ``returned``.
+RETURN_LEG_MILESTONES = {
+    "picked_up": "returning",
+    "in_transit": "returning",
+    "out_for_delivery": "returning",
+    "available_for_pickup": "returning",
+    "delivery_attempted": "returning",
+    "delivered": "returned",
+}
+
+
+def return_leg_milestone(milestone: str | None) -> str | None:
+    """The milestone a carrier event means on a return shipment (None stays None)."""
+    return RETURN_LEG_MILESTONES.get(milestone, milestone) if milestone else milestone
+
+
+def leg_milestone(milestone: str | None, *, inbound: bool, return_leg: bool) -> str | None:
+    """The milestone an event means on its shipment: a partner's (``inbound``) event on
+    a return shipment speaks of the way back (:func:`return_leg_milestone`); Odoo's own
+    events and forward shipments keep theirs."""
+    return return_leg_milestone(milestone) if inbound and return_leg else milestone
 
 
 def replay(

@@ -116,7 +116,7 @@ def _check_rule(rule: Rule) -> None:
 for _default in DEFAULT_RULES.values():
     _check_rule(_default)
 del _default
-assert set(DEFAULT_RULES) == ms.EXCEPTION_REASON_CODES, "a reason without a triage rule"
+assert set(DEFAULT_RULES) == ms.CARD_REASON_CODES, "a reason without a triage rule"
 
 
 #: An SLA breach is a shipment stuck at a milestone for too long: what to do

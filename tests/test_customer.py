@@ -110,7 +110,7 @@ def test_exception_with_customer_reason_notifies_once_per_reason():
 
 def test_internal_exception_reasons_never_notify():
     assert set(INTERNAL) == {"label_failed", "booking_rejected", "wms_mismatch",
-                             "freight_variance", "sync_failed", "sla_breach"}
+                             "sync_failed", "sla_breach"}
     for reason in INTERNAL:
         assert exception_category(reason) is None
         assert arrive([ev("t", "in_transit"), ev("x", None, 5, reason=reason)]) == []

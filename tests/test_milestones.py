@@ -7,13 +7,17 @@ from hypothesis import strategies as st
 
 from shipsync.milestones import (
     APPLIED,
+    CARD_REASON_CODES,
+    CARD_REASON_SELECTION,
     CORRECTION,
+    EXCEPTION_REASON_CODES,
     EXCEPTION_REASON_SELECTION,
     EXCEPTION_REASONS,
     IGNORED,
     MILESTONE_SELECTION,
     MILESTONES,
     RANK,
+    SIDE_REASON_SELECTION,
     SIDE_REASONS,
     STALE,
     SUITE_REASONS,
@@ -57,13 +61,16 @@ def test_vocabulary_matches_milestones_md():
 
 def test_exception_reasons_and_suite_reasons():
     codes = [code for code, _label in EXCEPTION_REASONS]
-    assert codes[0] == "address_issue" and codes[-1] == "other" and len(codes) == 21
+    assert codes[0] == "address_issue" and codes[-1] == "other" and len(codes) == 20
     assert EXCEPTION_REASON_SELECTION == list(EXCEPTION_REASONS)
     assert SUITE_REASONS == (
-        "label_failed", "booking_rejected", "wms_mismatch", "freight_variance", "sync_failed",
-        "sla_breach", "other",
+        "label_failed", "booking_rejected", "wms_mismatch", "sync_failed", "sla_breach", "other",
     )
-    assert SIDE_REASONS <= set(SUITE_REASONS)
+    # side reasons (money, not the parcel) are no part of the canonical vocabulary
+    assert SIDE_REASONS == {"freight_variance"}
+    assert not SIDE_REASONS & EXCEPTION_REASON_CODES
+    assert CARD_REASON_SELECTION == EXCEPTION_REASON_SELECTION + SIDE_REASON_SELECTION
+    assert CARD_REASON_CODES == EXCEPTION_REASON_CODES | SIDE_REASONS
 
 
 # -- progress ---------------------------------------------------------------------------------

@@ -11,7 +11,9 @@ NOW = datetime(2026, 11, 2, 8, 0)
 
 
 def test_every_exception_reason_has_a_default_rule():
-    assert set(triage.DEFAULT_RULES) == ms.EXCEPTION_REASON_CODES
+    # every reason a workbench card can have: the canonical ones and the side ones
+    assert set(triage.DEFAULT_RULES) == ms.CARD_REASON_CODES
+    assert triage.DEFAULT_RULES["freight_variance"].action == "contact_carrier"
     for rule in triage.DEFAULT_RULES.values():
         assert rule.priority in triage.PRIORITY_CODES
         assert rule.action in triage.ACTION_CODES

@@ -391,7 +391,7 @@ class StockPicking(models.Model):
         (a freight variance arrives when the shipment is often delivered already, and a
         terminal track takes no exception): a to-do on the transfer; with the monitor, a
         workbench card instead. Raised again, the open to-do is left as it is."""
-        label = dict(ms.EXCEPTION_REASON_SELECTION).get(reason, reason)
+        label = dict(ms.CARD_REASON_SELECTION).get(reason, reason)
         summary = _("Shipment exception: %s", label)
         for picking in self:
             if any(a.summary == summary for a in picking.sudo().activity_ids):
@@ -403,7 +403,7 @@ class StockPicking(models.Model):
     def _shipment_side_exception_done(self, reason, note):
         """The side exception ``reason`` of these transfers is over: its to-do is done
         (with the monitor: its card is resolved)."""
-        label = dict(ms.EXCEPTION_REASON_SELECTION).get(reason, reason)
+        label = dict(ms.CARD_REASON_SELECTION).get(reason, reason)
         summary = _("Shipment exception: %s", label)
         activities = self.sudo().activity_ids.filtered(lambda a: a.summary == summary)
         if activities:
@@ -449,7 +449,7 @@ class StockPicking(models.Model):
             "direction": "internal", "partner_code": "odoo", "company_id": p.company_id.id,
             # Sortable by arrival: the key breaks ties between Odoo's own
             # events of the same second (an exception, then its resolution).
-            "external_id": f"odoo:{time.time_ns():020d}:{uuid.uuid4().hex[:8]}",
+            "external_id": ms.internal_key(time.time_ns(), uuid.uuid4().hex[:8]),
             "state": "received", "received_at": now,
             "occurred_at": occurred_at or ms.internal_occurrence(
                 now, latest.get(p.id),

@@ -42,7 +42,7 @@ class ShipmentSyncException(models.Model):
     name = fields.Char(compute="_compute_name", store=True)
     picking_id = fields.Many2one("stock.picking", "Transfer", required=True, index=True,
                                  ondelete="cascade", readonly=True)
-    reason = fields.Selection(ms.EXCEPTION_REASON_SELECTION, required=True, index=True,
+    reason = fields.Selection(ms.CARD_REASON_SELECTION, required=True, index=True,
                               readonly=True)
     origin = fields.Selection(
         [("partner", "Partner"), ("suite", "Shipment Sync")], compute="_compute_origin",
@@ -138,14 +138,15 @@ class ShipmentSyncException(models.Model):
 
     @api.depends("picking_id.name", "reason")
     def _compute_name(self):
-        labels = dict(ms.EXCEPTION_REASON_SELECTION)
+        labels = dict(ms.CARD_REASON_SELECTION)
         for card in self:
             card.name = f"{card.picking_id.name or '?'}: {labels.get(card.reason, card.reason)}"
 
     @api.depends("reason")
     def _compute_origin(self):
         for card in self:
-            card.origin = "suite" if card.reason in ms.SUITE_REASONS else "partner"
+            card.origin = "suite" if card.reason in ms.SUITE_REASONS \
+                or card.reason in ms.SIDE_REASONS else "partner"
 
     @api.depends("state")
     def _compute_state_sequence(self):
@@ -282,7 +283,7 @@ class ShipmentSyncException(models.Model):
                 summary=_("Shipment exception: %s", card.name),
                 note=_("%(partner)s reported: %(reason)s",
                        partner=partner.name if partner else _("Odoo"),
-                       reason=dict(ms.EXCEPTION_REASON_SELECTION).get(card.reason, card.reason)),
+                       reason=dict(ms.CARD_REASON_SELECTION).get(card.reason, card.reason)),
                 user_id=user.id)
 
     @api.model

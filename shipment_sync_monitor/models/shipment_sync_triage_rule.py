@@ -24,7 +24,7 @@ class ShipmentSyncTriageRule(models.Model):
     _order = "company_id nulls first, reason"
     _rec_name = "reason"
 
-    reason = fields.Selection(ms.EXCEPTION_REASON_SELECTION, required=True, index=True,
+    reason = fields.Selection(ms.CARD_REASON_SELECTION, required=True, index=True,
                               tracking=True)
     company_id = fields.Many2one(
         "res.company", index=True, tracking=True,
@@ -79,7 +79,7 @@ class ShipmentSyncTriageRule(models.Model):
         for record in records.sorted(lambda r: bool(r.company_id)):
             by_reason[record.reason] = record
         result = {}
-        for reason in ms.EXCEPTION_REASON_CODES:
+        for reason in ms.CARD_REASON_CODES:
             record = by_reason.get(reason, self.browse())
             if record:
                 rule = triage.Rule(reason, record.priority, record.action, None)

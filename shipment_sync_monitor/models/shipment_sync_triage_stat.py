@@ -17,7 +17,7 @@ class ShipmentSyncTriageStat(models.Model):
         "company_id", "reason", "state", "resolution_action", "resolution_hours"]}
 
     company_id = fields.Many2one("res.company", readonly=True)
-    reason = fields.Selection(ms.EXCEPTION_REASON_SELECTION, readonly=True)
+    reason = fields.Selection(ms.CARD_REASON_SELECTION, readonly=True)
     action = fields.Selection(triage.ACTION_SELECTION, "Action taken", readonly=True)
     resolution_count = fields.Integer("Resolutions", readonly=True)
     median_hours = fields.Float("Median hours to resolve", readonly=True, digits=(16, 2),

@@ -78,8 +78,6 @@ def _drop_secondary_indexes(cr):
     """Drop the non-unique indexes of ``BULK_TABLES`` (a bulk load maintains
     each index row by row; building it once afterwards is several times
     faster); returns their definitions for ``_restore_indexes``."""
-    from odoo.tools import SQL
-
     cr.execute("""
         SELECT i.indexname, i.indexdef FROM pg_indexes i
           JOIN pg_class c ON c.relname = i.indexname
@@ -88,8 +86,10 @@ def _drop_secondary_indexes(cr):
            AND NOT x.indisunique AND NOT x.indisprimary
     """, [list(BULK_TABLES)])
     indexes = cr.fetchall()
+    from odoo.tools import SQL
+
     for name, _definition in indexes:
-        cr.execute(SQL("DROP INDEX %s", SQL.identifier(name)))  # a name read from pg_indexes
+        cr.execute(SQL("DROP INDEX %s", SQL.identifier(name)))
     return indexes
 
 

@@ -63,7 +63,7 @@ class TestTriage(MonitorCommon, TransactionCase):
     # ------------------------------------------------------------------
     def test_every_reason_has_a_seeded_rule(self):
         shared = self.Rule.search([("company_id", "=", False)])
-        self.assertEqual(set(shared.mapped("reason")), set(ms.EXCEPTION_REASON_CODES))
+        self.assertEqual(set(shared.mapped("reason")), set(ms.CARD_REASON_CODES))
         for rule in shared:
             default = triage.DEFAULT_RULES[rule.reason]
             self.assertEqual((rule.priority, rule.action), (default.priority, default.action))
