@@ -83,6 +83,10 @@ check-wheels:  ## build the engine's and each addon's wheel, install them in a f
 check-uninstall:  ## install, uninstall (reverse dependency order) and reinstall the suite with demo: no residue
 	$(PYTHON) tools/check_uninstall.py
 
+.PHONY: pot
+pot:  ## regenerate every addon's i18n/<addon>.pot from a fresh database without demo data
+	$(PYTHON) tools/export_pot.py
+
 .PHONY: check-wms-only
 check-wms-only:  ## install shipment_sync + shipment_sync_wms without demo: no Sales, no delivery carriers
 	$(PYTHON) tools/check_wms_only.py

@@ -4,6 +4,9 @@ format it came from (webhook, polling, WMS file): the one home of the ingest rul
 * ``check_events``: references that land in indexed columns are capped (a B-tree
   row holds about 2.7 KB; a longer value would fail the insert), so an over-long
   value is a precise ``schema_violation``, not a database error.
+* ``IngestHandler`` / ``register_ingest``: what an addon does with the new events of
+  its own class once they are stored (one handler per event class); ``IngestRefused``
+  when one fails.
 * ``scrub_event``: the free-text message is masked (whole ``key: value`` pairs,
   e-mails, phones) and the location reduced to city, postcode prefix, state and
   country (``pii.reduce_location``).
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from . import pii
 from .normalizers import CanonicalEvent
@@ -56,3 +60,66 @@ def scrub_event(event: CanonicalEvent) -> CanonicalEvent:
         if isinstance(value, str) and len(value) > MAX_REFERENCE:
             changes[attr] = value[:MAX_REFERENCE]
     return dataclasses.replace(event, **changes)
+
+
+# --------------------------------------------------------------------------- dispatch
+@dataclass(frozen=True)
+class IngestHandler:
+    """What an addon does with the new events of its own class after they are stored.
+
+    ``method`` is called on the event model as ``method(partner, new, events)``: the
+    records just stored and the canonical events of ``event_type`` among them. It runs
+    in the ingest's transaction; when it raises, nothing of the ingest is kept and the
+    caller gets :class:`IngestRefused`. ``partner_kinds``: only for partners of these
+    kinds (empty: any); ``shadow``: also for partners in shadow mode.
+    """
+
+    event_type: type
+    method: str
+    partner_kinds: tuple[str, ...] = ()
+    shadow: bool = True
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.event_type, type) and issubclass(self.event_type, CanonicalEvent)):
+            raise ValueError(f"{self.event_type!r} is not a CanonicalEvent class")
+        if not (isinstance(self.method, str) and self.method.isidentifier()):
+            raise ValueError(f"an ingest handler must name a method, not {self.method!r}")
+
+    def applies(self, kind: str | None, shadow: bool) -> bool:
+        """Does it run for a partner of ``kind`` (in shadow mode when ``shadow``)?"""
+        if shadow and not self.shadow:
+            return False
+        return not self.partner_kinds or kind in self.partner_kinds
+
+    def select(self, events: Iterable[CanonicalEvent], fresh: set) -> list:
+        """The events of its class among ``events`` whose external id is in ``fresh``."""
+        return [ev for ev in events
+                if isinstance(ev, self.event_type) and ev.external_id in fresh]
+
+
+def register_ingest(registry: tuple, *handlers: IngestHandler) -> tuple:
+    """``registry`` plus ``handlers``; one handler per event class (ValueError on a
+    second one, or on anything that is not an :class:`IngestHandler`)."""
+    known = {h.event_type for h in registry}
+    merged = list(registry)
+    for handler in handlers:
+        if not isinstance(handler, IngestHandler):
+            raise ValueError(f"{handler!r} is not an IngestHandler")
+        if handler.event_type in known:
+            raise ValueError(f"{handler.event_type.__name__} has an ingest handler already")
+        known.add(handler.event_type)
+        merged.append(handler)
+    return tuple(merged)
+
+
+class IngestRefused(Exception):
+    """A registered ingest handler failed: the request is refused and nothing is kept.
+
+    ``code`` and ``message`` are what the caller answers and records (HTTP 422)."""
+
+    code = "event_not_processable"
+    http_status = 422
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message

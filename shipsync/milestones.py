@@ -251,6 +251,14 @@ def sort_key(event: MilestoneEvent) -> tuple:
     return (event.occurred_at, RANK.get(event.milestone or "", _NO_MILESTONE_RANK), event.key)
 
 
+def internal_key(now_ns: int, nonce: str) -> str:
+    """The ledger key of an event Odoo raises itself: ``odoo:<epoch ns, 20 digits>:<nonce>``.
+    Keys sort by arrival (fixed-width nanoseconds), so :func:`sort_key` places Odoo's own
+    events of one instant in the order they were raised (an exception, then its
+    resolution); the nonce keeps two keys of one nanosecond apart."""
+    return f"odoo:{int(now_ns):020d}:{nonce}"
+
+
 def internal_occurrence(
     now: datetime, latest_internal: datetime | None = None, resolving: datetime | None = None
 ) -> datetime:
@@ -268,6 +276,30 @@ def internal_occurrence(
     if resolving is not None and resolving >= at:
         at = resolving + timedelta(seconds=1)
     return at
+
+
+#: On a *return* shipment the carrier's forward vocabulary means the way back: any
+#: movement is ``returning`` and its delivery (to the sender) is ``returned``.
+RETURN_LEG_MILESTONES = {
+    "picked_up": "returning",
+    "in_transit": "returning",
+    "out_for_delivery": "returning",
+    "available_for_pickup": "returning",
+    "delivery_attempted": "returning",
+    "delivered": "returned",
+}
+
+
+def return_leg_milestone(milestone: str | None) -> str | None:
+    """The milestone a carrier event means on a return shipment (None stays None)."""
+    return RETURN_LEG_MILESTONES.get(milestone, milestone) if milestone else milestone
+
+
+def leg_milestone(milestone: str | None, *, inbound: bool, return_leg: bool) -> str | None:
+    """The milestone an event means on its shipment: a partner's (``inbound``) event on
+    a return shipment speaks of the way back (:func:`return_leg_milestone`); Odoo's own
+    events and forward shipments keep theirs."""
+    return return_leg_milestone(milestone) if inbound and return_leg else milestone
 
 
 def replay(

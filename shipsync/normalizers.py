@@ -11,21 +11,14 @@ and pushed, gets the same id and is deduplicated by the event ledger.
 
 from __future__ import annotations
 
-import hashlib
-import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
-from .schemas import SCHEMA_VIOLATION, PayloadError, load_schema, parse_json, validate
+from .dates import parse_datetime  # noqa: F401 - the partners' import (strict level)
+from .schemas import load_schema, parse_json, validate
 
 #: A payload sent in the other environment (a test event to a production partner).
 EVENT_MODE_MISMATCH = "event_mode_mismatch"
-
-_DATETIME = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})"
-    r"(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?"
-    r"\s*([Zz]|[+-]\d{2}(?::?\d{2})?)?$"
-)
 
 
 @dataclass(frozen=True)
@@ -46,35 +39,6 @@ class CanonicalEvent:
     carrier_eta: datetime | None = None
 
 
-def parse_datetime(value: str | None, path: str = "$") -> datetime | None:
-    """Parse ISO 8601 / RFC 3339 into aware UTC; naive values and plain dates are UTC."""
-    if value in (None, ""):
-        return None
-    match = _DATETIME.match(str(value).strip())
-    if not match:
-        raise PayloadError(SCHEMA_VIOLATION, f"{value!r} is not a date-time", path)
-    year, month, day, hour, minute, second, fraction, offset = match.groups()
-    micro = int((fraction or "0")[:6].ljust(6, "0"))
-    try:
-        tz = timezone.utc
-        if offset and offset not in "Zz":
-            sign = -1 if offset[0] == "-" else 1
-            digits = offset[1:].replace(":", "")
-            tz = timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0)))
-        parsed = datetime(
-            int(year), int(month), int(day), int(hour or 0), int(minute or 0),
-            int(second or 0), micro, tzinfo=tz,
-        )
-        return parsed.astimezone(timezone.utc)
-    except (ValueError, OverflowError):
-        message = f"{value!r} is not a date-time"
-        raise PayloadError(SCHEMA_VIOLATION, message, path) from None
-
-
-def stable_id(prefix: str, *parts: object) -> str:
-    """A short deterministic id: ``<prefix>:<sha256 of the parts>[:24]``."""
-    text = "\x1f".join("" if part is None else str(part) for part in parts)
-    return f"{prefix}:{hashlib.sha256(text.encode('utf-8')).hexdigest()[:24]}"
 
 
 def clean_text(value: object) -> str:

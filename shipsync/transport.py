@@ -78,11 +78,13 @@ class HttpResult:
         return jsonlib.loads(self.body)  # bytes: UTF-8/16/32 detected, errors are ValueError
 
 
-def mask(text: str, secrets: Iterable[str]) -> str:
-    """Replace every occurrence of each (non-empty) secret in ``text`` with ``***``."""
+def mask(text: str, secrets: Iterable[str], min_length: int = 1) -> str:
+    """Replace every occurrence of each secret of at least ``min_length`` characters in
+    ``text`` with ``***`` (longest first)."""
     if not text:
         return text
-    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
+    wanted = {s for s in secrets if s and len(s) >= min_length}
+    for secret in sorted(wanted, key=len, reverse=True):
         text = text.replace(secret, MASK)
     return text
 

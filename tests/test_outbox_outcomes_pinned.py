@@ -48,6 +48,11 @@ class PartnerDown(Exception):
     (PartnerDown("refused", http_status=500), (None, "adapter_error", None)),
     (PartnerDown("refused", http_status=399), (None, "adapter_error", None)),
     (PartnerDown("refused", http_status=99), (None, "adapter_error", None)),
+    # a status is one from 100 to 599 (a retryable 1xx is an unparseable answer)
+    (PartnerDown("early", retryable=True, http_status=100), (100, "invalid_response", None)),
+    (PartnerDown("early", retryable=True, http_status=99), (None, "network", None)),
+    (PartnerDown("busy", retryable=True, http_status=599), (599, "http_5xx", None)),
+    (PartnerDown("busy", retryable=True, http_status=600), (None, "network", None)),
     (ValueError("bug"), (None, "adapter_error", None)),
 ])
 def test_outcome_from_exception(exc, expected):
@@ -277,3 +282,19 @@ def test_a_claim_refused_by_the_open_breaker_keeps_its_state():
     shut = claim(policy, {"state": "open", "opened_at": T - 10})
     assert (shut.reason, shut.breaker["state"], shut.breaker["opened_at"]) == (
         "breaker_open", "open", T - 10)
+
+
+def test_an_outcome_s_defaults_are_pinned():
+    assert Outcome() == Outcome(status=None, error_class=None, error="", retry_after=None,
+                                body=b"", headers={}, elapsed_ms=0, data=None, cancel=False)
+    blank = Outcome()
+    assert (blank.error, blank.body, blank.headers, blank.cancel) == ("", b"", {}, False)
+    assert blank.cancel is False and blank.ok is True
+
+
+def test_an_answer_shaped_object_without_the_optional_attributes_reads_as_their_defaults():
+    from types import SimpleNamespace
+
+    assert outbox.as_outcome(SimpleNamespace(status=204, error_class=None)) == Outcome(
+        status=204, error_class=None, error="", retry_after=None, body=b"", headers={},
+        elapsed_ms=0, data=None, cancel=False)

@@ -65,6 +65,8 @@ def test_policy_edges_that_are_allowed_and_problems_joined():
     OutboundPolicy(max_concurrency=1, rate_limit_per_minute=0, retention_days=1,
                    retry=RetryPolicy(max_attempts=1, base=5, cap=5),
                    breaker=BreakerConfig(failure_threshold=1, min_calls=1, failure_rate=1))
+    # the shortest breaker cool-down and window are one second
+    OutboundPolicy(breaker=BreakerConfig(cooldown_seconds=1, window_seconds=1))
     with pytest.raises(ValueError) as caught:
         OutboundPolicy(max_concurrency=0, retention_days=0)
     assert str(caught.value) == ("max concurrency must be at least 1; "

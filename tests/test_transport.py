@@ -206,3 +206,12 @@ def test_session_reuses_connections(rx):
         assert adapter.max_retries.total == 0
     finally:
         s.close()
+
+
+def test_one_mask_adapter_errors_skip_secrets_shorter_than_four_characters():
+    from shipsync.adapters.base import MASK_MIN_LENGTH, AdapterError
+
+    assert MASK_MIN_LENGTH == 4
+    assert mask("key abc and abcd", ["abc", "abcd"], 4) == "key abc and ***"
+    err = AdapterError("key abc and abcd", secrets=["abc", "abcd"])
+    assert err.message == "key abc and ***"

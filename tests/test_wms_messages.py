@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 
+from shipsync import dates
 from shipsync.wms.messages import (
     Address,
     Confirmation,
@@ -18,7 +19,6 @@ from shipsync.wms.messages import (
     ReleaseOrder,
     StockSnapshotLine,
     format_decimal,
-    parse_datetime,
     parse_decimal,
 )
 
@@ -122,7 +122,8 @@ def test_scalar_helpers():
         with pytest.raises(ValueError):
             parse_decimal(bad)
     assert format_decimal(Decimal("-0.000")) == "0.000"
-    assert parse_datetime("2024-05-01T10:00:00Z") == datetime(2024, 5, 1, 10, tzinfo=UTC)
+    assert dates.parse_datetime("2024-05-01T10:00:00Z", strict="offset") == datetime(
+        2024, 5, 1, 10, tzinfo=UTC)
 
 
 def test_format_error_lists_every_error():

@@ -4,13 +4,13 @@ demo data in a throwaway database and prove that uninstalling leaves nothing.
 1. Install what the suite depends on (with demo data) and take a snapshot of
    the database: tables and views, columns, indexes, constraints, functions,
    triggers, system parameters and the row count of every table.
-2. Install the four addons with their demo data.
+2. Install the suite's addons with their demo data.
 3. Uninstall them one by one, in reverse dependency order; after each, no
    external id, system parameter, cron, server action, mail template or
    activity type of that addon is left.
 4. Compare with the snapshot: every difference is residue (a few tables that
    Odoo itself writes to while it works are listed in ``VOLATILE`` with why).
-5. Install the four addons with demo data again, then upgrade them: no
+5. Install the suite's addons with demo data again, then upgrade them: no
    error, no warning.
 
 Any ERROR/CRITICAL log line, any WARNING from the suite's install on (the
@@ -40,7 +40,7 @@ VOLATILE = {
     "ir_module_module": "the addons' own rows (state uninstalled)",
     "ir_module_module_dependency": "the addons' own rows, refreshed from the manifests",
     "ir_module_module_exclusion": "the addons' own rows",
-    "ir_model_data": "the external ids of the four addons' module records "
+    "ir_model_data": "the external ids of the suite addons' module records "
                      "(base.module_shipment_sync*)",
     "ir_module_category": "the addons' categories, created from their manifests",
     "ir_profile": "profiling records",

@@ -74,13 +74,7 @@ class ShipmentSyncWebhookController(http.Controller):
             self._check_size(profile, body)
             events = self._parse(partner, body)
         except WebhookRejected as rej:
-            _logger.info("webhook %s: refused %s %s: %s", shown_code, rej.status, rej.code,
-                         _printable(rej.message))
-            Event._record_rejection(
-                shown_code, rej.code, rej.message, rej.status, partner=partner,
-                body=body if rej.keep_body else None, headers=headers)
-            return self._answer(rej.status, "rejected", rej.code, rej.message,
-                                headers=rej.headers)
+            return self._refuse(Event, shown_code, rej, partner, body, headers)
 
         if not events:
             rows = Event._record_rejection(partner_code, "ignored_event_type",
@@ -89,7 +83,11 @@ class ShipmentSyncWebhookController(http.Controller):
             rows.write({"state": "ignored", "error_code": False})
             return self._answer(200, "ignored", "ignored_event_type",
                                 "The message carries no shipment event; nothing to do.")
-        new, duplicates = Event._ingest(partner, events, body=body, headers=headers)
+        try:
+            new, duplicates = Event._ingest(partner, events, body=body, headers=headers)
+        except ingest.IngestRefused as exc:  # a handler an addon registered failed
+            return self._refuse(Event, shown_code, WebhookRejected(
+                exc.http_status, exc.code, exc.message, keep_body=True), partner, body, headers)
         if not new:
             return self._answer(200, "duplicate", "duplicate",
                                 "Already received; nothing was applied again.")
@@ -107,6 +105,15 @@ class ShipmentSyncWebhookController(http.Controller):
         if duplicates:
             message += f", {len(duplicates)} already received"
         return self._answer(202, "accepted", "accepted", message, event_ids=new.ids)
+
+    def _refuse(self, Event, shown_code, rej, partner, body, headers):
+        """Record a refused request and answer it (nothing else of it is kept)."""
+        _logger.info("webhook %s: refused %s %s: %s", shown_code, rej.status, rej.code,
+                     _printable(rej.message))
+        Event._record_rejection(
+            shown_code, rej.code, rej.message, rej.status, partner=partner,
+            body=body if rej.keep_body else None, headers=headers)
+        return self._answer(rej.status, "rejected", rej.code, rej.message, headers=rej.headers)
 
     @http.route(governance.OPENAPI_PATH, type="http", methods=["GET"], auth="public",
                 csrf=False, save_session=False)

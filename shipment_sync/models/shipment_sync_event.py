@@ -5,6 +5,7 @@ import threading
 import time
 import uuid
 
+import psycopg2
 from psycopg2 import errors as pg_errors
 
 from odoo import _, api, fields, models, sql_db
@@ -203,7 +204,50 @@ class ShipmentSyncEvent(models.Model):
         return self.env.cr.fetchall()
 
     @api.model
+    def _ingest_handlers(self):
+        """The ``shipsync.ingest.IngestHandler`` of each event class an addon
+        handles itself once its events are stored. Addons extend it::
+
+            def _ingest_handlers(self):
+                return ingest.register_ingest(super()._ingest_handlers(),
+                    ingest.IngestHandler(WmsEvent, "_wms_ingest_confirmations"))
+        """
+        return ()
+
+    @api.model
     def _ingest(self, partner, events, body=b"", headers=None):
+        """Store the canonical events of one request (:meth:`_ingest_store`),
+        then run the handler registered for each event class
+        (:meth:`_ingest_handlers`) on its new events. The handlers run in a
+        savepoint with the store: when one raises, nothing of the request is
+        kept and ``shipsync.ingest.IngestRefused`` is raised (the webhook
+        answers 422 and records it). Returns ``(new_events,
+        duplicate_external_ids)``."""
+        # The event classes first: an ordinary request reads nothing more.
+        handlers = [h for h in self._ingest_handlers()
+                    if any(isinstance(ev, h.event_type) for ev in events)
+                    and h.applies(partner.kind, partner.environment == "shadow")]
+        if not handlers:
+            return self._ingest_store(partner, events, body=body, headers=headers)
+        try:
+            with self.env.cr.savepoint():
+                new, duplicates = self._ingest_store(partner, events, body=body, headers=headers)
+                fresh = set(new.mapped("external_id"))
+                for handler in handlers:
+                    mine = handler.select(events, fresh)
+                    if mine:
+                        getattr(self, handler.method)(partner, new, mine)
+        except psycopg2.OperationalError:
+            raise  # serialization failure, deadlock: the request is retried as a whole
+        except Exception as exc:
+            _logger.warning("ingest handler failed for partner %s", partner.code, exc_info=True)
+            raise ingest.IngestRefused(
+                f"The events could not be processed ({type(exc).__name__}: {exc})"[:500]
+            ) from exc
+        return new, duplicates
+
+    @api.model
+    def _ingest_store(self, partner, events, body=b"", headers=None):
         """Store the canonical events of one request. Returns
         ``(new_events, duplicate_external_ids)``. Every source passes here
         (webhooks, polling, WMS files): the events are scrubbed by the
@@ -413,7 +457,11 @@ class ShipmentSyncEvent(models.Model):
         return ms.MilestoneEvent(
             key=self.external_id or f"odoo:{self.id}",
             occurred_at=self.occurred_at or self.received_at,
-            milestone=self.milestone or None,
+            # A carrier's forward vocabulary on a return transfer means the way back.
+            milestone=ms.leg_milestone(self.milestone or None,
+                                       inbound=self.direction == "inbound",
+                                       return_leg=self.direction == "inbound"
+                                       and bool(self.picking_id.return_id)),
             partner=self.partner_id.code or "odoo",
             authoritative=self.authoritative,
             exception_reason=self.exception_reason or None,

@@ -19,14 +19,18 @@ from .shipment_sync_job_attempt import ERROR_CLASS_SELECTION
 
 _logger = logging.getLogger(__name__)
 
-JOB_STATES = [
-    ("pending", "Pending"),
-    ("running", "Running"),
-    ("done", "Done"),
-    ("dead", "Dead"),
-    ("cancelled", "Cancelled"),
-]
-CHANNELS = [("high", "High (operational)"), ("low", "Low (reporting, enrichment)")]
+# The states and channels are the engine's (shipsync.outbox); only their labels live
+# here (a state the engine adds without a label here fails at import).
+_JOB_STATE_LABELS = {
+    "pending": "Pending",
+    "running": "Running",
+    "done": "Done",
+    "dead": "Dead",
+    "cancelled": "Cancelled",
+}
+JOB_STATES = [(state, _JOB_STATE_LABELS[state]) for state in outbox.STATES]
+_CHANNEL_LABELS = {"high": "High (operational)", "low": "Low (reporting, enrichment)"}
+CHANNELS = [(channel, _CHANNEL_LABELS[channel]) for channel in outbox.CHANNELS]
 #: Cron records working each channel: the first one is triggered on enqueue, the
 #: others join when a worker finds more than a batch of work.
 CRON_XMLIDS = {
@@ -179,8 +183,8 @@ class ShipmentSyncJob(models.Model):
         partner.ensure_one()
         if not operation:
             raise ValueError("an outbox job needs an operation")
-        handler = self.sudo()._outbox_handlers().get(operation) or {}
-        channel = channel or handler.get("channel") or "high"
+        handler = self.sudo()._outbox_handlers().get(operation)
+        channel = channel or (handler.channel if handler else "high")
         if channel not in dict(CHANNELS):
             raise ValueError(f"unknown outbox channel {channel!r}")
         key = str(idempotency_key or uuid.uuid4())
@@ -212,40 +216,37 @@ class ShipmentSyncJob(models.Model):
 
     @api.model
     def _outbox_handlers(self):
-        """Operation -> handler. Other addons extend it::
+        """Operation -> :class:`shipsync.outbox.Handler`. Other addons extend it
+        through :func:`shipsync.outbox.register` (an operation registered twice
+        raises)::
 
             def _outbox_handlers(self):
-                return {**super()._outbox_handlers(), "create_shipment": {
-                    "model": "delivery.carrier",
-                    "prepare": "_shipsync_prepare_create_shipment",
-                    "done": "_shipsync_done_create_shipment"}}
+                return outbox.register(super()._outbox_handlers(), {
+                    "create_shipment": outbox.Handler(
+                        model="delivery.carrier",
+                        prepare="_shipsync_prepare_create_shipment",
+                        done="_shipsync_done_create_shipment")})
 
-        Keys: ``prepare`` (required), ``done``, ``dead``: method names called
-        on ``env[model]`` (default this model) as ``prepare(job, ctx)``,
-        ``done(job, outcome)`` and ``dead(job, outcome)``. ``prepare`` runs in
-        a short read transaction before the call, gets a
+        ``prepare`` runs in a short read transaction before the call, gets a
         ``shipsync.outbox.CallContext`` and returns an ``HttpRequest`` (sent
         with the partner's timeouts and the Idempotency-Key), or a callable
         run outside any transaction that returns an ``HttpResult`` /
         ``Outcome`` / any value (success), or raises (adapter errors are
         classified; anything else is a final ``adapter_error``). ``done`` and
-        ``dead`` run in the transaction recording the outcome. ``channel``:
-        default channel; ``raise_exception`` (default True): a dead job opens
-        a ``sync_failed`` exception on its picking; ``savepoint`` (default
-        True): run ``prepare`` in a savepoint (only handlers that cannot
-        break the transaction may turn it off)."""
-        return {
-            "http_call": {"prepare": "_outbox_prepare_http_call", "savepoint": False},
-            "publish_event": {
-                "model": "shipment.sync.subscription",
-                "savepoint": False,
-                "prepare": "_outbox_prepare_publish",
-                "dead": "_outbox_dead_publish",
-                "channel": "low",
+        ``dead`` run in the transaction recording the outcome. The other
+        fields are documented on :class:`shipsync.outbox.Handler`."""
+        return outbox.register({}, {
+            "http_call": outbox.Handler(prepare="_outbox_prepare_http_call", savepoint=False),
+            "publish_event": outbox.Handler(
+                model="shipment.sync.subscription",
+                savepoint=False,
+                prepare="_outbox_prepare_publish",
+                dead="_outbox_dead_publish",
+                channel="low",
                 # A subscriber being down is not a problem of the shipment.
-                "raise_exception": False,
-            },
-        }
+                raise_exception=False,
+            ),
+        })
 
     @api.model
     def _outbox_prepare_http_call(self, job, ctx):

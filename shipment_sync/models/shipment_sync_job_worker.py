@@ -515,7 +515,7 @@ class ShipmentSyncJobWorker(models.AbstractModel):
             handler = handlers.get(job.operation)
             # A handler that queries the database runs in a savepoint, so that
             # its failure does not abort the other jobs' preparation.
-            guard = self.env.cr.savepoint() if (handler or {}).get("savepoint", True) \
+            guard = self.env.cr.savepoint() if handler is None or handler.savepoint \
                 else contextlib.nullcontext()
             try:
                 with guard:
@@ -526,8 +526,7 @@ class ShipmentSyncJobWorker(models.AbstractModel):
                         idempotency_key=job.idempotency_key, policy=policy,
                         attempt=job.attempts, base_url=base_url, headers=dict(headers),
                         http=_keyed(http, job.idempotency_key))
-                    model = self.env[handler.get("model") or self._name]
-                    value = getattr(model, handler["prepare"])(job, ctx)
+                    value = getattr(self.env[handler.model], handler.prepare)(job, ctx)
                 thunk = _thunk(value, _keyed(http, job.idempotency_key))
             except Exception as exc:  # noqa: BLE001 - a bad job must not stop the batch
                 thunk = _raiser(exc)
@@ -661,14 +660,15 @@ class ShipmentSyncJobWorker(models.AbstractModel):
         self.ensure_one()
         if settlement.state not in ("done", "dead"):
             return
-        handler = self._outbox_handlers().get(operation) or {}
-        if settlement.state == "done" and not handler.get("done"):
+        handler = self._outbox_handlers().get(operation)
+        method = getattr(handler, settlement.state) if handler else None
+        if settlement.state == "done" and not method:
             return
-        if handler.get(settlement.state):
+        if method:
             self._outbox_hook(handler, settlement.state, outcome or outbox.Outcome(
                 error_class=settlement.error_class, error=settlement.reason))
         if settlement.state == "dead" and self.picking_id and \
-                handler.get("raise_exception", True):
+                (handler is None or handler.raise_exception):
             self._outbox_hook(None, "exception", settlement)
 
     def _outbox_hook(self, handler, hook, value):
@@ -681,8 +681,7 @@ class ShipmentSyncJobWorker(models.AbstractModel):
                                   partner=self.partner_id.name, operation=self.operation,
                                   reason=value.reason)[:250])
                 else:
-                    model = self.env[handler.get("model") or self._name]
-                    getattr(model, handler[hook])(self, value)
+                    getattr(self.env[handler.model], getattr(handler, hook))(self, value)
         except Exception:
             _logger.exception("outbox: %s hook of job %s failed", hook, self.id)
 

@@ -449,7 +449,7 @@ class StockPicking(models.Model):
             "direction": "internal", "partner_code": "odoo", "company_id": p.company_id.id,
             # Sortable by arrival: the key breaks ties between Odoo's own
             # events of the same second (an exception, then its resolution).
-            "external_id": f"odoo:{time.time_ns():020d}:{uuid.uuid4().hex[:8]}",
+            "external_id": ms.internal_key(time.time_ns(), uuid.uuid4().hex[:8]),
             "state": "received", "received_at": now,
             "occurred_at": occurred_at or ms.internal_occurrence(
                 now, latest.get(p.id),

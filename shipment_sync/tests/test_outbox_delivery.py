@@ -319,8 +319,9 @@ class TestOutboxDelivery(OutboxCase):
 
         cls = type(self.Job)
         builtin = cls._outbox_handlers
-        handlers = {"ping": {"prepare": "_test_prepare_ping", "done": "_test_done_ping"}}
-        with patch.object(cls, "_outbox_handlers", lambda m: {**builtin(m), **handlers}), \
+        handlers = {"ping": outbox.Handler(prepare="_test_prepare_ping", done="_test_done_ping")}
+        with patch.object(cls, "_outbox_handlers",
+                          lambda m: outbox.register(builtin(m), handlers)), \
                 patch.object(cls, "_test_prepare_ping", prepare, create=True), \
                 patch.object(cls, "_test_done_ping", done, create=True):
             job = self.Job._enqueue(self.partner, "ping", {})

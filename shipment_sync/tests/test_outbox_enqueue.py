@@ -5,8 +5,11 @@ from datetime import timedelta
 from odoo import SUPERUSER_ID, api
 from odoo.exceptions import AccessError
 from odoo.tests import TransactionCase, new_test_user, tagged
+from odoo.tools import SQL
 
 from odoo.addons.shipment_sync.models.shipment_sync_job import utcnow
+
+from shipsync import outbox
 
 from .outbox_common import OutboxCase
 
@@ -104,3 +107,56 @@ class TestOutboxTransaction(TransactionCase):
             cr.execute("SELECT count(*) FROM shipment_sync_job WHERE idempotency_key = %s",
                        [key])
             self.assertEqual(cr.fetchone()[0], 0)
+
+
+@tagged("post_install", "-at_install")
+class TestOutboxHandlers(TransactionCase):
+    def test_every_registered_method_exists_on_its_model(self):
+        """The handlers of every installed addon (post_install: all of them are
+        registered) name models and methods that exist."""
+        handlers = self.env["shipment.sync.job"]._outbox_handlers()
+        self.assertTrue({"http_call", "publish_event"} <= set(handlers))
+        for operation, handler in handlers.items():
+            self.assertIn(handler.model, self.env, operation)
+            model = self.env[handler.model]
+            for hook, method in handler.methods():
+                self.assertTrue(callable(getattr(model, method, None)),
+                                f"{operation}: {hook} {handler.model}.{method} does not exist")
+
+
+@tagged("post_install", "-at_install")
+class TestClaimPredicate(OutboxCase):
+    def test_the_claim_sql_and_outbox_blocks_agree_on_every_state(self):
+        """The claim statement's ordering predicate is the engine's
+        ``outbox.blocks``: for every state and attempt count of an earlier job
+        of the key, blocking partner or not, the later job is claimed exactly
+        when ``blocks`` says it is not held back."""
+        # Later than every enqueue below: each later job is due.
+        now = utcnow() + timedelta(hours=1)
+        for blocking in (True, False):
+            partner = self.make_partner(f"Claim {blocking}", outbox_blocking=blocking)
+            policy = partner._outbox_policy()
+            self.assertEqual(policy.blocking, blocking)
+            for state in outbox.STATES:
+                for attempts in (0, 1):
+                    with self.subTest(blocking=blocking, state=state, attempts=attempts):
+                        key = f"claim-{uuid.uuid4().hex}"
+                        earlier = self.enqueue(partner=partner, sequence_key=key)
+                        later = self.enqueue(partner=partner, sequence_key=key)
+                        self.env.flush_all()
+                        # The earlier job is never claimable itself: only the later one is
+                        # looked at.
+                        self.env.cr.execute(SQL(
+                            "UPDATE shipment_sync_job SET state = %s, attempts = %s, "
+                            "next_attempt_at = %s WHERE id = %s", state, attempts,
+                            now + timedelta(days=1), earlier.id))
+                        taken = self.Job._outbox_take(
+                            "test-worker", [(partner.id, policy, 10)], ("high",), now)
+                        claimed = later.id in taken.get(partner.id, [])
+                        self.assertEqual(
+                            claimed, not outbox.blocks(state, attempts, blocking))
+                        # Give the later job back so the next combination starts clean.
+                        self.env.cr.execute(SQL(
+                            "UPDATE shipment_sync_job SET state = 'cancelled' WHERE id IN %s",
+                            (earlier.id, later.id)))
+                        self.env.invalidate_all()

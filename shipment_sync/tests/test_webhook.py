@@ -3,10 +3,14 @@ per row of the response list of the README's webhook API."""
 
 import json
 import time
+from unittest.mock import patch
 
 from odoo.tests import HttpCase, tagged
 
 from odoo.addons.shipment_sync.controllers.main import _buckets
+
+from shipsync import ingest
+from shipsync.normalizers import CanonicalEvent
 
 from .common import ShipmentSyncCommon, canonical_event, envelope
 
@@ -236,3 +240,38 @@ class TestWebhook(ShipmentSyncCommon, HttpCase):
         events = self.events_of(self.picking).filtered(lambda e: e.state != "duplicate")
         self.assertEqual(events.mapped("milestone"), ["label_created", "in_transit", "delivered"])
         self.assertEqual(events.mapped("raw_code"), ["pre_transit", "in_transit", "delivered"])
+
+    def test_a_registered_ingest_handler_that_raises_is_a_recorded_422(self):
+        """An addon's ingest handler that fails on an event: 422 with a code,
+        the request recorded with its body, nothing of it kept (no event, no
+        milestone, nothing the handler wrote)."""
+        Event = type(self.env["shipment.sync.event"])
+        seen = []
+
+        def boom(model, partner, new, events):
+            seen.append([ev.external_id for ev in events])
+            # Through the request's own environment, like a real handler.
+            model.env["stock.picking"].sudo().browse(self.picking.id).write(
+                {"origin": "written by the failing handler"})
+            raise KeyError("payload")
+
+        handler = ingest.IngestHandler(CanonicalEvent, "_test_boom")
+        ev = canonical_event(self.picking.name, "picked")
+        origin = self.picking.origin
+        with patch.object(Event, "_ingest_handlers", lambda m: (handler,)), \
+                patch.object(Event, "_test_boom", boom, create=True):
+            data = self.assertAnswer(self.post_signed(envelope(ev)), 422,
+                                     "event_not_processable")
+        self.assertEqual(seen, [[ev["id"]]])
+        self.assertIn("KeyError", data["message"])
+        rejection = self.last_rejection()
+        self.assertEqual((rejection.error_code, rejection.http_status),
+                         ("event_not_processable", 422))
+        self.assertTrue(rejection.sudo().raw_body)
+        self.assertFalse(self.env["shipment.sync.event"].search(
+            [("external_id", "=", ev["id"]), ("state", "!=", "rejected")]))
+        self.picking.invalidate_recordset()
+        self.assertEqual(self.picking.shipment_milestone, "draft")
+        self.assertEqual(self.picking.origin, origin)
+        # Without the failing handler the same event is accepted afterwards.
+        self.assertAnswer(self.post_signed(envelope(ev)), 202, "accepted")

@@ -1,6 +1,5 @@
 from . import delivery_carrier_poll
 from . import delivery_carrier
-from . import shipment_sync_event
 from . import shipment_sync_freight_line
 from . import shipment_sync_label
 from . import shipment_sync_job

@@ -1,5 +1,6 @@
 from odoo import _, api, fields, models
 
+from shipsync import outbox
 from shipsync.partners.amazon import outbound as amazon
 
 
@@ -8,9 +9,9 @@ class ShipmentSyncJob(models.Model):
 
     @api.model
     def _outbox_handlers(self):
-        return {**super()._outbox_handlers(), amazon.OPERATION: {
-            "prepare": "_channel_prepare_confirm", "done": "_channel_done_confirm",
-            "dead": "_channel_dead_confirm", "savepoint": False}}
+        return outbox.register(super()._outbox_handlers(), {amazon.OPERATION: outbox.Handler(
+            prepare="_channel_prepare_confirm", done="_channel_done_confirm",
+            dead="_channel_dead_confirm", savepoint=False)})
 
     @api.model
     def _channel_prepare_confirm(self, job, ctx):

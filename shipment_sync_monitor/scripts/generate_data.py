@@ -86,8 +86,10 @@ def _drop_secondary_indexes(cr):
            AND NOT x.indisunique AND NOT x.indisprimary
     """, [list(BULK_TABLES)])
     indexes = cr.fetchall()
+    from odoo.tools import SQL
+
     for name, _definition in indexes:
-        cr.execute(f'DROP INDEX "{name}"')
+        cr.execute(SQL("DROP INDEX %s", SQL.identifier(name)))
     return indexes
 
 

@@ -4,6 +4,7 @@ its record."""
 from datetime import timedelta
 
 from freezegun import freeze_time
+from lxml import etree
 
 from odoo.tests import TransactionCase, tagged
 
@@ -112,3 +113,14 @@ class TestTimeline(MonitorCommon, TransactionCase):
         fields_info = self.env["shipment.sync.timeline"].fields_get(["state"])["state"]
         self.assertIn(("lease_lost", attempt["stale"]),
                       [tuple(s) for s in fields_info["selection"]])
+
+    def test_the_transfer_shows_one_timeline(self):
+        """The transfer form has one timeline (all systems, in the badge's
+        words): the ledger-only list of the Shipment tab gives way to it."""
+        arch = self.env["stock.picking"].get_views([(False, "form")])["views"]["form"]["arch"]
+        form = etree.fromstring(arch)
+        ledger = form.xpath("//page[@name='shipment_sync']//field[@name='shipment_event_ids']")
+        self.assertTrue(ledger)
+        self.assertTrue(all(f.get("invisible") in ("1", "True", "true") for f in ledger))
+        self.assertTrue(form.xpath(
+            "//page[@name='shipment_sync_timeline']//field[@name='shipment_timeline_ids']"))

@@ -6,6 +6,7 @@ from datetime import timedelta
 from unittest.mock import patch
 
 from freezegun import freeze_time
+from lxml import etree
 
 from odoo import fields
 from odoo.exceptions import UserError
@@ -292,3 +293,27 @@ class TestWorkbenchActivities(MonitorCommon, TransactionCase):
         self.assertEqual(card.reason, "address_issue")
         self.assertEqual(card.state, "open")
         self.assertEqual(card.message, "Address corrected by the carrier")
+
+    def test_workbench_list_fits_and_card_values_are_labelled(self):
+        """The list shows a few columns by default (it fits 1400 px; the rest
+        are optional), the transfer and the reason first; the card and the
+        list show the impact as the same whole number out of 100, and every
+        figure of a card comes with its words."""
+        views = self.env["shipment.sync.exception"].get_views(
+            [(False, "list"), (False, "kanban")])["views"]
+        columns = etree.fromstring(views["list"]["arch"])
+        shown = [f.get("name") for f in columns.iter("field")
+                 if f.get("optional") != "hide" and not f.get("column_invisible")]
+        self.assertLessEqual(len(shown), 9, shown)
+        self.assertEqual(shown[:2], ["picking_id", "reason"])
+        card = etree.fromstring(views["kanban"]["arch"]).find(".//t[@t-name='card']")
+        impact = [f for f in card.iter("field") if f.get("name") == "impact_score"]
+        listed = [f for f in columns.iter("field") if f.get("name") == "impact_score"]
+        self.assertEqual([f.get("digits") for f in impact + listed], ["[3, 0]", "[3, 0]"])
+        self.assertIn("/100", listed[0].get("string"))
+        self.assertIn("/100", "".join(impact[0].getparent().itertext()))
+        for name, words in (("age_hours", "Open for"), ("sla_deadline", "SLA due"),
+                            ("partner_id", "Reported by"), ("carrier_id", "Carrier"),
+                            ("warehouse_id", "Warehouse")):
+            field = next(f for f in card.iter("field") if f.get("name") == name)
+            self.assertIn(words, "".join(field.getparent().itertext()), name)

@@ -27,9 +27,9 @@ class ShipmentSyncJob(models.Model):
 
     @api.model
     def _outbox_handlers(self):
-        handler = {"prepare": "_tms_prepare_release", "done": "_tms_done_release",
-                   "savepoint": False}
-        return {**super()._outbox_handlers(), **{op: handler for op in tms.OPERATIONS}}
+        handler = outbox.Handler(prepare="_tms_prepare_release", done="_tms_done_release",
+                                 savepoint=False)
+        return outbox.register(super()._outbox_handlers(), dict.fromkeys(tms.OPERATIONS, handler))
 
     @api.model
     def _tms_prepare_release(self, job, ctx):

@@ -2,6 +2,7 @@ import json
 
 from odoo import api, models
 
+from shipsync import ingest
 from shipsync.wms.apply import WmsEvent
 
 
@@ -9,17 +10,18 @@ class ShipmentSyncEvent(models.Model):
     _inherit = "shipment.sync.event"
 
     @api.model
-    def _ingest(self, partner, events, body=b"", headers=None):
+    def _ingest_handlers(self):
+        return ingest.register_ingest(super()._ingest_handlers(), ingest.IngestHandler(
+            WmsEvent, "_wms_ingest_confirmations"))
+
+    @api.model
+    def _wms_ingest_confirmations(self, partner, new, events):
         """Keep the WMS confirmation of each new event beside it: the ledger
         stores the event, the confirmation record stores what to apply."""
-        new, duplicates = super()._ingest(partner, events, body=body, headers=headers)
-        # Only WMS confirmations (other partners' events may carry a payload too).
-        payloads = {ev.external_id: ev for ev in events
-                    if isinstance(ev, WmsEvent) and ev.payload}
-        if new and payloads:
+        payloads = {ev.external_id: ev for ev in events if ev.payload}
+        if payloads:
             self.env["shipment.sync.wms.confirmation"].sudo()._from_events(
                 partner, new, payloads, self.env.context.get("wms_file_id"))
-        return new, duplicates
 
     def action_retry(self):
         """A rejected WMS confirmation is tried again with its event."""

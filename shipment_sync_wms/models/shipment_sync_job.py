@@ -41,9 +41,8 @@ class ShipmentSyncJob(models.Model):
 
     @api.model
     def _outbox_handlers(self):
-        handler = {"model": "shipment.sync.job", "prepare": "_wms_prepare_release",
-                   "done": "_wms_done_release"}
-        return {**super()._outbox_handlers(), **{op: dict(handler) for op in OPERATIONS}}
+        handler = outbox.Handler(prepare="_wms_prepare_release", done="_wms_done_release")
+        return outbox.register(super()._outbox_handlers(), dict.fromkeys(OPERATIONS, handler))
 
     @api.model
     def _wms_prepare_release(self, job, ctx):

@@ -20,14 +20,12 @@ import os
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
 from shipsync.address import Address
 from shipsync.normalizers import CanonicalEvent
-from shipsync.transport import HttpRequest, HttpResult, new_session, send
-from shipsync.transport import mask as _transport_mask
+from shipsync.transport import HttpRequest, HttpResult, mask, new_session, send
 
 TrackingEvent = CanonicalEvent
 HttpFunc = Callable[[HttpRequest], HttpResult]
@@ -117,9 +115,9 @@ class CancelResult:
 
 
 # --------------------------------------------------------------------------- errors
-def mask(text: str, secrets: Iterable[str]) -> str:
-    """Replace every secret (longest first) in ``text`` by ``***``."""
-    return _transport_mask(text, [x for x in secrets if x and len(x) >= 4])
+#: Secrets shorter than this are not masked in adapter errors (masking "ab" would
+#: shred every message while protecting nothing).
+MASK_MIN_LENGTH = 4
 
 
 class AdapterError(Exception):
@@ -139,11 +137,13 @@ class AdapterError(Exception):
         secrets: Iterable[str] = (),
     ):
         secrets = tuple(secrets)
-        self.message = mask(str(message), secrets)
+        self.message = mask(str(message), secrets, MASK_MIN_LENGTH)
         self.code = code or self.default_code
         self.retryable = self.default_retryable if retryable is None else retryable
         self.http_status = http_status
-        self.partner_code = mask(str(partner_code), secrets) if partner_code else partner_code
+        if partner_code:
+            partner_code = mask(str(partner_code), secrets, MASK_MIN_LENGTH)
+        self.partner_code = partner_code
         super().__init__(self.message)
 
     def __str__(self) -> str:
@@ -223,28 +223,6 @@ def to_decimal(value: Any) -> Decimal | None:
         return Decimal(str(value))
     except ArithmeticError:
         return None
-
-
-def parse_datetime(value: Any) -> datetime | None:
-    """ISO 8601 (``Z`` accepted) or epoch seconds/milliseconds -> aware UTC datetime."""
-    if value in (None, ""):
-        return None
-    if isinstance(value, datetime):
-        dt = value
-    elif isinstance(value, int | float) or (isinstance(value, str) and value.isdigit()):
-        num = float(value)
-        if num > 1e11:  # milliseconds
-            num /= 1000.0
-        return datetime.fromtimestamp(num, tz=timezone.utc)
-    else:
-        text = str(value).strip().replace("Z", "+00:00")
-        try:
-            dt = datetime.fromisoformat(text)
-        except ValueError:
-            return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc)
 
 
 def result_json(result: HttpResult) -> Any:
@@ -444,24 +422,6 @@ class CarrierAdapter:
 
     def return_label(self, req: ShipmentRequest, idempotency_key: str) -> ShipmentResult:
         raise NotImplementedError(f"{self.code}: return_label")
-
-
-# --------------------------------------------------------------------------- return leg
-#: On a *return* shipment the carrier's forward vocabulary means the way back: any
-#: movement is ``returning`` and its delivery (to the sender) is ``returned``.
-RETURN_LEG_MILESTONES = {
-    "picked_up": "returning",
-    "in_transit": "returning",
-    "out_for_delivery": "returning",
-    "available_for_pickup": "returning",
-    "delivery_attempted": "returning",
-    "delivered": "returned",
-}
-
-
-def return_leg_milestone(milestone: str | None) -> str | None:
-    """The milestone a carrier event means on a return shipment (None stays None)."""
-    return RETURN_LEG_MILESTONES.get(milestone, milestone) if milestone else milestone
 
 
 # --------------------------------------------------------------------------- label spend

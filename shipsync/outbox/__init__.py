@@ -51,6 +51,7 @@ from .claim import (
     plan_claim,
     rate_allowance,
 )
+from .handlers import Handler, register
 from .events import EVENT_MILESTONE_CHANGED, milestone_event, wants
 from .outcomes import (
     EXCERPT_LIMIT,
@@ -82,11 +83,11 @@ from .settle import Settlement, breaker_signal, lease_expired, settle
 __all__ = [
     "BLOCKING_STATES", "BREAKER_FAILURES", "CHANNELS", "EVENT_MILESTONE_CHANGED",
     "EXCERPT_LIMIT", "HEARTBEAT_SECONDS", "HTTP_METHODS", "LEASE_SECONDS", "RESULT_LIMIT",
-    "STATES", "CallContext", "ClaimPlan", "OutboundPolicy", "Outcome", "Pause", "PauseGate",
-    "Settlement", "as_outcome", "blocks", "breaker_admit", "breaker_reopens_in",
+    "STATES", "CallContext", "ClaimPlan", "Handler", "OutboundPolicy", "Outcome", "Pause",
+    "PauseGate", "Settlement", "as_outcome", "blocks", "breaker_admit", "breaker_reopens_in",
     "breaker_report", "breaker_signal", "default_sequence_key", "encode", "epoch", "excerpt",
     "free_slots", "from_epoch", "http_call_request", "jsonable", "lease_expired",
     "merge_pause", "milestone_event", "next_wake", "outcome_from_exception", "partner_pause",
-    "pause_remaining", "plan_claim", "purge_before", "rate_allowance", "run_call", "settle",
-    "signed_post", "stable_id", "wants",
+    "pause_remaining", "plan_claim", "purge_before", "rate_allowance", "register", "run_call",
+    "settle", "signed_post", "stable_id", "wants",
 ]

@@ -4,17 +4,16 @@
   circuit breaker and ordering option (validated: timeouts are always set).
 * :func:`blocks` - does an earlier job of a sequence key hold back a later one
   (:data:`BLOCKING_STATES`)?
-* :func:`stable_id`, :func:`default_sequence_key`, :func:`purge_before` - keys and retention.
+* :func:`default_sequence_key`, :func:`purge_before` - keys and retention.
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from .. import breaker as brk
+from ..ids import stable_id  # noqa: F401 - re-exported by shipsync.outbox
 from ..retry import RetryPolicy
 
 CHANNELS = ("high", "low")
@@ -95,12 +94,6 @@ def blocks(earlier_state: str, earlier_attempts: int, blocking: bool) -> bool:
 
 
 # --------------------------------------------------------------------------- keys
-def stable_id(*parts: Any, prefix: str = "") -> str:
-    """A short deterministic id (sha256 of the parts, 32 hex digits)."""
-    text = "\x1f".join("" if p is None else str(p) for p in parts)
-    return prefix + hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
-
-
 def default_sequence_key(picking_id: int | None, partner_id: int) -> str | None:
     """Jobs of one picking for one partner run in enqueue order; no picking, no order."""
     if not picking_id:

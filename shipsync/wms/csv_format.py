@@ -40,6 +40,7 @@ import csv
 import io
 from collections.abc import Iterable
 
+from .. import dates
 from ..address import ADDRESS_FIELDS
 from .messages import (
     CONFIRMATION_KINDS,
@@ -55,7 +56,6 @@ from .messages import (
     format_datetime,
     format_decimal,
     parse_date,
-    parse_datetime,
     parse_decimal,
 )
 
@@ -344,7 +344,7 @@ def read_confirmations(data: bytes) -> list[Confirmation]:
         _need(row, "message_id", "kind", "order_ref", "occurred_at")
         if row["kind"] not in CONFIRMATION_KINDS:
             raise ValueError(f"unknown kind {row['kind']!r}")
-        parse_datetime(row["occurred_at"])
+        dates.parse_datetime(row["occurred_at"], "occurred_at", strict="offset")
         head = {c: row.get(c, "") for c in CONFIRMATION_HEADER}
         group = groups.get(row["message_id"])
         if group is None:
@@ -375,7 +375,7 @@ def read_confirmations(data: bytes) -> list[Confirmation]:
             kind=g["kind"],
             order_ref=g["order_ref"],
             correlation_id=g["correlation_id"],
-            occurred_at=parse_datetime(g["occurred_at"]),
+            occurred_at=dates.parse_datetime(g["occurred_at"], "occurred_at", strict="offset"),
             lines=tuple(g["lines"]),
             packages=tuple(ConfirmedPackage(ref, **p) for ref, p in g["packages"].items()),
             reason=g["reason"],

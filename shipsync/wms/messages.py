@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
 
+from .. import dates
 from ..address import Address
 
 RELEASE_ACTIONS = ("create", "update", "cancel")
@@ -78,19 +79,6 @@ def parse_date(text: str, what: str = "date") -> date:
         return date.fromisoformat(text)
     except ValueError as exc:
         raise ValueError(f"{what} {text!r}: {exc}") from None
-
-
-def parse_datetime(text: str, what: str = "occurred_at") -> datetime:
-    """ISO 8601 datetime with a UTC offset (``Z`` accepted), returned in UTC."""
-    raw = (text or "").strip()
-    iso = raw[:-1] + "+00:00" if raw.endswith(("Z", "z")) else raw
-    try:
-        value = datetime.fromisoformat(iso)
-    except ValueError:
-        raise ValueError(f"{what} {raw!r} is not an ISO 8601 datetime") from None
-    if value.tzinfo is None:
-        raise ValueError(f"{what} {raw!r} has no UTC offset")
-    return value.astimezone(timezone.utc)
 
 
 def format_datetime(value: datetime) -> str:
@@ -360,7 +348,7 @@ class Confirmation:
                 kind=d["kind"],
                 order_ref=d["order_ref"],
                 correlation_id=d.get("correlation_id") or "",
-                occurred_at=parse_datetime(d["occurred_at"]),
+                occurred_at=dates.parse_datetime(d["occurred_at"], "occurred_at", strict="offset"),
                 lines=tuple(ConfirmedLine.from_dict(x) for x in d.get("lines") or ()),
                 packages=tuple(ConfirmedPackage.from_dict(x) for x in d.get("packages") or ()),
                 reason=d.get("reason") or "",

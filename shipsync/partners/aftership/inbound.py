@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from shipsync.ids import event_id
 from shipsync.normalizers import (
     CanonicalEvent,
     Normalizer,
     clean_text,
     opt_text,
     parse_datetime,
-    stable_id,
 )
 from shipsync.schemas import SCHEMA_VIOLATION, PayloadError
 
@@ -57,7 +57,7 @@ class AfterShipNormalizer(Normalizer):
             tag, subtag = opt_text(point.get("tag")), opt_text(point.get("subtag"))
             location = fields.checkpoint_location(point)
             events.append(CanonicalEvent(
-                external_id=stable_id("aftership", tracking_key, occurred.isoformat(), tag, subtag),
+                external_id=event_id("aftership", tracking_key, occurred.isoformat(), tag, subtag),
                 occurred_at=occurred,
                 code=tag,
                 subcode=subtag,

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from shipsync import ids
 from shipsync.normalizers import (
     EVENT_MODE_MISMATCH,
     CanonicalEvent,
@@ -11,7 +12,6 @@ from shipsync.normalizers import (
     join_text,
     opt_text,
     parse_datetime,
-    stable_id,
 )
 from shipsync.schemas import PayloadError
 
@@ -73,7 +73,7 @@ class EasyPostNormalizer(Normalizer):
             status = opt_text(detail.get("status"))
             status_detail = opt_text(detail.get("status_detail"))
             loc = detail.get("tracking_location") or {}
-            external_id = stable_id(
+            external_id = ids.event_id(
                 "easypost", tracker_id, occurred.isoformat(), status, status_detail)
             if from_status and event_id:
                 external_id = f"easypost:{event_id}"

@@ -45,6 +45,7 @@ from urllib.parse import quote, urlsplit
 
 import jsonschema
 
+from shipsync import dates
 from shipsync.adapters.base import (
     CancelResult,
     CanonicalEvent,
@@ -54,7 +55,6 @@ from shipsync.adapters.base import (
     ShipmentRequest,
     ShipmentResult,
     basic_auth,
-    parse_datetime,
     result_json,
     to_decimal,
     validate_request,
@@ -317,7 +317,7 @@ def parse_events(config: dict, data: Any, tracking_number: str) -> list[Canonica
     tmap = config.get("track_response") or {}
     events = []
     for item in get_path(data, tmap.get("events"), []) or []:
-        occurred = parse_datetime(get_path(item, tmap["time"]))
+        occurred = dates.parse_datetime(get_path(item, tmap["time"]), strict=False)
         code = get_path(item, tmap["code"])
         if occurred is None or code in (None, ""):
             continue

@@ -27,6 +27,7 @@ from typing import Any
 import requests
 from requests.structures import CaseInsensitiveDict
 
+from shipsync import dates
 from shipsync.adapters.base import (
     AdapterError,
     CancelResult,
@@ -40,11 +41,10 @@ from shipsync.adapters.base import (
     ShipmentResult,
     TransientError,
     classify_result,
-    parse_datetime,
     to_decimal,
     validate_request,
 )
-from shipsync.normalizers import stable_id
+from shipsync.ids import event_id
 
 #: Track code -> (milestone, exception reason) of the sandbox's SOAP carrier.
 DEFAULT_STATUS_MAP: dict[str, tuple[str | None, str | None]] = {
@@ -98,12 +98,12 @@ def parse_track(reply: Any, status_map: dict, tracking_number: str = "") -> list
     events = []
     for item in _field(reply, "event") or []:
         raw = str(_field(item, "code") or "")
-        when = parse_datetime(_field(item, "time"))
+        when = dates.parse_datetime(_field(item, "time"), strict=False)
         if not raw or when is None:
             continue
         milestone, reason = status_map.get(raw, (None, None))
         events.append(CanonicalEvent(
-            external_id=stable_id("soap", code, when.isoformat(), raw),
+            external_id=event_id("soap", code, when.isoformat(), raw),
             occurred_at=when, code=raw, milestone=milestone, exception_reason=reason,
             tracking_number=code, message=str(_field(item, "message") or ""),
             location=str(_field(item, "location") or "")))

@@ -24,6 +24,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from urllib.parse import quote
 
+from shipsync import dates
 from shipsync.adapters.base import (
     Address,
     CancelResult,
@@ -35,7 +36,6 @@ from shipsync.adapters.base import (
     Parcel,
     ShipmentRequest,
     ShipmentResult,
-    parse_datetime,
     result_json,
     to_decimal,
     validate_request,
@@ -205,7 +205,7 @@ def parse_cancel(data: Any, http_status: int) -> CancelResult:
 def status_event(parcel: dict, occurred_at: Any, correlation_id: str = "") -> CanonicalEvent:
     status = parcel.get("status") or {}
     status_id = status.get("id")
-    ts = parse_datetime(occurred_at)
+    ts = dates.parse_datetime(occurred_at, strict=False)
     if status_id is None or ts is None:
         raise InvalidInput("sendcloud parcel without status id or timestamp", code="bad_payload")
     # Epoch milliseconds whatever the source (webhook ``timestamp`` or a polled

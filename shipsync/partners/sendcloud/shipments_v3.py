@@ -41,6 +41,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from urllib.parse import quote
 
+from shipsync import dates
 from shipsync.adapters.base import (
     Address,
     CancelResult,
@@ -51,7 +52,6 @@ from shipsync.adapters.base import (
     Parcel,
     ShipmentRequest,
     ShipmentResult,
-    parse_datetime,
     result_json,
     validate_request,
 )
@@ -284,10 +284,11 @@ def tracking_events(data: Any, correlation_id: str = "") -> list[CanonicalEvent]
     numbers = data.get("tracking_numbers") or []
     tracking = next((n.get("tracking_number") for n in numbers if n.get("tracking_number")), "")
     source = str(data.get("source_id") or tracking)
-    eta = parse_datetime((data.get("details") or {}).get("expected_delivery_date"))
+    eta = dates.parse_datetime(
+        (data.get("details") or {}).get("expected_delivery_date"), strict=False)
     events = []
     for index, event in enumerate(data.get("events") or []):
-        when = parse_datetime(event.get("event_at"))
+        when = dates.parse_datetime(event.get("event_at"), strict=False)
         code = event.get("status_code")
         if when is None or not code:
             raise InvalidInput(

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from shipsync.ids import event_id
 from shipsync.normalizers import (
     CanonicalEvent,
     Normalizer,
@@ -10,7 +11,6 @@ from shipsync.normalizers import (
     join_text,
     opt_text,
     parse_datetime,
-    stable_id,
 )
 
 
@@ -48,7 +48,7 @@ class ShippoNormalizer(Normalizer):
             if substatus.get("action_required"):
                 message = f"{message} (action required)".strip()
             loc = entry.get("location") or {}
-            external_id = stable_id("shippo", track_key, occurred.isoformat(), status, subcode)
+            external_id = event_id("shippo", track_key, occurred.isoformat(), status, subcode)
             events.setdefault(external_id, CanonicalEvent(
                 external_id=external_id,
                 occurred_at=occurred,
