@@ -45,7 +45,7 @@ class TestFreight(CarrierCommon, TransactionCase):
                          ("none", "none"))
         if "shipment.sync.exception" in self.env:
             cards = self.env["shipment.sync.exception"].search(
-                [("picking_id", "in", self.pickings.ids)])
+                [("picking_id", "in", [first.id, second.id])])
             self.assertEqual((cards.picking_id, cards.reason, cards.state),
                              (second, "freight_variance", "open"))
         else:
