@@ -106,6 +106,17 @@ class ShipmentSyncWebhookController(http.Controller):
             message += f", {len(duplicates)} already received"
         return self._answer(202, "accepted", "accepted", message, event_ids=new.ids)
 
+    @http.route("/shipment_sync/webhook/<path:rest>", type="http", methods=["POST"],
+                auth="public", csrf=False, save_session=False)
+    def shipment_sync_webhook_elsewhere(self, rest, **_kwargs):
+        """Any other address under the webhook prefix (extra segments, a code with a
+        '/'): a precise, recorded 404 instead of Odoo's fallback, which looks the
+        path up among attachments and fails on a NUL byte."""
+        Event = request.env(su=True)["shipment.sync.event"]
+        return self._refuse(Event, _shown_code(rest), WebhookRejected(
+            404, "unknown_partner", "No webhook at this address: it is "
+            "/shipment_sync/webhook/<partner code>, with no further path."), None, None, {})
+
     def _refuse(self, Event, shown_code, rej, partner, body, headers):
         """Record a refused request and answer it (nothing else of it is kept)."""
         _logger.info("webhook %s: refused %s %s: %s", shown_code, rej.status, rej.code,
