@@ -298,3 +298,9 @@ def test_an_answer_shaped_object_without_the_optional_attributes_reads_as_their_
     assert outbox.as_outcome(SimpleNamespace(status=204, error_class=None)) == Outcome(
         status=204, error_class=None, error="", retry_after=None, body=b"", headers={},
         elapsed_ms=0, data=None, cancel=False)
+
+
+def test_a_retry_after_of_zero_retries_at_once():
+    settled = outbox.settle(OutboundPolicy(), 1, Outcome(status=503, error_class="http_5xx",
+                                                         retry_after="0"), NOW)
+    assert (settled.state, settled.delay, settled.next_attempt_at) == ("pending", 0.0, NOW)
