@@ -1,5 +1,6 @@
 from . import shipment_sync_audit_log
 from . import shipment_sync_audit_mixin
+from . import shipment_sync_cached_mixin
 from . import shipment_sync_milestone
 from . import shipment_sync_partner_outbox
 from . import shipment_sync_partner

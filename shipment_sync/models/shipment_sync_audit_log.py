@@ -1,18 +1,5 @@
-"""The audit log of sensitive actions (the configuration-change mixin:
-shipment_sync_audit_mixin.py).
-
-Adopting the mixin in another addon (e.g. alert rules in shipment_sync_monitor)::
-
-    class ShipmentSyncAlertRule(models.Model):
-        _name = "shipment.sync.alert.rule"
-        _inherit = ["shipment.sync.alert.rule", "shipment.sync.audit.mixin"]
-        _shipment_audit_secret_fields = ("webhook_token",)     # shown as "changed"
-        _shipment_audit_x2many_fields = ("partner_ids",)       # old -> new names
-
-Plain fields get ``tracking=True`` (Odoo's tracking: who, when, old -> new);
-never put ``tracking=True`` on a secret, list it in ``_shipment_audit_secret_fields``.
-Sensitive actions call ``env["shipment.sync.audit.log"]._log(action, record, ...)``.
-"""
+"""The audit log of sensitive actions; how another model adopts the
+configuration-change audit is told in shipment_sync_audit_mixin.py."""
 
 import logging
 

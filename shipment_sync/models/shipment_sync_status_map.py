@@ -16,7 +16,7 @@ class ShipmentSyncStatusMap(models.Model):
 
     _name = "shipment.sync.status.map"
     _description = "Shipment Status Mapping"
-    _inherit = ["mail.thread"]
+    _inherit = ["mail.thread", "shipment.sync.cached.mixin"]
     _order = "vocabulary, partner_id, code, subcode, id"
 
     vocabulary = fields.Selection(VOCABULARY_SELECTION, required=True, default="canonical",
@@ -62,22 +62,6 @@ class ShipmentSyncStatusMap(models.Model):
         ]
         self.with_context(mail_create_nolog=True, tracking_disable=True).create(vals_list)
         return True
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        records = super().create(vals_list)
-        self.env.registry.clear_cache()
-        return records
-
-    def write(self, vals):
-        res = super().write(vals)
-        self.env.registry.clear_cache()
-        return res
-
-    def unlink(self):
-        res = super().unlink()
-        self.env.registry.clear_cache()
-        return res
 
     @api.model
     def _mapper_for(self, partner):

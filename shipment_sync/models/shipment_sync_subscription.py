@@ -19,7 +19,7 @@ class ShipmentSyncSubscription(models.Model):
 
     _name = "shipment.sync.subscription"
     _description = "Shipment Sync Event Subscription"
-    _inherit = ["mail.thread", "shipment.sync.audit.mixin"]
+    _inherit = ["mail.thread", "shipment.sync.audit.mixin", "shipment.sync.cached.mixin"]
     _order = "name, id"
     _shipment_audit_secret_fields = ("secret",)
     _shipment_audit_x2many_fields = ("milestone_ids",)
@@ -89,22 +89,6 @@ class ShipmentSyncSubscription(models.Model):
     # ------------------------------------------------------------------
     # publishing (called from stock.picking's milestone hook)
     # ------------------------------------------------------------------
-    @api.model_create_multi
-    def create(self, vals_list):
-        records = super().create(vals_list)
-        self.env.registry.clear_cache()
-        return records
-
-    def write(self, vals):
-        res = super().write(vals)
-        self.env.registry.clear_cache()
-        return res
-
-    def unlink(self):
-        res = super().unlink()
-        self.env.registry.clear_cache()
-        return res
-
     def _subscriptions_of(self, company_id):
         """The active subscriptions of this company (or of none). A burst of
         milestone changes asks once per worker, not once per transfer: the ids
