@@ -29,3 +29,24 @@ def test_internal_keys_sort_by_arrival_and_break_same_instant_ties():
     resolved = ms.MilestoneEvent(key=second, occurred_at=at, milestone=None,
                                  resolves_exception=True)
     assert sorted([resolved, raised], key=ms.sort_key) == [raised, resolved]
+
+
+def test_the_return_leg_vocabulary_is_pinned():
+    """Every forward movement means the way back on a return; only delivery is `returned`."""
+    assert ms.RETURN_LEG_MILESTONES == {
+        "picked_up": "returning",
+        "in_transit": "returning",
+        "out_for_delivery": "returning",
+        "available_for_pickup": "returning",
+        "delivery_attempted": "returning",
+        "delivered": "returned",
+    }
+    for forward in ("picked_up", "in_transit", "out_for_delivery", "available_for_pickup",
+                    "delivery_attempted"):
+        assert ms.return_leg_milestone(forward) == "returning", forward
+        assert ms.leg_milestone(forward, inbound=True, return_leg=True) == "returning"
+        assert ms.leg_milestone(forward, inbound=False, return_leg=False) == forward
+
+
+def test_the_side_reason_is_freight_variance_in_words():
+    assert ms.SIDE_REASON_SELECTION == [("freight_variance", "Freight Variance")]
