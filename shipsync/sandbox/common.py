@@ -7,6 +7,7 @@
   helpers; access logs go to stderr only when the server is verbose.
 * :class:`BackgroundServer`: ``start()`` / ``stop()`` / ``url`` / context manager /
   ``serve_forever()`` around a server; subclass it and set ``handler_class``.
+* :func:`post_json`: a sandbox's outbound webhook POST, answered by its status.
 """
 
 from __future__ import annotations
@@ -16,11 +17,28 @@ import socket
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 LOOPBACK = "127.0.0.1"
 MAX_BODY = 32 * 1024 * 1024
+
+
+def post_json(url: str, body: bytes, headers: dict | None = None, timeout: float = 30) -> int:
+    """POST the JSON ``body`` to ``url`` (a sandbox calling the suite back): the status of
+    the answer, that of an HTTP error, 0 when nothing answered."""
+    request = urllib.request.Request(
+        url, data=body, headers={"Content-Type": "application/json", **(headers or {})},
+        method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except OSError:
+        return 0
 
 
 class SandboxHTTPServer(ThreadingHTTPServer):

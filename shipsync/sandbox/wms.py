@@ -33,8 +33,6 @@ from __future__ import annotations
 import json
 import random
 import threading
-import urllib.error
-import urllib.request
 import uuid
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -50,7 +48,7 @@ from ..wms.messages import (
     ReleaseOrder,
     StockSnapshotLine,
 )
-from .common import LOOPBACK, BackgroundServer, SandboxHandler
+from .common import LOOPBACK, BackgroundServer, SandboxHandler, post_json
 
 MISMATCHES = ("unknown_product", "unknown_lot", "over_quantity")
 SHIP_KINDS = ("pick_confirmed", "pack_confirmed", "ship_confirmed")
@@ -333,17 +331,10 @@ class WmsSandbox(BackgroundServer):
         if not url:
             raise ValueError("no webhook_url configured")
         body = json_format.write_webhook(conf)
-        headers = {"Content-Type": "application/json"}
+        headers = {}
         if secret:
             headers.update(StandardWebhooks([secret]).headers(conf.message_id, body))
-        request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-                status = response.status
-        except urllib.error.HTTPError as exc:
-            status = exc.code
-        except OSError:
-            status = 0
+        status = post_json(url, body, headers)
         self._record(conf, status)
         return status
 

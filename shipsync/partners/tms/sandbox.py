@@ -33,12 +33,10 @@ from __future__ import annotations
 
 import json
 import threading
-import urllib.error
-import urllib.request
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
-from shipsync.sandbox.common import LOOPBACK, BackgroundServer, SandboxHandler
+from shipsync.sandbox.common import LOOPBACK, BackgroundServer, SandboxHandler, post_json
 from shipsync.schemas import PayloadError, load_schema, validate
 from shipsync.signatures import StandardWebhooks
 
@@ -257,18 +255,11 @@ class TmsSandbox(BackgroundServer):
         if not url:
             raise ValueError("no webhook_url configured")
         body = json.dumps(update).encode()
-        headers = {"Content-Type": "application/json"}
+        headers = {}
         if secret:
             # A repeated update keeps its webhook-id, as a Standard Webhooks retry does.
             headers.update(StandardWebhooks([secret]).headers(update["event_id"], body))
-        request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-                status = response.status
-        except urllib.error.HTTPError as exc:
-            status = exc.code
-        except OSError:
-            status = 0
+        status = post_json(url, body, headers)
         with self._lock:
             self.sent.append((update["event_id"], status))
         return status
