@@ -130,6 +130,11 @@ def ensure_engine(root=None):
     unless it already is: Odoo checks the manifests' ``external_dependencies``
     by distribution name and version."""
     python = odoo_python(root) if root else sys.executable
+    if os.environ.get("SHIPSYNC_ENGINE_FROM_PYTHONPATH") == "1" and str(REPO) in \
+            os.environ.get("PYTHONPATH", "").split(os.pathsep):
+        # Parallel checkouts on one machine: this checkout's engine comes first on
+        # PYTHONPATH, so re-pointing the shared editable install would only race.
+        return
     probe = subprocess.run([python, "-c", _ENGINE_PROBE], capture_output=True, text=True,
                            check=False)
     if probe.stdout.strip() == f"{REPO.as_uri()} {_engine_version()}":
