@@ -29,3 +29,35 @@ class Address:
 
 
 ADDRESS_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Address))
+
+
+#: The verdicts of an address check.
+ADDRESS_CHECK_STATES = ("valid", "corrected", "invalid")
+
+
+@dataclass(frozen=True)
+class AddressCheck:
+    """A partner's verdict on an address: ``valid`` (deliverable as is), ``corrected``
+    (deliverable, the partner suggests ``suggestion``) or ``invalid`` (``reasons``)."""
+
+    state: str
+    suggestion: Address | None = None
+    reasons: tuple[str, ...] = ()
+    partner_ref: str = ""
+
+    def __post_init__(self):
+        if self.state not in ADDRESS_CHECK_STATES:
+            raise ValueError(f"state must be one of {ADDRESS_CHECK_STATES}, not {self.state!r}")
+
+
+def corrected_fields(original: Address, suggestion: Address) -> tuple[str, ...]:
+    """The fields a suggestion changes, compared case- and space-insensitively (partners
+    answer in capitals: "388 TOWNSEND ST"); empty suggested fields change nothing."""
+    def norm(value: str) -> str:
+        return " ".join((value or "").upper().replace(",", " ").split())
+
+    return tuple(
+        f for f in ADDRESS_FIELDS
+        if f not in ("phone", "email") and getattr(suggestion, f)
+        and norm(getattr(suggestion, f)) != norm(getattr(original, f))
+    )

@@ -173,12 +173,9 @@ class DeliveryCarrier(models.Model):
 
     @api.model
     def _shipsync_address(self, partner):
-        return ab.Address(
-            name=partner.name or "", company=partner.commercial_company_name or "",
-            street=partner.street or "", street2=partner.street2 or "", city=partner.city or "",
-            zip=partner.zip or "", state_code=partner.state_id.code or "",
-            country_code=partner.country_id.code or "", phone=partner.phone or "",
-            email=partner.email or "")
+        """A booking's address: ``res.partner._shipsync_address`` (its own name and
+        its company)."""
+        return partner._shipsync_address(name="name", company=True)
 
     def _shipsync_weight_kg(self, weight):
         uom = self.env["product.template"]._get_weight_uom_id_from_ir_config_parameter()

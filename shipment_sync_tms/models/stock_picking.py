@@ -31,13 +31,9 @@ FREIGHT_STATES = [
 
 
 def _address(partner):
-    return {
-        "name": partner.name or partner.display_name or "", "company":
-        partner.commercial_company_name or "", "street": partner.street or "",
-        "street2": partner.street2 or "", "city": partner.city or "", "zip": partner.zip or "",
-        "state_code": partner.state_id.code or "", "country_code": partner.country_id.code or "",
-        "phone": partner.phone or "", "email": partner.email or "",
-    }
+    """The TMS's address: ``res.partner._shipsync_address`` (name, else display name;
+    with the company)."""
+    return partner._shipsync_address(name="name_or_display_name", company=True).to_dict()
 
 
 class StockPicking(models.Model):

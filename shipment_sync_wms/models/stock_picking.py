@@ -210,13 +210,8 @@ class StockPicking(models.Model):
         order = build_release(
             values, revision=revision, action=action,
             warehouse_code=self.picking_type_id.warehouse_id.code or "",
-            ship_to={
-                "name": ship_to.display_name or "", "street": ship_to.street or "",
-                "street2": ship_to.street2 or "", "city": ship_to.city or "",
-                "zip": ship_to.zip or "", "state_code": ship_to.state_id.code or "",
-                "country_code": ship_to.country_id.code or "", "phone": ship_to.phone or "",
-                "email": ship_to.email or "",
-            },
+            # "Company, Contact" as the name, no separate company (release format)
+            ship_to=ship_to._shipsync_address(name="display_name", company=False),
             carrier=carrier.name if carrier else "",
             service=carrier.delivery_type if carrier else "",
             requested_date=self.scheduled_date.date() if self.scheduled_date else None,

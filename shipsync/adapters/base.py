@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from shipsync.address import Address
+from shipsync.address import Address, AddressCheck
 from shipsync.normalizers import CanonicalEvent
 from shipsync.transport import HttpRequest, HttpResult, mask, new_session, send
 
@@ -45,6 +45,25 @@ class ParcelItem:
     hs_code: str = ""
     origin_country: str = ""
     sku: str = ""
+
+
+#: What an international parcel contains (EasyPost ``customs_info.contents_type``;
+#: Sendcloud v3 ``customs_information.export_reason`` maps from it).
+CONTENTS_TYPES = ("merchandise", "documents", "gift", "sample", "returned_goods", "other")
+
+
+@dataclass(frozen=True)
+class Customs:
+    """The declaration of an international booking (its lines are the parcels'
+    ``items``): contents type, Incoterm, who certifies, what to do if undeliverable,
+    the commercial invoice number. Rules: ``shipsync.customs``."""
+
+    contents_type: str = "merchandise"
+    contents_explanation: str = ""
+    incoterm: str = ""
+    signer: str = ""
+    non_delivery_option: str = "return"
+    invoice_number: str = ""
 
 
 @dataclass(frozen=True)
@@ -70,6 +89,9 @@ class ShipmentRequest:
     declared_value: Decimal | None = None
     currency: str = "EUR"
     label_format: str = "PDF"
+    #: The customs declaration; sent only when the booking is international
+    #: (``shipsync.customs.is_international``).
+    customs: Customs | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +115,18 @@ class Label:
 
 
 @dataclass(frozen=True)
+class Document:
+    """A document the partner returned with a booking besides the label (customs
+    declaration, commercial invoice)."""
+
+    kind: str
+    file_name: str
+    content: bytes
+    mime_type: str
+    tracking_number: str = ""
+
+
+@dataclass(frozen=True)
 class ShipmentResult:
     shipment_id: str
     tracking_numbers: tuple[str, ...] = ()
@@ -105,6 +139,8 @@ class ShipmentResult:
     #: What the carrier actually charges (fees, surcharges), when it says so; ``price``
     #: is the quoted rate.
     charge: Decimal | None = None
+    #: Customs documents the partner returned (attached to the transfer).
+    documents: tuple[Document, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -422,6 +458,10 @@ class CarrierAdapter:
 
     def return_label(self, req: ShipmentRequest, idempotency_key: str) -> ShipmentResult:
         raise NotImplementedError(f"{self.code}: return_label")
+
+    def verify_address(self, address: Address) -> AddressCheck:
+        """The partner's verdict on a delivery address (``shipsync.address.AddressCheck``)."""
+        raise NotImplementedError(f"{self.code}: verify_address")
 
 
 # --------------------------------------------------------------------------- label spend

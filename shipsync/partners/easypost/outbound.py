@@ -58,6 +58,7 @@ from shipsync.adapters.base import (
     validate_request,
 )
 
+from .customs import build_customs_info, download_forms
 from .inbound import EasyPostNormalizer
 
 GRAMS_PER_OUNCE = Decimal("28.349523125")
@@ -130,6 +131,9 @@ def build_shipment_body(
         "is_return": bool(req.is_return if is_return is None else is_return),
         "options": {"label_format": label_format, "currency": req.currency},
     }
+    customs_info = build_customs_info(req, parcel)  # international only (.customs)
+    if customs_info is not None:
+        shipment["customs_info"] = customs_info
     if req.carrier_account:
         shipment["carrier_accounts"] = [req.carrier_account]
     # ``req.declared_value`` is not sent: no recording shows a shipment option for it
@@ -354,6 +358,7 @@ class EasyPostAdapter(CarrierAdapter):
         validate_request(req)
         results: list[ShipmentResult] = []
         labels: list[Label] = []
+        documents: list = []
         for i, parcel in enumerate(req.parcels):
             key = idempotency_key if len(req.parcels) == 1 else f"{idempotency_key}-{i + 1}"
             shipment = self._known_shipment(key)
@@ -369,6 +374,7 @@ class EasyPostAdapter(CarrierAdapter):
             results.append(result)
             if label_url:
                 labels.append(self._download_label(result, parcel, label_url, req, i))
+            documents.extend(download_forms(self, shipment, result))
         price = charge = None
         if all(r.price is not None for r in results):
             price = sum((r.price for r in results), Decimal("0"))
@@ -384,6 +390,7 @@ class EasyPostAdapter(CarrierAdapter):
             rates=tuple(rt for r in results for rt in r.rates),
             raw_status=results[-1].raw_status if results else "",
             tracking_url=results[0].tracking_url if results else "",
+            documents=tuple(documents),
         )
 
     def _download_label(

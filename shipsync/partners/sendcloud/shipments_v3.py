@@ -42,6 +42,7 @@ from typing import Any
 from urllib.parse import quote
 
 from shipsync import dates
+from shipsync.customs import customs_of, require_customs
 from shipsync.adapters.base import (
     Address,
     CancelResult,
@@ -130,17 +131,11 @@ def customs_items(req: ShipmentRequest, parcel: Parcel, index: int) -> tuple:
     domestic parcel whose items lack an HS code is sent without items."""
     if not parcel.items:
         return ()
-    international = req.ship_from.country_code != req.ship_to.country_code
+    require_customs(req)  # an international line lacks HS code / origin: refused here
     for pos, item in enumerate(parcel.items):
         where = f"parcels[{index}].items[{pos}]"
-        if not item.hs_code or (international and not item.origin_country):
-            if international:
-                raise InvalidInput(
-                    f"{where} ({item.description or item.sku}): an international shipment "
-                    "needs the HS code and the origin country of every item",
-                    code="missing_customs_data",
-                )
-            return ()
+        if not item.hs_code:
+            return ()  # domestic (see require_customs): sent without items
         if item.weight_kg is None or Decimal(item.weight_kg) <= 0 or item.value is None:
             raise InvalidInput(f"{where}: weight and value are required", code="bad_item")
     return tuple(parcel.items)
@@ -227,7 +222,27 @@ def build_shipment(
     if req.declared_value is not None:
         body["total_order_price"] = {
             "value": _dec(req.declared_value, "0.01"), "currency": req.currency}
+    customs = build_customs_information(req)
+    if customs:
+        body["customs_information"] = customs
     return body
+
+
+#: Our contents types -> ``customs_information.export_reason`` (enum gift, documents,
+#: commercial_goods, commercial_sample).
+EXPORT_REASONS = {"gift": "gift", "documents": "documents", "sample": "commercial_sample"}
+
+
+def build_customs_information(req: ShipmentRequest) -> dict[str, Any] | None:
+    """``customs_information`` (schema ``customs-information``: ``invoice_number``,
+    1-40 characters, and ``export_reason`` required) of an international shipment."""
+    customs = customs_of(req)
+    if customs is None:
+        return None
+    return {
+        "invoice_number": (customs.invoice_number or req.reference)[:40],
+        "export_reason": EXPORT_REASONS.get(customs.contents_type, "commercial_goods"),
+    }
 
 
 # --------------------------------------------------------------------------- parsing
