@@ -41,6 +41,7 @@ from urllib.parse import quote, urlsplit
 from shipsync.adapters.base import (
     AdapterError,
     Address,
+    AddressCheck,
     CancelResult,
     CanonicalEvent,
     CarrierAdapter,
@@ -58,6 +59,7 @@ from shipsync.adapters.base import (
     validate_request,
 )
 
+from .addresses import verify_address
 from .customs import build_customs_info, download_forms
 from .inbound import EasyPostNormalizer
 
@@ -504,3 +506,7 @@ class EasyPostAdapter(CarrierAdapter):
 
     def parse_webhook(self, payload: dict) -> list[CanonicalEvent]:
         return parse_webhook(payload)
+
+    def verify_address(self, address: Address) -> AddressCheck:
+        """``POST /v2/addresses`` with ``verify`` (``addresses.verify_address``)."""
+        return verify_address(self, address)

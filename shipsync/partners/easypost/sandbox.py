@@ -16,6 +16,10 @@ the key as user (EasyPost's curl examples)::
     GET  /v2/events                    list (``page_size``)
     GET  /v2/events/{id}               an Event this sandbox sent as a webhook
     GET  /reports/{id}.csv             the report's CSV (its ``url``; not an API route)
+    /v2/addresses..., /v2/customs_infos, /v2/customs_items: ``sandbox_addresses``
+
+A shipment created with ``customs_info`` echoes it as a ``CustomsInfo``; bought between two
+countries it gets a ``commercial_invoice`` Form (``forms[]``, a PDF at ``form_url``).
 
 Errors: ``{"error": {"code", "message", "errors"}}`` as recorded (cassettes ``test_error``,
 ``test_error_alternative_format``). EasyPost honours no ``Idempotency-Key``: a repeated
@@ -38,6 +42,8 @@ import unicodedata
 import uuid
 
 from shipsync.sandbox.slices import DROP, JSON, CarrierSlice, charge, iso, strip_internal
+
+from . import sandbox_addresses as addresses
 
 #: EasyPost (status, status_detail, message) steps after label_created, per scenario.
 EP_SCENARIOS: dict[str, list[tuple[str, str, str]]] = {
@@ -116,6 +122,7 @@ class EasyPostSlice(CarrierSlice):
         self.shipments: dict[str, dict] = {}
         self.reports: dict[str, dict] = {}
         self.ep_events: dict[str, dict] = {}
+        self.ep_addresses: dict[str, dict] = {}
 
     def serve(self, method, path, query, body, raw_headers):
         if path.startswith("/reports/"):
@@ -148,6 +155,9 @@ class EasyPostSlice(CarrierSlice):
         if parts[:1] != ["v2"]:
             return 404, _ep_error(*NOT_FOUND)
         parts = parts[1:]
+        answer = addresses.route(self, method, parts, data)
+        if answer is not None:
+            return answer
         if parts[:1] == ["shipments"]:
             if method == "POST" and len(parts) == 1:
                 return self._ep_create(data.get("shipment") or {})
@@ -220,6 +230,10 @@ class EasyPostSlice(CarrierSlice):
         parcel = shipment.get("parcel") or {}
         if not parcel.get("weight"):
             return 422, _ep_error("PARCEL.WEIGHT.REQUIRED", "Parcel weight is required.")
+        customs = shipment.get("customs_info")
+        if customs is not None and addresses.customs_problems(customs):
+            return 422, _ep_error("PARAMETER.REQUIRED", "Missing required parameter.",
+                                  addresses.customs_problems(customs))
         sid = self._next("shp")
         weight = float(parcel["weight"])
         rates = [
@@ -235,6 +249,8 @@ class EasyPostSlice(CarrierSlice):
             "to_address": to, "from_address": shipment.get("from_address") or {},
             "parcel": parcel, "is_return": bool(shipment.get("is_return")),
             "options": shipment.get("options") or {}, "rates": rates, "status": "unknown",
+            "customs_info": addresses.customs_info(self, customs) if customs else None,
+            "forms": [],
             "tracking_code": None, "postage_label": None, "selected_rate": None,
             "tracker": None, "refund_status": None, "created_at": iso(self.clock),
         }
@@ -257,6 +273,9 @@ class EasyPostSlice(CarrierSlice):
         base = self.url
         tracker = self._ep_tracker(code, reference=shipment.get("reference"),
                                    shipment_id=sid)
+        if shipment.get("customs_info") and (shipment["to_address"].get("country") or "US") \
+                != (shipment["from_address"].get("country") or "US"):
+            shipment["forms"] = [addresses.commercial_invoice(self, shipment)]
         shipment.update(
             tracking_code=code, selected_rate=rate, status="unknown",
             postage_label={"object": "PostageLabel", "label_file_type": f"application/{ext}",

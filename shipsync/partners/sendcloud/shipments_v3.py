@@ -42,7 +42,6 @@ from typing import Any
 from urllib.parse import quote
 
 from shipsync import dates
-from shipsync.customs import customs_of, require_customs
 from shipsync.adapters.base import (
     Address,
     CancelResult,
@@ -56,6 +55,7 @@ from shipsync.adapters.base import (
     result_json,
     validate_request,
 )
+from shipsync.customs import customs_of, require_customs
 
 from .base import SendcloudBase, parse_error
 
