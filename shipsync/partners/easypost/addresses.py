@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from shipsync.address import Address, AddressCheck, corrected_fields
 from shipsync.adapters.base import TransientError, classify_result, result_json
+from shipsync.address import Address, AddressCheck, corrected_fields
 
 #: The fields a suggestion carries over to the partner (names and contact data stay).
 POSTAL_FIELDS = ("street", "street2", "city", "zip", "state_code", "country_code")
