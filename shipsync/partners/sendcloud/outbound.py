@@ -27,6 +27,7 @@ from urllib.parse import quote
 from shipsync import dates
 from shipsync.adapters.base import (
     Address,
+    AddressCheck,
     CancelResult,
     CanonicalEvent,
     CarrierError,
@@ -41,6 +42,7 @@ from shipsync.adapters.base import (
     validate_request,
 )
 
+from .addresses import verify_address
 from .base import SendcloudBase, parse_error
 from .shipments_v3 import SendcloudV3Adapter, customs_items, parcel_reference
 from .vocabulary import SENDCLOUD_STATUS_MAP, SENDCLOUD_UNVERIFIED_IDS
@@ -260,7 +262,16 @@ class SendcloudAdapter(SendcloudBase):
         options: dict[str, Any] = {"api_version": version}
         if version == "v2" and service.isdigit():
             options["shipping_method_id"] = int(service)
+        if version == "v3" and service:
+            options["service"] = service  # its carrier: address validation
         return options
+
+    def verify_address(self, address: Address) -> AddressCheck:
+        """``POST /api/v3/addresses/validate`` (``addresses``); the v2 documents have no
+        address validation."""
+        if self.v3 is None:
+            raise NotImplementedError("sendcloud v2: verify_address (v3 API only)")
+        return verify_address(self, address)
 
     def build_create(
         self,

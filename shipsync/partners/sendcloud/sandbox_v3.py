@@ -7,6 +7,7 @@ Shapes from Sendcloud's OpenAPI documents ("Shipments 3.0.0", "Parcel Tracking A
     GET  /api/v3/shipments?external_reference_id=X   200 {"data": [shipment]} | 404
     GET  /api/v3/shipments/{id}                200 {"data": shipment} | 404
     POST /api/v3/shipments/{id}/cancel         200 cancelled | 409 rejected | 404
+    POST /api/v3/addresses/validate            200 address-washer-response | 400
     GET  /api/v3/parcels/tracking/{number}     200 parcel-tracking-response | 404
     GET  /api/v3/parcels/{id}/documents/label  the label (synthetic PDF bytes; the link is
                                                the one the documents' example shows)
@@ -101,6 +102,8 @@ class SendcloudV3State:
         with self.lock:
             if parts == ["shipments", "announce"] and method == "POST":
                 return self.announce(data)
+            if parts == ["addresses", "validate"] and method == "POST":
+                return self.validate_address(data)
             if parts == ["shipments"] and method == "GET":
                 return self.list_shipments(params)
             if len(parts) == 2 and parts[0] == "shipments" and method == "GET":
@@ -115,6 +118,40 @@ class SendcloudV3State:
                     and method == "GET":
                 return (200, LABEL_PDF) if self._parcel(parts[1]) else (404, b"")
         return error(404, "not_found", f"no route {method} {path}")
+
+    # -- addresses
+    def validate_address(self, data: Any) -> tuple[int, Any]:
+        """``address-washer-response``. Deterministic rules: no ``address_line_1`` with a
+        digit (no house number) or a refused address -> ``ADDRESS_NOT_VALID``; missing
+        postal or country code -> their reasons; a valid address whose lines need
+        washing (extra spaces) gets a recommended, changed result."""
+        if not isinstance(data, dict) or not isinstance(data.get("address"), dict):
+            return error(400, "required", "This field is required.", "/address")
+        if not data.get("carrier_code"):  # the document's own example
+            return error(400, "required", "This field is required.", "/address/carrier_code")
+        given = data["address"]
+        reasons = []
+        line = str(given.get("address_line_1") or "")
+        if not any(c.isdigit() for c in line + str(given.get("house_number") or "")) \
+                or self.refuses_address({"postal_code": given.get("postal_code")}):
+            reasons.append("ADDRESS_NOT_VALID")
+        if not given.get("postal_code"):
+            reasons.append("POSTAL_CODE_MISSING")
+        if not given.get("country_code"):
+            reasons.append("COUNTRY_CODE_MISSING")
+        washed = {k: " ".join(str(v).split()) if isinstance(v, str) else v
+                  for k, v in given.items()}
+        changed = sorted(k for k in given if washed.get(k) != given.get(k))
+        results = [{"address": given, "recommended": not changed and not reasons,
+                    "analysis": {"validation_result": {"is_valid": not reasons,
+                                                       "reasons": reasons},
+                                 "changed_attributes": []}}]
+        if changed and not reasons:
+            results.append({"address": washed, "recommended": True,
+                            "analysis": {"validation_result": {"is_valid": True,
+                                                               "reasons": []},
+                                         "changed_attributes": changed}})
+        return 200, {"input_address_is_valid": not reasons, "results": results}
 
     # -- shipments
     def _validate(self, data: Any) -> tuple[int, dict] | None:
