@@ -6,9 +6,9 @@ from decimal import Decimal
 import pytest
 
 from shipsync import customs
-from shipsync.address import Address, AddressCheck, corrected_fields
 from shipsync.adapters import InvalidInput
 from shipsync.adapters.base import Customs, Parcel, ParcelItem, ShipmentRequest
+from shipsync.address import Address, AddressCheck, corrected_fields
 from shipsync.partners.easypost import addresses as ep_addresses
 from shipsync.partners.easypost import customs as ep_customs
 from shipsync.partners.sendcloud import shipments_v3

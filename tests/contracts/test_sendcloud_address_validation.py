@@ -11,14 +11,11 @@ import pytest
 from shipsync.adapters.base import InvalidInput
 from shipsync.partners.sendcloud import addresses
 
-from .test_sendcloud_v3_contract import (  # noqa: F401 - fixtures
-    CUSTOMER,
-    PUBLIC,
-    SECRET,
-    _server,
-    server,
-    specs,
-)
+from . import test_sendcloud_v3_contract as v3c
+from .test_sendcloud_v3_contract import CUSTOMER, PUBLIC, SECRET
+
+# the v3 sandbox, every exchange validated against the document at teardown
+specs, _server, server = v3c.specs, v3c._server, v3c.server
 
 
 def _verify(server, address, service="postnl:standard"):
