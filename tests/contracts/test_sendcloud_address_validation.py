@@ -80,3 +80,25 @@ def test_parser_reads_the_document_shape():
     check = addresses.parse_validation(CUSTOMER, data)
     assert check.state == "invalid" and check.reasons == ("The house number is too short.",)
     assert check.suggestion.street == "Stadhuisplein 50"
+
+
+def test_international_booking_sends_customs_and_gets_the_declaration(server):
+    """Customs on a v3 booking (NL -> BE): ``customs_information`` and the parcel items go
+    out (validated against the document at teardown); the customs declaration the
+    answer lists is downloaded and returned as a document."""
+    from decimal import Decimal
+
+    from shipsync.adapters.base import Customs, Parcel, ShipmentRequest
+
+    abroad = replace(CUSTOMER, city="Bruxelles", zip="1000", country_code="BE")
+    req = ShipmentRequest(
+        reference="WH/OUT/00009", correlation_id="c", ship_from=v3c.WAREHOUSE, ship_to=abroad,
+        parcels=(Parcel(weight_kg=Decimal("0.8"), items=(v3c.SHIRT,)),), currency="EUR",
+        service="postnl:standard", customs=Customs(contents_type="gift"))
+    result = v3c.adapter(server).create_shipment(req, "key-intl-1")
+    announce = next(e for e in server.exchanges if e[1].endswith("/announce"))
+    assert announce[2]["customs_information"] == {"invoice_number": "WH/OUT/00009",
+                                                  "export_reason": "gift"}
+    assert announce[2]["parcels"][0]["parcel_items"][0]["hs_code"] == "620520"
+    [doc] = result.documents
+    assert doc.kind == "customs-declaration" and doc.content.startswith(b"%PDF")

@@ -114,8 +114,8 @@ class SendcloudV3State:
                 return self.cancel(parts[1])
             if len(parts) == 3 and parts[:2] == ["parcels", "tracking"] and method == "GET":
                 return self.tracking(parts[2])
-            if len(parts) == 4 and parts[0] == "parcels" and parts[2:] == ["documents", "label"] \
-                    and method == "GET":
+            if len(parts) == 4 and parts[0] == "parcels" and parts[2] == "documents" \
+                    and parts[3] in ("label", "customs-declaration") and method == "GET":
                 return (200, LABEL_PDF) if self._parcel(parts[1]) else (404, b"")
         return error(404, "not_found", f"no route {method} {path}")
 
@@ -212,7 +212,11 @@ class SendcloudV3State:
                 "id": pid,
                 "status": {"code": STATUS_READY[0], "message": STATUS_READY[1]},
                 "documents": [{"type": "label", "document_type": "label", "size": "a6",
-                               "link": f"{self.base_url}/api/v3/parcels/{pid}/documents/label"}],
+                               "link": f"{self.base_url}/api/v3/parcels/{pid}/documents/label"}]
+                + ([{"type": "commercial-invoice", "document_type": "customs-declaration",
+                     "size": "a4", "link": f"{self.base_url}/api/v3/parcels/{pid}"
+                                          "/documents/customs-declaration"}]
+                   if data.get("customs_information") else []),
                 "weight": {"value": str(parcel["weight"]["value"]), "unit":
                            parcel["weight"].get("unit") or "kg"},
                 "tracking_number": tracking,

@@ -47,6 +47,7 @@ from shipsync.adapters.base import (
     CancelResult,
     CanonicalEvent,
     CarrierError,
+    Document,
     InvalidInput,
     Label,
     Parcel,
@@ -377,7 +378,24 @@ class SendcloudV3Adapter(SendcloudBase):
             tracking_url=base.tracking_url,
             charge=None,
             price=None,
+            documents=tuple(self._customs_documents(shipment)),
         )
+
+    def _customs_documents(self, shipment: dict) -> list[Document]:
+        """``documents[]`` of ``document_type`` ``customs-declaration`` (SHIP3
+        ``documents``), downloaded like the label."""
+        out = []
+        for parcel in shipment.get("parcels") or []:
+            tracking = parcel.get("tracking_number") or ""
+            for doc in parcel.get("documents") or []:
+                if doc.get("document_type") == "customs-declaration" and doc.get("link"):
+                    body = self.call(self.build_label_download(doc["link"]),
+                                     "sendcloud customs document").body
+                    out.append(Document(
+                        kind="customs-declaration", content=body, mime_type="application/pdf",
+                        file_name=f"customs-declaration-sendcloud-{tracking or parcel.get('id')}"
+                                  ".pdf", tracking_number=tracking))
+        return out
 
     def _labels(self, req: ShipmentRequest, shipment: dict) -> list[Label]:
         labels = []
