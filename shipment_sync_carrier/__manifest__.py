@@ -17,6 +17,7 @@
         "data/ir_cron_data.xml",
         "views/delivery_carrier_views.xml",
         "views/stock_picking_views.xml",
+        "views/stock_picking_checks_views.xml",
         "views/shipment_sync_parcel_views.xml",
         "views/shipment_sync_label_views.xml",
         "views/shipment_sync_freight_line_views.xml",

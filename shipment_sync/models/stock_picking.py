@@ -492,6 +492,17 @@ class StockPicking(models.Model):
         """Re-release the picking to its warehouse; True when something was done."""
         return False
 
+    def _shipment_monitor_can_fix_address(self, reason):
+        """Whether a carrier integration offers the address remedies (apply its
+        suggestion, confirm with the customer) for exception ``reason``."""
+        return False
+
+    def _shipment_monitor_apply_address_suggestion(self):
+        return False
+
+    def _shipment_monitor_confirm_address(self):
+        return False
+
     def action_shipment_resolve_exception(self):
         for picking in self.filtered(lambda p: p.shipment_exception_state == "open"):
             picking._shipment_internal_event(

@@ -230,7 +230,8 @@ class DeliveryCarrier(models.Model):
             ship_to=self._shipsync_address(customer),
             parcels=self._shipsync_parcels(packages), service=self.shipsync_service or "",
             is_return=is_return, currency=picking.company_id.currency_id.name or "EUR",
-            label_format=self.shipsync_label_format or "PDF")
+            label_format=self.shipsync_label_format or "PDF",
+            customs=picking._shipsync_customs(self))
 
     def _shipsync_order_request(self, order):
         self.ensure_one()
@@ -320,13 +321,14 @@ class DeliveryCarrier(models.Model):
         self.ensure_one()
         out = []
         for picking in pickings:
+            # customs data and address verdict: refused here, before any call
+            req = picking._shipsync_check_before_booking(self)
             if self.shipsync_mode == "async":
                 self._shipsync_enqueue(picking)
                 out.append({"exact_price": 0.0, "tracking_number": False})
                 continue
             result = self._shipsync_call(
-                picking, "create_shipment", self._shipsync_request(picking),
-                self._shipsync_key(picking, "ship"))
+                picking, "create_shipment", req, self._shipsync_key(picking, "ship"))
             price = picking._shipsync_store_result(self, result)
             self._shipsync_register_tracking(picking, result.tracking_numbers)
             out.append({"exact_price": price, "tracking_number": ",".join(result.tracking_numbers)})
@@ -393,6 +395,9 @@ class DeliveryCarrier(models.Model):
                                   code="missing_record")
         is_return = bool(payload.get("is_return"))
         req = carrier._shipsync_request(picking, is_return=is_return)
+        blocker = picking._shipsync_booking_blocker(carrier, req)
+        if blocker:  # data changed since it was queued: the card says what to fix
+            raise ab.InvalidInput(blocker, code="booking_blocked")
         # The paid-label journal (made here, in the worker's thread) commits each record
         # in a cursor of its own from the call thread: a retry of this job, in any
         # process, reuses the shipment it created or bought instead of paying again.

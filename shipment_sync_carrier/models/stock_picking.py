@@ -42,7 +42,9 @@ class StockPicking(models.Model):
         self.ensure_one()
         carrier = self.carrier_id
         if carrier.delivery_type == "shipsync" and carrier.shipsync_mode == "async":
-            # Validation never waits on the carrier: the outbox books it.
+            # Validation never waits on the carrier: the outbox books it (customs data
+            # and the address verdict are checked now, before anything is queued).
+            self._shipsync_check_before_booking(carrier)
             job = carrier._shipsync_enqueue(self)
             self.message_post(body=_("Label requested from %(carrier)s in the background "
                                      "(outbox job %(job)s).", carrier=carrier.name,
@@ -112,6 +114,11 @@ class StockPicking(models.Model):
                 if len(result.shipment_id.split(",")) > index else result.shipment_id,
                 "tracking_url": result.tracking_url or False,
             })
+        for document in result.documents:  # customs forms the carrier returned
+            attachments |= Attachment.create({
+                "name": document.file_name, "datas": base64.b64encode(document.content),
+                "mimetype": document.mime_type, "res_model": "stock.picking",
+                "res_id": self.id, "description": document.kind})
         currency = self.env["res.currency"].with_context(active_test=False).search(
             [("name", "=", result.currency)], limit=1) if result.currency else None
         currency = currency or self.company_id.currency_id

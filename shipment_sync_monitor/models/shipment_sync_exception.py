@@ -85,6 +85,7 @@ class ShipmentSyncException(models.Model):
                                     ondelete="set null")
     can_request_label = fields.Boolean(compute="_compute_remedies")
     can_release_wms = fields.Boolean(compute="_compute_remedies")
+    can_fix_address = fields.Boolean(compute="_compute_remedies")
 
     # triage (methods in shipment.sync.exception.triage)
     suggested_priority = fields.Selection(triage.PRIORITY_SELECTION, "Priority", readonly=True,
@@ -180,6 +181,8 @@ class ShipmentSyncException(models.Model):
                 active and picking._shipment_monitor_can_request_label(card.reason))
             card.can_release_wms = bool(
                 active and picking._shipment_monitor_can_release_wms(card.reason))
+            card.can_fix_address = bool(
+                active and picking._shipment_monitor_can_fix_address(card.reason))
 
     @api.depends("suggested_action", "state", "job_id.state", "can_release_wms",
                  "can_request_label")
@@ -452,6 +455,26 @@ class ShipmentSyncException(models.Model):
         self.message_post(body=_("Re-released to the warehouse by %s.", self.env.user.name))
         return result if isinstance(result, dict) else _notify(
             _("%s released to the warehouse again.", self.picking_id.name))
+
+    def action_apply_address_suggestion(self):
+        """The carrier's suggested address written on the customer (the card closes
+        with the transfer's address exception)."""
+        self.ensure_one()
+        if not self.can_fix_address:
+            raise UserError(_("No carrier integration can correct the address of %s.",
+                              self.picking_id.name))
+        if not self.picking_id._shipment_monitor_apply_address_suggestion():
+            raise UserError(_("%s has no suggested address: correct the customer's address "
+                              "or confirm it with the customer.", self.picking_id.name))
+        self.message_post(body=_("Suggested address applied by %s.", self.env.user.name))
+        return _notify(_("Suggested address applied to %s.", self.picking_id.name))
+
+    def action_confirm_address_with_customer(self):
+        self.ensure_one()
+        if not self.can_fix_address:
+            raise UserError(_("No carrier integration can confirm the address of %s.",
+                              self.picking_id.name))
+        return self.picking_id._shipment_monitor_confirm_address()
 
     def action_open_picking(self):
         self.ensure_one()
