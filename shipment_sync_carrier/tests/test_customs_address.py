@@ -107,6 +107,19 @@ class TestCustomsAddress(CarrierCommon, TransactionCase):
         self.assertFalse(picking.shipment_job_ids)
         self.assertEqual(self.sandbox.calls, [])
 
+    def test_a_queued_booking_whose_customs_data_went_missing_dies_with_the_reason(self):
+        self.carrier.shipsync_mode = "async"
+        picking = self.validate(self.make_picking(customer=self.abroad))
+        self.assertEqual(picking.shipsync_label_state, "queued")
+        self.product.hs_code = False  # changed after it was queued
+        self.run_outbox()
+        job = picking.shipment_job_ids.filtered(lambda j: j.operation == "create_shipment")
+        self.assertEqual(job.state, "dead")
+        self.assertEqual(picking.shipsync_label_state, "failed")
+        self.assertEqual(picking.shipment_exception_reason, "label_failed")
+        self.assertIn("Carrier Widget", job.last_error or "")
+        self.assertEqual(self.posts("/v2/shipments"), [], "nothing reached the carrier")
+
     # ------------------------------------------------------------------ addresses
     def test_invalid_address_opens_a_card_refuses_booking_and_override_is_audited(self):
         nowhere = self.env["res.partner"].create({
