@@ -5,7 +5,7 @@ from . import shipment_sync_label
 from . import shipment_sync_job
 from . import shipment_sync_parcel
 from . import shipment_sync_partner
+from . import stock_picking_checks
 from . import stock_picking
 from . import delivery_carrier_checks
-from . import stock_picking_checks
 from . import stock_move

@@ -8,7 +8,9 @@ LABEL_MIME_EXT = {"PDF": "pdf", "ZPL": "zpl", "PNG": "png", "EPL2": "epl"}
 
 
 class StockPicking(models.Model):
-    _inherit = "stock.picking"
+    _name = "stock.picking"
+    # checks before booking (customs, address): stock_picking_checks.py
+    _inherit = ["stock.picking", "shipment.sync.picking.checks"]
 
     shipsync_shipment_ref = fields.Char(
         "Carrier shipment", copy=False, readonly=True,
@@ -78,6 +80,24 @@ class StockPicking(models.Model):
         else:
             self.send_to_shipper()
         return True
+
+    # ------------------------------------------------------------------
+    # the monitor's address remedies (address_issue cards)
+    # ------------------------------------------------------------------
+    def _shipment_monitor_can_fix_address(self, reason):
+        return (reason == "address_issue" and self.carrier_id.delivery_type == "shipsync"
+                and not self.carrier_tracking_ref) \
+            or super()._shipment_monitor_can_fix_address(reason)
+
+    def _shipment_monitor_apply_address_suggestion(self):
+        if self.shipsync_address_suggestion:
+            return self.action_shipsync_apply_suggestion()
+        return super()._shipment_monitor_apply_address_suggestion()
+
+    def _shipment_monitor_confirm_address(self):
+        if self.carrier_id.delivery_type == "shipsync":
+            return self.action_shipsync_confirm_with_customer()
+        return super()._shipment_monitor_confirm_address()
 
     def _shipsync_store_result(self, carrier, result, is_return=False):
         """Store a carrier booking: one attachment and parcel per label, the carrier

@@ -17,18 +17,19 @@ ADDRESS_STATES = [
 POSTAL_FIELDS = ("street", "street2", "city", "zip")
 
 
-class StockPicking(models.Model):
+class ShipmentSyncPickingChecks(models.AbstractModel):
     """Before a booking: customs data of an international shipment and the carrier's
-    verdict on the delivery address (stored, with an audited override)."""
+    verdict on the delivery address (stored, with an audited override). Mixed into
+    ``stock.picking`` (stock_picking.py)."""
 
-    _inherit = "stock.picking"
+    _name = "shipment.sync.picking.checks"
+    _description = "Shipment Sync: checks before booking"
 
     shipsync_contents_type = fields.Selection(
         CONTENTS_SELECTION, "Contents", default="merchandise",
         help="What an international shipment contains, for its customs declaration.")
     shipsync_address_state = fields.Selection(
-        ADDRESS_STATES, "Address check", default="unchecked", copy=False, readonly=True,
-        tracking=True)
+        ADDRESS_STATES, "Address check", default="unchecked", copy=False, readonly=True)
     shipsync_address_reasons = fields.Text("Address problems", copy=False, readonly=True)
     shipsync_address_suggestion = fields.Json("Suggested address (values)", copy=False,
                                               readonly=True)
@@ -220,21 +221,3 @@ class StockPicking(models.Model):
                 picking.action_shipsync_check_address()
             except UserError as exc:
                 picking.message_post(body=_("Address check not done: %s", exc.args[0]))
-
-    # ------------------------------------------------------------------
-    # workbench remedies (shipment_sync_monitor's card buttons)
-    # ------------------------------------------------------------------
-    def _shipment_monitor_can_fix_address(self, reason):
-        return (reason == "address_issue" and self.carrier_id.delivery_type == "shipsync"
-                and not self.carrier_tracking_ref) \
-            or super()._shipment_monitor_can_fix_address(reason)
-
-    def _shipment_monitor_apply_address_suggestion(self):
-        if self.shipsync_address_suggestion:
-            return self.action_shipsync_apply_suggestion()
-        return super()._shipment_monitor_apply_address_suggestion()
-
-    def _shipment_monitor_confirm_address(self):
-        if self.carrier_id.delivery_type == "shipsync":
-            return self.action_shipsync_confirm_with_customer()
-        return super()._shipment_monitor_confirm_address()
