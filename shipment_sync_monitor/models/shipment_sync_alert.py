@@ -1,6 +1,8 @@
 from odoo import _, api, fields, models
 from odoo.tools import html_escape
 
+from odoo.addons.shipment_sync.models.event_origin import EventOrigin
+
 
 class ShipmentSyncAlert(models.Model):
     """One breach of an alert rule, for one subject (a picking or a partner),
@@ -43,8 +45,9 @@ class ShipmentSyncAlert(models.Model):
             vals.update(picking_id=picking.id, company_id=picking.company_id.id,
                         name=_("%(rule)s: %(picking)s", rule=rule.name, picking=picking.name))
             alert = self.create(vals)
-            picking.with_context(shipment_monitor_alert_rule=rule.id)._shipment_internal_event(
-                exception_reason="sla_breach", message=rule.name[:250])
+            picking._shipment_internal_event(
+                exception_reason="sla_breach", message=rule.name[:250],
+                origin=EventOrigin(alert_rule=rule.id))
             card = self.env["shipment.sync.exception"].sudo().search(
                 [("picking_id", "=", picking.id), ("reason", "=", "sla_breach")], limit=1)
             alert.exception_id = card

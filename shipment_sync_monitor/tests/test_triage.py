@@ -14,6 +14,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import Form, TransactionCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
+from odoo.addons.shipment_sync.models.event_origin import EventOrigin
 from odoo.addons.shipment_sync.tests.outbox_common import OutboxCase
 
 from shipsync import milestones as ms
@@ -251,10 +252,10 @@ class TestTriage(MonitorCommon, TransactionCase):
         packed = self.env.ref("shipment_sync_monitor.alert_rule_packed_no_label")
         no_scan = self.env.ref("shipment_sync_monitor.alert_rule_handed_over_no_scan")
         first, second = self.make_picking(), self.make_picking()
-        first.with_context(shipment_monitor_alert_rule=packed.id)._shipment_internal_event(
-            exception_reason="sla_breach")
-        second.with_context(shipment_monitor_alert_rule=no_scan.id)._shipment_internal_event(
-            exception_reason="sla_breach")
+        first._shipment_internal_event(exception_reason="sla_breach",
+                                       origin=EventOrigin(alert_rule=packed.id))
+        second._shipment_internal_event(exception_reason="sla_breach",
+                                        origin=EventOrigin(alert_rule=no_scan.id))
         card = self.Card.search([("picking_id", "=", first.id)])
         self.assertEqual(card.alert_rule_id, packed)
         self.assertEqual(card.suggested_action, "request_label",
