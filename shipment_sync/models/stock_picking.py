@@ -498,10 +498,15 @@ class StockPicking(models.Model):
         return False
 
     def action_shipment_resolve_exception(self):
+        return self._shipment_resolve_exception()
+
+    def _shipment_resolve_exception(self, origin=None):
+        """Resolve the open exception of these pickings: a ledger event by the
+        current user. ``origin`` (an ``EventOrigin``) is handed to the hooks."""
         for picking in self.filtered(lambda p: p.shipment_exception_state == "open"):
             picking._shipment_internal_event(
                 resolves_exception=True,
-                message=_("Resolved by %s", self.env.user.name))
+                message=_("Resolved by %s", self.env.user.name), origin=origin)
         return True
 
     def _compute_shipment_job_count(self):

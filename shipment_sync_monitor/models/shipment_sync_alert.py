@@ -91,10 +91,9 @@ class ShipmentSyncAlert(models.Model):
             picking = alert.picking_id
             if picking and picking.shipment_exception_state == "open" and \
                     picking.shipment_exception_reason == "sla_breach":
-                picking.with_context(
-                    shipment_monitor_resolution_note=_("Rule no longer breached: %s",
-                                                       alert.rule_id.name),
-                )._shipment_internal_event(
+                picking._shipment_internal_event(
                     resolves_exception=True,
-                    message=_("SLA rule cleared: %s", alert.rule_id.name)[:250])
+                    message=_("SLA rule cleared: %s", alert.rule_id.name)[:250],
+                    origin=EventOrigin(note=_("Rule no longer breached: %s",
+                                              alert.rule_id.name)))
             alert.message_post(body=_("Breach cleared."))

@@ -76,7 +76,8 @@ class StockPicking(models.Model):
     def _shipment_monitor_track(self, before, final, news, partner_by_code, origin=None):
         """Keep the workbench card of this picking's exception in step with the
         exception track the state machine just computed. ``origin``: the
-        ``EventOrigin`` of the internal event replayed (its alert rule)."""
+        ``EventOrigin`` of the internal event replayed (its alert rule, the
+        note that closes the cards)."""
         self.ensure_one()
         _old_milestone, old_state, old_reason = before
         Card = self.env["shipment.sync.exception"].sudo()
@@ -96,7 +97,8 @@ class StockPicking(models.Model):
                                     at=final.exception_at or fields.Datetime.now(),
                                     message=message, alert_rule=rule)
             superseded = cards.filtered(lambda c: c.reason != reason)
-            superseded._monitor_close(_("Superseded by a newer exception of the shipment."))
+            superseded._monitor_close(_("Superseded by a newer exception of the shipment."),
+                                      origin=origin)
         elif cards:
             resolver = next((event for event, step in reversed(news)
                              if step.after.exception_state != "open"), None)
@@ -104,7 +106,7 @@ class StockPicking(models.Model):
                 note = _("Resolved by a later event from %s.", resolver.partner_id.name)
             else:
                 note = _("Resolved in Odoo.")
-            cards._monitor_close(note)
+            cards._monitor_close(note, origin=origin)
 
     # ------------------------------------------------------------------
     # remedies: hooks for the carrier and WMS addons
