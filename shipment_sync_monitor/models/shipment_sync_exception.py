@@ -301,12 +301,13 @@ class ShipmentSyncException(models.Model):
     def _monitor_close(self, note, origin=None):
         """Mark these cards resolved (the picking's exception is no longer open)
         and record the action that resolved each one. ``origin`` (an
-        ``EventOrigin``): its note, when given, is the resolution note."""
+        ``EventOrigin``): its note, when given, is the resolution note, its
+        user the one who resolved."""
         cards = self.filtered(lambda c: c.state != "resolved")
         if not cards:
             return
         given_note = origin.note if origin else None
-        by_uid = self.env.context.get("shipment_monitor_resolved_by")
+        by_uid = origin.resolved_by if origin else None
         actions = {}
         for card in cards:
             picking = card.picking_id
@@ -314,7 +315,7 @@ class ShipmentSyncException(models.Model):
                 picking.shipment_exception_state == "open" and \
                 picking.shipment_exception_reason != card.reason
             # A card superseded by another reason was not resolved by anything.
-            actions[card.id] = False if superseded else card._triage_resolution_action()
+            actions[card.id] = False if superseded else card._triage_resolution_action(origin)
         cards.sudo().write({
             "state": "resolved", "resolved_at": fields.Datetime.now(),
             "resolution_note": given_note or note, "snooze_until": False,
@@ -404,14 +405,13 @@ class ShipmentSyncException(models.Model):
             picking = card.picking_id
             card.message_post(body=_("Resolution requested by %(user)s: %(note)s",
                                      user=self.env.user.name, note=note))
-            ctx = {"shipment_monitor_resolved_by": self.env.uid}
-            origin = EventOrigin(note=note)
+            origin = EventOrigin(note=note, resolved_by=self.env.uid)
             if picking.shipment_exception_state == "open" and \
                     picking.shipment_exception_reason == card.reason:
-                picking.with_context(**ctx)._shipment_resolve_exception(origin=origin)
+                picking._shipment_resolve_exception(origin=origin)
             # The picking's track had moved on already (another reason, or
             # resolved): the card is closed on its own.
-            card.with_context(**ctx)._monitor_close(note, origin=origin)
+            card._monitor_close(note, origin=origin)
         return True
 
     def action_retry_job(self):

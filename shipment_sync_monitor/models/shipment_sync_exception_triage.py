@@ -130,10 +130,11 @@ class ShipmentSyncExceptionTriage(models.AbstractModel):
         return triage.fastest_actions(
             (r["reason"], r["resolution_action"], r["resolution_hours"] or 0.0) for r in rows)
 
-    def _triage_resolution_action(self):
+    def _triage_resolution_action(self, origin=None):
         """The action that closed this card: the one given by the person
         resolving it (wizard), else the remedy started from the card, else a
-        replayed job that went through, else the partner resolved it."""
+        replayed job that went through, else the partner resolved it.
+        ``origin``: the ``EventOrigin`` of the resolution, if any."""
         self.ensure_one()
         given = self.env.context.get("shipment_triage_action")
         if given in triage.ACTION_CODES:
@@ -142,7 +143,7 @@ class ShipmentSyncExceptionTriage(models.AbstractModel):
             return self.pending_action
         if self.reason == "sync_failed" and self.job_id.state == "done":
             return "replay_job"
-        if self.env.context.get("shipment_monitor_resolved_by"):
+        if origin and origin.resolved_by:
             return "other"
         return "wait"
 
