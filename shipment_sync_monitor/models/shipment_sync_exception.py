@@ -394,9 +394,10 @@ class ShipmentSyncException(models.Model):
             card.message_post(body=_("Woken by %s.", self.env.user.name))
         return True
 
-    def _monitor_resolve(self, note):
+    def _monitor_resolve(self, note, action=None):
         """Resolve with a note, through the picking's own resolution (a ledger
-        event), so that the milestone stays the replay of the ledger."""
+        event), so that the milestone stays the replay of the ledger.
+        ``action``: the triage action that resolved it, as the person says."""
         self._check_open()
         note = (note or "").strip()
         if not note:
@@ -405,7 +406,7 @@ class ShipmentSyncException(models.Model):
             picking = card.picking_id
             card.message_post(body=_("Resolution requested by %(user)s: %(note)s",
                                      user=self.env.user.name, note=note))
-            origin = EventOrigin(note=note, resolved_by=self.env.uid)
+            origin = EventOrigin(note=note, resolved_by=self.env.uid, action=action)
             if picking.shipment_exception_state == "open" and \
                     picking.shipment_exception_reason == card.reason:
                 picking._shipment_resolve_exception(origin=origin)

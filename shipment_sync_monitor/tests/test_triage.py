@@ -359,7 +359,7 @@ class TestTriage(MonitorCommon, TransactionCase):
         with freeze_time("2026-11-02 08:00:00"):
             card = self.raise_on(self.picking, "wms_mismatch")
         with freeze_time("2026-11-02 08:10:00"):
-            card.with_context(shipment_triage_action="fix_wms_data")._monitor_resolve("Fixed")
+            card._monitor_resolve("Fixed", action="fix_wms_data")
         self.assertEqual(card.resolution_action, "fix_wms_data")
         with freeze_time("2026-11-02 08:20:00"):
             self.raise_on(self.picking, "wms_mismatch")
@@ -376,7 +376,7 @@ class TestTriage(MonitorCommon, TransactionCase):
                 card = self.raise_on(picking, "address_issue")
             with freeze_time(fields.Datetime.from_string("2026-11-02 08:00:00")
                              + timedelta(hours=hours)):
-                card.with_context(shipment_triage_action=action)._monitor_resolve("done")
+                card._monitor_resolve("done", action=action)
         stats = self.Stat.search([("reason", "=", "address_issue")])
         by_action = {s.action: (s.resolution_count, s.median_hours, s.mean_hours)
                      for s in stats}
@@ -411,7 +411,7 @@ class TestTriage(MonitorCommon, TransactionCase):
                           there.triage_rule_id), ("low", "contact_carrier", own))
         self.assertEqual((here.suggested_priority, here.suggested_action),
                          ("urgent", "open_claim"))
-        there.with_context(shipment_triage_action="contact_carrier")._monitor_resolve("Found")
+        there._monitor_resolve("Found", action="contact_carrier")
         self.assertEqual((there.state, there.resolution_action), ("resolved", "contact_carrier"))
         self.assertEqual(self.Stat.search([("company_id", "=", other.id)]).action,
                          "contact_carrier")
