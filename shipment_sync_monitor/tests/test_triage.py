@@ -266,7 +266,7 @@ class TestTriage(MonitorCommon, TransactionCase):
     def test_remedies_and_workbench_actions_give_feedback(self):
         job = self.env["shipment.sync.job"]._enqueue(
             self.partner, "http_call", {"method": "POST", "url": "/x"}, picking=self.picking)
-        job.with_context(shipment_sync_outbox_internal=True).write({"state": "dead"})
+        job.write({"state": "dead"})
         card = self.raise_on(self.picking, "sync_failed")
         result = card.action_retry_job()
         self.assertEqual(result["tag"], "display_notification")
@@ -281,7 +281,7 @@ class TestTriage(MonitorCommon, TransactionCase):
     def test_do_suggested_replays_the_dead_job(self):
         job = self.env["shipment.sync.job"]._enqueue(
             self.partner, "http_call", {"method": "POST", "url": "/x"}, picking=self.picking)
-        job.with_context(shipment_sync_outbox_internal=True).write({"state": "dead"})
+        job.write({"state": "dead"})
         card = self.raise_on(self.picking, "sync_failed")
         card.action_triage_do_suggested()
         self.assertEqual(job.state, "pending")
