@@ -97,7 +97,10 @@ def test_carrier_options_are_the_adapters_own():
         "api_version": "v2", "shipping_method_id": 8}
     assert sendcloud.carrier_options(service="Priority", api_version="v2") == {
         "api_version": "v2"}
-    assert sendcloud.carrier_options(service="8") == {"api_version": "v3"}
+    # v3 keeps the shipping option code: its carrier is what address validation names
+    assert sendcloud.carrier_options(service="postnl:standard") == {
+        "api_version": "v3", "service": "postnl:standard"}
+    assert sendcloud.carrier_options() == {"api_version": "v3"}
     assert partners.get_adapter("easypost").carrier_options(service="Priority") == {}
     assert partners.get_adapter("generic_soap").carrier_options(soap_wsdl="http://x/w") == {
         "wsdl": "http://x/w"}
