@@ -12,4 +12,5 @@ from . import stock_picking
 from . import shipment_sync_job  # defines the worker mixin first
 from . import shipment_sync_job_attempt
 from . import shipment_sync_subscription
+from . import shipment_sync_amqp
 from . import res_company

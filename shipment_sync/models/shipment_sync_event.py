@@ -247,6 +247,46 @@ class ShipmentSyncEvent(models.Model):
         return new, duplicates
 
     @api.model
+    def _receive_events(self, partner, events, body=b"", headers=None):
+        """What becomes of the parsed events of one authenticated inbound
+        message, whatever carried it (webhook route, broker queue): none is an
+        ``ignored`` row; else :meth:`_ingest` (dedupe on the external id), a
+        refused ingest recorded as a 422, and the new events stored in shadow
+        mode, applied inline or queued for the apply cron, as the partner says.
+        Returns ``(http status, state, code, message, new event ids)``."""
+        if not events:
+            rows = self._record_rejection(partner.code, "ignored_event_type",
+                                          "No shipment events in this message.", 200,
+                                          partner=partner, body=body, headers=headers)
+            rows.write({"state": "ignored", "error_code": False})
+            return (200, "ignored", "ignored_event_type",
+                    "The message carries no shipment event; nothing to do.", [])
+        try:
+            new, duplicates = self._ingest(partner, events, body=body, headers=headers)
+        except ingest.IngestRefused as exc:  # a handler an addon registered failed
+            _logger.info("inbound %s: refused %s %s: %s", partner.code, exc.http_status,
+                         exc.code, exc.message)
+            self._record_rejection(partner.code, exc.code, exc.message, exc.http_status,
+                                   partner=partner, body=body, headers=headers)
+            return exc.http_status, "rejected", exc.code, exc.message, []
+        if not new:
+            return (200, "duplicate", "duplicate",
+                    "Already received; nothing was applied again.", [])
+        if partner.environment == "shadow":
+            # Verified, stored and mapped as in production; never applied.
+            new._shadow_resolve()
+            return (202, "accepted", "accepted_shadow",
+                    f"{len(new)} event(s) stored in shadow mode (not applied)", new.ids)
+        if partner.processing_mode == "inline":
+            new._apply_now()
+        else:
+            self._trigger_apply()
+        message = f"{len(new)} event(s) accepted"
+        if duplicates:
+            message += f", {len(duplicates)} already received"
+        return 202, "accepted", "accepted", message, new.ids
+
+    @api.model
     def _ingest_store(self, partner, events, body=b"", headers=None):
         """Store the canonical events of one request. Returns
         ``(new_events, duplicate_external_ids)``. Every source passes here
