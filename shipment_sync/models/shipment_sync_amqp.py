@@ -88,7 +88,7 @@ class ShipmentSyncSubscription(models.Model):
         props = amqp.message_properties(
             event_id=event_id, event_type=event.get("type") or sub.event_type,
             schema_version=sub.schema_version, correlation_id=correlation_id,
-            traceparent=tracing.traceparent(correlation_id))
+            traceparent=tracing.traceparent_for(correlation_id))
         url, exchange, timeout = sub.amqp_url, sub.amqp_exchange, ctx.policy.timeouts[1]
 
         def call():

@@ -145,9 +145,9 @@ class TestAmqpOutbound(BrokerMixin, OutboxCase):
         self.assertEqual(props.correlation_id, picking.shipment_correlation_id)
         self.assertEqual(props.headers["correlation_id"], picking.shipment_correlation_id)
         traceparent = props.headers["traceparent"]
-        self.assertTrue(tracing.is_traceparent(traceparent), traceparent)
-        self.assertEqual(traceparent.split("-")[1],
-                         tracing.trace_id(picking.shipment_correlation_id))
+        parsed = tracing.parse_traceparent(traceparent)
+        self.assertTrue(parsed, traceparent)
+        self.assertEqual(parsed.trace_id, tracing.trace_id_for(picking.shipment_correlation_id))
         result = json.loads(job.result)
         self.assertEqual((result["message_id"], result["confirmed"]), (event["id"], True))
         # Nothing more: the worker has nothing left to publish.
@@ -261,7 +261,7 @@ class TestAmqpInbound(BrokerMixin, ShipmentSyncCommon, TransactionCase):
         try:
             channel.basic_publish("", self.queue, body, pika.BasicProperties(
                 content_type=content_type, message_id=message_id or uuid.uuid4().hex,
-                delivery_mode=2, headers={"traceparent": tracing.traceparent("x")}))
+                delivery_mode=2, headers={"traceparent": tracing.traceparent_for("x")}))
         finally:
             connection.close()
 
