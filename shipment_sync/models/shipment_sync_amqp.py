@@ -17,6 +17,8 @@ from odoo.exceptions import ValidationError
 from shipsync import amqp, ingest, outbox, tracing
 from shipsync import governance as gov
 
+from .cron_retry import retry_conflicts
+
 _logger = logging.getLogger(__name__)
 
 #: Messages one partner's queue gives up per cron run (the next run takes the rest).
@@ -117,6 +119,7 @@ class ShipmentSyncPartner(models.Model):
             _check_amqp_url(partner.amqp_inbound_url, partner.name)
 
     @api.model
+    @retry_conflicts
     def _cron_amqp_drain(self, limit=DRAIN_LIMIT):
         """Drain the inbound queue of every active partner that has one."""
         partners = self.sudo().search([("amqp_inbound_queue", "!=", False)])
