@@ -85,8 +85,9 @@ class ShipmentSyncSubscription(models.Model):
         body = outbox.encode(event)
         event_id = payload.get("event_id") or event.get("id") or job.idempotency_key
         correlation_id = ((event.get("data") or {}).get("shipment") or {}).get("correlation_id")
-        key = amqp.routing_key(job.company_id.id or sub.company_id.id or None,
-                               event.get("type") or sub.event_type)
+        # The event's company: its transfer's (a shared subscriber serves several).
+        company = job.picking_id.company_id.id or job.company_id.id or None
+        key = amqp.routing_key(company, event.get("type") or sub.event_type)
         props = amqp.message_properties(
             event_id=event_id, event_type=event.get("type") or sub.event_type,
             schema_version=sub.schema_version, correlation_id=correlation_id,
