@@ -33,6 +33,8 @@ from .outbox.outcomes import _iso
 from .schemas import load_schema, validate
 
 SHIPMENT, PARTNER = "shipment", "partner"
+#: The RFC 3339 (UTC, ``Z``) writer of every date-time in an event body.
+iso = _iso
 
 MILESTONE_CHANGED = EVENT_MILESTONE_CHANGED
 EXCEPTION_RAISED = "shipment.exception_raised"

@@ -11,5 +11,6 @@ from . import shipment_sync_payload_vault
 from . import stock_picking
 from . import shipment_sync_job  # defines the worker mixin first
 from . import shipment_sync_job_attempt
+from . import shipment_sync_event_type
 from . import shipment_sync_subscription
 from . import res_company

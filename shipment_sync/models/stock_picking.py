@@ -4,6 +4,7 @@ import uuid
 from odoo import _, api, fields, models
 from odoo.tools import SQL
 
+from shipsync import catalogue as cat
 from shipsync import milestones as ms
 from shipsync.tracking import keys_field, tracking_key, tracking_keys
 
@@ -341,9 +342,25 @@ class StockPicking(models.Model):
         to the subscriptions through the outbox, in this transaction (if it
         rolls back, nothing is sent). Other addons extend it (notifications,
         ETA)."""
-        self.env["shipment.sync.subscription"]._outbox_publish_milestone(
-            self, old_milestone, final)
+        subscriptions = self.env["shipment.sync.subscription"]
+        subscriptions._outbox_publish_milestone(self, old_milestone, final)
+        if final.milestone == "delivered" and not self._shipment_has_proof_of_delivery(news):
+            subscriptions._outbox_publish_shipment_event(
+                self, cat.DELIVERED_WITHOUT_POD,
+                key=(final.milestone_at.isoformat() if final.milestone_at else "",),
+                occurred_at=final.milestone_at,
+                data={"delivered_at": cat.iso(final.milestone_at),
+                      "source": final.milestone_partner or "odoo"})
         return None
+
+    def _shipment_has_proof_of_delivery(self, news):
+        """Does the suite hold a proof of delivery (signature, photo, recipient
+        name) for this delivered transfer? ``news`` are the (event, step) pairs
+        that delivered it. The core stores none: a delivery is published as
+        ``shipment.delivered_without_pod`` to the subscriptions that chose it;
+        an addon storing proofs of delivery answers True when it has one."""
+        self.ensure_one()
+        return False
 
     def _shipment_notify(self, before, final, news, partner_by_code):
         """An activity when an exception opens (the milestone note is posted
@@ -361,6 +378,39 @@ class StockPicking(models.Model):
             partner = partner_by_code.get(final.exception_partner)
             self._shipment_exception_activity(
                 reasons.get(final.exception_reason, final.exception_reason), partner)
+        self._shipment_publish_exception(before, final, news, opened)
+
+    def _shipment_publish_exception(self, before, final, news, opened):
+        """Publish ``shipment.exception_raised`` / ``shipment.exception_resolved``
+        to the subscriptions that chose them, whether or not the milestone moved
+        (an exception raised in transit leaves it where it is). Ids are stable
+        (the shipment, the reason and the time it was raised), so a replay of the
+        ledger or a duplicate webhook never publishes an exception twice."""
+        old_exc_state = before[1]
+        resolved = old_exc_state == "open" and final.exception_state == "resolved"
+        if not (opened or resolved):
+            return
+        raised_at = final.exception_at.isoformat() if final.exception_at else ""
+        step_event = next((event for event, step in reversed(news)
+                           if (step.exception_opened if opened else step.exception_resolved)),
+                          None)
+        subscriptions = self.env["shipment.sync.subscription"]
+        if opened:
+            subscriptions._outbox_publish_shipment_event(
+                self, cat.EXCEPTION_RAISED, key=(final.exception_reason, raised_at),
+                occurred_at=final.exception_at,
+                data={"reason": final.exception_reason, "milestone": final.milestone,
+                      "source": final.exception_partner or "odoo",
+                      "message": step_event.message if step_event else None})
+        else:
+            subscriptions._outbox_publish_shipment_event(
+                self, cat.EXCEPTION_RESOLVED, key=(final.exception_reason, raised_at),
+                occurred_at=step_event.occurred_at if step_event else fields.Datetime.now(),
+                data={"reason": final.exception_reason,
+                      "raised_at": cat.iso(final.exception_at),
+                      "milestone": final.milestone,
+                      "source": (step_event.partner_code if step_event else None) or "odoo",
+                      "message": step_event.message if step_event else None})
 
     def _shipment_exception_responsible(self, partner=None):
         """Who gets the to-do of an exception: the partner's responsible, the
