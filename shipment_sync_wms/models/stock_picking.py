@@ -6,6 +6,7 @@ import pytz
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
+from shipsync import catalogue as cat
 from shipsync import milestones as ms
 from shipsync.wms.apply import MoveValues, PickingValues, build_release
 
@@ -186,6 +187,11 @@ class StockPicking(models.Model):
             picking._shipment_internal_event(
                 milestone=None if current in ms.TERMINAL else current,
                 exception_reason="wms_mismatch", message=message[:500])
+            # The mismatch (what the warehouse said) names the event: the same
+            # confirmation refused again is not published twice.
+            self.env["shipment.sync.subscription"]._outbox_publish_shipment_event(
+                picking, cat.WMS_MISMATCH, key=(str(message),),
+                data={"message": str(message), "milestone": picking.shipment_milestone})
 
     # ------------------------------------------------------------------
     # plain values for shipsync
