@@ -112,7 +112,8 @@ class EasyPostSlice(CarrierSlice):
     KIND = "easypost"
     PREFIXES = ("/v2/", "/reports/", "/forms/")
     KNOBS = {"easypost_secret": "sandbox-easypost-secret", "easypost_api_key": None,
-             "easypost_mode": "test", "drop_after_buy": 0, "fail_after_drop": 0}
+             "easypost_mode": "test", "drop_after_buy": 0, "fail_after_drop": 0,
+             "easypost_signed_by": None, "easypost_evidence_url": None}
 
     def reset_state(self) -> None:
         self.shipments: dict[str, dict] = {}
@@ -325,6 +326,7 @@ class EasyPostSlice(CarrierSlice):
                 "tracking_code": code, "status": "unknown", "status_detail": "unknown",
                 "carrier": "USPS", "shipment_id": shipment_id, "tracking_details": [],
                 "public_url": f"{self.url}/track/{code}", "finalized": False,
+                "signed_by": None, "delivery_evidence": [],
                 "created_at": iso(self.clock), "updated_at": iso(self.clock),
                 "_reference": reference or "", "_kind": "easypost", "_step": 0,
             }
@@ -342,6 +344,11 @@ class EasyPostSlice(CarrierSlice):
         })
         tracker.update(status=status, status_detail=detail, updated_at=when,
                        finalized=status in EP_TERMINAL)
+        if status == "delivered" and detail != "return":
+            # POD knobs: who signed; a delivery photo URL (its entry shape is not recorded)
+            tracker["signed_by"] = self.knobs.get("easypost_signed_by")
+            if self.knobs.get("easypost_evidence_url"):
+                tracker["delivery_evidence"] = [self.knobs["easypost_evidence_url"]]
         return tracker
 
     def seed_trackers(self, count: int, steps: int = 2, scenario: str = "delivered") -> list[str]:
