@@ -21,6 +21,7 @@
         "views/shipment_sync_status_map_views.xml",
         "views/shipment_sync_milestone_views.xml",
         "views/stock_picking_views.xml",
+        "views/stock_picking_pod_views.xml",
         "data/ir_cron_outbox_data.xml",
         "views/shipment_sync_job_views.xml",
         "views/shipment_sync_subscription_views.xml",

@@ -14,3 +14,4 @@ from . import shipment_sync_job_attempt
 from . import shipment_sync_event_type
 from . import shipment_sync_subscription
 from . import res_company
+from . import stock_picking_pod

@@ -120,10 +120,17 @@ class StockPicking(models.Model):
         res = super()._action_done()
         # Leaving the warehouse, as far as Odoo knows: partners that are
         # authoritative for handed_over (a WMS) may still confirm it.
-        self.filtered(lambda p: p.picking_type_code == "outgoing" and p.state == "done")\
+        self.filtered(lambda p: p.picking_type_code == "outgoing" and p.state == "done"
+                      and p._shipment_handed_over_on_validation())\
             ._shipment_internal_event(milestone="handed_over",
                                       message=_("Validated in Odoo"))
         return res
+
+    def _shipment_handed_over_on_validation(self):
+        """Does validating this delivery hand it over? Yes, unless another source (a
+        carrier's end-of-day manifest) is configured to say when it leaves."""
+        self.ensure_one()
+        return True
 
     def action_cancel(self):
         res = super().action_cancel()
