@@ -36,6 +36,10 @@ EVENT_STATES = [
 ]
 # Events that take part in a picking's milestone replay.
 REPLAY_STATES = ("received", "applied", "stale", "ignored_not_authoritative", "unmapped")
+#: The columns of an event a replay reads (see ``_replay_rows``).
+REPLAY_COLUMNS = ("id", "picking_id", "external_id", "occurred_at", "received_at", "milestone",
+                  "direction", "partner_id", "authoritative", "exception_reason", "is_mapped",
+                  "resolves_exception", "state", "is_correction", "outcome_detail")
 OUTCOME_STATE = {
     ms.APPLIED: "applied",
     ms.CORRECTION: "applied",
@@ -454,20 +458,55 @@ class ShipmentSyncEvent(models.Model):
 
     def _to_milestone_event(self):
         self.ensure_one()
+        row = {name: self[name] for name in REPLAY_COLUMNS}
+        row.update(partner_id=self.partner_id.id, picking_id=self.picking_id.id,
+                   partner_code=self.partner_id.code, return_leg=bool(self.picking_id.return_id))
+        return self._milestone_event_of(row)
+
+    @api.model
+    def _milestone_event_of(self, row):
+        """The shipsync MilestoneEvent of an event given as plain values (a row
+        of ``_replay_rows``)."""
+        inbound = row["direction"] == "inbound"
         return ms.MilestoneEvent(
-            key=self.external_id or f"odoo:{self.id}",
-            occurred_at=self.occurred_at or self.received_at,
+            key=row["external_id"] or f"odoo:{row['id']}",
+            occurred_at=row["occurred_at"] or row["received_at"],
             # A carrier's forward vocabulary on a return transfer means the way back.
-            milestone=ms.leg_milestone(self.milestone or None,
-                                       inbound=self.direction == "inbound",
-                                       return_leg=self.direction == "inbound"
-                                       and bool(self.picking_id.return_id)),
-            partner=self.partner_id.code or "odoo",
-            authoritative=self.authoritative,
-            exception_reason=self.exception_reason or None,
-            mapped=self.is_mapped,
-            resolves_exception=self.resolves_exception,
+            milestone=ms.leg_milestone(row["milestone"] or None, inbound=inbound,
+                                       return_leg=inbound and bool(row["return_leg"])),
+            partner=row["partner_code"] or "odoo",
+            authoritative=bool(row["authoritative"]),
+            exception_reason=row["exception_reason"] or None,
+            mapped=bool(row["is_mapped"]),
+            resolves_exception=bool(row["resolves_exception"]),
         )
+
+    @api.model
+    def _replay_rows(self, pickings):
+        """``{picking id: [row, ...]}``: the events of ``pickings`` that take part
+        in their replay (REPLAY_STATES), newest first, as plain values (the
+        REPLAY_COLUMNS, ``partner_code`` and ``return_leg``: the transfer is a
+        return), read in one query. A burst replays the whole history of hundreds
+        of transfers: values, not records, keep that in step with its size."""
+        if not pickings:
+            return {}
+        self.flush_model(REPLAY_COLUMNS[1:])
+        self.env["shipment.sync.partner"].flush_model(["code"])
+        pickings.flush_model(["return_id"])
+        self.env.cr.execute(SQL(
+            "SELECT %s, p.code, sp.return_id IS NOT NULL FROM shipment_sync_event e "
+            "JOIN stock_picking sp ON sp.id = e.picking_id "
+            "LEFT JOIN shipment_sync_partner p ON p.id = e.partner_id "
+            "WHERE e.picking_id IN %s AND e.state IN %s ORDER BY e.id DESC",
+            SQL(", ").join(SQL.identifier("e", c) for c in REPLAY_COLUMNS),
+            tuple(pickings.ids), REPLAY_STATES))
+        names = (*REPLAY_COLUMNS, "partner_code", "return_leg")
+        rows = {}
+        for values in self.env.cr.fetchall():
+            row = dict(zip(names, values, strict=True))
+            row["is_correction"] = bool(row["is_correction"])
+            rows.setdefault(row["picking_id"], []).append(row)
+        return rows
 
     def action_retry(self):
         """Re-run unmatched / unmapped / error events (e.g. after a status map

@@ -8,7 +8,7 @@ from shipsync import catalogue as cat
 from shipsync import milestones as ms
 from shipsync.tracking import keys_field, tracking_key, tracking_keys
 
-from .shipment_sync_event import OUTCOME_STATE, REPLAY_STATES
+from .shipment_sync_event import OUTCOME_STATE
 
 
 def _new_correlation_id():
@@ -220,12 +220,8 @@ class StockPicking(models.Model):
         milestone notes logged together; then the per-picking hooks
         (notifications, outbox, activities), in picking order."""
         locked = self.sudo()._shipment_lock(skip_locked=skip_locked)
-        Event = self.env["shipment.sync.event"].sudo()
-        events_by_picking = Event.search(
-            [("picking_id", "in", locked.ids), ("state", "in", REPLAY_STATES)]
-        ).grouped("picking_id")
-        replays = [picking._shipment_replay(events_by_picking.get(picking, Event))
-                   for picking in locked]
+        rows = self.env["shipment.sync.event"].sudo()._replay_rows(locked)
+        replays = [picking._shipment_replay(rows.get(picking.id, ())) for picking in locked]
         self._shipment_store_replays(replays)
         locked._shipment_post_milestone_notes(replays)
         for replay in replays:
@@ -237,39 +233,45 @@ class StockPicking(models.Model):
                                                       replay["news"])
         return self - locked
 
-    def _shipment_replay(self, events):
-        """The replay of this picking's ``events``, not yet stored: a dict with
+    def _shipment_replay(self, rows):
+        """The replay of this picking's events (their ``rows``, see
+        ``shipment.sync.event._replay_rows``), not yet stored: a dict with
         the picking, its state ``before``, the ``final`` ShipmentState, the
         ``news`` ((event, step) of the events applied for the first time), the
         ``event_vals`` (event, values to write) and the picking's ``changed``
         values."""
         self.ensure_one()
+        Event = self.env["shipment.sync.event"].sudo()
         by_key = {}
-        for event in events:
-            by_key[event._to_milestone_event()] = event
+        for row in rows:
+            by_key[Event._milestone_event_of(row)] = row
         final, steps = ms.replay(list(by_key))
+        events = Event.browse([row["id"] for row in rows])
         now = fields.Datetime.now()
         before = (self.shipment_milestone, self.shipment_exception_state,
                   self.shipment_exception_reason or None)
         news, event_vals = [], []
         for step in steps:
-            event = by_key[step.event]
+            row = by_key[step.event]
+            event = Event.browse(row["id"]).with_prefetch(events._prefetch_ids)
             state = OUTCOME_STATE[step.outcome]
             is_correction = step.outcome == ms.CORRECTION
             vals = {}
-            if event.state != state:
+            if row["state"] != state:
                 vals["state"] = state
                 if state == "applied":
                     vals["applied_at"] = now
-            if event.is_correction != is_correction:
+            if row["is_correction"] != is_correction:
                 vals["is_correction"] = is_correction
-            if (event.outcome_detail or "") != (step.detail or ""):
+            if (row["outcome_detail"] or "") != (step.detail or ""):
                 vals["outcome_detail"] = step.detail or False
-            if event.state == "received":
+            if row["state"] == "received":
                 news.append((event, step))
             if vals:
                 event_vals.append((event, vals))
-        partner_by_code = {e.partner_id.code: e.partner_id for e in events if e.partner_id}
+        Partner = self.env["shipment.sync.partner"].sudo()
+        partner_by_code = {row["partner_code"]: Partner.browse(row["partner_id"])
+                           for row in rows if row["partner_id"]}
         milestone_partner = partner_by_code.get(final.milestone_partner)
         vals = {
             "shipment_milestone": final.milestone,
