@@ -8,3 +8,4 @@ from . import test_sendcloud_v3
 from . import test_webhook_journey
 from . import test_easypost_fidelity
 from . import test_tour
+from . import test_webhook_silence
