@@ -359,7 +359,7 @@ class ShipmentSyncPartner(models.Model):
                         webhook_secret_previous_expires_at=now + timedelta(hours=grace_hours))
         else:
             vals.update(webhook_secret_previous=False, webhook_secret_previous_expires_at=False)
-        self.sudo().with_context(shipment_sync_no_grace=True).write(vals)
+        self.sudo().write(vals)
         self.env["shipment.sync.audit.log"]._log(
             "secret_rotation", self, partner=self,
             note=_("Webhook secret rotated; previous secret valid until %s.",
@@ -374,7 +374,7 @@ class ShipmentSyncPartner(models.Model):
         partners = self.sudo().with_context(active_test=False).search(
             [("webhook_secret_previous_expires_at", "<=", now)])
         for partner in partners:
-            partner.with_context(shipment_sync_no_grace=True).write({
+            partner.write({
                 "webhook_secret_previous": False, "webhook_secret_previous_expires_at": False})
             partner.message_post(body=_("The previous webhook secret expired and was retired."))
         return len(partners)
@@ -424,10 +424,11 @@ class ShipmentSyncPartner(models.Model):
         return records
 
     def write(self, vals):
-        if vals.get("webhook_secret") and "webhook_secret_previous" not in vals \
-                and not self.env.context.get("shipment_sync_no_grace"):
+        if vals.get("webhook_secret") and "webhook_secret_previous" not in vals:
             # A new secret typed in the form is a rotation: the old one stays
             # valid for the grace period, so the partner can switch without loss.
+            # A write that says what the previous secret is (the rotation itself,
+            # a caller wanting no grace: ``webhook_secret_previous: False``) is not.
             for partner in self:
                 old = partner.sudo().webhook_secret
                 rest = vals

@@ -209,10 +209,12 @@ class StockPicking(models.Model):
             tuple(self.ids), SQL(" SKIP LOCKED") if skip_locked else SQL()))
         return self.browse([r[0] for r in self.env.cr.fetchall()])
 
-    def _shipment_apply_events(self, skip_locked=False):
+    def _shipment_apply_events(self, skip_locked=False, origin=None):
         """Replay every event of each picking through the shipsync state
         machine and store the outcome. Returns the pickings skipped because
-        another transaction holds them (only with skip_locked).
+        another transaction holds them (only with skip_locked). ``origin``
+        (an ``EventOrigin``, from ``_shipment_internal_event``) is handed to
+        ``_shipment_notify``.
 
         Set-based for a batch of pickings (a burst of a 3PL names hundreds):
         one read of their events, the replays in memory, one write per
@@ -231,7 +233,7 @@ class StockPicking(models.Model):
         for replay in replays:
             picking = replay["picking"]
             picking._shipment_notify(replay["before"], replay["final"], replay["news"],
-                                     replay["partner_by_code"])
+                                     replay["partner_by_code"], origin=origin)
             if replay["final"].milestone != replay["before"][0]:
                 picking._shipment_on_milestone_change(replay["before"][0], replay["final"],
                                                       replay["news"])
@@ -355,9 +357,10 @@ class StockPicking(models.Model):
             self, old_milestone, final)
         return None
 
-    def _shipment_notify(self, before, final, news, partner_by_code):
+    def _shipment_notify(self, before, final, news, partner_by_code, origin=None):
         """An activity when an exception opens (the milestone note is posted
-        before, see ``_shipment_post_milestone_notes``)."""
+        before, see ``_shipment_post_milestone_notes``). ``origin``: the
+        ``EventOrigin`` the raiser of an internal event passed, or None."""
         old_milestone, old_exc_state, old_reason = before
         reasons = dict(ms.EXCEPTION_REASON_SELECTION)
         opened = final.exception_state == "open" and (
@@ -434,7 +437,8 @@ class StockPicking(models.Model):
     # events raised by Odoo itself
     # ------------------------------------------------------------------
     def _shipment_internal_event(self, milestone=None, exception_reason=None,
-                                 resolves_exception=False, message=None, occurred_at=None):
+                                 resolves_exception=False, message=None, occurred_at=None,
+                                 origin=None):
         """Record an event Odoo raises (validation, cancellation, a person
         resolving an exception, a suite failure) in the ledger and apply it,
         so the milestone is always the replay of the ledger. ``occurred_at``
@@ -443,7 +447,8 @@ class StockPicking(models.Model):
         milestone of the same second passes a later time. Without it, the
         event is never placed before Odoo's previous own event of the
         transfer, and a resolution comes after the exception it closes
-        (``shipsync.milestones.internal_occurrence``)."""
+        (``shipsync.milestones.internal_occurrence``). ``origin`` (an
+        ``EventOrigin``) is handed to the ``_shipment_notify`` hooks."""
         if not self:
             return self.env["shipment.sync.event"]
         Event = self.env["shipment.sync.event"].sudo()
@@ -471,7 +476,7 @@ class StockPicking(models.Model):
             "picking_ref": p.name, "message": message,
         } for p in self])
         Event.invalidate_model()
-        self._shipment_apply_events()
+        self._shipment_apply_events(origin=origin)
         events = Event.browse([i for i in ids if i])
         if resolves_exception and events:
             # A person closed the exception (form button, monitor workbench...),
@@ -503,10 +508,15 @@ class StockPicking(models.Model):
         return False
 
     def action_shipment_resolve_exception(self):
+        return self._shipment_resolve_exception()
+
+    def _shipment_resolve_exception(self, origin=None):
+        """Resolve the open exception of these pickings: a ledger event by the
+        current user. ``origin`` (an ``EventOrigin``) is handed to the hooks."""
         for picking in self.filtered(lambda p: p.shipment_exception_state == "open"):
             picking._shipment_internal_event(
                 resolves_exception=True,
-                message=_("Resolved by %s", self.env.user.name))
+                message=_("Resolved by %s", self.env.user.name), origin=origin)
         return True
 
     def _compute_shipment_job_count(self):

@@ -82,8 +82,8 @@ class StockPicking(models.Model):
     # ------------------------------------------------------------------
     # after each replay: which notifications the change calls for
     # ------------------------------------------------------------------
-    def _shipment_notify(self, before, final, news, partner_by_code):
-        res = super()._shipment_notify(before, final, news, partner_by_code)
+    def _shipment_notify(self, before, final, news, partner_by_code, origin=None):
+        res = super()._shipment_notify(before, final, news, partner_by_code, origin=origin)
         # Final-state based: a duplicate or stale event does not move the
         # state and calls for nothing; the UNIQUE key does the rest.
         for kind, key in customer.notification_keys(

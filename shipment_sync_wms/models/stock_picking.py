@@ -365,7 +365,7 @@ class StockPicking(models.Model):
     # ------------------------------------------------------------------
     # the ledger hook: confirmations are applied before the milestone replay
     # ------------------------------------------------------------------
-    def _shipment_apply_events(self, skip_locked=False):
+    def _shipment_apply_events(self, skip_locked=False, origin=None):
         if not self.env.context.get("wms_applying") and self:
             # Only confirmations whose ledger event is live (not shadow, not a
             # duplicate): the event is what the milestone replay applies too.
@@ -375,7 +375,7 @@ class StockPicking(models.Model):
             if pending:
                 locked = self.sudo()._shipment_lock(skip_locked=skip_locked)
                 pending.filtered(lambda c: c.event_id.picking_id in locked)._apply_pending()
-        return super()._shipment_apply_events(skip_locked=skip_locked)
+        return super()._shipment_apply_events(skip_locked=skip_locked, origin=origin)
 
     def action_view_wms_confirmations(self):
         self.ensure_one()
