@@ -21,6 +21,7 @@ _logger = logging.getLogger(__name__)
 KEPT_HEADERS = (
     "content-type", "user-agent", "webhook-id", "webhook-timestamp", "x-request-id",
     "x-easypost-event-id", "aftership-hmac-sha256", "x-hmac-signature", "sendcloud-signature",
+    "traceparent", "tracestate", "x-correlation-id",
 )
 _buckets = BucketRegistry()
 #: The pre-signature bucket of a code allows this many times the sum of the limits
@@ -84,7 +85,8 @@ class ShipmentSyncWebhookController(http.Controller):
             return self._answer(200, "ignored", "ignored_event_type",
                                 "The message carries no shipment event; nothing to do.")
         try:
-            new, duplicates = Event._ingest(partner, events, body=body, headers=headers)
+            new, duplicates = Event._ingest(partner, events, body=body, headers=headers,
+                                            pushed=True)
         except ingest.IngestRefused as exc:  # a handler an addon registered failed
             return self._refuse(Event, shown_code, WebhookRejected(
                 exc.http_status, exc.code, exc.message, keep_body=True), partner, body, headers)

@@ -6,6 +6,7 @@ from odoo.tools import SQL
 
 from shipsync import catalogue as cat
 from shipsync import milestones as ms
+from shipsync import tracing
 from shipsync.tracking import keys_field, tracking_key, tracking_keys
 
 from .shipment_sync_event import OUTCOME_STATE
@@ -46,6 +47,10 @@ class StockPicking(models.Model):
     shipment_correlation_id = fields.Char(
         "Correlation ID", copy=False, index=True, readonly=True,
         help="Sent to every partner with this shipment; shared by its backorders and returns.")
+    shipment_trace_id = fields.Char(
+        "Trace ID", compute="_compute_shipment_trace_id",
+        help="The W3C trace id of this shipment (derived from its correlation id): every "
+        "outbound call and event carries it in its traceparent header.")
     shipment_event_ids = fields.One2many("shipment.sync.event", "picking_id", "Shipment events")
     shipment_job_ids = fields.One2many("shipment.sync.job", "picking_id", "Outbox jobs")
     shipment_job_count = fields.Integer(compute="_compute_shipment_job_count")
@@ -141,6 +146,11 @@ class StockPicking(models.Model):
     # ------------------------------------------------------------------
     # lookup
     # ------------------------------------------------------------------
+    @api.depends("shipment_correlation_id")
+    def _compute_shipment_trace_id(self):
+        for picking in self:
+            picking.shipment_trace_id = tracing.trace_id_for(picking.shipment_correlation_id)
+
     @api.model
     def _shipment_find(self, partner, tracking_number, picking_ref, correlation_id, company):
         """The picking an event speaks of, or an empty recordset. Most

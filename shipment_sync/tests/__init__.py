@@ -12,3 +12,5 @@ from . import test_cron_retry
 from . import test_ingest_path
 from . import test_payload_viewer
 from . import test_event_catalogue
+from . import test_tracing
+from . import test_webhook_silence
