@@ -2,7 +2,7 @@
     "name": "Shipment Sync",
     "summary": "Canonical shipment milestones, signed partner webhooks and an event ledger "
     "for carriers, aggregators and warehouses",
-    "version": "18.0.1.1.0",
+    "version": "18.0.1.2.0",
     "category": "Inventory/Delivery",
     "author": "Shipment Sync",
     "website": "https://github.com/shipment-sync",
@@ -21,6 +21,7 @@
         "views/shipment_sync_status_map_views.xml",
         "views/shipment_sync_milestone_views.xml",
         "views/stock_picking_views.xml",
+        "views/stock_picking_pod_views.xml",
         "data/ir_cron_outbox_data.xml",
         "views/shipment_sync_job_views.xml",
         "views/shipment_sync_subscription_views.xml",

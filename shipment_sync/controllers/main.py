@@ -20,6 +20,7 @@ _logger = logging.getLogger(__name__)
 KEPT_HEADERS = (
     "content-type", "user-agent", "webhook-id", "webhook-timestamp", "x-request-id",
     "x-easypost-event-id", "aftership-hmac-sha256", "x-hmac-signature", "sendcloud-signature",
+    "traceparent", "tracestate", "x-correlation-id",
 )
 _buckets = BucketRegistry()
 #: The pre-signature bucket of a code allows this many times the sum of the limits

@@ -15,7 +15,7 @@ from odoo import SUPERUSER_ID, _, api, fields, models
 from odoo.exceptions import ValidationError
 
 from shipsync import amqp, ingest, outbox, tracing
-from shipsync import governance as gov
+from shipsync import catalogue as cat
 
 from .cron_retry import retry_conflicts
 
@@ -81,16 +81,20 @@ class ShipmentSyncSubscription(models.Model):
             return super()._outbox_prepare_publish(job, ctx)
         event = payload.get("event") or {}
         if sub.schema_version != "1" and event:
-            event = gov.outbound_event(event, sub.schema_version)
+            # The body in the version this subscriber receives (types that publish it).
+            event = cat.in_version(event, sub.schema_version)
         body = outbox.encode(event)
         event_id = payload.get("event_id") or event.get("id") or job.idempotency_key
-        correlation_id = ((event.get("data") or {}).get("shipment") or {}).get("correlation_id")
-        # The event's company: its transfer's (a shared subscriber serves several).
-        company = job.picking_id.company_id.id or job.company_id.id or None
-        key = amqp.routing_key(company, event.get("type") or sub.event_type)
+        correlation_id = event.get("correlation_id") or (
+            (event.get("data") or {}).get("shipment") or {}).get("correlation_id")
+        # The event's company (a subscriber shared by companies serves several).
+        company = event.get("company_id") or job.picking_id.company_id.id \
+            or job.company_id.id or None
+        key = amqp.routing_key(company, event["type"])
         props = amqp.message_properties(
-            event_id=event_id, event_type=event.get("type") or sub.event_type,
-            schema_version=sub.schema_version, correlation_id=correlation_id,
+            event_id=event_id, event_type=event["type"],
+            schema_version=str(event.get("schema_version") or "1"),
+            correlation_id=correlation_id,
             traceparent=tracing.traceparent_for(correlation_id))
         url, exchange, timeout = sub.amqp_url, sub.amqp_exchange, ctx.policy.timeouts[1]
 
