@@ -173,16 +173,6 @@ class TestAmqpOutbound(BrokerMixin, OutboxCase):
                          props.correlation_id)
         self.assertEqual(props.correlation_id, picking.shipment_correlation_id)
 
-    def test_a_shared_subscriber_routes_each_event_by_its_transfers_company(self):
-        shared = self.make_partner("Shared backbone", kind="subscriber", company_id=False)
-        self.subscribe(partner_id=shared.id)
-        picking = self.make_picking()
-        picking._shipment_internal_event(milestone="packed")
-        self.drain_outbox()
-        [(method, _props, _body)] = take_all(self.queue)
-        self.assertEqual(method.routing_key,
-                         f"{picking.company_id.id}.shipment.milestone_changed")
-
     def test_schema_version_of_the_subscription_is_the_body_and_the_header(self):
         self.subscribe(schema_version="2")
         picking = self.make_picking()
