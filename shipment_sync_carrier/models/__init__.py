@@ -2,6 +2,7 @@ from . import delivery_carrier_poll
 from . import delivery_carrier
 from . import shipment_sync_freight_line
 from . import shipment_sync_label
+from . import shipment_sync_manifest
 from . import shipment_sync_job
 from . import shipment_sync_parcel
 from . import shipment_sync_partner
@@ -9,3 +10,4 @@ from . import stock_picking_checks
 from . import stock_picking
 from . import delivery_carrier_checks
 from . import stock_move
+from . import shipment_sync_cod

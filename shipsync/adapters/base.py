@@ -92,6 +92,9 @@ class ShipmentRequest:
     #: The customs declaration; sent only when the booking is international
     #: (``shipsync.customs.is_international``).
     customs: Customs | None = None
+    #: Cash on delivery: the amount the carrier collects (``currency``); None: no COD.
+    #: Sent only by adapters with ``supports_cod`` (a partner source documents it).
+    cod_amount: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -344,6 +347,8 @@ class CarrierAdapter:
     """Base class. Subclasses implement the operations they support."""
 
     code = "base"
+    #: Can a booking carry a cash-on-delivery amount (``ShipmentRequest.cod_amount``)?
+    supports_cod = False
 
     def __init__(
         self,

@@ -61,6 +61,7 @@ from shipsync.adapters.base import (
 
 from .addresses import verify_address
 from .customs import build_customs_info, download_forms
+from .dispatch import EasyPostDispatchMixin
 from .inbound import EasyPostNormalizer
 
 GRAMS_PER_OUNCE = Decimal("28.349523125")
@@ -258,7 +259,7 @@ def parse_webhook(payload: dict) -> list[CanonicalEvent]:
 
 
 # --------------------------------------------------------------------------- adapter
-class EasyPostAdapter(CarrierAdapter):
+class EasyPostAdapter(EasyPostDispatchMixin, CarrierAdapter):
     code = "easypost"
 
     DEFAULT_BASE_URL = "https://api.easypost.com"
