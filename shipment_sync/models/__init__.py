@@ -14,5 +14,6 @@ from . import shipment_sync_job  # defines the worker mixin first
 from . import shipment_sync_job_attempt
 from . import shipment_sync_event_type
 from . import shipment_sync_subscription
+from . import shipment_sync_amqp
 from . import res_company
 from . import stock_picking_pod

@@ -50,6 +50,7 @@ OUTCOME_STATE = {
 MAX_STORED_BODY = 256 * 1024
 _SURROGATE = re.compile("[\ud800-\udfff]")
 APPLY_BATCH = 500
+_INSERT_SAVEPOINT = "shipment_sync_event_insert"
 
 
 class ShipmentSyncEvent(models.Model):
@@ -169,14 +170,20 @@ class ShipmentSyncEvent(models.Model):
         serialization failure instead of skipping the row: the statement then
         runs again row by row, each in a savepoint, and a failing row is a
         duplicate too (rather than a request retried, and logged as an error,
-        by Odoo)."""
+        by Odoo).
+
+        The savepoint of that first statement is taken in the statement's own
+        round trip to PostgreSQL (two for the row of a webhook request, not three).
+        """
         if not rows:
             return []
+        cr = self.env.cr
         try:
-            with self.env.cr.savepoint(flush=False):
-                returned = self._insert_statement(rows)
+            returned = self._insert_statement(rows, savepoint=_INSERT_SAVEPOINT)
         except (pg_errors.SerializationFailure, pg_errors.UniqueViolation):
+            cr.execute(SQL("ROLLBACK TO SAVEPOINT %s", SQL.identifier(_INSERT_SAVEPOINT)))
             returned = None
+        cr.execute(SQL("RELEASE SAVEPOINT %s", SQL.identifier(_INSERT_SAVEPOINT)))
         if returned is not None and len(rows) == 1:
             return [returned[0][0] if returned else None]
         if returned is not None and all(row.get("external_id") for row in rows):
@@ -200,7 +207,9 @@ class ShipmentSyncEvent(models.Model):
             ids.append(fetched[0][0] if fetched else None)
         return ids
 
-    def _insert_statement(self, rows):
+    def _insert_statement(self, rows, savepoint=None):
+        """The INSERT of ``rows``; with ``savepoint``, that savepoint is taken
+        first, in the same round trip."""
         uid, now = self.env.uid, fields.Datetime.now()
         values = SQL(", ").join(
             SQL("(%s, %s, %s, %s, %s)",
@@ -209,11 +218,12 @@ class ShipmentSyncEvent(models.Model):
             for row in rows
         )
         self.env.cr.execute(SQL(
-            "INSERT INTO shipment_sync_event (%s, create_uid, write_uid, create_date, "
+            "%s INSERT INTO shipment_sync_event (%s, create_uid, write_uid, create_date, "
             "write_date) VALUES %s "
             "ON CONFLICT (partner_id, external_id) "
             "WHERE external_id IS NOT NULL AND state <> 'duplicate' DO NOTHING "
             "RETURNING id, external_id",
+            SQL("SAVEPOINT %s;", SQL.identifier(savepoint)) if savepoint else SQL(),
             SQL(", ").join(SQL.identifier(c) for c in self._INSERT_COLUMNS), values,
         ), log_exceptions=False)
         return self.env.cr.fetchall()
@@ -262,6 +272,48 @@ class ShipmentSyncEvent(models.Model):
                 f"The events could not be processed ({type(exc).__name__}: {exc})"[:500]
             ) from exc
         return new, duplicates
+
+    @api.model
+    def _receive_events(self, partner, events, body=b"", headers=None, pushed=True):
+        """What becomes of the parsed events of one authenticated inbound
+        message, whatever carried it (webhook route, broker queue): none is an
+        ``ignored`` row; else :meth:`_ingest` (dedupe on the external id), a
+        refused ingest recorded as a 422, and the new events stored in shadow
+        mode, applied inline or queued for the apply cron, as the partner says.
+        ``pushed``: the partner pushed them (webhook, queue), see :meth:`_ingest`.
+        Returns ``(http status, state, code, message, new event ids)``."""
+        if not events:
+            rows = self._record_rejection(partner.code, "ignored_event_type",
+                                          "No shipment events in this message.", 200,
+                                          partner=partner, body=body, headers=headers)
+            rows.write({"state": "ignored", "error_code": False})
+            return (200, "ignored", "ignored_event_type",
+                    "The message carries no shipment event; nothing to do.", [])
+        try:
+            new, duplicates = self._ingest(partner, events, body=body, headers=headers,
+                                           pushed=pushed)
+        except ingest.IngestRefused as exc:  # a handler an addon registered failed
+            _logger.info("inbound %s: refused %s %s: %s", partner.code, exc.http_status,
+                         exc.code, exc.message)
+            self._record_rejection(partner.code, exc.code, exc.message, exc.http_status,
+                                   partner=partner, body=body, headers=headers)
+            return exc.http_status, "rejected", exc.code, exc.message, []
+        if not new:
+            return (200, "duplicate", "duplicate",
+                    "Already received; nothing was applied again.", [])
+        if partner.environment == "shadow":
+            # Verified, stored and mapped as in production; never applied.
+            new._shadow_resolve()
+            return (202, "accepted", "accepted_shadow",
+                    f"{len(new)} event(s) stored in shadow mode (not applied)", new.ids)
+        if partner.processing_mode == "inline":
+            new._apply_now()
+        else:
+            self._trigger_apply()
+        message = f"{len(new)} event(s) accepted"
+        if duplicates:
+            message += f", {len(duplicates)} already received"
+        return 202, "accepted", "accepted", message, new.ids
 
     @api.model
     def _ingest_store(self, partner, events, body=b"", headers=None, pushed=False):

@@ -14,3 +14,4 @@ from . import test_payload_viewer
 from . import test_event_catalogue
 from . import test_tracing
 from . import test_webhook_silence
+from . import test_amqp
