@@ -377,9 +377,9 @@ class StockPicking(models.Model):
     def _shipment_has_proof_of_delivery(self, news):
         """Does the suite hold a proof of delivery (signature, photo, recipient
         name) for this delivered transfer? ``news`` are the (event, step) pairs
-        that delivered it. The core stores none: a delivery is published as
-        ``shipment.delivered_without_pod`` to the subscriptions that chose it;
-        an addon storing proofs of delivery answers True when it has one."""
+        that delivered it. Without one, the delivery is published as
+        ``shipment.delivered_without_pod`` to the subscriptions that chose it
+        (``stock_picking_pod`` answers from the proof it stores)."""
         self.ensure_one()
         return False
 

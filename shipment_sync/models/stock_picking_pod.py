@@ -43,6 +43,12 @@ class StockPicking(models.Model):
                 partner=partner.name if partner else "-", who=proof.signed_by or _("nobody"),
                 where=f", {proof.location}" if proof.location else ""))
 
+    def _shipment_has_proof_of_delivery(self, news):
+        """A proof is kept for this transfer (stored when its delivered scan was
+        ingested, before the replay that delivers it): no
+        ``shipment.delivered_without_pod`` event."""
+        return bool(self.shipment_pod_date) or super()._shipment_has_proof_of_delivery(news)
+
     def _shipment_pod_public(self):
         """What the customer's tracking page may show: the signer's initial and the
         delivery city (``shipsync.pod.customer_safe``); {} without a proof."""

@@ -12,6 +12,7 @@ from odoo.addons.shipment_sync.controllers.main import _buckets
 from odoo.addons.shipment_sync.models.shipment_sync_job import utcnow
 
 from shipsync import catalogue as cat
+from shipsync import pod
 from shipsync.sandbox import Receiver
 from shipsync.signatures import StandardWebhooks
 
@@ -221,6 +222,15 @@ class TestEventCatalogueOutbox(OutboxCase):
         cat.validate_event(event)
         self.assertEqual(event["data"]["delivered_at"], event["occurred_at"])
         self.assertEqual(event["data"]["source"], "odoo")
+
+    def test_a_delivery_with_a_proof_is_not_published_as_without(self):
+        sub = self.subscribe([cat.DELIVERED_WITHOUT_POD])
+        picking = self.make_picking()
+        picking._shipment_internal_event(milestone="packed")
+        picking._shipment_store_pod(pod.ProofOfDelivery(signed_by="JANE DOE"), None, None)
+        picking._shipment_internal_event(milestone="delivered")
+        self.assertEqual(picking.shipment_milestone, "delivered")
+        self.assertFalse(self.publish_jobs(sub))
 
     def test_breaker_opened_and_closed_reach_the_subscriber_once_each(self):
         sub = self.subscribe([cat.BREAKER_OPENED, cat.BREAKER_CLOSED])
