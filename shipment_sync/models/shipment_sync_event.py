@@ -50,6 +50,7 @@ OUTCOME_STATE = {
 MAX_STORED_BODY = 256 * 1024
 _SURROGATE = re.compile("[\ud800-\udfff]")
 APPLY_BATCH = 500
+_INSERT_SAVEPOINT = "shipment_sync_event_insert"
 
 
 class ShipmentSyncEvent(models.Model):
@@ -169,14 +170,20 @@ class ShipmentSyncEvent(models.Model):
         serialization failure instead of skipping the row: the statement then
         runs again row by row, each in a savepoint, and a failing row is a
         duplicate too (rather than a request retried, and logged as an error,
-        by Odoo)."""
+        by Odoo).
+
+        The savepoint of that first statement is taken in the statement's own
+        round trip to PostgreSQL (two for the row of a webhook request, not three).
+        """
         if not rows:
             return []
+        cr = self.env.cr
         try:
-            with self.env.cr.savepoint(flush=False):
-                returned = self._insert_statement(rows)
+            returned = self._insert_statement(rows, savepoint=_INSERT_SAVEPOINT)
         except (pg_errors.SerializationFailure, pg_errors.UniqueViolation):
+            cr.execute(SQL("ROLLBACK TO SAVEPOINT %s", SQL.identifier(_INSERT_SAVEPOINT)))
             returned = None
+        cr.execute(SQL("RELEASE SAVEPOINT %s", SQL.identifier(_INSERT_SAVEPOINT)))
         if returned is not None and len(rows) == 1:
             return [returned[0][0] if returned else None]
         if returned is not None and all(row.get("external_id") for row in rows):
@@ -200,7 +207,9 @@ class ShipmentSyncEvent(models.Model):
             ids.append(fetched[0][0] if fetched else None)
         return ids
 
-    def _insert_statement(self, rows):
+    def _insert_statement(self, rows, savepoint=None):
+        """The INSERT of ``rows``; with ``savepoint``, that savepoint is taken
+        first, in the same round trip."""
         uid, now = self.env.uid, fields.Datetime.now()
         values = SQL(", ").join(
             SQL("(%s, %s, %s, %s, %s)",
@@ -209,11 +218,12 @@ class ShipmentSyncEvent(models.Model):
             for row in rows
         )
         self.env.cr.execute(SQL(
-            "INSERT INTO shipment_sync_event (%s, create_uid, write_uid, create_date, "
+            "%s INSERT INTO shipment_sync_event (%s, create_uid, write_uid, create_date, "
             "write_date) VALUES %s "
             "ON CONFLICT (partner_id, external_id) "
             "WHERE external_id IS NOT NULL AND state <> 'duplicate' DO NOTHING "
             "RETURNING id, external_id",
+            SQL("SAVEPOINT %s;", SQL.identifier(savepoint)) if savepoint else SQL(),
             SQL(", ").join(SQL.identifier(c) for c in self._INSERT_COLUMNS), values,
         ), log_exceptions=False)
         return self.env.cr.fetchall()

@@ -225,14 +225,15 @@ class ShipmentSyncPartnerOutbox(models.AbstractModel):
         self.invalidate_recordset(["outbox_paused_until", "outbox_pause_reason",
                                    "outbox_paused"])
 
-    def _outbox_store_breaker(self, state):
+    def _outbox_store_breaker(self, state, closed_by="probe"):
         """Store the breaker state (the row is locked by :meth:`_outbox_lock`). Plain
-        SQL: no tracking, no write_date, so a person editing the form is not disturbed."""
+        SQL: no tracking, no write_date, so a person editing the form is not disturbed.
+        ``closed_by``: what closed it, when it closes (``probe``, ``manual``)."""
         self.ensure_one()
-        self._outbox_store_breakers({self.id: state})
+        self._outbox_store_breakers({self.id: state}, closed_by=closed_by)
 
     @api.model
-    def _outbox_store_breakers(self, states):
+    def _outbox_store_breakers(self, states, closed_by="probe"):
         """:meth:`_outbox_store_breaker` for ``{partner id: state}``, one statement."""
         if not states:
             return
@@ -253,10 +254,10 @@ class ShipmentSyncPartnerOutbox(models.AbstractModel):
         self.browse(list(states)).invalidate_recordset(
             ["outbox_breaker_data", "outbox_breaker_state", "outbox_breaker_opened_at",
              "outbox_breaker_failures"])
-        self._outbox_publish_breakers(before, states)
+        self._outbox_publish_breakers(before, states, closed_by=closed_by)
 
     @api.model
-    def _outbox_publish_breakers(self, before, states):
+    def _outbox_publish_breakers(self, before, states, closed_by="probe"):
         """``partner.breaker_opened`` when a breaker leaves closed for open, and
         ``partner.breaker_closed`` when it comes back to closed (a half-open probe
         failing reopens the same episode: no new event), to the subscriptions that
@@ -280,17 +281,16 @@ class ShipmentSyncPartnerOutbox(models.AbstractModel):
                     partner, cat.BREAKER_CLOSED, key=(opened_at,),
                     occurred_at=fields.Datetime.now(),
                     data={"opened_at": cat.iso(outbox.from_epoch(opened_at)),
-                          "closed_by": self.env.context.get("shipment_breaker_closed_by",
-                                                            "probe")})
+                          "closed_by": closed_by})
 
     # ------------------------------------------------------------------
     # actions
     # ------------------------------------------------------------------
     def action_outbox_reset_breaker(self):
         """Close the breaker by hand (after a partner confirmed its recovery)."""
-        for partner in self.with_context(shipment_breaker_closed_by="manual"):
+        for partner in self:
             partner._outbox_lock()
-            partner._outbox_store_breaker(brk.to_dict(brk.BreakerState()))
+            partner._outbox_store_breaker(brk.to_dict(brk.BreakerState()), closed_by="manual")
             partner.message_post(body=_("Circuit breaker closed by %s.", self.env.user.name))
         self.env["shipment.sync.job"]._outbox_trigger(("high", "low"))
         return True
