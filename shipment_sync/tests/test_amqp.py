@@ -15,6 +15,7 @@ from odoo.exceptions import ValidationError
 from odoo.tests import TransactionCase, tagged
 
 from shipsync import amqp, tracing
+from shipsync import catalogue as cat
 
 from .common import ShipmentSyncCommon, canonical_event, envelope
 from .outbox_common import WHSEC, OutboxCase
@@ -172,6 +173,40 @@ class TestAmqpOutbound(BrokerMixin, OutboxCase):
         self.assertEqual(webhook_event["data"]["shipment"]["correlation_id"],
                          props.correlation_id)
         self.assertEqual(props.correlation_id, picking.shipment_correlation_id)
+
+    def test_an_exception_in_transit_reaches_a_webhook_and_a_consumer_once_with_one_trace(self):
+        types = self.env["shipment.sync.event.type"]._by_codes(
+            [cat.MILESTONE_CHANGED, cat.EXCEPTION_RAISED])
+        self.subscribe(event_type_ids=[(6, 0, types.ids)])
+        portal = self.make_partner("Customer service", kind="subscriber")
+        self.env["shipment.sync.subscription"].create({
+            "name": "Customer service", "partner_id": portal.id,
+            "url": self.receiver.url + "/hooks/cs", "secret": WHSEC,
+            "event_type_ids": [(6, 0, types.ids)]})
+        picking = self.make_picking()
+        picking._shipment_internal_event(milestone="packed")
+        picking._shipment_internal_event(exception_reason="address_issue",
+                                         message="Address incomplete")
+        self.drain_outbox()
+        messages = {props.type: (method, props, json.loads(body))
+                    for method, props, body in take_all(self.queue)}
+        calls = {json.loads(c["body"])["type"]: c for c in self.receiver.calls}
+        self.assertEqual(set(messages), {cat.MILESTONE_CHANGED, cat.EXCEPTION_RAISED})
+        self.assertEqual(set(calls), set(messages))
+        self.assertEqual(len(self.receiver.calls), 2)
+        method, props, event = messages[cat.EXCEPTION_RAISED]
+        call = calls[cat.EXCEPTION_RAISED]
+        self.assertEqual(method.routing_key,
+                         f"{picking.company_id.id}.{cat.EXCEPTION_RAISED}")
+        self.assertEqual((props.message_id, call["webhook_id"]), (event["id"], event["id"]))
+        self.assertEqual(event["data"]["reason"], "address_issue")
+        self.assertEqual(props.correlation_id, picking.shipment_correlation_id)
+        headers = {k.lower(): v for k, v in call["headers"].items()}
+        self.assertEqual(headers["x-correlation-id"], props.correlation_id)
+        self.assertEqual(tracing.parse_traceparent(headers["traceparent"]).trace_id,
+                         tracing.parse_traceparent(props.headers["traceparent"]).trace_id)
+        self.assertEqual(tracing.parse_traceparent(props.headers["traceparent"]).trace_id,
+                         picking.shipment_trace_id)
 
     def test_schema_version_of_the_subscription_is_the_body_and_the_header(self):
         self.subscribe(schema_version="2")
