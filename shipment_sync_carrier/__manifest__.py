@@ -22,6 +22,8 @@
         "views/shipment_sync_freight_line_views.xml",
         "views/shipment_sync_freight_import_views.xml",
         "views/shipment_sync_partner_views.xml",
+        "views/shipment_sync_manifest_views.xml",
+        "views/shipment_sync_cod_views.xml",
         "views/menus.xml",
     ],
     "demo": ["demo/shipment_sync_carrier_demo.xml"],

@@ -64,7 +64,8 @@ SUITE_REASONS: tuple[str, ...] = tuple(code for code, _label in EXCEPTION_REASON
 #: freight charges arrive when the shipment is often terminal already, and a terminal
 #: track takes no exception). Their owner raises and closes them on the side
 #: (``stock.picking._shipment_side_exception``): a to-do, or the monitor's workbench card.
-SIDE_REASON_SELECTION: list[tuple[str, str]] = [("freight_variance", "Freight Variance")]
+SIDE_REASON_SELECTION: list[tuple[str, str]] = [("freight_variance", "Freight Variance"),
+                                                  ("cod_variance", "COD Variance")]
 SIDE_REASONS = frozenset(code for code, _label in SIDE_REASON_SELECTION)
 #: Every reason a workbench card or a triage rule can have: the canonical ones, then the
 #: side ones.

@@ -51,8 +51,8 @@ REASON_SLA_HOURS: dict[str, float] = {
     "documents_missing": 24, "payment_due": 24, "damaged": 24, "lost": 48,
     "delay_weather": 72, "delay_carrier": 48, "held_contact_carrier": 24,
     "not_collected": 72, "rejected_by_carrier": 8, "disposed": 48, "label_failed": 2,
-    "booking_rejected": 4, "wms_mismatch": 8, "freight_variance": 48, "sync_failed": 2,
-    "sla_breach": 4, "other": 24,
+    "booking_rejected": 4, "wms_mismatch": 8, "freight_variance": 48, "cod_variance": 48,
+    "sync_failed": 2, "sla_breach": 4, "other": 24,
 }
 DEFAULT_SLA_HOURS = 24.0
 #: Fraction of the SLA after which an exception is shown as "due soon".
@@ -117,10 +117,17 @@ RULE_KINDS: dict[str, dict] = {
     "failure_rate": {"scope": "partner", "label": "Outbound failure rate", "unit": "%"},
     "webhook_delay_p95": {"scope": "partner", "label": "Webhook delay p95 (received -> applied)",
                           "unit": "seconds"},
+    # Partners whose webhooks went silent (shipsync.silence): minutes since.
+    "webhook_silence": {"scope": "partner", "label": "Partner webhooks silent",
+                        "unit": "minutes silent"},
     # Shipments whose predicted delivery (lane history, shipsync.eta) is
     # after the promised date by more than the threshold.
     "late_risk": {"scope": "picking", "label": "Shipment predicted to arrive late",
                   "unit": "hours late"},
+    # Delivered longer than the threshold ago with no proof of delivery, for the partners
+    # that have sent one (a carrier that never gives proof never breaches).
+    "delivered_without_pod": {"scope": "picking", "label": "Delivered without proof of delivery",
+                              "unit": "minutes"},
 }
 RULE_KIND_SELECTION = [(code, spec["label"]) for code, spec in RULE_KINDS.items()]
 OPERATORS = {">": lambda a, b: a > b, ">=": lambda a, b: a >= b,

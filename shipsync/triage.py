@@ -95,6 +95,7 @@ DEFAULT_RULES: dict[str, Rule] = {r.reason: r for r in (
     _rule("booking_rejected", "high", "request_label"),
     _rule("wms_mismatch", "high", "fix_wms_data"),
     _rule("freight_variance", "normal", "contact_carrier"),
+    _rule("cod_variance", "high", "contact_carrier"),
     _rule("sync_failed", "high", "replay_job"),
     _rule("sla_breach", "normal", "contact_carrier"),
     _rule("other", "normal", "investigate"),

@@ -67,7 +67,7 @@ def test_exception_reasons_and_suite_reasons():
         "label_failed", "booking_rejected", "wms_mismatch", "sync_failed", "sla_breach", "other",
     )
     # side reasons (money, not the parcel) are no part of the canonical vocabulary
-    assert SIDE_REASONS == {"freight_variance"}
+    assert SIDE_REASONS == {"freight_variance", "cod_variance"}
     assert not SIDE_REASONS & EXCEPTION_REASON_CODES
     assert CARD_REASON_SELECTION == EXCEPTION_REASON_SELECTION + SIDE_REASON_SELECTION
     assert CARD_REASON_CODES == EXCEPTION_REASON_CODES | SIDE_REASONS

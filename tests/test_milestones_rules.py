@@ -48,5 +48,6 @@ def test_the_return_leg_vocabulary_is_pinned():
         assert ms.leg_milestone(forward, inbound=False, return_leg=False) == forward
 
 
-def test_the_side_reason_is_freight_variance_in_words():
-    assert ms.SIDE_REASON_SELECTION == [("freight_variance", "Freight Variance")]
+def test_the_side_reasons_are_freight_and_cod_variance_in_words():
+    assert ms.SIDE_REASON_SELECTION == [("freight_variance", "Freight Variance"),
+                                        ("cod_variance", "COD Variance")]

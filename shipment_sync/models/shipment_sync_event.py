@@ -15,7 +15,7 @@ from odoo.tools import SQL
 
 from odoo.addons.base.models.ir_cron import ODOO_NOTIFY_FUNCTION
 
-from shipsync import ingest, mapping, pii, tracking
+from shipsync import ingest, mapping, pii, tracing, tracking
 from shipsync import milestones as ms
 
 from .cron_retry import retry_conflicts
@@ -102,6 +102,17 @@ class ShipmentSyncEvent(models.Model):
         help="The tracking number as compared with transfers (no spaces, upper case).")
     picking_ref = fields.Char("Transfer reference", readonly=True, index=True)
     correlation_id = fields.Char(readonly=True, index=True)
+    pushed = fields.Boolean(
+        readonly=True,
+        help="Pushed by the partner (webhook or broker message), not polled nor read from "
+        "a file: the arrivals webhook-silence detection learns from.")
+    traceparent = fields.Char(
+        "Trace context", readonly=True,
+        help="The W3C traceparent header the partner sent with this event (kept only "
+        "when valid per the W3C Trace Context recommendation; an invalid one is ignored).")
+    trace_id = fields.Char(
+        "Trace id", readonly=True,
+        help="The trace id of the partner's traceparent: find the partner's own trace.")
     message = fields.Char(readonly=True)
     location = fields.Char(readonly=True)
     carrier_eta = fields.Datetime("Carrier ETA", readonly=True)
@@ -147,7 +158,7 @@ class ShipmentSyncEvent(models.Model):
         "exception_reason", "is_mapped", "authoritative", "resolves_exception", "tracking_number",
         "picking_ref", "correlation_id", "message", "location", "carrier_eta", "raw_body",
         "body_truncated", "headers_json", "picking_id", "http_status", "error_code",
-        "error_detail", "tracking_key",
+        "error_detail", "tracking_key", "traceparent", "trace_id", "pushed",
     )
 
     @api.model
@@ -230,7 +241,7 @@ class ShipmentSyncEvent(models.Model):
         return ()
 
     @api.model
-    def _ingest(self, partner, events, body=b"", headers=None):
+    def _ingest(self, partner, events, body=b"", headers=None, pushed=False):
         """Store the canonical events of one request (:meth:`_ingest_store`),
         then run the handler registered for each event class
         (:meth:`_ingest_handlers`) on its new events. The handlers run in a
@@ -243,10 +254,12 @@ class ShipmentSyncEvent(models.Model):
                     if any(isinstance(ev, h.event_type) for ev in events)
                     and h.applies(partner.kind, partner.environment == "shadow")]
         if not handlers:
-            return self._ingest_store(partner, events, body=body, headers=headers)
+            return self._ingest_store(partner, events, body=body, headers=headers,
+                                      pushed=pushed)
         try:
             with self.env.cr.savepoint():
-                new, duplicates = self._ingest_store(partner, events, body=body, headers=headers)
+                new, duplicates = self._ingest_store(partner, events, body=body, headers=headers,
+                                                     pushed=pushed)
                 fresh = set(new.mapped("external_id"))
                 for handler in handlers:
                     mine = handler.select(events, fresh)
@@ -262,7 +275,49 @@ class ShipmentSyncEvent(models.Model):
         return new, duplicates
 
     @api.model
-    def _ingest_store(self, partner, events, body=b"", headers=None):
+    def _receive_events(self, partner, events, body=b"", headers=None, pushed=True):
+        """What becomes of the parsed events of one authenticated inbound
+        message, whatever carried it (webhook route, broker queue): none is an
+        ``ignored`` row; else :meth:`_ingest` (dedupe on the external id), a
+        refused ingest recorded as a 422, and the new events stored in shadow
+        mode, applied inline or queued for the apply cron, as the partner says.
+        ``pushed``: the partner pushed them (webhook, queue), see :meth:`_ingest`.
+        Returns ``(http status, state, code, message, new event ids)``."""
+        if not events:
+            rows = self._record_rejection(partner.code, "ignored_event_type",
+                                          "No shipment events in this message.", 200,
+                                          partner=partner, body=body, headers=headers)
+            rows.write({"state": "ignored", "error_code": False})
+            return (200, "ignored", "ignored_event_type",
+                    "The message carries no shipment event; nothing to do.", [])
+        try:
+            new, duplicates = self._ingest(partner, events, body=body, headers=headers,
+                                           pushed=pushed)
+        except ingest.IngestRefused as exc:  # a handler an addon registered failed
+            _logger.info("inbound %s: refused %s %s: %s", partner.code, exc.http_status,
+                         exc.code, exc.message)
+            self._record_rejection(partner.code, exc.code, exc.message, exc.http_status,
+                                   partner=partner, body=body, headers=headers)
+            return exc.http_status, "rejected", exc.code, exc.message, []
+        if not new:
+            return (200, "duplicate", "duplicate",
+                    "Already received; nothing was applied again.", [])
+        if partner.environment == "shadow":
+            # Verified, stored and mapped as in production; never applied.
+            new._shadow_resolve()
+            return (202, "accepted", "accepted_shadow",
+                    f"{len(new)} event(s) stored in shadow mode (not applied)", new.ids)
+        if partner.processing_mode == "inline":
+            new._apply_now()
+        else:
+            self._trigger_apply()
+        message = f"{len(new)} event(s) accepted"
+        if duplicates:
+            message += f", {len(duplicates)} already received"
+        return 202, "accepted", "accepted", message, new.ids
+
+    @api.model
+    def _ingest_store(self, partner, events, body=b"", headers=None, pushed=False):
         """Store the canonical events of one request. Returns
         ``(new_events, duplicate_external_ids)``. Every source passes here
         (webhooks, polling, WMS files): the events are scrubbed by the
@@ -276,6 +331,9 @@ class ShipmentSyncEvent(models.Model):
         now = fields.Datetime.now()
         stored_body, truncated = _bounded_body(body)
         full_body, stored_body = stored_body, pii.mask_json_text(stored_body)
+        # An inbound trace context is recorded on every event of the request (in the
+        # same INSERT: no query of its own); an invalid one is ignored, never refused.
+        trace = tracing.inbound_traceparent(headers)
         headers = pii.mask_headers(headers)
         state = "shadow" if partner.environment == "shadow" else "received"
         rows = []
@@ -297,6 +355,9 @@ class ShipmentSyncEvent(models.Model):
                 "message": ev.message or None,
                 "location": ev.location or None,
                 "carrier_eta": _naive_utc(ev.carrier_eta),
+                "traceparent": trace.header() if trace else None,
+                "trace_id": trace.trace_id if trace else None,
+                "pushed": bool(pushed),
             })
         if rows:
             # The body is kept once per request, on its first event.

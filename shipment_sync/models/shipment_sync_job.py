@@ -279,7 +279,9 @@ class ShipmentSyncJob(models.Model):
     # dead letters: replay, cancel, edit payload
     # ------------------------------------------------------------------
     def write(self, vals):
-        edited = "payload" in vals and not self.env.context.get("shipment_sync_outbox_internal")
+        # The suite never writes a payload after the enqueue (the retention
+        # clears old ones in SQL): a payload written here is a person's edit.
+        edited = "payload" in vals
         if edited:
             self._outbox_audit_payload(vals["payload"])
         res = super().write(vals)
@@ -318,7 +320,7 @@ class ShipmentSyncJob(models.Model):
             raise UserError(_("Only dead or cancelled jobs can be replayed."))
         now = utcnow()
         for job in jobs:
-            job.with_context(shipment_sync_outbox_internal=True).write({
+            job.write({
                 "state": "pending", "attempts": 0, "next_attempt_at": now,
                 "lease_until": False, "worker_id": False, "dead_at": False,
             })
@@ -333,7 +335,7 @@ class ShipmentSyncJob(models.Model):
         if self.filtered(lambda j: j.state == "running"):
             raise UserError(_("A running job cannot be cancelled: wait for its outcome."))
         for job in jobs:
-            job.with_context(shipment_sync_outbox_internal=True).write({
+            job.write({
                 "state": "cancelled", "lease_until": False, "worker_id": False})
             job.message_post(body=_("Cancelled by %s.", self.env.user.name))
         return True

@@ -6,7 +6,8 @@ from odoo import _, api, fields, models, tools
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tools import SQL
 
-from shipsync import governance, normalizers, partners, retention, signatures
+from shipsync import governance, ingest, normalizers, partners, pii, retention, schemas, signatures
+from shipsync.normalizers import parse_payload
 
 from .cron_retry import retry_conflicts
 
@@ -335,6 +336,32 @@ class ShipmentSyncPartner(models.Model):
              "outbound_payload": company.shipment_sync_retention_outbound_days,
              "attempt_excerpt": company.shipment_sync_retention_attempt_days})
 
+    def _shipsync_parse_inbound(self, body):
+        """Parse an authenticated inbound body into canonical events, the one
+        home of the inbound validation (webhook route and broker queue): the
+        schema version of a canonical envelope (published, not retired for this
+        partner, its pinned one if any), its JSON Schema, the partner format's
+        normalizer, the ingest checks. Raises ``shipsync.ingest.BodyRejected``
+        (400 with the schema's or the version's code). Addons with a format of
+        their own override it."""
+        self.ensure_one()
+        normalizer = self._shipsync_normalizer()
+        try:
+            if normalizer.name not in governance.INBOUND_VERSIONS:
+                events = parse_payload(body, normalizer, environment=self.environment)
+                ingest.check_events(events)
+                return events
+            payload = schemas.parse_json(body)
+            schemas.validate(payload, schemas.load_schema(self._shipsync_inbound_schema(payload)))
+            events = normalizer.normalize(payload)
+            ingest.check_events(events)
+            return events
+        except governance.VersionError as exc:
+            raise ingest.BodyRejected(400, exc.code, f"{exc.path}: {exc.message}") from exc
+        except schemas.PayloadError as exc:
+            message = str(exc) if not exc.path else f"{exc.path}: {exc}"
+            raise ingest.BodyRejected(400, exc.code, pii.mask_text(message)) from exc
+
     def _shipsync_inbound_schema(self, payload):
         """The JSON Schema name of a canonical payload, or VersionError."""
         self.ensure_one()
@@ -359,7 +386,7 @@ class ShipmentSyncPartner(models.Model):
                         webhook_secret_previous_expires_at=now + timedelta(hours=grace_hours))
         else:
             vals.update(webhook_secret_previous=False, webhook_secret_previous_expires_at=False)
-        self.sudo().with_context(shipment_sync_no_grace=True).write(vals)
+        self.sudo().write(vals)
         self.env["shipment.sync.audit.log"]._log(
             "secret_rotation", self, partner=self,
             note=_("Webhook secret rotated; previous secret valid until %s.",
@@ -374,7 +401,7 @@ class ShipmentSyncPartner(models.Model):
         partners = self.sudo().with_context(active_test=False).search(
             [("webhook_secret_previous_expires_at", "<=", now)])
         for partner in partners:
-            partner.with_context(shipment_sync_no_grace=True).write({
+            partner.write({
                 "webhook_secret_previous": False, "webhook_secret_previous_expires_at": False})
             partner.message_post(body=_("The previous webhook secret expired and was retired."))
         return len(partners)
@@ -424,10 +451,11 @@ class ShipmentSyncPartner(models.Model):
         return records
 
     def write(self, vals):
-        if vals.get("webhook_secret") and "webhook_secret_previous" not in vals \
-                and not self.env.context.get("shipment_sync_no_grace"):
+        if vals.get("webhook_secret") and "webhook_secret_previous" not in vals:
             # A new secret typed in the form is a rotation: the old one stays
             # valid for the grace period, so the partner can switch without loss.
+            # A write that says what the previous secret is (the rotation itself,
+            # a caller wanting no grace: ``webhook_secret_previous: False``) is not.
             for partner in self:
                 old = partner.sudo().webhook_secret
                 rest = vals

@@ -4,7 +4,9 @@ import uuid
 from odoo import _, api, fields, models
 from odoo.tools import SQL
 
+from shipsync import catalogue as cat
 from shipsync import milestones as ms
+from shipsync import tracing
 from shipsync.tracking import keys_field, tracking_key, tracking_keys
 
 from .shipment_sync_event import OUTCOME_STATE
@@ -45,6 +47,10 @@ class StockPicking(models.Model):
     shipment_correlation_id = fields.Char(
         "Correlation ID", copy=False, index=True, readonly=True,
         help="Sent to every partner with this shipment; shared by its backorders and returns.")
+    shipment_trace_id = fields.Char(
+        "Trace ID", compute="_compute_shipment_trace_id",
+        help="The W3C trace id of this shipment (derived from its correlation id): every "
+        "outbound call and event carries it in its traceparent header.")
     shipment_event_ids = fields.One2many("shipment.sync.event", "picking_id", "Shipment events")
     shipment_job_ids = fields.One2many("shipment.sync.job", "picking_id", "Outbox jobs")
     shipment_job_count = fields.Integer(compute="_compute_shipment_job_count")
@@ -119,10 +125,17 @@ class StockPicking(models.Model):
         res = super()._action_done()
         # Leaving the warehouse, as far as Odoo knows: partners that are
         # authoritative for handed_over (a WMS) may still confirm it.
-        self.filtered(lambda p: p.picking_type_code == "outgoing" and p.state == "done")\
+        self.filtered(lambda p: p.picking_type_code == "outgoing" and p.state == "done"
+                      and p._shipment_handed_over_on_validation())\
             ._shipment_internal_event(milestone="handed_over",
                                       message=_("Validated in Odoo"))
         return res
+
+    def _shipment_handed_over_on_validation(self):
+        """Does validating this delivery hand it over? Yes, unless another source (a
+        carrier's end-of-day manifest) is configured to say when it leaves."""
+        self.ensure_one()
+        return True
 
     def action_cancel(self):
         res = super().action_cancel()
@@ -133,6 +146,11 @@ class StockPicking(models.Model):
     # ------------------------------------------------------------------
     # lookup
     # ------------------------------------------------------------------
+    @api.depends("shipment_correlation_id")
+    def _compute_shipment_trace_id(self):
+        for picking in self:
+            picking.shipment_trace_id = tracing.trace_id_for(picking.shipment_correlation_id)
+
     @api.model
     def _shipment_find(self, partner, tracking_number, picking_ref, correlation_id, company):
         """The picking an event speaks of, or an empty recordset. Most
@@ -199,10 +217,12 @@ class StockPicking(models.Model):
             tuple(self.ids), SQL(" SKIP LOCKED") if skip_locked else SQL()))
         return self.browse([r[0] for r in self.env.cr.fetchall()])
 
-    def _shipment_apply_events(self, skip_locked=False):
+    def _shipment_apply_events(self, skip_locked=False, origin=None):
         """Replay every event of each picking through the shipsync state
         machine and store the outcome. Returns the pickings skipped because
-        another transaction holds them (only with skip_locked).
+        another transaction holds them (only with skip_locked). ``origin``
+        (an ``EventOrigin``, from ``_shipment_internal_event``) is handed to
+        ``_shipment_notify``.
 
         Set-based for a batch of pickings (a burst of a 3PL names hundreds):
         one read of their events, the replays in memory, one write per
@@ -217,7 +237,7 @@ class StockPicking(models.Model):
         for replay in replays:
             picking = replay["picking"]
             picking._shipment_notify(replay["before"], replay["final"], replay["news"],
-                                     replay["partner_by_code"])
+                                     replay["partner_by_code"], origin=origin)
             if replay["final"].milestone != replay["before"][0]:
                 picking._shipment_on_milestone_change(replay["before"][0], replay["final"],
                                                       replay["news"])
@@ -343,13 +363,30 @@ class StockPicking(models.Model):
         to the subscriptions through the outbox, in this transaction (if it
         rolls back, nothing is sent). Other addons extend it (notifications,
         ETA)."""
-        self.env["shipment.sync.subscription"]._outbox_publish_milestone(
-            self, old_milestone, final)
+        subscriptions = self.env["shipment.sync.subscription"]
+        subscriptions._outbox_publish_milestone(self, old_milestone, final)
+        if final.milestone == "delivered" and not self._shipment_has_proof_of_delivery(news):
+            subscriptions._outbox_publish_shipment_event(
+                self, cat.DELIVERED_WITHOUT_POD,
+                key=(final.milestone_at.isoformat() if final.milestone_at else "",),
+                occurred_at=final.milestone_at,
+                data={"delivered_at": cat.iso(final.milestone_at),
+                      "source": final.milestone_partner or "odoo"})
         return None
 
-    def _shipment_notify(self, before, final, news, partner_by_code):
+    def _shipment_has_proof_of_delivery(self, news):
+        """Does the suite hold a proof of delivery (signature, photo, recipient
+        name) for this delivered transfer? ``news`` are the (event, step) pairs
+        that delivered it. The core stores none: a delivery is published as
+        ``shipment.delivered_without_pod`` to the subscriptions that chose it;
+        an addon storing proofs of delivery answers True when it has one."""
+        self.ensure_one()
+        return False
+
+    def _shipment_notify(self, before, final, news, partner_by_code, origin=None):
         """An activity when an exception opens (the milestone note is posted
-        before, see ``_shipment_post_milestone_notes``)."""
+        before, see ``_shipment_post_milestone_notes``). ``origin``: the
+        ``EventOrigin`` the raiser of an internal event passed, or None."""
         old_milestone, old_exc_state, old_reason = before
         reasons = dict(ms.EXCEPTION_REASON_SELECTION)
         opened = final.exception_state == "open" and (
@@ -363,6 +400,39 @@ class StockPicking(models.Model):
             partner = partner_by_code.get(final.exception_partner)
             self._shipment_exception_activity(
                 reasons.get(final.exception_reason, final.exception_reason), partner)
+        self._shipment_publish_exception(before, final, news, opened)
+
+    def _shipment_publish_exception(self, before, final, news, opened):
+        """Publish ``shipment.exception_raised`` / ``shipment.exception_resolved``
+        to the subscriptions that chose them, whether or not the milestone moved
+        (an exception raised in transit leaves it where it is). Ids are stable
+        (the shipment, the reason and the time it was raised), so a replay of the
+        ledger or a duplicate webhook never publishes an exception twice."""
+        old_exc_state = before[1]
+        resolved = old_exc_state == "open" and final.exception_state == "resolved"
+        if not (opened or resolved):
+            return
+        raised_at = final.exception_at.isoformat() if final.exception_at else ""
+        step_event = next((event for event, step in reversed(news)
+                           if (step.exception_opened if opened else step.exception_resolved)),
+                          None)
+        subscriptions = self.env["shipment.sync.subscription"]
+        if opened:
+            subscriptions._outbox_publish_shipment_event(
+                self, cat.EXCEPTION_RAISED, key=(final.exception_reason, raised_at),
+                occurred_at=final.exception_at,
+                data={"reason": final.exception_reason, "milestone": final.milestone,
+                      "source": final.exception_partner or "odoo",
+                      "message": step_event.message if step_event else None})
+        else:
+            subscriptions._outbox_publish_shipment_event(
+                self, cat.EXCEPTION_RESOLVED, key=(final.exception_reason, raised_at),
+                occurred_at=step_event.occurred_at if step_event else fields.Datetime.now(),
+                data={"reason": final.exception_reason,
+                      "raised_at": cat.iso(final.exception_at),
+                      "milestone": final.milestone,
+                      "source": (step_event.partner_code if step_event else None) or "odoo",
+                      "message": step_event.message if step_event else None})
 
     def _shipment_exception_responsible(self, partner=None):
         """Who gets the to-do of an exception: the partner's responsible, the
@@ -426,7 +496,8 @@ class StockPicking(models.Model):
     # events raised by Odoo itself
     # ------------------------------------------------------------------
     def _shipment_internal_event(self, milestone=None, exception_reason=None,
-                                 resolves_exception=False, message=None, occurred_at=None):
+                                 resolves_exception=False, message=None, occurred_at=None,
+                                 origin=None):
         """Record an event Odoo raises (validation, cancellation, a person
         resolving an exception, a suite failure) in the ledger and apply it,
         so the milestone is always the replay of the ledger. ``occurred_at``
@@ -435,7 +506,8 @@ class StockPicking(models.Model):
         milestone of the same second passes a later time. Without it, the
         event is never placed before Odoo's previous own event of the
         transfer, and a resolution comes after the exception it closes
-        (``shipsync.milestones.internal_occurrence``)."""
+        (``shipsync.milestones.internal_occurrence``). ``origin`` (an
+        ``EventOrigin``) is handed to the ``_shipment_notify`` hooks."""
         if not self:
             return self.env["shipment.sync.event"]
         Event = self.env["shipment.sync.event"].sudo()
@@ -463,7 +535,7 @@ class StockPicking(models.Model):
             "picking_ref": p.name, "message": message,
         } for p in self])
         Event.invalidate_model()
-        self._shipment_apply_events()
+        self._shipment_apply_events(origin=origin)
         events = Event.browse([i for i in ids if i])
         if resolves_exception and events:
             # A person closed the exception (form button, monitor workbench...),
@@ -495,10 +567,15 @@ class StockPicking(models.Model):
         return False
 
     def action_shipment_resolve_exception(self):
+        return self._shipment_resolve_exception()
+
+    def _shipment_resolve_exception(self, origin=None):
+        """Resolve the open exception of these pickings: a ledger event by the
+        current user. ``origin`` (an ``EventOrigin``) is handed to the hooks."""
         for picking in self.filtered(lambda p: p.shipment_exception_state == "open"):
             picking._shipment_internal_event(
                 resolves_exception=True,
-                message=_("Resolved by %s", self.env.user.name))
+                message=_("Resolved by %s", self.env.user.name), origin=origin)
         return True
 
     def _compute_shipment_job_count(self):

@@ -73,7 +73,7 @@ class GovernanceCommon(ShipmentSyncCommon):
         job = self.env["shipment.sync.job"]._enqueue(
             self.partner, "http_call", payload or {"method": "POST", "url": "/x"},
             picking=self.picking, idempotency_key=uuid.uuid4().hex)
-        job.with_context(shipment_sync_outbox_internal=True).write({"state": state})
+        job.write({"state": state})
         return job
 
     def flush_tracking(self):
@@ -297,7 +297,7 @@ class TestAudit(GovernanceCommon, TransactionCase):
                                      "$.x: 'ada@example.com' is not valid", 400,
                                      partner=self.partner)
         job = self.make_job()
-        job.with_context(shipment_sync_outbox_internal=True).write(
+        job.write(
             {"last_error": "422: call +33 6 12 34 56 78", "attempts": 3})
         wizard = self.env["shipment.sync.audit.export"].create({
             "partner_id": self.partner.id, "date_from": NOW - timedelta(days=3650),
@@ -441,7 +441,7 @@ class TestRetention(GovernanceCommon, TransactionCase):
         with freeze_time(NOW):
             old = self.ingest(self.partner, "picked", body=self.dumps(PII_BODY))
             job = self.make_job({"method": "POST", "url": "/x", "json": {"name": "Ada"}})
-            job.with_context(shipment_sync_outbox_internal=True).write(
+            job.write(
                 {"state": "done", "done_at": NOW, "result": '{"ok": true}'})
             self.env["shipment.sync.job.attempt"].sudo().create({
                 "job_id": job.id, "partner_id": self.partner.id, "number": 1,

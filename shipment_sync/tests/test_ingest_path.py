@@ -36,8 +36,8 @@ class TestIngestPath(ShipmentSyncCommon, TransactionCase):
         self.assertEqual(profile.id, self.partner.id)
         self.assertEqual(profile.webhook_secret, self.partner.sudo().webhook_secret)
         self.assertIsNone(profile.authority)
-        self.partner.sudo().with_context(shipment_sync_no_grace=True).write(
-            {"webhook_secret": "whsec_bmV3LXNlY3JldC0wMTIzNDU2Nzg5"})
+        self.partner.sudo().write({"webhook_secret": "whsec_bmV3LXNlY3JldC0wMTIzNDU2Nzg5",
+                                   "webhook_secret_previous": False})
         self.assertEqual(self.Partner._webhook_profiles(code)[0].webhook_secret,
                          "whsec_bmV3LXNlY3JldC0wMTIzNDU2Nzg5")
         self.partner.authoritative_milestone_ids = self.env["shipment.sync.milestone"].search(

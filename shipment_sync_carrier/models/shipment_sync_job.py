@@ -31,4 +31,14 @@ class ShipmentSyncJob(models.Model):
                 prepare="_shipsync_prepare_aftership_register",
                 done="_shipsync_done_aftership_register",
             ),
+            # Pickups and end-of-day manifests (scan forms).
+            "carrier_pickup": outbox.Handler(
+                model="shipment.sync.manifest", prepare="_shipsync_prepare_pickup",
+                done="_shipsync_done_pickup", dead="_shipsync_dead_manifest"),
+            "carrier_pickup_cancel": outbox.Handler(
+                model="shipment.sync.manifest", prepare="_shipsync_prepare_pickup_cancel",
+                done="_shipsync_done_pickup_cancel"),
+            "carrier_manifest": outbox.Handler(
+                model="shipment.sync.manifest", prepare="_shipsync_prepare_manifest",
+                done="_shipsync_done_manifest", dead="_shipsync_dead_manifest"),
         })

@@ -8,3 +8,6 @@ from . import test_sendcloud_v3
 from . import test_webhook_journey
 from . import test_easypost_fidelity
 from . import test_tour
+from . import test_dispatch
+from . import test_cod
+from . import test_webhook_silence

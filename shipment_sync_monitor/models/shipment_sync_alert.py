@@ -1,6 +1,8 @@
 from odoo import _, api, fields, models
 from odoo.tools import html_escape
 
+from odoo.addons.shipment_sync.models.event_origin import EventOrigin
+
 
 class ShipmentSyncAlert(models.Model):
     """One breach of an alert rule, for one subject (a picking or a partner),
@@ -43,8 +45,9 @@ class ShipmentSyncAlert(models.Model):
             vals.update(picking_id=picking.id, company_id=picking.company_id.id,
                         name=_("%(rule)s: %(picking)s", rule=rule.name, picking=picking.name))
             alert = self.create(vals)
-            picking.with_context(shipment_monitor_alert_rule=rule.id)._shipment_internal_event(
-                exception_reason="sla_breach", message=rule.name[:250])
+            picking._shipment_internal_event(
+                exception_reason="sla_breach", message=rule.name[:250],
+                origin=EventOrigin(alert_rule=rule.id))
             card = self.env["shipment.sync.exception"].sudo().search(
                 [("picking_id", "=", picking.id), ("reason", "=", "sla_breach")], limit=1)
             alert.exception_id = card
@@ -88,10 +91,9 @@ class ShipmentSyncAlert(models.Model):
             picking = alert.picking_id
             if picking and picking.shipment_exception_state == "open" and \
                     picking.shipment_exception_reason == "sla_breach":
-                picking.with_context(
-                    shipment_monitor_resolution_note=_("Rule no longer breached: %s",
-                                                       alert.rule_id.name),
-                )._shipment_internal_event(
+                picking._shipment_internal_event(
                     resolves_exception=True,
-                    message=_("SLA rule cleared: %s", alert.rule_id.name)[:250])
+                    message=_("SLA rule cleared: %s", alert.rule_id.name)[:250],
+                    origin=EventOrigin(note=_("Rule no longer breached: %s",
+                                              alert.rule_id.name)))
             alert.message_post(body=_("Breach cleared."))

@@ -147,11 +147,22 @@ class ShipmentSyncAlertRule(models.Model):
         return SQL("%s.company_id = %s", SQL.identifier(alias), self.company_id.id)
 
     def _breaching_pickings(self, rule, now):
-        """Pickings at the rule's milestone since before the cutoff."""
+        """Pickings at the rule's milestone since before the cutoff (delivered without
+        proof of delivery: delivered since before the cutoff, no proof, delivered by a
+        partner that gives proofs of delivery, i.e. has given one)."""
         partner = SQL("TRUE")
         if self.partner_id:
             partner = SQL("p.shipment_milestone_partner_id = %s", self.partner_id.id)
         self.env.flush_all()
+        if rule.kind == "delivered_without_pod":
+            self.env.cr.execute(SQL(
+                "SELECT p.id FROM stock_picking p WHERE p.shipment_milestone = 'delivered' "
+                "AND p.shipment_milestone_date < %s AND p.shipment_pod_date IS NULL "
+                "AND p.state <> 'cancel' AND p.shipment_milestone_partner_id IN ("
+                "SELECT DISTINCT q.shipment_pod_partner_id FROM stock_picking q "
+                "WHERE q.shipment_pod_partner_id IS NOT NULL) AND %s AND %s ORDER BY p.id",
+                rule.age_cutoff(now), partner, self._company_filter("p")))
+            return [r[0] for r in self.env.cr.fetchall()]
         self.env.cr.execute(SQL(
             "SELECT p.id FROM stock_picking p WHERE p.shipment_milestone = %s "
             "AND p.shipment_milestone_date < %s AND p.state <> 'cancel' AND %s AND %s "
@@ -182,6 +193,11 @@ class ShipmentSyncAlertRule(models.Model):
         partners = self.env["shipment.sync.partner"].sudo().search(domain)
         if not partners:
             return {}
+        if rule.kind == "webhook_silence":
+            # Judged by the silence cron (shipment.sync.partner._cron_webhook_silence).
+            return {p.id: (now - p.webhook_silent_since).total_seconds() / 60.0
+                    if p.webhook_silence_state == "silent" and p.webhook_silent_since
+                    else None for p in partners}
         self.env.flush_all()
         cr = self.env.cr
         ids = tuple(partners.ids)

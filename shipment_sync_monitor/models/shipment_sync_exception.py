@@ -4,6 +4,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
 from odoo.addons.shipment_sync.models.cron_retry import retry_conflicts
+from odoo.addons.shipment_sync.models.event_origin import EventOrigin
 from odoo.addons.shipment_sync.models.stock_picking import automatic_author
 
 from shipsync import milestones as ms
@@ -297,29 +298,31 @@ class ShipmentSyncException(models.Model):
             lambda j: j.state in ("dead", "cancelled"))
         return jobs.sorted(lambda j: (j.write_date or j.create_date, j.id), reverse=True)[:1]
 
-    def _monitor_close(self, note):
+    def _monitor_close(self, note, origin=None):
         """Mark these cards resolved (the picking's exception is no longer open)
-        and record the action that resolved each one."""
+        and record the action that resolved each one. ``origin`` (an
+        ``EventOrigin``): its note, when given, is the resolution note, its
+        user the one who resolved."""
         cards = self.filtered(lambda c: c.state != "resolved")
         if not cards:
             return
-        context_note = self.env.context.get("shipment_monitor_resolution_note")
-        by_uid = self.env.context.get("shipment_monitor_resolved_by")
+        given_note = origin.note if origin else None
+        by_uid = origin.resolved_by if origin else None
         actions = {}
         for card in cards:
             picking = card.picking_id
-            superseded = not context_note and \
+            superseded = not given_note and \
                 picking.shipment_exception_state == "open" and \
                 picking.shipment_exception_reason != card.reason
             # A card superseded by another reason was not resolved by anything.
-            actions[card.id] = False if superseded else card._triage_resolution_action()
+            actions[card.id] = False if superseded else card._triage_resolution_action(origin)
         cards.sudo().write({
             "state": "resolved", "resolved_at": fields.Datetime.now(),
-            "resolution_note": context_note or note, "snooze_until": False,
+            "resolution_note": given_note or note, "snooze_until": False,
             "resolved_by_id": by_uid or False,
         })
         for card in cards:
-            card.sudo().message_post(body=_("Resolved: %s", context_note or note))
+            card.sudo().message_post(body=_("Resolved: %s", given_note or note))
             card.sudo().activity_ids.action_feedback(feedback=_("Exception resolved"))
         for card in cards.sudo():
             card.write({
@@ -391,9 +394,10 @@ class ShipmentSyncException(models.Model):
             card.message_post(body=_("Woken by %s.", self.env.user.name))
         return True
 
-    def _monitor_resolve(self, note):
+    def _monitor_resolve(self, note, action=None):
         """Resolve with a note, through the picking's own resolution (a ledger
-        event), so that the milestone stays the replay of the ledger."""
+        event), so that the milestone stays the replay of the ledger.
+        ``action``: the triage action that resolved it, as the person says."""
         self._check_open()
         note = (note or "").strip()
         if not note:
@@ -402,14 +406,13 @@ class ShipmentSyncException(models.Model):
             picking = card.picking_id
             card.message_post(body=_("Resolution requested by %(user)s: %(note)s",
                                      user=self.env.user.name, note=note))
-            ctx = {"shipment_monitor_resolution_note": note,
-                   "shipment_monitor_resolved_by": self.env.uid}
+            origin = EventOrigin(note=note, resolved_by=self.env.uid, action=action)
             if picking.shipment_exception_state == "open" and \
                     picking.shipment_exception_reason == card.reason:
-                picking.with_context(**ctx).action_shipment_resolve_exception()
+                picking._shipment_resolve_exception(origin=origin)
             # The picking's track had moved on already (another reason, or
             # resolved): the card is closed on its own.
-            card.with_context(**ctx)._monitor_close(note)
+            card._monitor_close(note, origin=origin)
         return True
 
     def action_retry_job(self):

@@ -130,19 +130,20 @@ class ShipmentSyncExceptionTriage(models.AbstractModel):
         return triage.fastest_actions(
             (r["reason"], r["resolution_action"], r["resolution_hours"] or 0.0) for r in rows)
 
-    def _triage_resolution_action(self):
+    def _triage_resolution_action(self, origin=None):
         """The action that closed this card: the one given by the person
         resolving it (wizard), else the remedy started from the card, else a
-        replayed job that went through, else the partner resolved it."""
+        replayed job that went through, else the partner resolved it.
+        ``origin``: the ``EventOrigin`` of the resolution, if any."""
         self.ensure_one()
-        given = self.env.context.get("shipment_triage_action")
+        given = origin.action if origin else None
         if given in triage.ACTION_CODES:
             return given
         if self.pending_action:
             return self.pending_action
         if self.reason == "sync_failed" and self.job_id.state == "done":
             return "replay_job"
-        if self.env.context.get("shipment_monitor_resolved_by"):
+        if origin and origin.resolved_by:
             return "other"
         return "wait"
 
@@ -153,13 +154,17 @@ class ShipmentSyncExceptionTriage(models.AbstractModel):
     # remedies record their action
     # ------------------------------------------------------------------
     def _triage_remedy(self, action, method_name):
-        """Run the workbench remedy ``method_name`` as ``action``: a card closed
-        by it (now or once the partner confirms) records ``action``."""
+        """Run the workbench remedy ``method_name`` as ``action``: the action is
+        under way on the card while the remedy runs, so a card closed by it
+        (now or once the partner confirms) records ``action``."""
         self.ensure_one()
-        result = getattr(self.with_context(shipment_triage_action=action), method_name)()
-        if self.state != "resolved":
-            self.sudo().pending_action = action
-        return result
+        previous = self.pending_action
+        self.sudo().pending_action = action
+        try:
+            return getattr(self, method_name)()
+        except UserError:
+            self.sudo().pending_action = previous
+            raise
 
     def action_triage_do_suggested(self):
         """Run the suggested action: its remedy when the suite has one, the

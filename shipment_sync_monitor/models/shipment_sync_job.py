@@ -1,6 +1,8 @@
 from odoo import _, models
 from odoo.tools import SQL
 
+from odoo.addons.shipment_sync.models.event_origin import EventOrigin
+
 
 class ShipmentSyncJob(models.Model):
     _inherit = "shipment.sync.job"
@@ -39,6 +41,6 @@ class ShipmentSyncJob(models.Model):
         picking = self.picking_id.sudo()
         if picking.shipment_exception_state == "open" and \
                 picking.shipment_exception_reason == "sync_failed":
-            picking.with_context(shipment_monitor_resolution_note=note)._shipment_internal_event(
-                resolves_exception=True, message=note[:250])
+            picking._shipment_internal_event(resolves_exception=True, message=note[:250],
+                                             origin=EventOrigin(note=note))
         cards._monitor_close(note)

@@ -68,14 +68,16 @@ class StockPicking(models.Model):
             ("picking_id", "in", self.ids), ("reason", "=", reason),
             ("state", "!=", "resolved")])._monitor_close(note)
 
-    def _shipment_notify(self, before, final, news, partner_by_code):
-        res = super()._shipment_notify(before, final, news, partner_by_code)
-        self._shipment_monitor_track(before, final, news, partner_by_code)
+    def _shipment_notify(self, before, final, news, partner_by_code, origin=None):
+        res = super()._shipment_notify(before, final, news, partner_by_code, origin=origin)
+        self._shipment_monitor_track(before, final, news, partner_by_code, origin=origin)
         return res
 
-    def _shipment_monitor_track(self, before, final, news, partner_by_code):
+    def _shipment_monitor_track(self, before, final, news, partner_by_code, origin=None):
         """Keep the workbench card of this picking's exception in step with the
-        exception track the state machine just computed."""
+        exception track the state machine just computed. ``origin``: the
+        ``EventOrigin`` of the internal event replayed (its alert rule, the
+        note that closes the cards)."""
         self.ensure_one()
         _old_milestone, old_state, old_reason = before
         if old_state != "open" and final.exception_state != "open":
@@ -93,14 +95,14 @@ class StockPicking(models.Model):
             if opened or raised:
                 partner = partner_by_code.get(final.exception_partner)
                 message = raised[-1].message if raised else False
-                rule_id = self.env.context.get("shipment_monitor_alert_rule")
-                rule = self.env["shipment.sync.alert.rule"].sudo().browse(rule_id) \
-                    if rule_id else None
+                rule = self.env["shipment.sync.alert.rule"].sudo().browse(origin.alert_rule) \
+                    if origin and origin.alert_rule else None
                 Card._monitor_raise(self, reason, partner=partner,
                                     at=final.exception_at or fields.Datetime.now(),
                                     message=message, alert_rule=rule)
             superseded = cards.filtered(lambda c: c.reason != reason)
-            superseded._monitor_close(_("Superseded by a newer exception of the shipment."))
+            superseded._monitor_close(_("Superseded by a newer exception of the shipment."),
+                                      origin=origin)
         elif cards:
             resolver = next((event for event, step in reversed(news)
                              if step.after.exception_state != "open"), None)
@@ -108,7 +110,7 @@ class StockPicking(models.Model):
                 note = _("Resolved by a later event from %s.", resolver.partner_id.name)
             else:
                 note = _("Resolved in Odoo.")
-            cards._monitor_close(note)
+            cards._monitor_close(note, origin=origin)
 
     # ------------------------------------------------------------------
     # remedies: hooks for the carrier and WMS addons

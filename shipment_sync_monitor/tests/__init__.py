@@ -8,3 +8,5 @@ from . import test_workbench_outbox
 from . import test_eta
 from . import test_triage
 from . import test_click_everywhere
+from . import test_pod_rule
+from . import test_silence_alert

@@ -111,7 +111,7 @@ class TestAlertRules(MonitorCommon, TransactionCase):
         self.assertEqual(rule._partner_values(rule._to_rule(), T)[self.partner.id], 501)
 
         def drain():
-            jobs[:1].with_context(shipment_sync_outbox_internal=True).write(
+            jobs[:1].write(
                 {"state": "done"})
         alert = self.assert_partner_rule(rule, T, T + timedelta(minutes=5), drain)
         self.assertEqual(alert.first_value, 501)

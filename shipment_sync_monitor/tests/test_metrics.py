@@ -125,7 +125,7 @@ class TestMetricCounters(MonitorCommon, TransactionCase):
         events = insert_events(self.env, self.carrier, now, [None, None])
         job = insert_jobs(self.env, self.partner, 1, state="done")
         insert_attempts(self.env, job, ["retry", "done"], now - timedelta(days=90))
-        job.with_context(shipment_sync_outbox_internal=True).write(
+        job.write(
             {"done_at": now - timedelta(days=90)})
         before = self.counters()
         code = self.partner.code

@@ -14,6 +14,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import Form, TransactionCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
+from odoo.addons.shipment_sync.models.event_origin import EventOrigin
 from odoo.addons.shipment_sync.tests.outbox_common import OutboxCase
 
 from shipsync import milestones as ms
@@ -251,10 +252,10 @@ class TestTriage(MonitorCommon, TransactionCase):
         packed = self.env.ref("shipment_sync_monitor.alert_rule_packed_no_label")
         no_scan = self.env.ref("shipment_sync_monitor.alert_rule_handed_over_no_scan")
         first, second = self.make_picking(), self.make_picking()
-        first.with_context(shipment_monitor_alert_rule=packed.id)._shipment_internal_event(
-            exception_reason="sla_breach")
-        second.with_context(shipment_monitor_alert_rule=no_scan.id)._shipment_internal_event(
-            exception_reason="sla_breach")
+        first._shipment_internal_event(exception_reason="sla_breach",
+                                       origin=EventOrigin(alert_rule=packed.id))
+        second._shipment_internal_event(exception_reason="sla_breach",
+                                        origin=EventOrigin(alert_rule=no_scan.id))
         card = self.Card.search([("picking_id", "=", first.id)])
         self.assertEqual(card.alert_rule_id, packed)
         self.assertEqual(card.suggested_action, "request_label",
@@ -265,7 +266,7 @@ class TestTriage(MonitorCommon, TransactionCase):
     def test_remedies_and_workbench_actions_give_feedback(self):
         job = self.env["shipment.sync.job"]._enqueue(
             self.partner, "http_call", {"method": "POST", "url": "/x"}, picking=self.picking)
-        job.with_context(shipment_sync_outbox_internal=True).write({"state": "dead"})
+        job.write({"state": "dead"})
         card = self.raise_on(self.picking, "sync_failed")
         result = card.action_retry_job()
         self.assertEqual(result["tag"], "display_notification")
@@ -280,7 +281,7 @@ class TestTriage(MonitorCommon, TransactionCase):
     def test_do_suggested_replays_the_dead_job(self):
         job = self.env["shipment.sync.job"]._enqueue(
             self.partner, "http_call", {"method": "POST", "url": "/x"}, picking=self.picking)
-        job.with_context(shipment_sync_outbox_internal=True).write({"state": "dead"})
+        job.write({"state": "dead"})
         card = self.raise_on(self.picking, "sync_failed")
         card.action_triage_do_suggested()
         self.assertEqual(job.state, "pending")
@@ -358,7 +359,7 @@ class TestTriage(MonitorCommon, TransactionCase):
         with freeze_time("2026-11-02 08:00:00"):
             card = self.raise_on(self.picking, "wms_mismatch")
         with freeze_time("2026-11-02 08:10:00"):
-            card.with_context(shipment_triage_action="fix_wms_data")._monitor_resolve("Fixed")
+            card._monitor_resolve("Fixed", action="fix_wms_data")
         self.assertEqual(card.resolution_action, "fix_wms_data")
         with freeze_time("2026-11-02 08:20:00"):
             self.raise_on(self.picking, "wms_mismatch")
@@ -375,7 +376,7 @@ class TestTriage(MonitorCommon, TransactionCase):
                 card = self.raise_on(picking, "address_issue")
             with freeze_time(fields.Datetime.from_string("2026-11-02 08:00:00")
                              + timedelta(hours=hours)):
-                card.with_context(shipment_triage_action=action)._monitor_resolve("done")
+                card._monitor_resolve("done", action=action)
         stats = self.Stat.search([("reason", "=", "address_issue")])
         by_action = {s.action: (s.resolution_count, s.median_hours, s.mean_hours)
                      for s in stats}
@@ -410,7 +411,7 @@ class TestTriage(MonitorCommon, TransactionCase):
                           there.triage_rule_id), ("low", "contact_carrier", own))
         self.assertEqual((here.suggested_priority, here.suggested_action),
                          ("urgent", "open_claim"))
-        there.with_context(shipment_triage_action="contact_carrier")._monitor_resolve("Found")
+        there._monitor_resolve("Found", action="contact_carrier")
         self.assertEqual((there.state, there.resolution_action), ("resolved", "contact_carrier"))
         self.assertEqual(self.Stat.search([("company_id", "=", other.id)]).action,
                          "contact_carrier")

@@ -128,7 +128,7 @@ class TestWorkbench(MonitorCommon, TransactionCase):
     def test_replay_failing_job_from_the_card(self):
         job = self.env["shipment.sync.job"]._enqueue(
             self.partner, "http_call", {"method": "POST", "url": "/x"}, picking=self.picking)
-        job.with_context(shipment_sync_outbox_internal=True).write({"state": "dead"})
+        job.write({"state": "dead"})
         self.picking._shipment_internal_event(exception_reason="sync_failed")
         card = self.cards()
         self.assertEqual(card.job_id, job)

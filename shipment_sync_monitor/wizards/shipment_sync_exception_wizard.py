@@ -56,8 +56,7 @@ class ShipmentSyncExceptionWizard(models.TransientModel):
         else:
             if (self.note or "").strip() and not self.triage_action:
                 raise UserError(_("Say which action resolved the exception."))
-            cards.with_context(shipment_triage_action=self.triage_action)._monitor_resolve(
-                self.note)
+            cards._monitor_resolve(self.note, action=self.triage_action)
             message = _("%s exception(s) resolved.", len(cards))
         return {"type": "ir.actions.client", "tag": "display_notification",
                 "params": {"message": message, "type": "success", "sticky": False,

@@ -82,8 +82,8 @@ class StockPicking(models.Model):
     # ------------------------------------------------------------------
     # after each replay: which notifications the change calls for
     # ------------------------------------------------------------------
-    def _shipment_notify(self, before, final, news, partner_by_code):
-        res = super()._shipment_notify(before, final, news, partner_by_code)
+    def _shipment_notify(self, before, final, news, partner_by_code, origin=None):
+        res = super()._shipment_notify(before, final, news, partner_by_code, origin=origin)
         # Final-state based: a duplicate or stale event does not move the
         # state and calls for nothing; the UNIQUE key does the rest.
         for kind, key in customer.notification_keys(
@@ -405,6 +405,8 @@ class StockPicking(models.Model):
             "timeline": picking._shipment_customer_timeline() if timeline else [],
             "city": destination.city or "",
             "country": destination.country_id.name or "",
+            # proof of delivery: signer's initial and city only, never photo URLs
+            "pod": picking._shipment_pod_public() if delivered else {},
         }
 
     # ------------------------------------------------------------------
@@ -417,3 +419,4 @@ class StockPicking(models.Model):
             raise UserError(_("Only delivery orders have a tracking page."))
         return {"type": "ir.actions.act_url", "url": self._shipment_tracking_url(),
                 "target": "new"}
+

@@ -21,7 +21,7 @@ class ShipmentSyncEvent(models.Model):
         payloads = {ev.external_id: ev for ev in events if ev.payload}
         if payloads:
             self.env["shipment.sync.wms.confirmation"].sudo()._from_events(
-                partner, new, payloads, self.env.context.get("wms_file_id"))
+                partner, new, payloads)
 
     def action_retry(self):
         """A rejected WMS confirmation is tried again with its event."""

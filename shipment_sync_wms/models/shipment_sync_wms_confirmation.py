@@ -48,7 +48,7 @@ class ShipmentSyncWmsConfirmation(models.Model):
     # creation from ledger events
     # ------------------------------------------------------------------
     @api.model
-    def _from_events(self, partner, events, canonical_by_id, file_id=None):
+    def _from_events(self, partner, events, canonical_by_id):
         vals = []
         for event in events:
             ev = canonical_by_id.get(event.external_id)
@@ -61,7 +61,6 @@ class ShipmentSyncWmsConfirmation(models.Model):
                 "kind": payload["kind"], "order_ref": payload["order_ref"],
                 "occurred_at": event.occurred_at, "payload": json.dumps(payload),
                 "condition_code": payload.get("condition_code") or False,
-                "file_id": file_id or False,
             })
         return self.create(vals)
 

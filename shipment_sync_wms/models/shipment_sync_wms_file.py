@@ -102,10 +102,12 @@ class ShipmentSyncWmsFile(models.Model):
         if fmt == "x12":
             Groups._acknowledge(partner, data, record)
         events = [ev for conf in confirmations for ev in confirmation_events(conf)]
-        Event = self.env["shipment.sync.event"].sudo().with_context(wms_file_id=record.id)
-        new, _duplicates = Event._ingest(partner, events, body=data,
-                                         headers={"file": path.name})
-        new.with_context(wms_file_id=False)._apply_now()
+        new, _duplicates = self.env["shipment.sync.event"].sudo()._ingest(
+            partner, events, body=data, headers={"file": path.name})
+        # The confirmations the ingest handler kept beside the new events came in this file.
+        self.env["shipment.sync.wms.confirmation"].sudo().search(
+            [("event_id", "in", new.ids)]).write({"file_id": record.id})
+        new._apply_now()
         moved = files.move_to(path, "processed")
         record.write({"path": str(moved), "new_event_count": len(new)})
         return record

@@ -7,6 +7,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import float_compare
 
+from shipsync import catalogue as cat
 from shipsync import milestones as ms
 from shipsync.wms.apply import MoveValues, PickingValues, build_release
 
@@ -187,6 +188,11 @@ class StockPicking(models.Model):
             picking._shipment_internal_event(
                 milestone=None if current in ms.TERMINAL else current,
                 exception_reason="wms_mismatch", message=message[:500])
+            # The mismatch (what the warehouse said) names the event: the same
+            # confirmation refused again is not published twice.
+            self.env["shipment.sync.subscription"]._outbox_publish_shipment_event(
+                picking, cat.WMS_MISMATCH, key=(str(message),),
+                data={"message": str(message), "milestone": picking.shipment_milestone})
 
     # ------------------------------------------------------------------
     # plain values for shipsync
@@ -391,7 +397,7 @@ class StockPicking(models.Model):
     # ------------------------------------------------------------------
     # the ledger hook: confirmations are applied before the milestone replay
     # ------------------------------------------------------------------
-    def _shipment_apply_events(self, skip_locked=False):
+    def _shipment_apply_events(self, skip_locked=False, origin=None):
         if not self.env.context.get("wms_applying") and self:
             # Only confirmations whose ledger event is live (not shadow, not a
             # duplicate): the event is what the milestone replay applies too.
@@ -401,7 +407,7 @@ class StockPicking(models.Model):
             if pending:
                 locked = self.sudo()._shipment_lock(skip_locked=skip_locked)
                 pending.filtered(lambda c: c.event_id.picking_id in locked)._apply_pending()
-        return super()._shipment_apply_events(skip_locked=skip_locked)
+        return super()._shipment_apply_events(skip_locked=skip_locked, origin=origin)
 
     def action_view_wms_confirmations(self):
         self.ensure_one()

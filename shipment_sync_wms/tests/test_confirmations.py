@@ -3,6 +3,7 @@ import json
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
+from shipsync import catalogue as cat
 from shipsync.signatures import StandardWebhooks
 from shipsync.wms.messages import Confirmation, ConfirmedLine
 
@@ -156,6 +157,26 @@ class TestConfirmations(WmsCase):
         self.confirm(picking, kinds=("ship_confirmed",), mismatch="over_quantity")
         self.assertRejectedWithNothingApplied(
             picking, "product 'WMS-DESK': 9 confirmed, more than the 4 ordered (tolerance 0%)")
+
+    def test_a_mismatch_is_published_once_to_who_chose_it(self):
+        partner = self.env["shipment.sync.partner"].create({
+            "name": "Ops board", "code": "ops-board", "kind": "subscriber"})
+        sub = self.env["shipment.sync.subscription"].create({
+            "name": "Ops board", "partner_id": partner.id, "url": "https://ops.example/hooks",
+            "event_type_ids": [(6, 0, self.env["shipment.sync.event.type"]._by_codes(
+                [cat.WMS_MISMATCH]).ids)]})
+        picking = self.release(self.make_picking(desk=4, lamp=0))
+        self.confirm(picking, kinds=("ship_confirmed",), mismatch="over_quantity")
+        conf = self.assertRejectedWithNothingApplied(picking, "more than the 4 ordered")
+        conf.action_replay()  # refused again, the same mismatch: no second event
+        self.assertEqual(conf.state, "rejected")
+        jobs = self.env["shipment.sync.job"].search(
+            [("operation", "=", "publish_event"), ("idempotency_key", "=like", f"sub{sub.id}:%")])
+        [event] = [job._outbox_payload()["event"] for job in jobs]
+        cat.validate_event(event)
+        self.assertEqual((event["type"], event["correlation_id"]),
+                         (cat.WMS_MISMATCH, picking.shipment_correlation_id))
+        self.assertIn("more than the 4 ordered", event["data"]["message"])
 
     def test_over_shipment_within_the_tolerance_is_applied(self):
         self.partner.wms_qty_tolerance = 200.0

@@ -70,6 +70,9 @@ class ShipmentRequest:
     declared_value: Decimal | None = None
     currency: str = "EUR"
     label_format: str = "PDF"
+    #: Cash on delivery: the amount the carrier collects (``currency``); None: no COD.
+    #: Sent only by adapters with ``supports_cod`` (a partner source documents it).
+    cod_amount: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -308,6 +311,8 @@ class CarrierAdapter:
     """Base class. Subclasses implement the operations they support."""
 
     code = "base"
+    #: Can a booking carry a cash-on-delivery amount (``ShipmentRequest.cod_amount``)?
+    supports_cod = False
 
     def __init__(
         self,

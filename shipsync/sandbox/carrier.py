@@ -251,7 +251,7 @@ class CarrierSandbox(*SLICES, BackgroundServer):
         with self._lock:
             self.calls.append({"method": method, "path": path,
                                "idempotency_key": raw_headers.get("Idempotency-Key")})
-            failure = None if path.startswith(("/labels/", "/reports/")) \
+            failure = None if path.startswith(("/labels/", "/reports/", "/forms/")) \
                 or (path == "/soap" and method == "GET") \
                 else self._failure(method, path)
             latency = self.knobs["latency_ms"]

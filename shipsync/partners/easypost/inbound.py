@@ -13,6 +13,7 @@ from shipsync.normalizers import (
     opt_text,
     parse_datetime,
 )
+from shipsync.pod import PodEvent, ProofOfDelivery, evidence_urls
 from shipsync.schemas import PayloadError
 
 
@@ -67,6 +68,11 @@ class EasyPostNormalizer(Normalizer):
                 details = [{"status": tracker["status"], "status_detail":
                             tracker.get("status_detail"), "datetime": when}]
         events = []
+        # Proof of delivery: the Tracker's ``signed_by`` and ``delivery_evidence`` (both on
+        # every recorded Tracker, e.g. cassette test_tracker_retrieve_batch), put on its
+        # delivered scans with their location.
+        signed_by = clean_text(tracker.get("signed_by"))[:120]
+        urls = evidence_urls(tracker.get("delivery_evidence") or ())
         for index, detail in enumerate(details):
             dpath = f"{path}.tracking_details[{index}]"
             occurred = parse_datetime(detail.get("datetime"), f"{dpath}.datetime")
@@ -77,7 +83,14 @@ class EasyPostNormalizer(Normalizer):
                 "easypost", tracker_id, occurred.isoformat(), status, status_detail)
             if from_status and event_id:
                 external_id = f"easypost:{event_id}"
-            events.append(CanonicalEvent(
+            pod = None
+            if status == "delivered" and (signed_by or urls):
+                pod = ProofOfDelivery(signed_by=signed_by, urls=urls,
+                                      city=clean_text(loc.get("city")),
+                                      location=join_text(loc.get("city"), loc.get("state"),
+                                                         loc.get("country")))
+            events.append((PodEvent if pod else CanonicalEvent)(
+                **({"pod": pod} if pod else {}),
                 external_id=external_id,
                 occurred_at=occurred,
                 code=status,

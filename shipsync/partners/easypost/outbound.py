@@ -58,6 +58,7 @@ from shipsync.adapters.base import (
     validate_request,
 )
 
+from .dispatch import EasyPostDispatchMixin
 from .inbound import EasyPostNormalizer
 
 GRAMS_PER_OUNCE = Decimal("28.349523125")
@@ -252,7 +253,7 @@ def parse_webhook(payload: dict) -> list[CanonicalEvent]:
 
 
 # --------------------------------------------------------------------------- adapter
-class EasyPostAdapter(CarrierAdapter):
+class EasyPostAdapter(EasyPostDispatchMixin, CarrierAdapter):
     code = "easypost"
 
     DEFAULT_BASE_URL = "https://api.easypost.com"

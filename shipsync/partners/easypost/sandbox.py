@@ -11,6 +11,7 @@ the key as user (EasyPost's curl examples)::
     GET  /v2/trackers                  list (``page_size``, ``tracking_code``)
     GET  /v2/trackers/{id}             one tracker
     POST /v2/trackers/batch            ``{"tracking_codes": [...]}`` -> ``{"trackers", "has_more"}``
+    POST /v2/pickups, /v2/batches     pickups and scan forms (``sandbox_dispatch.py``)
     POST /v2/reports/shipment          a shipment report (the carrier's invoice data)
     GET  /v2/reports/{id}              ready on the first read: ``url`` of its CSV
     GET  /v2/events                    list (``page_size``)
@@ -37,6 +38,7 @@ import json
 import unicodedata
 import uuid
 
+from shipsync.partners.easypost import sandbox_dispatch as dispatch
 from shipsync.sandbox.slices import DROP, JSON, CarrierSlice, charge, iso, strip_internal
 
 #: EasyPost (status, status_detail, message) steps after label_created, per scenario.
@@ -108,18 +110,22 @@ def _bearer_or_basic_key(header: str) -> str:
 class EasyPostSlice(CarrierSlice):
     code = "easypost"
     KIND = "easypost"
-    PREFIXES = ("/v2/", "/reports/")
+    PREFIXES = ("/v2/", "/reports/", "/forms/")
     KNOBS = {"easypost_secret": "sandbox-easypost-secret", "easypost_api_key": None,
-             "easypost_mode": "test", "drop_after_buy": 0, "fail_after_drop": 0}
+             "easypost_mode": "test", "drop_after_buy": 0, "fail_after_drop": 0,
+             "easypost_signed_by": None, "easypost_evidence_url": None}
 
     def reset_state(self) -> None:
         self.shipments: dict[str, dict] = {}
         self.reports: dict[str, dict] = {}
         self.ep_events: dict[str, dict] = {}
+        self.pickups, self.batches, self.scan_forms = {}, {}, {}
 
     def serve(self, method, path, query, body, raw_headers):
         if path.startswith("/reports/"):
             return EasyPostSlice._report_csv(self, path)
+        if path.startswith("/forms/"):
+            return dispatch.form_pdf(self, path)
         key = _bearer_or_basic_key(raw_headers.get("Authorization", ""))
         wanted = self.knobs["easypost_api_key"]
         if not key:
@@ -148,6 +154,8 @@ class EasyPostSlice(CarrierSlice):
         if parts[:1] != ["v2"]:
             return 404, _ep_error(*NOT_FOUND)
         parts = parts[1:]
+        if parts[:1] in (["pickups"], ["batches"]):
+            return dispatch.route(self, method, parts, data)
         if parts[:1] == ["shipments"]:
             if method == "POST" and len(parts) == 1:
                 return self._ep_create(data.get("shipment") or {})
@@ -318,6 +326,7 @@ class EasyPostSlice(CarrierSlice):
                 "tracking_code": code, "status": "unknown", "status_detail": "unknown",
                 "carrier": "USPS", "shipment_id": shipment_id, "tracking_details": [],
                 "public_url": f"{self.url}/track/{code}", "finalized": False,
+                "signed_by": None, "delivery_evidence": [],
                 "created_at": iso(self.clock), "updated_at": iso(self.clock),
                 "_reference": reference or "", "_kind": "easypost", "_step": 0,
             }
@@ -335,6 +344,11 @@ class EasyPostSlice(CarrierSlice):
         })
         tracker.update(status=status, status_detail=detail, updated_at=when,
                        finalized=status in EP_TERMINAL)
+        if status == "delivered" and detail != "return":
+            # POD knobs: who signed; a delivery photo URL (its entry shape is not recorded)
+            tracker["signed_by"] = self.knobs.get("easypost_signed_by")
+            if self.knobs.get("easypost_evidence_url"):
+                tracker["delivery_evidence"] = [self.knobs["easypost_evidence_url"]]
         return tracker
 
     def seed_trackers(self, count: int, steps: int = 2, scenario: str = "delivered") -> list[str]:

@@ -142,6 +142,12 @@ def build_parcel(
     if req.declared_value is not None:
         data["total_order_value"] = _dec(req.declared_value, "0.01")
         data["total_order_value_currency"] = req.currency
+    if req.cod_amount is not None and not is_ret:
+        # ParcelCreation.total_order_value: "The value paid by the buyer (... cash on
+        # delivery, pre-paid or post-paid), it will also be used for the cash on delivery
+        # amount" (Sendcloud v2 Parcels OpenAPI): a COD parcel carries the amount due.
+        data["total_order_value"] = _dec(req.cod_amount, "0.01")
+        data["total_order_value_currency"] = req.currency
     return {k: v for k, v in data.items() if v is not None}
 
 
@@ -237,6 +243,12 @@ class SendcloudAdapter(SendcloudBase):
     """The Sendcloud adapter of the registry: v2 Parcels API here, v3 handed to
     :class:`SendcloudV3Adapter` (auth, secrets, label download and errors:
     :class:`~.base.SendcloudBase`)."""
+
+    @property
+    def supports_cod(self) -> bool:
+        """v2 only: the COD amount is ``total_order_value`` (v2 Parcels OpenAPI, see
+        ``build_parcel``); the v3 Shipments OpenAPI documents no COD field."""
+        return self.api_version == "v2"
 
     def __init__(self, base_url: str = SendcloudBase.DEFAULT_BASE_URL, api_key: str = "",
                  **kw: Any):

@@ -214,6 +214,9 @@ class SendcloudSlice(CarrierSlice):
                 "name": item.get("name"), "postal_code": item.get("postal_code"),
                 "country": {"iso_2": item.get("country")}, "weight": item.get("weight"),
                 "is_return": bool(item.get("is_return")),
+                # the Parcel object echoes them (v2 OpenAPI examples); COD amount
+                "total_order_value": item.get("total_order_value"),
+                "total_order_value_currency": item.get("total_order_value_currency"),
                 "status": {"id": 1000, "message": "Ready to send"},
                 "tracking_url": f"{self.url}/track/{code}",
                 "documents": [{"type": "label", "size": "a6", "link": link}],
