@@ -138,8 +138,10 @@ def main():
     pickings_n = 1000 if args.batch else PICKINGS
     root = oe.require_odoo_and_postgres("bench-ingest")
     env = oe.env_with_repo()
-    base = [*oe.odoo_bin(root), *oe.db_args(DB), f"--addons-path={oe.addons_path(root)}",
-            f"--db-filter=^{DB}$"]
+    # --database without --db-filter, as a webhook receiver should run: with a
+    # db-filter, Odoo lists the databases over a new PostgreSQL connection for
+    # every request without a session cookie, which is every partner's webhook.
+    base = [*oe.odoo_bin(root), *oe.db_args(DB), f"--addons-path={oe.addons_path(root)}"]
     mode = "-u" if oe.db_exists(DB) else "-i"
     print(f"==> preparing {DB} ({'update' if mode == '-u' else 'install'})", flush=True)
     subprocess.run([*base, mode, "shipment_sync", "--without-demo=all", "--stop-after-init",

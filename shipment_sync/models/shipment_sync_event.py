@@ -1,5 +1,6 @@
 import json
 import logging
+import os
 import re
 import threading
 import time
@@ -663,13 +664,19 @@ class _CronWaker:
     first commit notifies at once; a commit within ``interval`` of the last
     wake-up schedules one more right after it, which covers every trigger
     committed meanwhile. Each committed trigger is thus followed by a wake-up
-    within ``interval`` seconds, so no event waits for the cron's sleep."""
+    within ``interval`` seconds, so no event waits for the cron's sleep. The
+    NOTIFY goes over one connection to ``postgres`` kept by each worker process
+    (opened at its first wake-up, opened again if it broke), not a new one each
+    time."""
 
     def __init__(self, interval=0.2):
         self.interval = interval
         self._lock = threading.Lock()
         self._last = {}
         self._scheduled = set()
+        self._conn_lock = threading.Lock()
+        self._conn = None
+        self._conn_pid = None
 
     def wake(self, dbname):
         with self._lock:
@@ -690,14 +697,31 @@ class _CronWaker:
             self._last[dbname] = time.monotonic()
         self._notify(dbname)
 
-    @staticmethod
-    def _notify(dbname):
-        try:
-            with sql_db.db_connect("postgres").cursor() as cr:
-                cr.execute(SQL("SELECT %s('cron_trigger', %s)",
-                               SQL.identifier(ODOO_NOTIFY_FUNCTION), dbname))
-        except Exception:  # noqa: BLE001 - the cron's own schedule still runs it
-            _logger.warning("could not wake the cron workers of %s", dbname, exc_info=True)
+    def _connection(self):
+        """This process's autocommit connection to ``postgres`` (a forked worker
+        never uses its parent's)."""
+        if self._conn is None or self._conn.closed or self._conn_pid != os.getpid():
+            _name, info = sql_db.connection_info_for("postgres")
+            self._conn = psycopg2.connect(**info)
+            self._conn.autocommit = True
+            self._conn_pid = os.getpid()
+        return self._conn
+
+    def _notify(self, dbname):
+        query = SQL("SELECT %s('cron_trigger', %s)", SQL.identifier(ODOO_NOTIFY_FUNCTION), dbname)
+        with self._conn_lock:
+            for attempt in (1, 2):
+                try:
+                    with self._connection().cursor() as cr:
+                        cr.execute(query.code, query.params)
+                    return
+                except psycopg2.Error:
+                    if self._conn is not None and self._conn_pid == os.getpid():
+                        self._conn.close()
+                    self._conn = None
+                    if attempt == 2:  # the cron's own schedule still runs it
+                        _logger.warning("could not wake the cron workers of %s", dbname,
+                                        exc_info=True)
 
 
 _waker = _CronWaker()

@@ -3,11 +3,15 @@ profiles dropped on every relevant write, one trigger row per request, coalesced
 cron wake-ups that never leave a committed trigger unannounced, and transfers
 matched by name in one search with the same choice as one by one."""
 
+import select
 import threading
 import time
 import uuid
 from datetime import timedelta
 
+import psycopg2
+
+from odoo import sql_db
 from odoo.tests import TransactionCase, tagged
 
 from odoo.addons.shipment_sync.models import shipment_sync_event as event_module
@@ -104,3 +108,31 @@ class TestCronWaker(TransactionCase):
         self.assertEqual(len(calls), 3)
         waker.wake("db2")  # another database is not held back by db1
         self.assertEqual([c[0] for c in calls], ["db1", "db1", "db1", "db2"])
+
+    def test_the_wake_up_reaches_the_cron_listeners_over_one_kept_connection(self):
+        waker = event_module._CronWaker()
+        listener = psycopg2.connect(**sql_db.connection_info_for("postgres")[1])
+        listener.autocommit = True
+        try:
+            with listener.cursor() as cr:
+                cr.execute("LISTEN cron_trigger")
+            waker._notify("shipsync-waker-a")
+            first = waker._conn.get_backend_pid()
+            waker._notify("shipsync-waker-b")
+            self.assertEqual(waker._conn.get_backend_pid(), first)  # not a new connection
+            waker._conn.close()  # gone (a restarted server): the next one opens another
+            waker._notify("shipsync-waker-c")
+            self.assertNotEqual(waker._conn.get_backend_pid(), first)
+            received, deadline = [], time.monotonic() + 10
+            while len(received) < 3 and time.monotonic() < deadline:
+                select.select([listener], [], [], 0.5)
+                listener.poll()
+                received += [n.payload for n in listener.notifies
+                             if n.payload.startswith("shipsync-waker-")]
+                listener.notifies.clear()
+            self.assertEqual(received, ["shipsync-waker-a", "shipsync-waker-b",
+                                        "shipsync-waker-c"])
+        finally:
+            listener.close()
+            if waker._conn is not None:
+                waker._conn.close()
