@@ -13,4 +13,4 @@ from . import shipment_sync_job  # defines the worker mixin first
 from . import shipment_sync_job_attempt
 from . import shipment_sync_subscription
 from . import res_company
-from . import stock_picking_pod
+from . import shipment_sync_event_pod
