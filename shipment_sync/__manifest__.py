@@ -2,7 +2,7 @@
     "name": "Shipment Sync",
     "summary": "Canonical shipment milestones, signed partner webhooks and an event ledger "
     "for carriers, aggregators and warehouses",
-    "version": "18.0.1.1.0",
+    "version": "18.0.1.2.0",
     "category": "Inventory/Delivery",
     "author": "Shipment Sync",
     "website": "https://github.com/shipment-sync",
@@ -25,6 +25,8 @@
         "data/ir_cron_outbox_data.xml",
         "views/shipment_sync_job_views.xml",
         "views/shipment_sync_subscription_views.xml",
+        "views/shipment_sync_amqp_views.xml",
+        "data/ir_cron_amqp_data.xml",
         "views/shipment_sync_partner_outbox_views.xml",
         "views/menus.xml",
         "data/shipment_sync_governance_data.xml",

@@ -1,2 +1,2 @@
-from . import controllers, models
+from . import models
 from .hooks import uninstall_hook

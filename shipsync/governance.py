@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from . import catalogue as cat
 from . import milestones as ms
 from . import pii
 from .schemas import load_schema, validate
@@ -23,9 +24,10 @@ UNSUPPORTED_SCHEMA_VERSION = "unsupported_schema_version"
 INBOUND_VERSIONS: dict[str, dict[str, str]] = {
     "canonical": {"1": "canonical-envelope-v1", "2": "canonical-envelope-v2"},
 }
+# Every type of the event catalogue (``shipsync.catalogue``, its one home): version ->
+# schema name.
 OUTBOUND_VERSIONS: dict[str, dict[str, str]] = {
-    "shipment.milestone_changed": {"1": "milestone-event-v1", "2": "milestone-event-v2"},
-}
+    code: dict(kind.versions) for code, kind in cat.CATALOGUE.items()}
 VERSION_SELECTION = [("1", "Version 1"), ("2", "Version 2")]
 
 
@@ -89,6 +91,7 @@ def outbound_event(event: Mapping, version: str) -> dict:
     return {
         "id": body.get("id"), "type": body.get("type"), "schema_version": "2",
         "created_at": body.get("created_at"),
+        **{k: body[k] for k in ("occurred_at", "correlation_id", "company_id") if k in body},
         "data": {
             "shipment": data.get("shipment") or {},
             "milestone": {"code": data.get("milestone"), "at": data.get("milestone_at"),
@@ -304,9 +307,11 @@ def openapi_document() -> dict:
         ref = _inline(components, _camel(normalizer.schema_name), load_schema(
             normalizer.schema_name))
         alternatives.append({"allOf": [ref, guard]})
-    outbound = []
-    for version, name in OUTBOUND_VERSIONS["shipment.milestone_changed"].items():
-        outbound.append(_inline(components, f"MilestoneEventV{version}", load_schema(name)))
+    outbound = {}
+    for code, kind in cat.CATALOGUE.items():
+        outbound[code] = [
+            _inline(components, _camel(name), load_schema(name))
+            for _version, name in kind.versions]
     tms_plan = _inline(components, "TmsPlanV1", load_schema("tms-plan-v1"))
     answer = {
         "type": "object", "required": ["status", "code", "message", "event_ids"],
@@ -338,7 +343,7 @@ def openapi_document() -> dict:
         "openapi": "3.1.0",
         "info": {
             "title": "Shipment Sync inbound API",
-            "version": "1.1.0",
+            "version": "1.2.0",
             "description": "Signed webhooks partners post shipment events to, and the "
             "signed webhooks the suite posts to its subscribers. Each partner posts its own "
             "format (its configured one is the one validated): the canonical envelope, "
@@ -377,18 +382,16 @@ def openapi_document() -> dict:
             },
         },
         "webhooks": {
-            "shipment.milestone_changed": {
-                "post": {
-                    "operationId": "shipmentMilestoneChanged",
-                    "summary": "A shipment reached a milestone (sent to subscribers, in the "
-                    "schema version of their subscription)",
-                    "parameters": [dict(p, required=True) for p in std_headers],
-                    "requestBody": {"required": True, "content": {"application/json": {
-                        "schema": {"oneOf": outbound}}}},
-                    "responses": {"2XX": {"description": "Received; any other answer is "
-                                          "retried with the same webhook-id and body."}},
-                },
-            },
+            **{code: {"post": {
+                "operationId": kind.operation_id,
+                "summary": kind.summary,
+                "parameters": [dict(p, required=True) for p in std_headers],
+                "requestBody": {"required": True, "content": {"application/json": {
+                    "schema": {"oneOf": outbound[code]} if len(outbound[code]) > 1
+                    else outbound[code][0]}}},
+                "responses": {"2XX": {"description": "Received; any other answer is "
+                                      "retried with the same webhook-id and body."}},
+            }} for code, kind in cat.CATALOGUE.items()},
             "tms.plan_release": {
                 "post": {
                     "operationId": "tmsPlanRelease",

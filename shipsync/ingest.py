@@ -7,6 +7,7 @@ format it came from (webhook, polling, WMS file): the one home of the ingest rul
 * ``IngestHandler`` / ``register_ingest``: what an addon does with the new events of
   its own class once they are stored (one handler per event class); ``IngestRefused``
   when one fails.
+* ``BodyRejected``: a body refused before it is stored (status, code, message).
 * ``scrub_event``: the free-text message is masked (whole ``key: value`` pairs,
   e-mails, phones) and the location reduced to city, postcode prefix, state and
   country (``pii.reduce_location``).
@@ -110,6 +111,18 @@ def register_ingest(registry: tuple, *handlers: IngestHandler) -> tuple:
         known.add(handler.event_type)
         merged.append(handler)
     return tuple(merged)
+
+
+class BodyRejected(Exception):
+    """A body refused before anything of it is stored (schema, version, format): the
+    status, machine-readable code and message every inbound channel (webhook route,
+    broker queue) records and answers. ``keep_body``: the refused body is kept on the
+    ledger row (it passed authentication)."""
+
+    def __init__(self, http_status: int, code: str, message: str, keep_body: bool = True):
+        super().__init__(message)
+        self.http_status, self.code, self.message = http_status, code, message
+        self.keep_body = keep_body
 
 
 class IngestRefused(Exception):

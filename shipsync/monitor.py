@@ -117,6 +117,9 @@ RULE_KINDS: dict[str, dict] = {
     "failure_rate": {"scope": "partner", "label": "Outbound failure rate", "unit": "%"},
     "webhook_delay_p95": {"scope": "partner", "label": "Webhook delay p95 (received -> applied)",
                           "unit": "seconds"},
+    # Partners whose webhooks went silent (shipsync.silence): minutes since.
+    "webhook_silence": {"scope": "partner", "label": "Partner webhooks silent",
+                        "unit": "minutes silent"},
     # Shipments whose predicted delivery (lane history, shipsync.eta) is
     # after the promised date by more than the threshold.
     "late_risk": {"scope": "picking", "label": "Shipment predicted to arrive late",

@@ -19,6 +19,7 @@ its first four fields only (forward compatibility, section 4.3).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import re
@@ -133,6 +134,17 @@ def parse_traceparent(value: object) -> TraceParent | None:
     return TraceParent(version, m["trace_id"], m["parent_id"], int(m["flags"], 16))
 
 
+def inbound_traceparent(headers) -> TraceParent | None:
+    """The valid ``traceparent`` of inbound ``headers`` (a mapping, any header case;
+    AMQP header values may be bytes), or None. Recorded as its version-00 reading."""
+    if not headers:
+        return None
+    for name, value in headers.items():
+        if isinstance(name, str) and name.lower() == TRACEPARENT:
+            return parse_traceparent(value)
+    return None
+
+
 def trace_headers(correlation_id: str | None, *, parent_id: str | None = None) -> dict[str, str]:
     """The tracing headers of one outbound call of a shipment: ``X-Correlation-ID`` and a
     fresh ``traceparent``; empty without a correlation id."""
@@ -141,6 +153,29 @@ def trace_headers(correlation_id: str | None, *, parent_id: str | None = None) -
     correlation_id = str(correlation_id)
     header = traceparent_for(correlation_id, parent_id=parent_id)
     return {CORRELATION_HEADER: correlation_id, TRACEPARENT: header} if header else {}
+
+
+def with_trace_headers(req, correlation_id: str | None):
+    """``req`` (a :class:`shipsync.transport.HttpRequest`) with the tracing headers of
+    the shipment ``correlation_id`` added: a header the request already carries (any
+    case) is kept as is. Unchanged without a correlation id."""
+    extra = trace_headers(correlation_id)
+    if not extra:
+        return req
+    headers = dict(req.headers or {})
+    present = {str(name).lower() for name in headers}
+    for name, value in extra.items():
+        if name.lower() not in present:
+            headers[name] = value
+    return dataclasses.replace(req, headers=headers)
+
+
+def correlation_ids_of(trace_id: str) -> list[str]:
+    """The correlation ids whose trace id is ``trace_id`` that can be told from it: the
+    UUID form of the 32 hex digits (a hashed correlation id cannot be read back)."""
+    if not is_trace_id(trace_id):
+        return []
+    return [str(uuid.UUID(hex=trace_id))]
 
 
 def is_trace_id(value: object) -> bool:

@@ -255,6 +255,11 @@ def test_openapi_codes_are_exactly_the_codes_the_route_answers():
     source = (Path(__file__).parents[1] / "shipment_sync" / "controllers" / "main.py").read_text()
     answered = set(re.findall(
         r'(?:WebhookRejected|_answer)\(\s*(\d{3}), (?:"[a-z_]+", )?"([a-z_]+)"', source))
+    # What becomes of the parsed events (shared with the broker queue) is the event model's.
+    ledger = (Path(__file__).parents[1] / "shipment_sync" / "models" /
+              "shipment_sync_event.py").read_text()
+    receive = ledger[ledger.index("def _receive_events"):ledger.index("def _ingest_store")]
+    answered |= set(re.findall(r'return \(?(\d{3}), "[a-z_]+", "([a-z_]+)"', receive))
     answered |= {("401", c) for c in (signatures.MISSING_SIGNATURE, signatures.INVALID_SIGNATURE,
                                        signatures.STALE_TIMESTAMP)}
     answered |= {("400", c) for c in (schemas.INVALID_JSON, schemas.INVALID_CHARACTER,

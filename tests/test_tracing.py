@@ -90,3 +90,31 @@ def test_trace_headers_carry_the_correlation_id():
     assert tracing.parse_traceparent(headers["traceparent"]).trace_id == tracing.trace_id_for(
         "corr-1")
     assert tracing.trace_headers(None) == {} and tracing.trace_headers("") == {}
+
+
+def test_with_trace_headers_adds_and_keeps():
+    from shipsync.transport import HttpRequest
+
+    req = HttpRequest("POST", "http://127.0.0.1/x", headers={"Accept": "application/json"})
+    traced = tracing.with_trace_headers(req, "corr-1")
+    assert traced.headers["X-Correlation-ID"] == "corr-1"
+    assert tracing.parse_traceparent(traced.headers["traceparent"]).trace_id == \
+        tracing.trace_id_for("corr-1")
+    assert traced.headers["Accept"] == "application/json" and "traceparent" not in req.headers
+    own = HttpRequest("GET", "http://127.0.0.1/x", headers={"TraceParent": W3C_EXAMPLE})
+    kept = tracing.with_trace_headers(own, "corr-1")
+    assert kept.headers["TraceParent"] == W3C_EXAMPLE and "traceparent" not in kept.headers
+    assert tracing.with_trace_headers(req, None) is req
+
+
+def test_a_uuid_trace_id_reads_back_its_correlation_id():
+    corr = "7d0e5b3e-8a61-4a33-9d0f-2f6c1f0a9b12"
+    assert tracing.correlation_ids_of(tracing.trace_id_for(corr)) == [corr]
+    assert tracing.correlation_ids_of("nope") == []
+
+
+def test_the_inbound_traceparent_is_found_in_any_header_case():
+    assert tracing.inbound_traceparent({"TraceParent": W3C_EXAMPLE}).header() == W3C_EXAMPLE
+    assert tracing.inbound_traceparent({"traceparent": W3C_EXAMPLE.encode()}) is not None
+    assert tracing.inbound_traceparent({"traceparent": "00-bad"}) is None
+    assert tracing.inbound_traceparent(None) is None and tracing.inbound_traceparent({}) is None

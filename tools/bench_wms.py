@@ -5,7 +5,9 @@ beside validating N identical transfers through the plain Odoo path (quantities
 set, `button_validate`) in the same run and database.
 
 Each confirmation, like each plain validation, is its own transaction (one
-webhook request = one commit). Printed: confirmations/s and queries per
+webhook request = one commit); the two paths run interleaved (a confirmation,
+a validation, each first every other time), so that both see the same load
+and the same table sizes. Printed: confirmations/s and queries per
 confirmation of both paths and their ratio. BENCH_N (default 2000),
 BENCH_DB (default shipsync_bench_wms)."""
 
@@ -89,27 +91,35 @@ Event = env["shipment.sync.event"].sudo()
 confs = [confirmation(p, k) for k, p in enumerate(wms_pickings)]
 env.cr.commit()
 env.invalidate_all()
-q0, t0 = env.cr.sql_log_count, time.time()
-for conf in confs:
+
+def confirm(conf):
     events = confirmation_events(conf)
     new, _dups = Event._ingest(partner, events, body=json.dumps(conf.to_dict()).encode())
     new._apply_now()
     env.cr.commit()
-wms_s, wms_q = time.time() - t0, env.cr.sql_log_count - q0
-applied = env["shipment.sync.wms.confirmation"].search_count(
-    [("partner_id", "=", partner.id), ("state", "=", "applied")])
-done = env["stock.picking"].search_count([("id", "in", wms_pickings.ids), ("state", "=", "done")])
 
-env.invalidate_all()
-q0, t0 = env.cr.sql_log_count, time.time()
-for picking in plain_pickings:
+def validate(picking):
     for move in picking.move_ids:
         move.quantity = move.product_uom_qty
         move.picked = True
     picking.with_context(skip_backorder=True, picking_ids_not_to_backorder=picking.ids)\
         .button_validate()
     env.cr.commit()
-plain_s, plain_q = time.time() - t0, env.cr.sql_log_count - q0
+
+# Interleaved, each path first every other time: both see the same load on a
+# shared machine and the same table sizes.
+spent = {confirm: [0.0, 0], validate: [0.0, 0]}
+for k, (conf, picking) in enumerate(zip(confs, plain_pickings)):
+    pair = ((confirm, conf), (validate, picking))
+    for run_one, arg in (pair if k %% 2 == 0 else pair[::-1]):
+        q0, t0 = env.cr.sql_log_count, time.perf_counter()
+        run_one(arg)
+        spent[run_one][0] += time.perf_counter() - t0
+        spent[run_one][1] += env.cr.sql_log_count - q0
+(wms_s, wms_q), (plain_s, plain_q) = spent[confirm], spent[validate]
+applied = env["shipment.sync.wms.confirmation"].search_count(
+    [("partner_id", "=", partner.id), ("state", "=", "applied")])
+done = env["stock.picking"].search_count([("id", "in", wms_pickings.ids), ("state", "=", "done")])
 plain_done = env["stock.picking"].search_count(
     [("id", "in", plain_pickings.ids), ("state", "=", "done")])
 print("BENCH " + json.dumps({
@@ -129,6 +139,7 @@ def main():
                     "--stop-after-init", "--http-port", str(oe.free_port()),
                     "--log-level=warn"], env=env, check=True)
     print(f"==> {N} ship confirmations of {LINES} lines vs {N} plain validations", flush=True)
+    load_start = round(os.getloadavg()[0], 2)
     shell = subprocess.run(
         [*oe.odoo_bin(root), "shell", *base, "--log-level=warn", "--no-http"],
         input=SCRIPT % {"n": N, "lines": LINES}, env=env, capture_output=True, text=True,
@@ -138,6 +149,7 @@ def main():
         sys.stderr.write(shell.stdout[-3000:] + shell.stderr[-5000:])
         return 1
     r = json.loads(line[6:])
+    load_end = round(os.getloadavg()[0], 2)
     wms_rate, plain_rate = r["n"] / r["wms_s"], r["n"] / r["plain_s"]
     print(f"setup ({2 * r['n']} transfers of {r['lines']} lines): {r['setup_s']:.1f} s")
     print(f"WMS ship confirmations : {wms_rate:8.1f} conf/s  "
@@ -145,9 +157,16 @@ def main():
           f"({r['wms_applied']} applied, {r['wms_done']} transfers done)")
     print(f"plain button_validate  : {plain_rate:8.1f} val/s   "
           f"{r['plain_queries'] / r['n']:7.1f} queries/val   ({r['plain_done']} done)")
-    print(f"ratio WMS / plain      : {wms_rate / plain_rate:8.2f} x throughput, "
-          f"{r['wms_queries'] / max(r['plain_queries'], 1):.2f} x queries")
+    ratio, query_ratio = wms_rate / plain_rate, r["wms_queries"] / max(r["plain_queries"], 1)
     ok = r["wms_applied"] == r["n"] == r["wms_done"] == r["plain_done"]
+    out = oe.REPO / ".bench" / "wms.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps({**r, "wms_per_s": wms_rate, "plain_per_s": plain_rate,
+                               "throughput_ratio": ratio, "query_ratio": query_ratio,
+                               "load_average_1min": [load_start, load_end], "ok": ok},
+                              indent=2) + "\n")
+    print(f"ratio WMS / plain      : {ratio:8.2f} x throughput, {query_ratio:.2f} x queries  "
+          f"(load average {load_start} -> {load_end}; {out.relative_to(oe.REPO)})")
     return 0 if ok else 1
 
 

@@ -111,6 +111,10 @@ def serve():
     # (the install above ran on a throwaway one).
     oe._psql("UPDATE ir_config_parameter SET value = "
              f"'http://localhost:{PORT:d}' WHERE key = 'web.base.url'", db=DB)
+    problem = oe.ensure_rabbitmq()
+    print(f"==> RabbitMQ on {oe.AMQP_URL.split('@')[-1]}" if not problem else
+          f"==> SKIPPED RabbitMQ: {problem} (RabbitMQ subscriptions and queues will retry)",
+          flush=True)
     sandboxes, server = [], None
     try:
         sandboxes = start_sandboxes(env)

@@ -30,6 +30,9 @@ ADDONS = ("shipment_sync", "shipment_sync_portal", "shipment_sync_carrier", "shi
 DB_HOST = os.environ.get("PGHOST", "127.0.0.1")
 DB_USER = os.environ.get("ODOO_DB_USER", "odoo")
 DB_PASSWORD = os.environ.get("ODOO_DB_PASSWORD", "odoo")
+#: The RabbitMQ broker of the tests and the demo (Debian's rabbitmq-server, guest on
+#: loopback); the Odoo and pure broker tests read the same variable.
+AMQP_URL = os.environ.setdefault("SHIPSYNC_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 
 
 def find_odoo():
@@ -267,3 +270,32 @@ def drop_db(db):
 def db_exists(db):
     out = _psql(f"SELECT 1 FROM pg_database WHERE datname = '{db}'")
     return out.returncode == 0 and out.stdout.strip() == "1"
+
+
+def _amqp_port_open(port=5672):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def ensure_rabbitmq():
+    """Start Debian's rabbitmq-server when its port is closed (the node down, or its
+    app stopped by a test that crashed mid-outage). None when the broker answers,
+    else the reason it cannot."""
+    if _amqp_port_open():
+        return None
+    if not shutil.which("rabbitmq-server"):
+        return "rabbitmq-server is not installed (apt-get install rabbitmq-server)"
+    ctl = ["rabbitmqctl", "--timeout", "30"]
+    node_up = subprocess.run([*ctl, "status"], capture_output=True, check=False).returncode == 0
+    if node_up:
+        subprocess.run([*ctl, "start_app"], capture_output=True, check=False)
+    else:
+        subprocess.run(["rabbitmq-server", "-detached"], capture_output=True, check=False)
+    subprocess.run(["rabbitmqctl", "await_startup", "--timeout", "120"], capture_output=True,
+                   check=False)
+    if _amqp_port_open():
+        return None
+    return "RabbitMQ did not start (rabbitmq-server -detached; see /var/log/rabbitmq)"

@@ -12,8 +12,7 @@ from odoo.http import request
 
 from odoo.addons.shipment_sync.models.shipment_sync_partner import CODE_RE
 
-from shipsync import governance, ingest, pii, schemas, signatures
-from shipsync.normalizers import parse_payload
+from shipsync import governance, ingest, schemas, signatures
 from shipsync.ratelimit import BucketRegistry
 
 _logger = logging.getLogger(__name__)
@@ -21,6 +20,7 @@ _logger = logging.getLogger(__name__)
 KEPT_HEADERS = (
     "content-type", "user-agent", "webhook-id", "webhook-timestamp", "x-request-id",
     "x-easypost-event-id", "aftership-hmac-sha256", "x-hmac-signature", "sendcloud-signature",
+    "traceparent", "tracestate", "x-correlation-id",
 )
 _buckets = BucketRegistry()
 #: The pre-signature bucket of a code allows this many times the sum of the limits
@@ -76,35 +76,9 @@ class ShipmentSyncWebhookController(http.Controller):
         except WebhookRejected as rej:
             return self._refuse(Event, shown_code, rej, partner, body, headers)
 
-        if not events:
-            rows = Event._record_rejection(partner_code, "ignored_event_type",
-                                           "No shipment events in this message.", 200,
-                                           partner=partner, body=body, headers=headers)
-            rows.write({"state": "ignored", "error_code": False})
-            return self._answer(200, "ignored", "ignored_event_type",
-                                "The message carries no shipment event; nothing to do.")
-        try:
-            new, duplicates = Event._ingest(partner, events, body=body, headers=headers)
-        except ingest.IngestRefused as exc:  # a handler an addon registered failed
-            return self._refuse(Event, shown_code, WebhookRejected(
-                exc.http_status, exc.code, exc.message, keep_body=True), partner, body, headers)
-        if not new:
-            return self._answer(200, "duplicate", "duplicate",
-                                "Already received; nothing was applied again.")
-        if partner.environment == "shadow":
-            # Verified, stored and mapped as in production; never applied.
-            new._shadow_resolve()
-            return self._answer(202, "accepted", "accepted_shadow",
-                                f"{len(new)} event(s) stored in shadow mode (not applied)",
-                                event_ids=new.ids)
-        if partner.processing_mode == "inline":
-            new._apply_now()
-        else:
-            Event._trigger_apply()
-        message = f"{len(new)} event(s) accepted"
-        if duplicates:
-            message += f", {len(duplicates)} already received"
-        return self._answer(202, "accepted", "accepted", message, event_ids=new.ids)
+        status, state, code, message, event_ids = Event._receive_events(
+            partner, events, body=body, headers=headers)
+        return self._answer(status, state, code, message, event_ids=event_ids)
 
     @http.route("/shipment_sync/webhook/<path:rest>", type="http", methods=["POST"],
                 auth="public", csrf=False, save_session=False)
@@ -235,28 +209,14 @@ class ShipmentSyncWebhookController(http.Controller):
         raise WebhookRejected(401, failure.code, str(failure))
 
     def _parse(self, partner, body):
-        """Parse, check the schema version (canonical envelope: published, not
-        retired for this partner, its pinned one if any), validate against the
-        JSON Schema of that version, normalize."""
-        normalizer = partner._shipsync_normalizer()
+        """The partner's parse and validation of the body
+        (``shipment.sync.partner._shipsync_parse_inbound``, shared with the
+        broker queue), its refusal as a recorded 400."""
         try:
-            if normalizer.name not in governance.INBOUND_VERSIONS:
-                events = parse_payload(body, normalizer, environment=partner.environment)
-                ingest.check_events(events)
-                return events
-            payload = schemas.parse_json(body)
-            schema_name = partner._shipsync_inbound_schema(payload)
-            schemas.validate(payload, schemas.load_schema(schema_name))
-            events = normalizer.normalize(payload)
-            ingest.check_events(events)
-            return events
-        except governance.VersionError as exc:
-            raise WebhookRejected(400, exc.code, f"{exc.path}: {exc.message}",
-                                  keep_body=True) from exc
-        except schemas.PayloadError as exc:
-            message = str(exc) if not exc.path else f"{exc.path}: {exc}"
-            raise WebhookRejected(400, exc.code, pii.mask_text(message),
-                                  keep_body=True) from exc
+            return partner._shipsync_parse_inbound(body)
+        except ingest.BodyRejected as exc:
+            raise WebhookRejected(exc.http_status, exc.code, exc.message,
+                                  keep_body=exc.keep_body) from exc
 
     def _answer(self, status, state, code, message, event_ids=(), headers=None):
         payload = {"status": state, "code": code, "message": message,

@@ -4,6 +4,7 @@ from . import shipment_sync_cached_mixin
 from . import shipment_sync_milestone
 from . import shipment_sync_partner_outbox
 from . import shipment_sync_partner
+from . import shipment_sync_partner_silence
 from . import shipment_sync_status_map
 from . import shipment_sync_event_retention
 from . import shipment_sync_event
@@ -11,6 +12,8 @@ from . import shipment_sync_payload_vault
 from . import stock_picking
 from . import shipment_sync_job  # defines the worker mixin first
 from . import shipment_sync_job_attempt
+from . import shipment_sync_event_type
 from . import shipment_sync_subscription
+from . import shipment_sync_amqp
 from . import res_company
 from . import shipment_sync_event_pod

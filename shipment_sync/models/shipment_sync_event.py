@@ -14,7 +14,7 @@ from odoo.tools import SQL
 
 from odoo.addons.base.models.ir_cron import ODOO_NOTIFY_FUNCTION
 
-from shipsync import ingest, mapping, pii, tracking
+from shipsync import ingest, mapping, pii, tracing, tracking
 from shipsync import milestones as ms
 
 from .cron_retry import retry_conflicts
@@ -36,6 +36,10 @@ EVENT_STATES = [
 ]
 # Events that take part in a picking's milestone replay.
 REPLAY_STATES = ("received", "applied", "stale", "ignored_not_authoritative", "unmapped")
+#: The columns of an event a replay reads (see ``_replay_rows``).
+REPLAY_COLUMNS = ("id", "picking_id", "external_id", "occurred_at", "received_at", "milestone",
+                  "direction", "partner_id", "authoritative", "exception_reason", "is_mapped",
+                  "resolves_exception", "state", "is_correction", "outcome_detail")
 OUTCOME_STATE = {
     ms.APPLIED: "applied",
     ms.CORRECTION: "applied",
@@ -46,6 +50,7 @@ OUTCOME_STATE = {
 MAX_STORED_BODY = 256 * 1024
 _SURROGATE = re.compile("[\ud800-\udfff]")
 APPLY_BATCH = 500
+_INSERT_SAVEPOINT = "shipment_sync_event_insert"
 
 
 class ShipmentSyncEvent(models.Model):
@@ -96,6 +101,17 @@ class ShipmentSyncEvent(models.Model):
         help="The tracking number as compared with transfers (no spaces, upper case).")
     picking_ref = fields.Char("Transfer reference", readonly=True, index=True)
     correlation_id = fields.Char(readonly=True, index=True)
+    pushed = fields.Boolean(
+        readonly=True,
+        help="Pushed by the partner (webhook or broker message), not polled nor read from "
+        "a file: the arrivals webhook-silence detection learns from.")
+    traceparent = fields.Char(
+        "Trace context", readonly=True,
+        help="The W3C traceparent header the partner sent with this event (kept only "
+        "when valid per the W3C Trace Context recommendation; an invalid one is ignored).")
+    trace_id = fields.Char(
+        "Trace id", readonly=True,
+        help="The trace id of the partner's traceparent: find the partner's own trace.")
     message = fields.Char(readonly=True)
     location = fields.Char(readonly=True)
     carrier_eta = fields.Datetime("Carrier ETA", readonly=True)
@@ -141,7 +157,7 @@ class ShipmentSyncEvent(models.Model):
         "exception_reason", "is_mapped", "authoritative", "resolves_exception", "tracking_number",
         "picking_ref", "correlation_id", "message", "location", "carrier_eta", "raw_body",
         "body_truncated", "headers_json", "picking_id", "http_status", "error_code",
-        "error_detail", "tracking_key",
+        "error_detail", "tracking_key", "traceparent", "trace_id", "pushed",
     )
 
     @api.model
@@ -154,14 +170,20 @@ class ShipmentSyncEvent(models.Model):
         serialization failure instead of skipping the row: the statement then
         runs again row by row, each in a savepoint, and a failing row is a
         duplicate too (rather than a request retried, and logged as an error,
-        by Odoo)."""
+        by Odoo).
+
+        The savepoint of that first statement is taken in the statement's own
+        round trip to PostgreSQL (two for the row of a webhook request, not three).
+        """
         if not rows:
             return []
+        cr = self.env.cr
         try:
-            with self.env.cr.savepoint(flush=False):
-                returned = self._insert_statement(rows)
+            returned = self._insert_statement(rows, savepoint=_INSERT_SAVEPOINT)
         except (pg_errors.SerializationFailure, pg_errors.UniqueViolation):
+            cr.execute(SQL("ROLLBACK TO SAVEPOINT %s", SQL.identifier(_INSERT_SAVEPOINT)))
             returned = None
+        cr.execute(SQL("RELEASE SAVEPOINT %s", SQL.identifier(_INSERT_SAVEPOINT)))
         if returned is not None and len(rows) == 1:
             return [returned[0][0] if returned else None]
         if returned is not None and all(row.get("external_id") for row in rows):
@@ -185,7 +207,9 @@ class ShipmentSyncEvent(models.Model):
             ids.append(fetched[0][0] if fetched else None)
         return ids
 
-    def _insert_statement(self, rows):
+    def _insert_statement(self, rows, savepoint=None):
+        """The INSERT of ``rows``; with ``savepoint``, that savepoint is taken
+        first, in the same round trip."""
         uid, now = self.env.uid, fields.Datetime.now()
         values = SQL(", ").join(
             SQL("(%s, %s, %s, %s, %s)",
@@ -194,11 +218,12 @@ class ShipmentSyncEvent(models.Model):
             for row in rows
         )
         self.env.cr.execute(SQL(
-            "INSERT INTO shipment_sync_event (%s, create_uid, write_uid, create_date, "
+            "%s INSERT INTO shipment_sync_event (%s, create_uid, write_uid, create_date, "
             "write_date) VALUES %s "
             "ON CONFLICT (partner_id, external_id) "
             "WHERE external_id IS NOT NULL AND state <> 'duplicate' DO NOTHING "
             "RETURNING id, external_id",
+            SQL("SAVEPOINT %s;", SQL.identifier(savepoint)) if savepoint else SQL(),
             SQL(", ").join(SQL.identifier(c) for c in self._INSERT_COLUMNS), values,
         ), log_exceptions=False)
         return self.env.cr.fetchall()
@@ -215,7 +240,7 @@ class ShipmentSyncEvent(models.Model):
         return ()
 
     @api.model
-    def _ingest(self, partner, events, body=b"", headers=None):
+    def _ingest(self, partner, events, body=b"", headers=None, pushed=False):
         """Store the canonical events of one request (:meth:`_ingest_store`),
         then run the handler registered for each event class
         (:meth:`_ingest_handlers`) on its new events. The handlers run in a
@@ -228,10 +253,12 @@ class ShipmentSyncEvent(models.Model):
                     if any(isinstance(ev, h.event_type) for ev in events)
                     and h.applies(partner.kind, partner.environment == "shadow")]
         if not handlers:
-            return self._ingest_store(partner, events, body=body, headers=headers)
+            return self._ingest_store(partner, events, body=body, headers=headers,
+                                      pushed=pushed)
         try:
             with self.env.cr.savepoint():
-                new, duplicates = self._ingest_store(partner, events, body=body, headers=headers)
+                new, duplicates = self._ingest_store(partner, events, body=body, headers=headers,
+                                                     pushed=pushed)
                 fresh = set(new.mapped("external_id"))
                 for handler in handlers:
                     mine = handler.select(events, fresh)
@@ -247,7 +274,49 @@ class ShipmentSyncEvent(models.Model):
         return new, duplicates
 
     @api.model
-    def _ingest_store(self, partner, events, body=b"", headers=None):
+    def _receive_events(self, partner, events, body=b"", headers=None, pushed=True):
+        """What becomes of the parsed events of one authenticated inbound
+        message, whatever carried it (webhook route, broker queue): none is an
+        ``ignored`` row; else :meth:`_ingest` (dedupe on the external id), a
+        refused ingest recorded as a 422, and the new events stored in shadow
+        mode, applied inline or queued for the apply cron, as the partner says.
+        ``pushed``: the partner pushed them (webhook, queue), see :meth:`_ingest`.
+        Returns ``(http status, state, code, message, new event ids)``."""
+        if not events:
+            rows = self._record_rejection(partner.code, "ignored_event_type",
+                                          "No shipment events in this message.", 200,
+                                          partner=partner, body=body, headers=headers)
+            rows.write({"state": "ignored", "error_code": False})
+            return (200, "ignored", "ignored_event_type",
+                    "The message carries no shipment event; nothing to do.", [])
+        try:
+            new, duplicates = self._ingest(partner, events, body=body, headers=headers,
+                                           pushed=pushed)
+        except ingest.IngestRefused as exc:  # a handler an addon registered failed
+            _logger.info("inbound %s: refused %s %s: %s", partner.code, exc.http_status,
+                         exc.code, exc.message)
+            self._record_rejection(partner.code, exc.code, exc.message, exc.http_status,
+                                   partner=partner, body=body, headers=headers)
+            return exc.http_status, "rejected", exc.code, exc.message, []
+        if not new:
+            return (200, "duplicate", "duplicate",
+                    "Already received; nothing was applied again.", [])
+        if partner.environment == "shadow":
+            # Verified, stored and mapped as in production; never applied.
+            new._shadow_resolve()
+            return (202, "accepted", "accepted_shadow",
+                    f"{len(new)} event(s) stored in shadow mode (not applied)", new.ids)
+        if partner.processing_mode == "inline":
+            new._apply_now()
+        else:
+            self._trigger_apply()
+        message = f"{len(new)} event(s) accepted"
+        if duplicates:
+            message += f", {len(duplicates)} already received"
+        return 202, "accepted", "accepted", message, new.ids
+
+    @api.model
+    def _ingest_store(self, partner, events, body=b"", headers=None, pushed=False):
         """Store the canonical events of one request. Returns
         ``(new_events, duplicate_external_ids)``. Every source passes here
         (webhooks, polling, WMS files): the events are scrubbed by the
@@ -261,6 +330,9 @@ class ShipmentSyncEvent(models.Model):
         now = fields.Datetime.now()
         stored_body, truncated = _bounded_body(body)
         full_body, stored_body = stored_body, pii.mask_json_text(stored_body)
+        # An inbound trace context is recorded on every event of the request (in the
+        # same INSERT: no query of its own); an invalid one is ignored, never refused.
+        trace = tracing.inbound_traceparent(headers)
         headers = pii.mask_headers(headers)
         state = "shadow" if partner.environment == "shadow" else "received"
         rows = []
@@ -282,6 +354,9 @@ class ShipmentSyncEvent(models.Model):
                 "message": ev.message or None,
                 "location": ev.location or None,
                 "carrier_eta": _naive_utc(ev.carrier_eta),
+                "traceparent": trace.header() if trace else None,
+                "trace_id": trace.trace_id if trace else None,
+                "pushed": bool(pushed),
             })
         if rows:
             # The body is kept once per request, on its first event.
@@ -454,20 +529,55 @@ class ShipmentSyncEvent(models.Model):
 
     def _to_milestone_event(self):
         self.ensure_one()
+        row = {name: self[name] for name in REPLAY_COLUMNS}
+        row.update(partner_id=self.partner_id.id, picking_id=self.picking_id.id,
+                   partner_code=self.partner_id.code, return_leg=bool(self.picking_id.return_id))
+        return self._milestone_event_of(row)
+
+    @api.model
+    def _milestone_event_of(self, row):
+        """The shipsync MilestoneEvent of an event given as plain values (a row
+        of ``_replay_rows``)."""
+        inbound = row["direction"] == "inbound"
         return ms.MilestoneEvent(
-            key=self.external_id or f"odoo:{self.id}",
-            occurred_at=self.occurred_at or self.received_at,
+            key=row["external_id"] or f"odoo:{row['id']}",
+            occurred_at=row["occurred_at"] or row["received_at"],
             # A carrier's forward vocabulary on a return transfer means the way back.
-            milestone=ms.leg_milestone(self.milestone or None,
-                                       inbound=self.direction == "inbound",
-                                       return_leg=self.direction == "inbound"
-                                       and bool(self.picking_id.return_id)),
-            partner=self.partner_id.code or "odoo",
-            authoritative=self.authoritative,
-            exception_reason=self.exception_reason or None,
-            mapped=self.is_mapped,
-            resolves_exception=self.resolves_exception,
+            milestone=ms.leg_milestone(row["milestone"] or None, inbound=inbound,
+                                       return_leg=inbound and bool(row["return_leg"])),
+            partner=row["partner_code"] or "odoo",
+            authoritative=bool(row["authoritative"]),
+            exception_reason=row["exception_reason"] or None,
+            mapped=bool(row["is_mapped"]),
+            resolves_exception=bool(row["resolves_exception"]),
         )
+
+    @api.model
+    def _replay_rows(self, pickings):
+        """``{picking id: [row, ...]}``: the events of ``pickings`` that take part
+        in their replay (REPLAY_STATES), newest first, as plain values (the
+        REPLAY_COLUMNS, ``partner_code`` and ``return_leg``: the transfer is a
+        return), read in one query. A burst replays the whole history of hundreds
+        of transfers: values, not records, keep that in step with its size."""
+        if not pickings:
+            return {}
+        self.flush_model(REPLAY_COLUMNS[1:])
+        self.env["shipment.sync.partner"].flush_model(["code"])
+        pickings.flush_model(["return_id"])
+        self.env.cr.execute(SQL(
+            "SELECT %s, p.code, sp.return_id IS NOT NULL FROM shipment_sync_event e "
+            "JOIN stock_picking sp ON sp.id = e.picking_id "
+            "LEFT JOIN shipment_sync_partner p ON p.id = e.partner_id "
+            "WHERE e.picking_id IN %s AND e.state IN %s ORDER BY e.id DESC",
+            SQL(", ").join(SQL.identifier("e", c) for c in REPLAY_COLUMNS),
+            tuple(pickings.ids), REPLAY_STATES))
+        names = (*REPLAY_COLUMNS, "partner_code", "return_leg")
+        rows = {}
+        for values in self.env.cr.fetchall():
+            row = dict(zip(names, values, strict=True))
+            row["is_correction"] = bool(row["is_correction"])
+            rows.setdefault(row["picking_id"], []).append(row)
+        return rows
 
     def action_retry(self):
         """Re-run unmatched / unmapped / error events (e.g. after a status map

@@ -18,7 +18,7 @@ from psycopg2.extensions import ISOLATION_LEVEL_READ_COMMITTED
 from odoo import _, api, models
 from odoo.tools import SQL, config
 
-from shipsync import outbox, pii, transport
+from shipsync import outbox, pii, tracing, transport
 
 from .shipment_sync_job import (
     BATCH,
@@ -521,13 +521,15 @@ class ShipmentSyncJobWorker(models.AbstractModel):
                 with guard:
                     if not handler:
                         raise ValueError(f"no outbox handler for operation {job.operation!r}")
+                    keyed = _keyed(http, job.idempotency_key,
+                                   job.picking_id.shipment_correlation_id)
                     ctx = outbox.CallContext(
                         job_id=job.id, operation=job.operation, payload=job._outbox_payload(),
                         idempotency_key=job.idempotency_key, policy=policy,
                         attempt=job.attempts, base_url=base_url, headers=dict(headers),
-                        http=_keyed(http, job.idempotency_key))
+                        http=keyed)
                     value = getattr(self.env[handler.model], handler.prepare)(job, ctx)
-                thunk = _thunk(value, _keyed(http, job.idempotency_key))
+                thunk = _thunk(value, keyed)
             except Exception as exc:  # noqa: BLE001 - a bad job must not stop the batch
                 thunk = _raiser(exc)
             prepared.append(Prepared(job.id, partner.id, job.attempts, policy, thunk,
@@ -822,12 +824,16 @@ def _timed(call, gate, clock):
     return outcome
 
 
-def _keyed(http, key):
+def _keyed(http, key, correlation_id=None):
     """``http`` that sends the job's Idempotency-Key on every request it makes,
-    whatever the handler or adapter built."""
+    whatever the handler or adapter built, and the shipment's tracing headers
+    (``X-Correlation-ID`` and a W3C ``traceparent``: the trace of the shipment, a
+    new span per request; see ``shipsync.tracing``)."""
     def send(req):
         if not req.idempotency_key:
             req = dataclasses.replace(req, idempotency_key=key)
+        if correlation_id:
+            req = tracing.with_trace_headers(req, correlation_id)
         return http(req)
     return send
 

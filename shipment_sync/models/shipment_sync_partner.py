@@ -6,7 +6,8 @@ from odoo import _, api, fields, models, tools
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tools import SQL
 
-from shipsync import governance, normalizers, partners, retention, signatures
+from shipsync import governance, ingest, normalizers, partners, pii, retention, schemas, signatures
+from shipsync.normalizers import parse_payload
 
 from .cron_retry import retry_conflicts
 
@@ -334,6 +335,32 @@ class ShipmentSyncPartner(models.Model):
             {"inbound_body": company.shipment_sync_retention_inbound_days,
              "outbound_payload": company.shipment_sync_retention_outbound_days,
              "attempt_excerpt": company.shipment_sync_retention_attempt_days})
+
+    def _shipsync_parse_inbound(self, body):
+        """Parse an authenticated inbound body into canonical events, the one
+        home of the inbound validation (webhook route and broker queue): the
+        schema version of a canonical envelope (published, not retired for this
+        partner, its pinned one if any), its JSON Schema, the partner format's
+        normalizer, the ingest checks. Raises ``shipsync.ingest.BodyRejected``
+        (400 with the schema's or the version's code). Addons with a format of
+        their own override it."""
+        self.ensure_one()
+        normalizer = self._shipsync_normalizer()
+        try:
+            if normalizer.name not in governance.INBOUND_VERSIONS:
+                events = parse_payload(body, normalizer, environment=self.environment)
+                ingest.check_events(events)
+                return events
+            payload = schemas.parse_json(body)
+            schemas.validate(payload, schemas.load_schema(self._shipsync_inbound_schema(payload)))
+            events = normalizer.normalize(payload)
+            ingest.check_events(events)
+            return events
+        except governance.VersionError as exc:
+            raise ingest.BodyRejected(400, exc.code, f"{exc.path}: {exc.message}") from exc
+        except schemas.PayloadError as exc:
+            message = str(exc) if not exc.path else f"{exc.path}: {exc}"
+            raise ingest.BodyRejected(400, exc.code, pii.mask_text(message)) from exc
 
     def _shipsync_inbound_schema(self, payload):
         """The JSON Schema name of a canonical payload, or VersionError."""

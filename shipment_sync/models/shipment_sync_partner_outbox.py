@@ -5,6 +5,7 @@ from odoo.exceptions import ValidationError
 from odoo.tools import SQL
 
 from shipsync import breaker as brk
+from shipsync import catalogue as cat
 from shipsync import outbox
 from shipsync.retry import RetryPolicy
 
@@ -224,17 +225,22 @@ class ShipmentSyncPartnerOutbox(models.AbstractModel):
         self.invalidate_recordset(["outbox_paused_until", "outbox_pause_reason",
                                    "outbox_paused"])
 
-    def _outbox_store_breaker(self, state):
+    def _outbox_store_breaker(self, state, closed_by="probe"):
         """Store the breaker state (the row is locked by :meth:`_outbox_lock`). Plain
-        SQL: no tracking, no write_date, so a person editing the form is not disturbed."""
+        SQL: no tracking, no write_date, so a person editing the form is not disturbed.
+        ``closed_by``: what closed it, when it closes (``probe``, ``manual``)."""
         self.ensure_one()
-        self._outbox_store_breakers({self.id: state})
+        self._outbox_store_breakers({self.id: state}, closed_by=closed_by)
 
     @api.model
-    def _outbox_store_breakers(self, states):
+    def _outbox_store_breakers(self, states, closed_by="probe"):
         """:meth:`_outbox_store_breaker` for ``{partner id: state}``, one statement."""
         if not states:
             return
+        self.env.cr.execute(SQL(
+            "SELECT id, outbox_breaker_state, outbox_breaker_data FROM shipment_sync_partner "
+            "WHERE id IN %s", tuple(states)))
+        before = {pid: (state or "closed", data) for pid, state, data in self.env.cr.fetchall()}
         rows = [SQL("(%s::int, %s::text, %s::varchar, %s::timestamp, %s::int)", pid,
                     json.dumps(state, sort_keys=True), state.get("state") or "closed",
                     outbox.from_epoch(state.get("opened_at")),
@@ -248,6 +254,34 @@ class ShipmentSyncPartnerOutbox(models.AbstractModel):
         self.browse(list(states)).invalidate_recordset(
             ["outbox_breaker_data", "outbox_breaker_state", "outbox_breaker_opened_at",
              "outbox_breaker_failures"])
+        self._outbox_publish_breakers(before, states, closed_by=closed_by)
+
+    @api.model
+    def _outbox_publish_breakers(self, before, states, closed_by="probe"):
+        """``partner.breaker_opened`` when a breaker leaves closed for open, and
+        ``partner.breaker_closed`` when it comes back to closed (a half-open probe
+        failing reopens the same episode: no new event), to the subscriptions that
+        chose them, in the transaction that stores the breaker. The time it (last)
+        opened names each event: stored twice, published once."""
+        Subscription = self.env["shipment.sync.subscription"]
+        for pid, state in sorted(states.items()):
+            old, old_data = before.get(pid, ("closed", None))
+            new = state.get("state") or "closed"
+            partner = self.browse(pid)
+            if new == "open" and old == "closed":
+                opened_at = state.get("opened_at")
+                Subscription._outbox_publish_partner_event(
+                    partner, cat.BREAKER_OPENED, key=(opened_at,),
+                    occurred_at=outbox.from_epoch(opened_at),
+                    data={"opened_at": cat.iso(outbox.from_epoch(opened_at)),
+                          "consecutive_failures": int(state.get("consecutive_failures") or 0)})
+            elif new == "closed" and old != "closed":
+                opened_at = brk.from_dict(json.loads(old_data) if old_data else None).opened_at
+                Subscription._outbox_publish_partner_event(
+                    partner, cat.BREAKER_CLOSED, key=(opened_at,),
+                    occurred_at=fields.Datetime.now(),
+                    data={"opened_at": cat.iso(outbox.from_epoch(opened_at)),
+                          "closed_by": closed_by})
 
     # ------------------------------------------------------------------
     # actions
@@ -256,7 +290,7 @@ class ShipmentSyncPartnerOutbox(models.AbstractModel):
         """Close the breaker by hand (after a partner confirmed its recovery)."""
         for partner in self:
             partner._outbox_lock()
-            partner._outbox_store_breaker(brk.to_dict(brk.BreakerState()))
+            partner._outbox_store_breaker(brk.to_dict(brk.BreakerState()), closed_by="manual")
             partner.message_post(body=_("Circuit breaker closed by %s.", self.env.user.name))
         self.env["shipment.sync.job"]._outbox_trigger(("high", "low"))
         return True

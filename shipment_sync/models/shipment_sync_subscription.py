@@ -4,6 +4,7 @@ import os
 from odoo import _, api, fields, models, tools
 from odoo.exceptions import ValidationError
 
+from shipsync import catalogue as cat
 from shipsync import governance as gov
 from shipsync import outbox
 
@@ -13,16 +14,18 @@ def _new_secret():
 
 
 class ShipmentSyncSubscription(models.Model):
-    """A subscriber (portal, CRM, analytics...) that receives every canonical
-    milestone change it asks for as a Standard Webhooks signed POST, through
-    the outbox: retries, breaker, ordering per shipment, dead letters."""
+    """A subscriber (portal, CRM, analytics...) that receives the events of the
+    catalogue it asks for (``shipsync.catalogue``: milestone changes, exceptions,
+    labels, freight variances, partner breakers...) as Standard Webhooks signed
+    POSTs, through the outbox: retries, breaker, ordering per shipment, dead
+    letters, one delivery per event id."""
 
     _name = "shipment.sync.subscription"
     _description = "Shipment Sync Event Subscription"
     _inherit = ["mail.thread", "shipment.sync.audit.mixin", "shipment.sync.cached.mixin"]
     _order = "name, id"
     _shipment_audit_secret_fields = ("secret",)
-    _shipment_audit_x2many_fields = ("milestone_ids",)
+    _shipment_audit_x2many_fields = ("milestone_ids", "event_type_ids")
 
     name = fields.Char(required=True, tracking=True)
     active = fields.Boolean(default=True, tracking=True)
@@ -32,9 +35,11 @@ class ShipmentSyncSubscription(models.Model):
         help="Its outbound policy (timeouts, retries, breaker) applies to these deliveries.")
     company_id = fields.Many2one(related="partner_id.company_id", store=True, index=True)
     url = fields.Char("Endpoint URL", required=True, tracking=True)
-    event_type = fields.Selection(
-        [(outbox.EVENT_MILESTONE_CHANGED, "Milestone changed")],
-        default=outbox.EVENT_MILESTONE_CHANGED, required=True, tracking=True)
+    event_type_ids = fields.Many2many(
+        "shipment.sync.event.type", string="Event types",
+        default=lambda self: self.env["shipment.sync.event.type"]._by_codes(cat.DEFAULT_TYPES),
+        help="The events of the catalogue this subscriber receives (JSON Schemas in "
+        "shipsync/schemas, listed in the OpenAPI document's webhooks).")
     schema_version = fields.Selection(
         gov.VERSION_SELECTION, "Payload schema version", default="1", required=True,
         tracking=True,
@@ -42,7 +47,8 @@ class ShipmentSyncSubscription(models.Model):
         "(the JSON Schemas ship in shipsync/schemas/milestone-event-v<n>.json).")
     milestone_ids = fields.Many2many(
         "shipment.sync.milestone", string="Milestones",
-        help="Milestones to send. Empty: every milestone change.")
+        help="Milestone changes to send. Empty: every milestone change. Applies to the "
+        "Milestone changed type only.")
     outgoing_only = fields.Boolean(
         "Deliveries only", default=True, tracking=True,
         help="Only transfers of type Delivery (outgoing); untick for receipts and returns too.")
@@ -53,6 +59,12 @@ class ShipmentSyncSubscription(models.Model):
     deactivated_reason = fields.Char(readonly=True, copy=False)
     job_ids = fields.One2many("shipment.sync.job", compute="_compute_job_ids")
     job_count = fields.Integer(compute="_compute_job_ids")
+
+    @api.constrains("event_type_ids")
+    def _check_event_types(self):
+        for sub in self:
+            if not sub.event_type_ids:
+                raise ValidationError(_("Choose at least one event type for %s.", sub.name))
 
     @api.constrains("url")
     def _check_url(self):
@@ -101,6 +113,21 @@ class ShipmentSyncSubscription(models.Model):
         return tuple(self.sudo().search([("company_id", "in", (company_id, False))]).ids)
 
     @api.model
+    def _shipment_values(self, picking):
+        """``data.shipment`` of an event about ``picking``: the references a
+        subscriber matches on."""
+        carrier = picking._shipment_carrier()
+        return {
+            "reference": picking.name, "id": picking.id,
+            "correlation_id": picking.shipment_correlation_id,
+            "tracking_numbers": [t.strip() for t in (picking.carrier_tracking_ref or "")
+                                 .split(",") if t.strip()],
+            "carrier": carrier.name if carrier else None,
+            # Odoo's False for an empty field is no JSON string: left out.
+            "origin": picking.origin or None, "type": picking.picking_type_code or None,
+        }
+
+    @api.model
     def _outbox_publish_milestone(self, picking, old_milestone, final):
         """Enqueue one signed event per interested subscription, in the
         transaction that changed the milestone. The event id is stable (same
@@ -109,33 +136,75 @@ class ShipmentSyncSubscription(models.Model):
         subs = self._subscriptions_of(picking.company_id.id)
         if not subs:
             return self.env["shipment.sync.job"]
-        event_id = outbox.stable_id(
-            picking.shipment_correlation_id or picking.id, final.milestone,
-            final.milestone_at.isoformat() if final.milestone_at else "", prefix="msg_")
+        event_id = cat.milestone_event_id(
+            picking.shipment_correlation_id or picking.id, final.milestone, final.milestone_at)
         body = outbox.milestone_event(
             event_id=event_id, created_at=fields.Datetime.now(),
-            shipment={
-                "reference": picking.name, "id": picking.id,
-                "correlation_id": picking.shipment_correlation_id,
-                "tracking_numbers": [t.strip() for t in (picking.carrier_tracking_ref or "")
-                                     .split(",") if t.strip()],
-                "carrier": carrier.name if (carrier := picking._shipment_carrier()) else None,
-                "origin": picking.origin, "type": picking.picking_type_code,
-            },
+            shipment=self._shipment_values(picking),
             previous_milestone=old_milestone, milestone=final.milestone,
             milestone_at=final.milestone_at, exception_state=final.exception_state,
-            exception_reason=final.exception_reason, source=final.milestone_partner)
+            exception_reason=final.exception_reason, source=final.milestone_partner,
+            correlation_id=picking.shipment_correlation_id, company_id=picking.company_id.id)
+        return self._outbox_publish_event(body, subs, picking=picking, milestone=final.milestone)
+
+    @api.model
+    def _outbox_publish_shipment_event(self, picking, code, *, key, data, occurred_at=None):
+        """Publish the event ``code`` of the catalogue about ``picking`` (its fact
+        named by ``key``, see ``shipsync.catalogue.build_event``) to the subscriptions
+        of its company that chose that type, in the caller's transaction."""
+        picking.ensure_one()
+        subs = self._subscriptions_of(picking.company_id.id).filtered(
+            lambda sub: cat.wants(sub.event_type_ids.mapped("code"), code))
+        if not subs:
+            return self.env["shipment.sync.job"]
+        body = cat.build_event(
+            code, key=key, occurred_at=occurred_at, created_at=fields.Datetime.now(),
+            company_id=picking.company_id.id, data=data,
+            correlation_id=picking.shipment_correlation_id,
+            shipment=self._shipment_values(picking))
+        return self._outbox_publish_event(body, subs, picking=picking)
+
+    @api.model
+    def _outbox_publish_partner_event(self, partner, code, *, key, data, occurred_at=None):
+        """Publish the event ``code`` of the catalogue about ``partner`` (a breaker
+        opening...) to the subscriptions of its company that chose that type."""
+        partner.ensure_one()
+        subs = self._subscriptions_of(partner.company_id.id).filtered(
+            lambda sub: cat.wants(sub.event_type_ids.mapped("code"), code))
+        if not subs:
+            return self.env["shipment.sync.job"]
+        body = cat.build_event(
+            code, key=(partner.id, *key), occurred_at=occurred_at,
+            created_at=fields.Datetime.now(), company_id=partner.company_id.id,
+            data={"partner": {"id": partner.id, "code": partner.code, "name": partner.name,
+                              "kind": partner.kind}, **data})
+        return self._outbox_publish_event(body, subs, partner=partner)
+
+    @api.model
+    def _outbox_publish_event(self, event, subscriptions, *, picking=None, partner=None,
+                              milestone=None):
+        """One ``publish_event`` job per subscription of ``subscriptions`` that wants
+        ``event`` (a body of the catalogue): its type, its milestone (milestone
+        changes), its transfer type. The idempotency key is the subscription and the
+        event id, so the same event is enqueued once per subscription whatever
+        publishes it again (a replay, a duplicate webhook); jobs of one subscription
+        run in order per transfer (per partner for partner events)."""
         jobs = self.env["shipment.sync.job"]
-        for sub in subs:
-            if sub.outgoing_only and picking.picking_type_code != "outgoing":
+        event_id = event["id"]
+        for sub in subscriptions:
+            if not cat.wants(sub.event_type_ids.mapped("code"), event["type"]):
                 continue
-            if not outbox.wants(sub.milestone_ids.mapped("code"), final.milestone):
+            if picking and sub.outgoing_only and picking.picking_type_code != "outgoing":
                 continue
+            if milestone and not outbox.wants(sub.milestone_ids.mapped("code"), milestone):
+                continue
+            sequence_key = (f"subscription:{sub.id}/picking:{picking.id}" if picking
+                            else f"subscription:{sub.id}/partner:{partner.id if partner else 0}")
             jobs |= jobs._enqueue(
                 sub.partner_id, "publish_event",
-                {"subscription_id": sub.id, "event_id": event_id, "event": body},
+                {"subscription_id": sub.id, "event_id": event_id, "event": event},
                 picking=picking, idempotency_key=f"sub{sub.id}:{event_id}",
-                sequence_key=f"subscription:{sub.id}/picking:{picking.id}", channel="low")
+                sequence_key=sequence_key, channel="low")
         return jobs
 
     @api.model
@@ -149,8 +218,8 @@ class ShipmentSyncSubscription(models.Model):
         url, secret = sub.url, sub.secret
         event = payload.get("event")
         if sub.schema_version != "1" and event:
-            # The body in the version this subscriber receives.
-            event = gov.outbound_event(event, sub.schema_version)
+            # The body in the version this subscriber receives (types that publish it).
+            event = cat.in_version(event, sub.schema_version)
         body = outbox.encode(event)
         event_id = payload.get("event_id") or job.idempotency_key
 

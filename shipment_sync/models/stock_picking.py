@@ -4,11 +4,12 @@ import uuid
 from odoo import _, api, fields, models
 from odoo.tools import SQL
 
+from shipsync import catalogue as cat
 from shipsync import milestones as ms
-from shipsync import pod
+from shipsync import pod, tracing
 from shipsync.tracking import keys_field, tracking_key, tracking_keys
 
-from .shipment_sync_event import OUTCOME_STATE, REPLAY_STATES
+from .shipment_sync_event import OUTCOME_STATE
 
 
 def _new_correlation_id():
@@ -46,6 +47,10 @@ class StockPicking(models.Model):
     shipment_correlation_id = fields.Char(
         "Correlation ID", copy=False, index=True, readonly=True,
         help="Sent to every partner with this shipment; shared by its backorders and returns.")
+    shipment_trace_id = fields.Char(
+        "Trace ID", compute="_compute_shipment_trace_id",
+        help="The W3C trace id of this shipment (derived from its correlation id): every "
+        "outbound call and event carries it in its traceparent header.")
     shipment_event_ids = fields.One2many("shipment.sync.event", "picking_id", "Shipment events")
     shipment_job_ids = fields.One2many("shipment.sync.job", "picking_id", "Outbox jobs")
     shipment_job_count = fields.Integer(compute="_compute_shipment_job_count")
@@ -141,6 +146,11 @@ class StockPicking(models.Model):
     # ------------------------------------------------------------------
     # lookup
     # ------------------------------------------------------------------
+    @api.depends("shipment_correlation_id")
+    def _compute_shipment_trace_id(self):
+        for picking in self:
+            picking.shipment_trace_id = tracing.trace_id_for(picking.shipment_correlation_id)
+
     @api.model
     def _shipment_find(self, partner, tracking_number, picking_ref, correlation_id, company):
         """The picking an event speaks of, or an empty recordset. Most
@@ -220,12 +230,8 @@ class StockPicking(models.Model):
         milestone notes logged together; then the per-picking hooks
         (notifications, outbox, activities), in picking order."""
         locked = self.sudo()._shipment_lock(skip_locked=skip_locked)
-        Event = self.env["shipment.sync.event"].sudo()
-        events_by_picking = Event.search(
-            [("picking_id", "in", locked.ids), ("state", "in", REPLAY_STATES)]
-        ).grouped("picking_id")
-        replays = [picking._shipment_replay(events_by_picking.get(picking, Event))
-                   for picking in locked]
+        rows = self.env["shipment.sync.event"].sudo()._replay_rows(locked)
+        replays = [picking._shipment_replay(rows.get(picking.id, ())) for picking in locked]
         self._shipment_store_replays(replays)
         locked._shipment_post_milestone_notes(replays)
         for replay in replays:
@@ -237,39 +243,45 @@ class StockPicking(models.Model):
                                                       replay["news"])
         return self - locked
 
-    def _shipment_replay(self, events):
-        """The replay of this picking's ``events``, not yet stored: a dict with
+    def _shipment_replay(self, rows):
+        """The replay of this picking's events (their ``rows``, see
+        ``shipment.sync.event._replay_rows``), not yet stored: a dict with
         the picking, its state ``before``, the ``final`` ShipmentState, the
         ``news`` ((event, step) of the events applied for the first time), the
         ``event_vals`` (event, values to write) and the picking's ``changed``
         values."""
         self.ensure_one()
+        Event = self.env["shipment.sync.event"].sudo()
         by_key = {}
-        for event in events:
-            by_key[event._to_milestone_event()] = event
+        for row in rows:
+            by_key[Event._milestone_event_of(row)] = row
         final, steps = ms.replay(list(by_key))
+        events = Event.browse([row["id"] for row in rows])
         now = fields.Datetime.now()
         before = (self.shipment_milestone, self.shipment_exception_state,
                   self.shipment_exception_reason or None)
         news, event_vals = [], []
         for step in steps:
-            event = by_key[step.event]
+            row = by_key[step.event]
+            event = Event.browse(row["id"]).with_prefetch(events._prefetch_ids)
             state = OUTCOME_STATE[step.outcome]
             is_correction = step.outcome == ms.CORRECTION
             vals = {}
-            if event.state != state:
+            if row["state"] != state:
                 vals["state"] = state
                 if state == "applied":
                     vals["applied_at"] = now
-            if event.is_correction != is_correction:
+            if row["is_correction"] != is_correction:
                 vals["is_correction"] = is_correction
-            if (event.outcome_detail or "") != (step.detail or ""):
+            if (row["outcome_detail"] or "") != (step.detail or ""):
                 vals["outcome_detail"] = step.detail or False
-            if event.state == "received":
+            if row["state"] == "received":
                 news.append((event, step))
             if vals:
                 event_vals.append((event, vals))
-        partner_by_code = {e.partner_id.code: e.partner_id for e in events if e.partner_id}
+        Partner = self.env["shipment.sync.partner"].sudo()
+        partner_by_code = {row["partner_code"]: Partner.browse(row["partner_id"])
+                           for row in rows if row["partner_id"]}
         milestone_partner = partner_by_code.get(final.milestone_partner)
         vals = {
             "shipment_milestone": final.milestone,
@@ -351,9 +363,26 @@ class StockPicking(models.Model):
         to the subscriptions through the outbox, in this transaction (if it
         rolls back, nothing is sent). Other addons extend it (notifications,
         ETA)."""
-        self.env["shipment.sync.subscription"]._outbox_publish_milestone(
-            self, old_milestone, final)
+        subscriptions = self.env["shipment.sync.subscription"]
+        subscriptions._outbox_publish_milestone(self, old_milestone, final)
+        if final.milestone == "delivered" and not self._shipment_has_proof_of_delivery(news):
+            subscriptions._outbox_publish_shipment_event(
+                self, cat.DELIVERED_WITHOUT_POD,
+                key=(final.milestone_at.isoformat() if final.milestone_at else "",),
+                occurred_at=final.milestone_at,
+                data={"delivered_at": cat.iso(final.milestone_at),
+                      "source": final.milestone_partner or "odoo"})
         return None
+
+    def _shipment_has_proof_of_delivery(self, news):
+        """Does the suite hold a proof of delivery (signature, photo, recipient
+        name) for this delivered transfer? ``news`` are the (event, step) pairs
+        that delivered it. The proof a partner's delivered scan carries is stored
+        (``shipment_pod_*``) when the event is ingested, before it is applied; a
+        delivery without one is published as ``shipment.delivered_without_pod`` to
+        the subscriptions that chose it."""
+        self.ensure_one()
+        return bool(self.shipment_pod_date)
 
     def _shipment_notify(self, before, final, news, partner_by_code, origin=None):
         """An activity when an exception opens (the milestone note is posted
@@ -372,6 +401,39 @@ class StockPicking(models.Model):
             partner = partner_by_code.get(final.exception_partner)
             self._shipment_exception_activity(
                 reasons.get(final.exception_reason, final.exception_reason), partner)
+        self._shipment_publish_exception(before, final, news, opened)
+
+    def _shipment_publish_exception(self, before, final, news, opened):
+        """Publish ``shipment.exception_raised`` / ``shipment.exception_resolved``
+        to the subscriptions that chose them, whether or not the milestone moved
+        (an exception raised in transit leaves it where it is). Ids are stable
+        (the shipment, the reason and the time it was raised), so a replay of the
+        ledger or a duplicate webhook never publishes an exception twice."""
+        old_exc_state = before[1]
+        resolved = old_exc_state == "open" and final.exception_state == "resolved"
+        if not (opened or resolved):
+            return
+        raised_at = final.exception_at.isoformat() if final.exception_at else ""
+        step_event = next((event for event, step in reversed(news)
+                           if (step.exception_opened if opened else step.exception_resolved)),
+                          None)
+        subscriptions = self.env["shipment.sync.subscription"]
+        if opened:
+            subscriptions._outbox_publish_shipment_event(
+                self, cat.EXCEPTION_RAISED, key=(final.exception_reason, raised_at),
+                occurred_at=final.exception_at,
+                data={"reason": final.exception_reason, "milestone": final.milestone,
+                      "source": final.exception_partner or "odoo",
+                      "message": step_event.message if step_event else None})
+        else:
+            subscriptions._outbox_publish_shipment_event(
+                self, cat.EXCEPTION_RESOLVED, key=(final.exception_reason, raised_at),
+                occurred_at=step_event.occurred_at if step_event else fields.Datetime.now(),
+                data={"reason": final.exception_reason,
+                      "raised_at": cat.iso(final.exception_at),
+                      "milestone": final.milestone,
+                      "source": (step_event.partner_code if step_event else None) or "odoo",
+                      "message": step_event.message if step_event else None})
 
     def _shipment_exception_responsible(self, partner=None):
         """Who gets the to-do of an exception: the partner's responsible, the

@@ -11,3 +11,7 @@ from . import test_governance_http
 from . import test_cron_retry
 from . import test_ingest_path
 from . import test_payload_viewer
+from . import test_event_catalogue
+from . import test_tracing
+from . import test_webhook_silence
+from . import test_amqp

@@ -7,6 +7,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL, sql
 
+from shipsync import catalogue as cat
 from shipsync import outbox, partners
 from shipsync.adapters import base as ab
 from shipsync.adapters import get_adapter
@@ -456,6 +457,16 @@ class DeliveryCarrier(models.Model):
         picking.shipsync_label_state = "failed"
         picking._shipsync_exception_event(
             "label_failed", _("Label failed: %s", outcome.error or outcome.error_class or ""))
+        payload = job._outbox_payload() or {}
+        carrier = self.sudo().browse(payload.get("carrier_id")).exists()
+        # One event per dead job: a job dies once.
+        self.env["shipment.sync.subscription"]._outbox_publish_shipment_event(
+            picking, cat.LABEL_FAILED, key=(job.id,),
+            data={"carrier": carrier.name if carrier else None,
+                  "is_return": bool(payload.get("is_return")),
+                  "error": outcome.error or outcome.error_class or "",
+                  "error_class": outcome.error_class or None,
+                  "http_status": outcome.status or None})
 
     # ------------------------------------------------------------------
     # AfterShip: tracking registration (inbound only)

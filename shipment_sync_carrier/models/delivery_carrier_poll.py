@@ -12,6 +12,7 @@ from shipsync import carrier_poll as cp
 from shipsync import transport
 from shipsync.adapters import base as ab
 from shipsync.milestones import TERMINAL
+from shipsync.silence import IN_TRANSIT
 
 _logger = logging.getLogger(__name__)
 
@@ -42,18 +43,32 @@ class DeliveryCarrierPoll(models.AbstractModel):
     @api.model
     @retry_conflicts
     def _cron_shipsync_poll(self, now=None):
-        carriers = self.search([("delivery_type", "=", "shipsync"), ("shipsync_poll", "=", True)])
+        # Carriers polled by choice, and those whose partner's webhooks went silent
+        # (shipment.sync.partner._cron_webhook_silence): polled until they return.
+        carriers = self.search([("delivery_type", "=", "shipsync"), "|",
+                                ("shipsync_poll", "=", True),
+                                ("shipsync_partner_id.webhook_silence_polling", "=", True)])
         stats = {}
         for carrier in carriers:
             stats[carrier.id] = carrier._shipsync_poll(now=now)
         return stats
 
     def _shipsync_poll_candidates(self, now, limit):
+        if self.shipsync_poll:
+            milestones = ("shipment_milestone", "not in", tuple(TERMINAL) + ("draft",))
+        else:
+            # Polled only while its webhooks are silent: the shipments in transit.
+            milestones = ("shipment_milestone", "in", tuple(sorted(IN_TRANSIT)))
         return self.env["stock.picking"].search([
-            ("carrier_id", "=", self.id), ("carrier_tracking_ref", "!=", False),
-            ("shipment_milestone", "not in", tuple(TERMINAL) + ("draft",)),
+            ("carrier_id", "=", self.id), ("carrier_tracking_ref", "!=", False), milestones,
             "|", ("shipsync_poll_next_at", "=", False), ("shipsync_poll_next_at", "<=", now),
         ], order="shipsync_poll_next_at asc nulls first, id", limit=limit)
+
+    def _shipsync_can_track(self):
+        """True when this carrier's adapter can read tracking (polls are possible)."""
+        self.ensure_one()
+        cls = ab.get_adapter(self.sudo().shipsync_adapter or "easypost")
+        return cls.track is not ab.CarrierAdapter.track or hasattr(cls, "track_batch")
 
     def _shipsync_outbox_calls(self):
         """Epoch times of the partner's outbox calls of the last minute: polls and

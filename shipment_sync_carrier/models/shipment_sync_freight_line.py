@@ -1,5 +1,7 @@
 from odoo import _, api, fields, models
 
+from shipsync import catalogue as cat
+
 FREIGHT_STATES = [
     ("matched", "Matched"),
     ("variance", "Variance"),
@@ -59,6 +61,15 @@ class ShipmentSyncFreightLine(models.Model):
                         "%(expected)s", tracking=line.tracking_number, amount=line.amount,
                         expected=line.expected_amount),
                     partner=partner or line.carrier_id.shipsync_partner_id or None)
+                # The invoice line names the event: importing the file again does not
+                # publish it twice.
+                self.env["shipment.sync.subscription"]._outbox_publish_shipment_event(
+                    line.picking_id, cat.FREIGHT_VARIANCE,
+                    key=(line.invoice_ref or "", line.tracking_number, line.row or line.id),
+                    data={"tracking_number": line.tracking_number,
+                          "invoice": line.invoice_ref or None, "amount": line.amount,
+                          "expected_amount": line.expected_amount,
+                          "currency": line.currency_id.name or None})
             elif line.state == "unmatched":
                 partner = line.carrier_id.shipsync_partner_id
                 user = partner.responsible_user_id or self.env.ref("base.user_admin")

@@ -4,6 +4,8 @@ from datetime import timedelta
 
 from odoo import _, api, fields, models
 
+from shipsync import catalogue as cat
+
 LABEL_MIME_EXT = {"PDF": "pdf", "ZPL": "zpl", "PNG": "png", "EPL2": "epl"}
 
 
@@ -142,6 +144,17 @@ class StockPicking(models.Model):
                 milestone="label_created",
                 message=_("Booking accepted by %s", carrier.name))
         amount = result.charge if result.charge is not None else result.price
+        tracking_numbers = list(result.tracking_numbers or
+                                [lbl.tracking_number for lbl in result.labels])
+        # The booking (its carrier reference, else its tracking numbers) names the
+        # event: a replayed booking is not published twice.
+        self.env["shipment.sync.subscription"]._outbox_publish_shipment_event(
+            self, cat.LABEL_CREATED,
+            key=(is_return, result.shipment_id or ",".join(tracking_numbers)),
+            data={"carrier": carrier.name, "tracking_numbers": tracking_numbers,
+                  "is_return": is_return,
+                  "price": float(amount) if amount is not None else None,
+                  "currency": result.currency or currency.name})
         return carrier._shipsync_convert(amount, result.currency, self.company_id) or 0.0
 
     def _shipsync_exception_event(self, reason, message):

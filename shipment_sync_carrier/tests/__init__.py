@@ -10,3 +10,4 @@ from . import test_easypost_fidelity
 from . import test_tour
 from . import test_dispatch
 from . import test_cod
+from . import test_webhook_silence

@@ -4,7 +4,31 @@ from datetime import timedelta
 from odoo import fields
 from odoo.tests import TransactionCase, tagged
 
+from shipsync import catalogue as cat
+
 from .common import CarrierCommon
+
+
+def catalogue_subscription(env, codes):
+    """A subscription to the catalogue types ``codes`` (its deliveries are not run:
+    the tests read what was enqueued for it)."""
+    partner = env["shipment.sync.partner"].create({
+        "name": "Label analytics", "code": "label-analytics", "kind": "subscriber"})
+    return env["shipment.sync.subscription"].create({
+        "name": "Label analytics", "partner_id": partner.id,
+        "url": "https://analytics.example/hooks",
+        "event_type_ids": [(6, 0, env["shipment.sync.event.type"]._by_codes(codes).ids)]})
+
+
+def published(env, sub):
+    """The events enqueued for ``sub``, oldest first (each validated by its schema)."""
+    jobs = env["shipment.sync.job"].search([("operation", "=", "publish_event"),
+                                            ("idempotency_key", "=like", f"sub{sub.id}:%")],
+                                           order="id")
+    events = [job._outbox_payload()["event"] for job in jobs]
+    for event in events:
+        cat.validate_event(event)
+    return events
 
 
 @tagged("post_install", "-at_install")
@@ -96,6 +120,26 @@ class TestAsyncBooking(CarrierCommon, TransactionCase):
         self.assertEqual(picking.shipsync_label_state, "failed")
         self.assertFalse(picking.carrier_tracking_ref)
         self.assertFalse(self.labels_of(picking))
+
+    def test_label_created_and_label_failed_are_published_to_who_chose_them(self):
+        sub = catalogue_subscription(self.env, [cat.LABEL_CREATED, cat.LABEL_FAILED])
+        good = self.validate(self.make_picking(carrier=self.async_carrier))
+        bad = self.validate(self.make_picking(
+            carrier=self.async_carrier, customer=self.customer.copy({"zip": "00000"})))
+        self.run_outbox()
+        self.run_outbox(seconds=120)  # nothing new: each job settled once
+        self.assertEqual(bad.shipsync_label_state, "failed")
+        # One of each (the two jobs settle in either order), no milestone or exception
+        # event: not chosen.
+        events = {e["type"]: e for e in published(self.env, sub)}
+        self.assertEqual(len(published(self.env, sub)), 2)
+        created, failed = events[cat.LABEL_CREATED], events[cat.LABEL_FAILED]
+        self.assertEqual(created["correlation_id"], good.shipment_correlation_id)
+        self.assertEqual(created["data"]["tracking_numbers"], [good.carrier_tracking_ref])
+        self.assertEqual((created["data"]["carrier"], created["data"]["is_return"]),
+                         (self.async_carrier.name, False))
+        self.assertEqual(failed["correlation_id"], bad.shipment_correlation_id)
+        self.assertIn("ADDRESS.VERIFY.FAILURE", failed["data"]["error"])
 
     def test_no_shipped_news_before_the_label_exists(self):
         """A dead background booking: the transfer is validated (handed over

@@ -3,7 +3,10 @@ import base64
 from odoo.exceptions import UserError
 from odoo.tests import TransactionCase, tagged
 
+from shipsync import catalogue as cat
+
 from .common import CarrierCommon
+from .test_async import catalogue_subscription, published
 
 
 @tagged("post_install", "-at_install")
@@ -53,6 +56,19 @@ class TestFreight(CarrierCommon, TransactionCase):
                              ["Shipment exception: Freight Variance"])
         self.assertTrue(lines[2].activity_ids)
         self.assertEqual(second.shipsync_freight_line_ids, lines[1])
+
+    def test_a_variance_is_published_once_to_who_chose_it(self):
+        sub = catalogue_subscription(self.env, [cat.FREIGHT_VARIANCE])
+        first, second = self.pickings
+        self.import_csv(self.csv())
+        self.import_csv(self.csv())  # the same invoice again: duplicates, no new event
+        [event] = published(self.env, sub)
+        self.assertEqual(event["type"], cat.FREIGHT_VARIANCE)
+        self.assertEqual(event["correlation_id"], second.shipment_correlation_id)
+        self.assertEqual((event["data"]["tracking_number"], event["data"]["invoice"]),
+                         (second.carrier_tracking_ref, "INV-7"))
+        self.assertAlmostEqual(event["data"]["amount"] - event["data"]["expected_amount"], 5.0,
+                               places=2)
 
     def test_importing_the_same_invoice_again_gives_duplicates(self):
         self.import_csv(self.csv())

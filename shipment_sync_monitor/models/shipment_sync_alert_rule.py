@@ -193,6 +193,11 @@ class ShipmentSyncAlertRule(models.Model):
         partners = self.env["shipment.sync.partner"].sudo().search(domain)
         if not partners:
             return {}
+        if rule.kind == "webhook_silence":
+            # Judged by the silence cron (shipment.sync.partner._cron_webhook_silence).
+            return {p.id: (now - p.webhook_silent_since).total_seconds() / 60.0
+                    if p.webhook_silence_state == "silent" and p.webhook_silent_since
+                    else None for p in partners}
         self.env.flush_all()
         cr = self.env.cr
         ids = tuple(partners.ids)

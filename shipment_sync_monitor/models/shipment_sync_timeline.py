@@ -3,6 +3,7 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from shipsync import milestones as ms
+from shipsync import tracing
 
 SOURCES = [
     ("odoo", "Odoo action"),
@@ -49,8 +50,31 @@ class ShipmentSyncTimeline(models.Model):
     description = fields.Char(readonly=True)
     state = fields.Selection("_selection_outcome", "Outcome", readonly=True)
     detail = fields.Char(readonly=True)
+    partner_trace_id = fields.Char(
+        "Partner's trace id", readonly=True,
+        help="Inbound events: the trace id of the W3C traceparent the partner sent.")
+    trace_id = fields.Char(
+        "Trace id", compute="_compute_trace_id", search="_search_trace_id",
+        help="The W3C trace id of the row: the shipment's own trace (derived from its "
+        "correlation id, sent on every outbound call and event), or, for an inbound event "
+        "that carried one, the partner's.")
     res_model = fields.Char("Record model", readonly=True)
     res_id = fields.Integer("Record", readonly=True)
+
+    @api.depends("partner_trace_id", "correlation_id")
+    def _compute_trace_id(self):
+        for row in self:
+            row.trace_id = row.partner_trace_id or tracing.trace_id_for(row.correlation_id)
+
+    def _search_trace_id(self, operator, value):
+        if operator not in ("=", "ilike") or not isinstance(value, str):
+            raise UserError(_("Search a trace id by its 32 hexadecimal digits."))
+        value = value.strip().lower()
+        correlations = tracing.correlation_ids_of(value)
+        if not correlations:
+            return [("partner_trace_id", "=", value)]
+        return ["|", ("partner_trace_id", "=", value),
+                "&", ("partner_trace_id", "=", False), ("correlation_id", "in", correlations)]
 
     @api.model
     def _selection_outcome(self):
@@ -85,6 +109,7 @@ class ShipmentSyncTimeline(models.Model):
                                  e.message) AS description,
                        e.state::varchar AS state,
                        COALESCE(e.outcome_detail, e.error_detail) AS detail,
+                       e.trace_id AS partner_trace_id,
                        'shipment.sync.event'::varchar AS res_model, e.id AS res_id
                   FROM shipment_sync_event e
                   JOIN stock_picking p ON p.id = e.picking_id
@@ -97,7 +122,8 @@ class ShipmentSyncTimeline(models.Model):
                        e.milestone::varchar, e.exception_reason::varchar,
                        concat_ws(' ', CASE WHEN e.milestone IS NULL AND e.exception_reason IS NULL
                                       THEN e.raw_code END, e.message),
-                       e.state::varchar, 'duplicate delivery', 'shipment.sync.event', e.id
+                       e.state::varchar, 'duplicate delivery', e.trace_id,
+                       'shipment.sync.event', e.id
                   FROM shipment_sync_event e
                   JOIN shipment_sync_event o ON o.partner_id = e.partner_id
                        AND o.external_id = e.external_id AND o.state <> 'duplicate'
@@ -107,7 +133,7 @@ class ShipmentSyncTimeline(models.Model):
                 SELECT j.id * 8 + 1, j.picking_id, p.company_id, j.create_date, 'job',
                        j.partner_id, p.shipment_correlation_id, NULL, NULL,
                        concat('enqueued ', j.operation), j.state::varchar,
-                       j.last_error, 'shipment.sync.job', j.id
+                       j.last_error, NULL, 'shipment.sync.job', j.id
                   FROM shipment_sync_job j
                   JOIN stock_picking p ON p.id = j.picking_id
                 UNION ALL
@@ -118,7 +144,7 @@ class ShipmentSyncTimeline(models.Model):
                               END, ' (', a.duration_ms, ' ms)'),
                        CASE WHEN a.outcome = 'stale' THEN 'lease_lost'
                             ELSE a.outcome::varchar END,
-                       a.error, 'shipment.sync.job', j.id
+                       a.error, NULL, 'shipment.sync.job', j.id
                   FROM shipment_sync_job_attempt a
                   JOIN shipment_sync_job j ON j.id = a.job_id
                   JOIN stock_picking p ON p.id = j.picking_id
@@ -126,7 +152,7 @@ class ShipmentSyncTimeline(models.Model):
                 SELECT m.id * 8 + 3, m.res_id, p.company_id, m.date, 'note', NULL,
                        p.shipment_correlation_id, NULL, NULL,
                        left(regexp_replace(COALESCE(m.body, ''), '<[^>]*>', '', 'g'), 250),
-                       m.message_type::varchar, NULL, 'stock.picking', p.id
+                       m.message_type::varchar, NULL, NULL, 'stock.picking', p.id
                   FROM mail_message m
                   JOIN stock_picking p ON p.id = m.res_id
                  WHERE m.model = 'stock.picking' AND m.message_type IN ('comment', 'notification')

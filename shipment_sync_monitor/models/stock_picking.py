@@ -80,6 +80,10 @@ class StockPicking(models.Model):
         note that closes the cards)."""
         self.ensure_one()
         _old_milestone, old_state, old_reason = before
+        if old_state != "open" and final.exception_state != "open":
+            # No exception before nor after: no card of the track is open (only
+            # this method opens them, and only while the track is open).
+            return
         Card = self.env["shipment.sync.exception"].sudo()
         # Side exceptions (a freight variance) are not on the track: their owner closes them.
         cards = Card.search([("picking_id", "=", self.id), ("state", "!=", "resolved"),

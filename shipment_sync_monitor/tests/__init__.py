@@ -9,3 +9,4 @@ from . import test_eta
 from . import test_triage
 from . import test_click_everywhere
 from . import test_pod_rule
+from . import test_silence_alert

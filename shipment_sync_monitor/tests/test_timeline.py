@@ -124,3 +124,38 @@ class TestTimeline(MonitorCommon, TransactionCase):
         self.assertTrue(all(f.get("invisible") in ("1", "True", "true") for f in ledger))
         self.assertTrue(form.xpath(
             "//page[@name='shipment_sync_timeline']//field[@name='shipment_timeline_ids']"))
+
+    def test_every_row_shows_the_trace_across_systems(self):
+        """Odoo, outbound jobs (partners, subscribers) and inbound rows share the
+        shipment's trace id; an inbound event that carried a traceparent shows the
+        partner's own trace; the timeline is searched by trace id."""
+        partner_trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+        self.picking._shipment_internal_event(milestone="packed", message="Packed in Odoo")
+        job = insert_jobs(self.env, self.partner, 1, state="done", picking=self.picking)
+        insert_attempts(self.env, job, ["done"], T0)
+        plain = self.ingest(self.carrier, "in_transit", 10)
+        traced = self.ingest(self.carrier, "out_for_delivery", 20)
+        traced.write({"traceparent": f"00-{partner_trace}-00f067aa0ba902b7-01",
+                      "trace_id": partner_trace})
+        self.env.flush_all()
+        self.env.invalidate_all()
+        trace = self.picking.shipment_trace_id
+        self.assertEqual(trace, self.picking.shipment_correlation_id.replace("-", ""))
+        rows = self.picking.shipment_timeline_ids
+        by_record = {(r.res_model, r.res_id, r.source): r for r in rows}
+        self.assertEqual(by_record[("shipment.sync.event", traced.id, "inbound")].trace_id,
+                         partner_trace)
+        self.assertEqual(by_record[("shipment.sync.event", plain.id, "inbound")].trace_id,
+                         trace)
+        for source in ("odoo", "job", "attempt"):
+            self.assertEqual({r.trace_id for r in rows if r.source == source}, {trace}, source)
+        Timeline = self.env["shipment.sync.timeline"]
+        found = Timeline.search([("trace_id", "=", trace)])
+        self.assertEqual(set(found.ids), set(rows.ids) - {
+            by_record[("shipment.sync.event", traced.id, "inbound")].id})
+        self.assertEqual(Timeline.search([("trace_id", "=", partner_trace.upper())]).mapped(
+            "res_id"), [traced.id])
+        arch = self.env["stock.picking"].get_views([(False, "form")])["views"]["form"]["arch"]
+        form = etree.fromstring(arch)
+        self.assertTrue(form.xpath("//page[@name='shipment_sync_timeline']"
+                                   "//field[@name='shipment_trace_id']"))

@@ -1,8 +1,9 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
+from shipsync import ingest, schemas
 from shipsync.wms import x12
-from shipsync.wms.apply import WmsNormalizer
+from shipsync.wms.apply import WmsNormalizer, parse_webhook_events
 
 
 class ShipmentSyncPartner(models.Model):
@@ -92,3 +93,14 @@ class ShipmentSyncPartner(models.Model):
         if self.inbound_format != "wms":
             return super()._shipsync_normalizer()
         return WmsNormalizer()
+
+    def _shipsync_parse_inbound(self, body):
+        """WMS confirmations (webhook route or broker queue) are parsed by the WMS
+        format; a bad one is a recorded 400 with the schema's code."""
+        if self.inbound_format != "wms":
+            return super()._shipsync_parse_inbound(body)
+        try:
+            return parse_webhook_events(body)
+        except schemas.PayloadError as exc:
+            message = str(exc) if not exc.path else f"{exc.path}: {exc}"
+            raise ingest.BodyRejected(400, exc.code, message) from exc

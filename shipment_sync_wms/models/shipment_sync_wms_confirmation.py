@@ -80,7 +80,6 @@ class ShipmentSyncWmsConfirmation(models.Model):
     def _apply_one(self):
         self.ensure_one()
         picking = self.event_id.picking_id.with_context(wms_applying=True)
-        self.picking_id = picking
         handler = getattr(self, f"_apply_{self.kind}", None)
         try:
             with self.env.cr.savepoint():
@@ -96,13 +95,14 @@ class ShipmentSyncWmsConfirmation(models.Model):
         if isinstance(result, Mismatch):
             self._reject(picking, str(result))
             return False
-        self.write({"state": "applied", "applied_at": fields.Datetime.now(), "error": False})
+        self.write({"state": "applied", "applied_at": fields.Datetime.now(), "error": False,
+                    "picking_id": picking.id})
         return True
 
     def _reject(self, picking, reason):
         """Nothing of the confirmation was applied: record why, keep its event out
         of the milestone replay, and open a wms_mismatch exception."""
-        self.write({"state": "rejected", "error": reason})
+        self.write({"state": "rejected", "error": reason, "picking_id": picking.id})
         self.event_id.write({"state": "error", "error_code": "wms_mismatch",
                              "error_detail": reason})
         picking.message_post(body=_("WMS confirmation %(name)s rejected: %(reason)s",
@@ -132,20 +132,20 @@ class ShipmentSyncWmsConfirmation(models.Model):
 
     def _apply_ship_confirmed(self, picking):
         conf = self._confirmation()
-        values = picking._wms_picking_values(conf)
+        values, lots = picking._wms_picking_values(conf)
         plan = plan_confirmation(conf, values, Decimal(str(self.partner_id.wms_qty_tolerance)))
         if isinstance(plan, Mismatch):
             return plan
-        picking._wms_apply_plan(plan)
+        picking._wms_apply_plan(plan, lots)
         return None
 
     def _apply_return_received(self, picking):
         conf = self._confirmation()
-        values = picking._wms_picking_values(conf, for_return=True)
+        values, lots = picking._wms_picking_values(conf, for_return=True)
         plan = plan_confirmation(conf, values, 0)
         if isinstance(plan, Mismatch):
             return plan
-        self.return_picking_id = picking._wms_receive_return(plan, conf.condition_code)
+        self.return_picking_id = picking._wms_receive_return(plan, conf.condition_code, lots)
         return None
 
     # ------------------------------------------------------------------

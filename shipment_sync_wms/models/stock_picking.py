@@ -5,7 +5,9 @@ import pytz
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import float_compare
 
+from shipsync import catalogue as cat
 from shipsync import milestones as ms
 from shipsync.wms.apply import MoveValues, PickingValues, build_release
 
@@ -186,6 +188,11 @@ class StockPicking(models.Model):
             picking._shipment_internal_event(
                 milestone=None if current in ms.TERMINAL else current,
                 exception_reason="wms_mismatch", message=message[:500])
+            # The mismatch (what the warehouse said) names the event: the same
+            # confirmation refused again is not published twice.
+            self.env["shipment.sync.subscription"]._outbox_publish_shipment_event(
+                picking, cat.WMS_MISMATCH, key=(str(message),),
+                data={"message": str(message), "milestone": picking.shipment_milestone})
 
     # ------------------------------------------------------------------
     # plain values for shipsync
@@ -223,9 +230,20 @@ class StockPicking(models.Model):
         )
         return order.to_dict()
 
+    def _wms_lots(self, names, products):
+        """The lots named ``names`` of ``products`` in this transfer's company,
+        as {(product id, lot name): lot}."""
+        if not names:
+            return {}
+        lots = self.env["stock.lot"].search([
+            ("name", "in", list(names)), ("product_id", "in", products.ids),
+            ("company_id", "in", [self.company_id.id, False])])
+        return {(lot.product_id.id, lot.name): lot for lot in lots}
+
     def _wms_picking_values(self, conf, for_return=False):
         """This picking as shipsync values, with the products and lots the
-        confirmation names looked up in Odoo."""
+        confirmation names looked up in Odoo; and those lots (see _wms_lots),
+        for applying the plan without looking them up again."""
         self.ensure_one()
         codes = {line.product_code for line in conf.lines}
         lot_names = {lot for line in conf.lines for lot, _q in line.lots}
@@ -233,12 +251,9 @@ class StockPicking(models.Model):
         products = Product.search([("default_code", "in", list(codes))]) if codes else Product
         code_of = {p: self._wms_product_code(p) for p in self.move_ids.product_id | products}
         known_lots = {}
-        if lot_names:
-            lots = self.env["stock.lot"].search([
-                ("name", "in", list(lot_names)), ("product_id", "in", [p.id for p in code_of]),
-                ("company_id", "in", [self.company_id.id, False])])
-            for lot in lots:
-                known_lots.setdefault(code_of[lot.product_id], set()).add(lot.name)
+        lots = self._wms_lots(lot_names, Product.union(*code_of))
+        for lot in lots.values():
+            known_lots.setdefault(code_of[lot.product_id], set()).add(lot.name)
         if for_return:
             moves = tuple(
                 MoveValues(move.id, code_of[move.product_id], Decimal(str(move.quantity)),
@@ -257,7 +272,7 @@ class StockPicking(models.Model):
             known_lots={k: frozenset(v) for k, v in known_lots.items()},
             known_products=frozenset(code_of.values()),
             known_units=self.env["uom.uom"]._wms_known_unit_codes(),
-        )
+        ), lots
 
     # ------------------------------------------------------------------
     # applying a ship confirmation / a return receipt
@@ -271,46 +286,63 @@ class StockPicking(models.Model):
                 "wms_carrier": pkg.carrier or False, "company_id": self.company_id.id})
         return packages
 
-    def _wms_set_move_lines(self, plan, moves, packages=None, lot_products=None):
-        """Replace the move lines of ``moves`` by the plan's allocations."""
+    def _wms_set_move_lines(self, plan, moves, packages=None, lots=None):
+        """Make the move lines of ``moves`` the plan's allocations, picked.
+
+        A reserved line that already is an allocation (same lot, quantity and
+        unit, between the move's own locations, no source package, owner or
+        destination package yet) is kept: it is only marked picked and packed,
+        in one write per package, so its reservation stands and no quant is
+        unreserved and reserved again. Every other line is replaced. ``lots``:
+        the lots the plan names (see _wms_lots), looked up when not given."""
         packages = packages or {}
-        Lot = self.env["stock.lot"]
-        lots = {}
-        names = {a.lot for mp in plan.moves for a in mp.allocations if a.lot}
-        if names:
-            for lot in Lot.search([("name", "in", list(names)),
-                                   ("product_id", "in", moves.product_id.ids),
-                                   ("company_id", "in", [self.company_id.id, False])]):
-                lots[(lot.product_id.id, lot.name)] = lot
+        Lot, MoveLine = self.env["stock.lot"], self.env["stock.move.line"]
+        if lots is None:
+            lots = self._wms_lots({a.lot for mp in plan.moves for a in mp.allocations if a.lot},
+                                  moves.product_id)
         by_id = {m.id: m for m in moves}
-        vals = []
+        kept, vals = {}, []
         for move_plan in plan.moves:
             move = by_id[move_plan.move_id]
+            reusable = [ml for ml in move.move_line_ids
+                        if ml.location_id == move.location_id
+                        and ml.location_dest_id == move.location_dest_id
+                        and ml.product_uom_id == move.product_uom
+                        and not (ml.package_id or ml.owner_id or ml.result_package_id)]
             for alloc in move_plan.allocations:
                 package = packages.get(alloc.package_ref)
+                lot = lots[(move.product_id.id, alloc.lot)] if alloc.lot else Lot
+                quantity = float(alloc.quantity)
+                line = next((ml for ml in reusable if ml.lot_id == lot and not float_compare(
+                    ml.quantity, quantity, precision_rounding=move.product_uom.rounding)), None)
+                if line:
+                    reusable.remove(line)
+                    kept.setdefault(package.id if package else False, []).append(line.id)
+                    continue
                 vals.append({
                     "move_id": move.id, "picking_id": move.picking_id.id,
                     "product_id": move.product_id.id, "product_uom_id": move.product_uom.id,
                     "location_id": move.location_id.id,
                     "location_dest_id": move.location_dest_id.id,
-                    "quantity": float(alloc.quantity), "picked": True,
-                    "lot_id": lots[(move.product_id.id, alloc.lot)].id if alloc.lot else False,
+                    "quantity": quantity, "picked": True, "lot_id": lot.id,
                     "result_package_id": package.id if package else False,
                 })
-        moves.move_line_ids.unlink()
-        self.env["stock.move.line"].create(vals)
+        (moves.move_line_ids - MoveLine.browse([i for ids in kept.values() for i in ids])
+         ).unlink()
+        for package_id, ids in kept.items():
+            MoveLine.browse(ids).write({"picked": True, "result_package_id": package_id})
+        MoveLine.create(vals)
         for move_plan in plan.moves:
             if not move_plan.done:
                 by_id[move_plan.move_id].picked = False
 
-    def _wms_apply_plan(self, plan):
+    def _wms_apply_plan(self, plan, lots=None):
         """Done quantities, lots, packages and tracking numbers, then validate;
         a partial shipment makes a backorder unless the operation type says never."""
         self.ensure_one()
-        self.do_unreserve()
         packages = self._wms_packages(plan)
         self._wms_set_move_lines(plan, self.move_ids.filtered(lambda m: m.state != "cancel"),
-                                 packages)
+                                 packages, lots)
         vals = {"wms_state": "shipped"}
         if plan.tracking_ref:
             vals["carrier_tracking_ref"] = plan.tracking_ref
@@ -328,7 +360,7 @@ class StockPicking(models.Model):
             backorder.write({"wms_state": "released", "wms_revision": self.wms_revision})
         return True
 
-    def _wms_receive_return(self, plan, condition_code):
+    def _wms_receive_return(self, plan, condition_code, lots=None):
         """Receive the return of this delivery: an open return receipt if there is
         one, else a new one, with the confirmed quantities and lots."""
         self.ensure_one()
@@ -352,7 +384,7 @@ class StockPicking(models.Model):
             packages=(), partial=plan.partial, tracking_numbers=(), carrier="",
             condition_code=plan.condition_code)
         returned.do_unreserve()
-        returned._wms_set_move_lines(remapped, returned.move_ids)
+        returned._wms_set_move_lines(remapped, returned.move_ids, lots=lots)
         returned.wms_condition_code = condition_code or False
         returned.with_context(skip_backorder=True, picking_ids_not_to_backorder=returned.ids,
                               wms_applying=True).button_validate()

@@ -33,5 +33,5 @@ class UomUom(models.Model):
 
     @api.model
     def _wms_known_unit_codes(self):
-        return frozenset(self.with_context(active_test=False).search(
-            [("x12_unit_code", "!=", False)]).mapped("x12_unit_code"))
+        return frozenset(self.with_context(active_test=False).search_fetch(
+            [("x12_unit_code", "!=", False)], ["x12_unit_code"]).mapped("x12_unit_code"))

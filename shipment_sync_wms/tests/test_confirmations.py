@@ -3,6 +3,7 @@ import json
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
+from shipsync import catalogue as cat
 from shipsync.signatures import StandardWebhooks
 from shipsync.wms.messages import Confirmation, ConfirmedLine
 
@@ -36,6 +37,56 @@ class TestConfirmations(WmsCase):
             [("picking_id", "=", picking.id), ("partner_id", "=", self.partner.id)]
         ).mapped("milestone")
         self.assertEqual(set(milestones), {"picked", "packed", "handed_over"})
+
+    def quant(self, product, lot=None):
+        return self.env["stock.quant"]._gather(product, self.stock, lot_id=lot, strict=True)
+
+    def test_a_confirmation_of_the_reservation_ships_the_reserved_lines(self):
+        picking = self.release(self.make_picking(desk=4, lamp=2))
+        reserved = picking.move_line_ids
+        lot = reserved.filtered(lambda ml: ml.product_id == self.lamp).lot_id
+        self.assertEqual(len(lot), 1)
+        desk_before, lamp_before = self.quant(self.desk), self.quant(self.lamp, lot)
+        desk_qty, lamp_qty = desk_before.quantity, lamp_before.quantity
+        desk_reserved, lamp_reserved = desk_before.reserved_quantity, \
+            lamp_before.reserved_quantity
+        self.confirm(picking, kinds=("ship_confirmed",), split_packages=2)
+        self.assertEqual(picking.state, "done")
+        # The same lines, now picked and packed: no unreserve and reserve again.
+        self.assertEqual(picking.move_line_ids, reserved)
+        self.assertTrue(all(reserved.mapped("picked")))
+        self.assertEqual(len(reserved.result_package_id), 2)
+        self.assertTrue(all(reserved.mapped("result_package_id")))
+        self.assertEqual(reserved.filtered(lambda ml: ml.product_id == self.lamp).lot_id, lot)
+        self.env.invalidate_all()
+        self.assertEqual(self.quant(self.desk).quantity, desk_qty - 4)
+        self.assertEqual(self.quant(self.desk).reserved_quantity, desk_reserved - 4)
+        self.assertEqual(self.quant(self.lamp, lot).quantity, lamp_qty - 2)
+        self.assertEqual(self.quant(self.lamp, lot).reserved_quantity, lamp_reserved - 2)
+        shipped = self.env["stock.quant"].search([
+            ("location_id", "=", self.customers.id), ("product_id", "=", self.lamp.id),
+            ("lot_id", "=", lot.id), ("package_id", "in", reserved.result_package_id.ids)])
+        self.assertEqual(sum(shipped.mapped("quantity")), 2)
+
+    def test_another_lot_than_reserved_releases_the_reservation(self):
+        picking = self.release(self.make_picking(desk=0, lamp=2))
+        reserved = picking.move_line_ids
+        self.assertEqual(reserved.lot_id, self.lot1)
+        before = {lot: (self.quant(self.lamp, lot).quantity,
+                        self.quant(self.lamp, lot).reserved_quantity)
+                  for lot in (self.lot1, self.lot2)}
+        self.confirm(picking, kinds=("ship_confirmed",), substitute_lots={"L1": "L2"})
+        self.assertEqual(picking.state, "done")
+        self.assertFalse(picking.move_line_ids & reserved)
+        self.assertEqual(picking.move_line_ids.lot_id, self.lot2)
+        self.env.invalidate_all()
+        # L1 gets its reservation back and keeps its stock; L2 ships.
+        self.assertEqual(self.quant(self.lamp, self.lot1).quantity, before[self.lot1][0])
+        self.assertEqual(self.quant(self.lamp, self.lot1).reserved_quantity,
+                         before[self.lot1][1] - 2)
+        self.assertEqual(self.quant(self.lamp, self.lot2).quantity, before[self.lot2][0] - 2)
+        self.assertEqual(self.quant(self.lamp, self.lot2).reserved_quantity,
+                         before[self.lot2][1])
 
     def test_partial_shipment_creates_a_backorder_when_the_type_allows_it(self):
         picking = self.release(self.make_picking(desk=4, lamp=0))
@@ -106,6 +157,26 @@ class TestConfirmations(WmsCase):
         self.confirm(picking, kinds=("ship_confirmed",), mismatch="over_quantity")
         self.assertRejectedWithNothingApplied(
             picking, "product 'WMS-DESK': 9 confirmed, more than the 4 ordered (tolerance 0%)")
+
+    def test_a_mismatch_is_published_once_to_who_chose_it(self):
+        partner = self.env["shipment.sync.partner"].create({
+            "name": "Ops board", "code": "ops-board", "kind": "subscriber"})
+        sub = self.env["shipment.sync.subscription"].create({
+            "name": "Ops board", "partner_id": partner.id, "url": "https://ops.example/hooks",
+            "event_type_ids": [(6, 0, self.env["shipment.sync.event.type"]._by_codes(
+                [cat.WMS_MISMATCH]).ids)]})
+        picking = self.release(self.make_picking(desk=4, lamp=0))
+        self.confirm(picking, kinds=("ship_confirmed",), mismatch="over_quantity")
+        conf = self.assertRejectedWithNothingApplied(picking, "more than the 4 ordered")
+        conf.action_replay()  # refused again, the same mismatch: no second event
+        self.assertEqual(conf.state, "rejected")
+        jobs = self.env["shipment.sync.job"].search(
+            [("operation", "=", "publish_event"), ("idempotency_key", "=like", f"sub{sub.id}:%")])
+        [event] = [job._outbox_payload()["event"] for job in jobs]
+        cat.validate_event(event)
+        self.assertEqual((event["type"], event["correlation_id"]),
+                         (cat.WMS_MISMATCH, picking.shipment_correlation_id))
+        self.assertIn("more than the 4 ordered", event["data"]["message"])
 
     def test_over_shipment_within_the_tolerance_is_applied(self):
         self.partner.wms_qty_tolerance = 200.0

@@ -28,17 +28,27 @@ def milestone_event(
     exception_state: str = "none",
     exception_reason: str | None = None,
     source: str = "",
+    correlation_id: str | None = None,
+    company_id: int | None = None,
 ) -> dict:
     """The body of a ``shipment.milestone_changed`` event (JSON-serializable).
 
     ``shipment`` holds the references a subscriber matches on (``reference``,
     ``correlation_id``, ``tracking_numbers``, ``carrier``, ``origin``...).
+    ``correlation_id`` and ``company_id`` add the envelope fields every event of the
+    catalogue carries (``shipsync.catalogue``), with ``occurred_at`` (the milestone's
+    time); without them the body is the one this type always had.
     """
+    envelope = {}
+    if correlation_id is not None or company_id is not None:
+        envelope = {"occurred_at": _iso(milestone_at or created_at),
+                    "correlation_id": correlation_id or None, "company_id": company_id or None}
     return {
         "id": event_id,
         "type": EVENT_MILESTONE_CHANGED,
         "schema_version": "1",
         "created_at": _iso(created_at),
+        **envelope,
         "data": {
             "shipment": {k: v for k, v in dict(shipment).items() if v not in (None, "")},
             "milestone": milestone,
