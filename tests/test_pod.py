@@ -57,3 +57,26 @@ def test_the_delivered_without_pod_rule_kind_is_a_picking_rule_in_minutes():
     rule = monitor.Rule(kind="delivered_without_pod", threshold=1440)
     assert rule.scope == "picking"
     assert monitor.RULE_KINDS["delivered_without_pod"]["unit"] == "minutes"
+
+
+# --------------------------------------------------------------------------- cash on delivery
+def test_only_the_sendcloud_v2_adapter_sends_a_cod_amount():
+    from decimal import Decimal
+
+    from shipsync.adapters import Address, Parcel, ShipmentRequest
+    from shipsync.partners.easypost.outbound import EasyPostAdapter
+    from shipsync.partners.sendcloud import outbound as sc
+
+    assert sc.SendcloudAdapter("http://x", "k:s", api_version="v2").supports_cod
+    assert not sc.SendcloudAdapter("http://x", "k:s", api_version="v3").supports_cod
+    assert not EasyPostAdapter("http://x", "k").supports_cod
+    addr = Address(name="A", street="S 1", city="C", zip="1000", country_code="NL")
+    req = ShipmentRequest(reference="R", correlation_id="", ship_from=addr, ship_to=addr,
+                          parcels=(Parcel(Decimal("1")),), declared_value=Decimal("10"),
+                          cod_amount=Decimal("42.5"))
+    parcel = sc.build_parcel(req, 0, 8)
+    assert parcel["total_order_value"] == "42.50"  # the COD amount wins
+    # a return label collects nothing
+    assert sc.build_parcel(req, 0, 8, is_return=True)["total_order_value"] == "10.00"
+    plain = sc.build_parcel(ShipmentRequest(**{**req.__dict__, "cod_amount": None}), 0, 8)
+    assert plain["total_order_value"] == "10.00"

@@ -18,4 +18,4 @@ from . import shipment_sync_subscription
 from . import shipment_sync_amqp
 from . import res_company
 from . import res_partner
-from . import stock_picking_pod
+from . import shipment_sync_event_pod

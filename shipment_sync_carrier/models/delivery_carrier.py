@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import logging
 from decimal import Decimal
@@ -65,6 +66,11 @@ class DeliveryCarrier(models.Model):
         help="A label the carrier charged for, whose booking did not complete in Odoo (its "
         "transaction rolled back) and that no retry used within 10 minutes, is refunded "
         "through the outbox. Off: such labels wait in Paid labels for a manual refund.")
+    shipsync_manifest_handover = fields.Boolean(
+        "Handed over by the manifest",
+        help="Validating a delivery does not mark it handed over: the carrier's end-of-day "
+        "manifest (scan form) does, if the carrier's partner is authoritative for "
+        "'Handed Over'. Off: validation hands the delivery over, as usual.")
     shipsync_default_package_type_id = fields.Many2one(
         "stock.package.type", "Default package type")
     shipsync_rest_config = fields.Text(
@@ -225,7 +231,7 @@ class DeliveryCarrier(models.Model):
         customer = picking.partner_id
         if is_return and picking.return_id:
             customer = picking.return_id.partner_id or customer
-        return ab.ShipmentRequest(
+        req = ab.ShipmentRequest(
             reference=picking.name, correlation_id=picking.shipment_correlation_id or "",
             ship_from=self._shipsync_address(warehouse),
             ship_to=self._shipsync_address(customer),
@@ -233,6 +239,21 @@ class DeliveryCarrier(models.Model):
             is_return=is_return, currency=picking.company_id.currency_id.name or "EUR",
             label_format=self.shipsync_label_format or "PDF",
             customs=picking._shipsync_customs(self))
+        return self._shipsync_with_cod(picking, req) if not is_return else req
+
+    def _shipsync_with_cod(self, picking, req):
+        """A COD transfer's booking carries the amount, where the adapter supports COD;
+        elsewhere it is refused before any call (the carrier would not collect)."""
+        if not picking.shipsync_cod_amount:
+            return req
+        if not getattr(self._shipsync_adapter(), "supports_cod", False):
+            raise UserError(_(
+                "%(picking)s is cash on delivery, but %(carrier)s (%(adapter)s) cannot "
+                "collect it: its API documents no cash on delivery.",
+                picking=picking.name, carrier=self.name, adapter=self.shipsync_adapter))
+        return dataclasses.replace(
+            req, cod_amount=Decimal(str(picking.shipsync_cod_amount)),
+            currency=picking.shipsync_cod_currency_id.name or req.currency)
 
     def _shipsync_order_request(self, order):
         self.ensure_one()

@@ -1,8 +1,5 @@
-import dataclasses
-from decimal import Decimal
 
-from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo import _, fields, models
 
 COD_STATES = [
     ("matched", "Reconciled"),
@@ -19,48 +16,6 @@ class SaleOrder(models.Model):
         "Cash on delivery", copy=False,
         help="The carrier collects the order total from the customer at delivery "
         "(for carriers whose API supports it).")
-
-
-class StockPicking(models.Model):
-    _inherit = "stock.picking"
-
-    shipsync_cod_amount = fields.Monetary(
-        "COD amount", compute="_compute_shipsync_cod_amount", store=True, readonly=False,
-        currency_field="shipsync_cod_currency_id", copy=False,
-        help="Cash on delivery: what the carrier collects (the order total when the sale "
-        "order is cash on delivery). Zero: no COD.")
-    shipsync_cod_currency_id = fields.Many2one(
-        "res.currency", compute="_compute_shipsync_cod_amount", store=True, readonly=False)
-    shipsync_cod_line_ids = fields.One2many("shipment.sync.cod.line", "picking_id",
-                                            "COD remittances", readonly=True)
-
-    @api.depends("sale_id.shipsync_cod", "sale_id.amount_total")
-    def _compute_shipsync_cod_amount(self):
-        for picking in self:
-            order = picking.sale_id
-            cod = order.shipsync_cod and picking.picking_type_code == "outgoing"
-            picking.shipsync_cod_amount = order.amount_total if cod else 0.0
-            picking.shipsync_cod_currency_id = (order.currency_id if cod else False) \
-                or picking.company_id.currency_id
-
-
-class DeliveryCarrier(models.Model):
-    _inherit = "delivery.carrier"
-
-    def _shipsync_request(self, picking, is_return=False):
-        """A COD transfer's booking carries the amount, where the adapter supports COD;
-        elsewhere it is refused before any call (the carrier would not collect)."""
-        req = super()._shipsync_request(picking, is_return=is_return)
-        if is_return or not picking.shipsync_cod_amount:
-            return req
-        if not getattr(self._shipsync_adapter(), "supports_cod", False):
-            raise UserError(_(
-                "%(picking)s is cash on delivery, but %(carrier)s (%(adapter)s) cannot "
-                "collect it: its API documents no cash on delivery.",
-                picking=picking.name, carrier=self.name, adapter=self.shipsync_adapter))
-        return dataclasses.replace(
-            req, cod_amount=Decimal(str(picking.shipsync_cod_amount)),
-            currency=picking.shipsync_cod_currency_id.name or req.currency)
 
 
 class ShipmentSyncCodLine(models.Model):

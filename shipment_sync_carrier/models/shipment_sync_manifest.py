@@ -230,39 +230,3 @@ class ShipmentSyncManifest(models.Model):
             rec.write({"state": "failed",
                        "message": (outcome.error or outcome.error_class or "")[:250]})
 
-
-class DeliveryCarrier(models.Model):
-    _inherit = "delivery.carrier"
-
-    shipsync_manifest_handover = fields.Boolean(
-        "Handed over by the manifest",
-        help="Validating a delivery does not mark it handed over: the carrier's end-of-day "
-        "manifest (scan form) does, if the carrier's partner is authoritative for "
-        "'Handed Over'. Off: validation hands the delivery over, as usual.")
-
-
-class StockPicking(models.Model):
-    _inherit = "stock.picking"
-
-    def _shipment_handed_over_on_validation(self):
-        carrier = self.carrier_id
-        if carrier.delivery_type == "shipsync" and carrier.shipsync_manifest_handover:
-            return False
-        return super()._shipment_handed_over_on_validation()
-
-    def _shipsync_manifest_action(self, records):
-        action = self.env["ir.actions.act_window"]._for_xml_id(
-            "shipment_sync_carrier.shipment_sync_manifest_action")
-        action["domain"] = [("id", "in", records.ids)]
-        action["context"] = {}
-        return action
-
-    def action_shipsync_schedule_pickup(self):
-        """Delivery list: a carrier pickup for the selected shipments (one per carrier)."""
-        return self._shipsync_manifest_action(
-            self.env["shipment.sync.manifest"]._shipsync_create_for(self, "pickup"))
-
-    def action_shipsync_close_day(self):
-        """Delivery list: close the day with a manifest (scan form) per carrier."""
-        return self._shipsync_manifest_action(
-            self.env["shipment.sync.manifest"]._shipsync_create_for(self, "manifest"))

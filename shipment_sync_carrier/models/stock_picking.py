@@ -2,7 +2,7 @@ import base64
 import uuid
 from datetime import timedelta
 
-from odoo import _, fields, models
+from odoo import _, api, fields, models
 
 from shipsync import catalogue as cat
 
@@ -248,3 +248,50 @@ class StockPicking(models.Model):
     def _shipsync_is_return_leg(self):
         return bool(self.return_id)
 
+    # ------------------------------------------------------------------
+    # cash on delivery
+    # ------------------------------------------------------------------
+    shipsync_cod_amount = fields.Monetary(
+        "COD amount", compute="_compute_shipsync_cod_amount", store=True, readonly=False,
+        currency_field="shipsync_cod_currency_id", copy=False,
+        help="Cash on delivery: what the carrier collects (the order total when the sale "
+        "order is cash on delivery). Zero: no COD.")
+    shipsync_cod_currency_id = fields.Many2one(
+        "res.currency", compute="_compute_shipsync_cod_amount", store=True, readonly=False)
+    shipsync_cod_line_ids = fields.One2many("shipment.sync.cod.line", "picking_id",
+                                            "COD remittances", readonly=True)
+
+    @api.depends("sale_id.shipsync_cod", "sale_id.amount_total")
+    def _compute_shipsync_cod_amount(self):
+        for picking in self:
+            order = picking.sale_id
+            cod = order.shipsync_cod and picking.picking_type_code == "outgoing"
+            picking.shipsync_cod_amount = order.amount_total if cod else 0.0
+            picking.shipsync_cod_currency_id = (order.currency_id if cod else False) \
+                or picking.company_id.currency_id
+
+    # ------------------------------------------------------------------
+    # pickups and end-of-day manifests
+    # ------------------------------------------------------------------
+    def _shipment_handed_over_on_validation(self):
+        carrier = self.carrier_id
+        if carrier.delivery_type == "shipsync" and carrier.shipsync_manifest_handover:
+            return False
+        return super()._shipment_handed_over_on_validation()
+
+    def _shipsync_manifest_action(self, records):
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "shipment_sync_carrier.shipment_sync_manifest_action")
+        action["domain"] = [("id", "in", records.ids)]
+        action["context"] = {}
+        return action
+
+    def action_shipsync_schedule_pickup(self):
+        """Delivery list: a carrier pickup for the selected shipments (one per carrier)."""
+        return self._shipsync_manifest_action(
+            self.env["shipment.sync.manifest"]._shipsync_create_for(self, "pickup"))
+
+    def action_shipsync_close_day(self):
+        """Delivery list: close the day with a manifest (scan form) per carrier."""
+        return self._shipsync_manifest_action(
+            self.env["shipment.sync.manifest"]._shipsync_create_for(self, "manifest"))

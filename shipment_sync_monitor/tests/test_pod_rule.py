@@ -8,8 +8,9 @@ from freezegun import freeze_time
 
 from odoo.tests import TransactionCase, tagged
 
-from odoo.addons.shipment_sync.tests.common import T0
+from odoo.addons.shipment_sync.tests.common import T0, WHSEC
 
+from shipsync import catalogue as cat
 from shipsync.normalizers import CanonicalEvent
 from shipsync.pod import PodEvent, ProofOfDelivery
 
@@ -59,3 +60,16 @@ class TestPodRule(MonitorCommon, TransactionCase):
         self.assertEqual(list(plan.opened), [f"picking:{without.id}"])
         alert = self.env["shipment.sync.alert"].search([("rule_id", "=", self.rule.id)])
         self.assertEqual((alert.picking_id, alert.state), (without, "active"))
+
+    def test_only_a_delivery_without_proof_is_published_as_delivered_without_pod(self):
+        sub = self.env["shipment.sync.subscription"].create({
+            "name": "POD watcher", "partner_id": self.partner.id,
+            "url": "http://127.0.0.1:9/events", "secret": WHSEC,
+            "event_type_ids": [(6, 0, self.env["shipment.sync.event.type"]._by_codes(
+                [cat.DELIVERED_WITHOUT_POD]).ids)]})
+        with_proof, without = self.picking, self.make_picking()
+        self.deliver(with_proof, self.carrier, ProofOfDelivery(signed_by="JANE DOE"))
+        self.deliver(without, self.carrier)
+        jobs = self.env["shipment.sync.job"].search([
+            ("operation", "=", "publish_event"), ("idempotency_key", "=like", f"sub{sub.id}:%")])
+        self.assertEqual(jobs.picking_id, without)

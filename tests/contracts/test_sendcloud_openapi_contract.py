@@ -109,6 +109,13 @@ def test_our_v2_parcel_body_conforms(v2, parcels, is_return):
     validate_request(v2, "POST", "/api/v2/parcels", body)
 
 
+def test_a_cod_parcel_body_conforms_and_carries_the_amount_as_total_order_value(v2):
+    body = build_parcels_body(_request(parcels=1, cod_amount=Decimal("99.99")), 8)
+    validate_request(v2, "POST", "/api/v2/parcels", body)
+    assert (body["parcel"]["total_order_value"],
+            body["parcel"]["total_order_value_currency"]) == ("99.99", "EUR")
+
+
 def test_external_reference_is_unique_per_parcel_and_stable(v2):
     """PAR2: "Must be unique across parcels. This field is used to create idempotence."
     Derived from the booking key (picking, operation, booking count), never a package
