@@ -9,10 +9,10 @@ from . import shipment_sync_status_map
 from . import shipment_sync_event_retention
 from . import shipment_sync_event
 from . import shipment_sync_payload_vault
+from . import shipment_sync_picking_pod
 from . import stock_picking
 from . import shipment_sync_job  # defines the worker mixin first
 from . import shipment_sync_job_attempt
 from . import shipment_sync_event_type
 from . import shipment_sync_subscription
 from . import res_company
-from . import stock_picking_pod

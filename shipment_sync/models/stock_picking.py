@@ -29,7 +29,7 @@ def automatic_author(env, author_id, email_from):
 
 
 class StockPicking(models.Model):
-    _inherit = "stock.picking"
+    _inherit = ["stock.picking", "shipment.sync.picking.pod"]
 
     shipment_milestone = fields.Selection(
         ms.MILESTONE_SELECTION, string="Milestone", default="draft", required=True,

@@ -1,13 +1,15 @@
-from odoo import _, api, fields, models
+from odoo import _, fields, models
 
-from shipsync import ingest, pod
+from shipsync import pod
 
 
-class StockPicking(models.Model):
+class ShipmentSyncPickingPod(models.AbstractModel):
     """Proof of delivery (who signed, photo / document URLs, where) as the carrier's
-    tracking data gives it (``shipsync.pod``), kept on the delivered transfer."""
+    tracking data gives it (``shipsync.pod``), kept on the delivered transfer: a
+    part of ``stock.picking``, composed by its one class."""
 
-    _inherit = "stock.picking"
+    _name = "shipment.sync.picking.pod"
+    _description = "Shipment Sync: proof of delivery of a transfer"
 
     shipment_pod_date = fields.Datetime(
         "Proof of delivery", readonly=True, copy=False, index=True,
@@ -51,21 +53,3 @@ class StockPicking(models.Model):
             return {}
         return pod.customer_safe(self.shipment_pod_signed_by or "", self.shipment_pod_city or "")
 
-
-class ShipmentSyncEvent(models.Model):
-    _inherit = "shipment.sync.event"
-
-    @api.model
-    def _ingest_handlers(self):
-        return ingest.register_ingest(super()._ingest_handlers(), ingest.IngestHandler(
-            pod.PodEvent, "_shipment_ingest_pod", shadow=False))
-
-    @api.model
-    def _shipment_ingest_pod(self, partner, new, events):
-        """New delivered scans with a proof of delivery put it on their transfer."""
-        Picking = self.env["stock.picking"].sudo()
-        for ev in events:
-            picking = Picking._shipment_find(partner, ev.tracking_number, ev.picking_ref,
-                                             ev.correlation_id, self.env.company)
-            if picking and ev.pod:
-                picking._shipment_store_pod(ev.pod, partner, ev.occurred_at)
