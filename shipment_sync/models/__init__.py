@@ -3,8 +3,8 @@ from . import shipment_sync_audit_mixin
 from . import shipment_sync_cached_mixin
 from . import shipment_sync_milestone
 from . import shipment_sync_partner_outbox
-from . import shipment_sync_partner
 from . import shipment_sync_partner_silence
+from . import shipment_sync_partner
 from . import shipment_sync_status_map
 from . import shipment_sync_event_retention
 from . import shipment_sync_event
