@@ -29,6 +29,7 @@ def automatic_author(env, author_id, email_from):
 
 
 class StockPicking(models.Model):
+    _name = "stock.picking"
     _inherit = ["stock.picking", "shipment.sync.picking.pod"]
 
     shipment_milestone = fields.Selection(
