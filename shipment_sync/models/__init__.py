@@ -4,8 +4,8 @@ from . import shipment_sync_cached_mixin
 from . import shipment_sync_milestone
 from . import shipment_sync_partner_outbox
 from . import shipment_sync_partner_amqp
-from . import shipment_sync_partner
 from . import shipment_sync_partner_silence
+from . import shipment_sync_partner
 from . import shipment_sync_status_map
 from . import shipment_sync_event_retention
 from . import shipment_sync_event
@@ -18,4 +18,3 @@ from . import shipment_sync_subscription
 from . import shipment_sync_amqp
 from . import res_company
 from . import res_partner
-from . import shipment_sync_event_pod

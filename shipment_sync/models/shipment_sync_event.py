@@ -15,7 +15,7 @@ from odoo.tools import SQL
 
 from odoo.addons.base.models.ir_cron import ODOO_NOTIFY_FUNCTION
 
-from shipsync import ingest, mapping, pii, tracing, tracking
+from shipsync import ingest, mapping, pii, pod, tracing, tracking
 from shipsync import milestones as ms
 
 from .cron_retry import retry_conflicts
@@ -237,8 +237,21 @@ class ShipmentSyncEvent(models.Model):
             def _ingest_handlers(self):
                 return ingest.register_ingest(super()._ingest_handlers(),
                     ingest.IngestHandler(WmsEvent, "_wms_ingest_confirmations"))
+
+        This addon's own: proofs of delivery (``_shipment_ingest_pod``).
         """
-        return ()
+        return ingest.register_ingest((), ingest.IngestHandler(
+            pod.PodEvent, "_shipment_ingest_pod", shadow=False))
+
+    @api.model
+    def _shipment_ingest_pod(self, partner, new, events):
+        """New delivered scans with a proof of delivery put it on their transfer."""
+        Picking = self.env["stock.picking"].sudo()
+        for ev in events:
+            picking = Picking._shipment_find(partner, ev.tracking_number, ev.picking_ref,
+                                             ev.correlation_id, self.env.company)
+            if picking and ev.pod:
+                picking._shipment_store_pod(ev.pod, partner, ev.occurred_at)
 
     @api.model
     def _ingest(self, partner, events, body=b"", headers=None, pushed=False):

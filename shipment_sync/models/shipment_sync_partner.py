@@ -102,7 +102,8 @@ class ShipmentSyncPartner(models.Model):
     _name = "shipment.sync.partner"
     _description = "Shipment Sync Partner"
     # The outbox part inherits mail.thread (its fields are tracked): listed first.
-    _inherit = ["shipment.sync.partner.outbox", "shipment.sync.partner.amqp", "mail.thread",
+    _inherit = ["shipment.sync.partner.outbox", "shipment.sync.partner.amqp",
+                "shipment.sync.partner.silence", "mail.thread",
                 "shipment.sync.audit.mixin"]
     _order = "sequence, name, id"
     _shipment_audit_secret_fields = ("webhook_secret", "webhook_secret_previous",

@@ -18,8 +18,9 @@ SILENCE_STATES = [
 assert [code for code, _label in SILENCE_STATES] == list(si.STATES)
 
 
-class ShipmentSyncPartner(models.Model):
-    """Webhook silence detection of a partner (the policy is ``shipsync.silence``).
+class ShipmentSyncPartnerSilence(models.AbstractModel):
+    """Webhook silence detection of a partner (the policy is ``shipsync.silence``),
+    a part of ``shipment.sync.partner``, composed by its one class.
 
     A cron learns, from the ledger, the usual gap between the partner's pushed
     arrivals (webhooks, broker messages); when the partner has shipments in transit
@@ -30,7 +31,9 @@ class ShipmentSyncPartner(models.Model):
     webhook route itself does nothing more than store its rows: nothing is learned
     per request."""
 
-    _inherit = "shipment.sync.partner"
+    _name = "shipment.sync.partner.silence"
+    _description = "Shipment Sync: webhook silence detection of a partner"
+    _inherit = ["mail.thread"]  # its settings are tracked in the partner's chatter
 
     webhook_silence_watch = fields.Boolean(
         "Detect webhook silence", default=True, tracking=True,
