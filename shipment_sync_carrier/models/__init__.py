@@ -1,4 +1,5 @@
 from . import delivery_carrier_poll
+from . import delivery_carrier_checks
 from . import delivery_carrier
 from . import shipment_sync_freight_line
 from . import shipment_sync_label
@@ -8,6 +9,5 @@ from . import shipment_sync_parcel
 from . import shipment_sync_partner
 from . import stock_picking_checks
 from . import stock_picking
-from . import delivery_carrier_checks
 from . import stock_move
 from . import shipment_sync_cod

@@ -26,7 +26,7 @@ class DeliveryCarrier(models.Model):
     (delivery_carrier_poll.py)."""
 
     _name = "delivery.carrier"
-    _inherit = ["delivery.carrier", "shipment.sync.carrier.poll"]
+    _inherit = ["delivery.carrier", "shipment.sync.carrier.poll", "shipment.sync.carrier.checks"]
 
     delivery_type = fields.Selection(
         selection_add=[("shipsync", "Shipment Sync")], ondelete={"shipsync": "set default"})

@@ -4,11 +4,13 @@ from odoo.exceptions import UserError
 from shipsync.adapters import base as ab
 
 
-class DeliveryCarrier(models.Model):
+class ShipmentSyncCarrierChecks(models.AbstractModel):
     """Checks before a booking: the delivery address with the partner's verification
-    service, and the customs data of an international shipment."""
+    service, and the customs signer of international shipments. Mixed into
+    ``delivery.carrier`` (delivery_carrier.py)."""
 
-    _inherit = "delivery.carrier"
+    _name = "shipment.sync.carrier.checks"
+    _description = "Shipment Sync: carrier checks before booking"
 
     shipsync_check_address = fields.Boolean(
         "Check addresses at confirmation",
