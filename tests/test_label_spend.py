@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 ATTEMPT = r"""
 import json, sys
 from decimal import Decimal
-from shipsync.adapters.base import Address, AdapterError, FileJournal, Parcel, ShipmentRequest
+from shipsync.adapters.base import Address, AdapterError, Parcel, ShipmentRequest
+from shipsync.adapters.journal import FileJournal
 from shipsync.partners.easypost.outbound import EasyPostAdapter
 
 url, journal, key, parcels = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])

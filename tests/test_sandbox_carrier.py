@@ -9,7 +9,8 @@ from decimal import Decimal
 import pytest
 
 from shipsync.adapters import Address, CarrierError, Parcel, ShipmentRequest, TransientError
-from shipsync.adapters.base import FileJournal, default_http
+from shipsync.adapters.base import default_http
+from shipsync.adapters.journal import FileJournal
 from shipsync.partners.easypost.inbound import EasyPostNormalizer
 from shipsync.partners.easypost.outbound import EasyPostAdapter
 from shipsync.partners.easypost.sandbox import easypost_signature

@@ -14,6 +14,7 @@ from odoo.addons.shipment_sync.models.cron_retry import retry_conflicts
 
 from shipsync import outbox
 from shipsync.adapters import base as ab
+from shipsync.adapters.journal import BookingJournal
 
 LABEL_STATES = [
     ("created", "Created (not bought)"),
@@ -28,7 +29,7 @@ LABEL_STATES = [
 UNLINKED_AFTER = timedelta(minutes=10)
 #: Paid, or perhaps paid (a buy whose answer was lost): the labels a refund can void.
 PAID_STATES = ("buying", "bought")
-#: Journal event of the adapter (``shipsync.adapters.base.BookingJournal``) -> state.
+#: Journal event of the adapter (``shipsync.adapters.journal.BookingJournal``) -> state.
 JOURNAL_STATES = {"created": "created", "buying": "buying", "bought": "bought"}
 #: A refund was asked for: never reused by a booking, out of the one-per-booking rule.
 REFUND_STATES = ("refund_queued", "refunded", "refund_rejected")
@@ -206,8 +207,8 @@ def _link(cr, carrier_id, refs, picking_id):
                (picking_id, carrier_id, refs))
 
 
-class OdooBookingJournal(ab.BookingJournal):
-    """The :class:`shipsync.adapters.base.BookingJournal` of one carrier: every record is
+class OdooBookingJournal(BookingJournal):
+    """The :class:`shipsync.adapters.journal.BookingJournal` of one carrier: every record is
     committed at once in its own cursor (it must survive a rollback of the booking, and
     an outbox call thread has no transaction of its own). It is made in the thread that
     owns ``carrier.env``; in Odoo's tests (one transaction, one connection: a second

@@ -1,11 +1,12 @@
 import base64
-import uuid
 from decimal import Decimal
 
 from odoo import _, fields, models
 from odoo.exceptions import UserError
 
 from shipsync import freight
+
+from .shipment_sync_freight_import import imported_line_values
 
 #: Default columns of a COD remittance file (the freight import's field names: a
 #: remittance line is matched and compared like an invoice line).
@@ -68,26 +69,17 @@ class ShipmentSyncCodImport(models.TransientModel):
                                          ("tracking_number", "in", numbers)])}
         matches = freight.reconcile(parsed, expected, carrier.shipsync_tolerance_amount,
                                     carrier.shipsync_tolerance_percent, seen)
-        currencies = {c.name: c for c in self.env["res.currency"].with_context(
-            active_test=False).search([("name", "in", list({p.currency for p in parsed}))])}
-        import_ref = uuid.uuid4().hex[:12]
         vals = []
-        for m in matches:
+        for common, m in zip(imported_line_values(self.env, carrier, company, matches),
+                             matches, strict=True):
             picking = pickings.get(m.shipment) if m.shipment else None
             invoices = picking.sale_id.invoice_ids.filtered(
                 lambda i: i.state == "posted" and i.move_type == "out_invoice") \
                 if picking and m.state != "duplicate" else self.env["account.move"]
             vals.append({
-                "carrier_id": carrier.id, "company_id": company.id, "import_ref": import_ref,
-                "row": m.line.row, "remittance_ref": m.line.invoice_ref or False,
+                **common,
+                "remittance_ref": m.line.invoice_ref or False,
                 "remittance_date": m.line.invoice_date or False,
-                "tracking_number": m.line.tracking_number,
-                "picking_id": m.shipment or False,
-                "currency_id": (currencies.get(m.line.currency) or company.currency_id).id,
-                "amount": float(m.line.amount),
-                "expected_amount": float(m.expected) if m.expected is not None else 0.0,
-                "variance": float(m.variance) if m.variance is not None else 0.0,
-                "state": m.state,
                 "invoice_ids": [(6, 0, invoices.ids)],
                 "invoice_residual": sum(invoices.mapped("amount_residual")),
             })

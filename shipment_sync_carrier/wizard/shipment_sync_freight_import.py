@@ -9,6 +9,26 @@ from shipsync import freight
 from shipsync.adapters import base as ab
 
 
+def imported_line_values(env, carrier, company, matches):
+    """What every line of one imported carrier file (freight invoice, COD remittance)
+    keeps of its match (``shipsync.freight.reconcile``), one dict per match in order;
+    the caller adds the file's own columns."""
+    currencies = {c.name: c for c in env["res.currency"].with_context(active_test=False)
+                  .search([("name", "in", list({m.line.currency for m in matches}))])}
+    import_ref = uuid.uuid4().hex[:12]
+    return [{
+        "carrier_id": carrier.id, "company_id": company.id, "import_ref": import_ref,
+        "row": m.line.row,
+        "tracking_number": m.line.tracking_number,
+        "picking_id": m.shipment or False,
+        "currency_id": (currencies.get(m.line.currency) or company.currency_id).id,
+        "amount": float(m.line.amount),
+        "expected_amount": float(m.expected) if m.expected is not None else 0.0,
+        "variance": float(m.variance) if m.variance is not None else 0.0,
+        "state": m.state,
+    } for m in matches]
+
+
 class ShipmentSyncFreightImport(models.TransientModel):
     """Import a carrier invoice CSV: parse (shipsync), match by tracking number,
     store the lines. A bad file is refused whole: nothing is imported."""
@@ -96,21 +116,12 @@ class ShipmentSyncFreightImport(models.TransientModel):
                   for p in parsed]
         matches = freight.reconcile(parsed, expected, carrier.shipsync_tolerance_amount,
                                     carrier.shipsync_tolerance_percent, seen)
-        currencies = {c.name: c for c in self.env["res.currency"].with_context(
-            active_test=False).search([("name", "in", list({p.currency for p in parsed}))])}
-        import_ref = uuid.uuid4().hex[:12]
         lines = Line.create([{
-            "carrier_id": carrier.id, "company_id": company.id, "import_ref": import_ref,
-            "row": m.line.row, "invoice_ref": m.line.invoice_ref or False,
+            **common,
+            "invoice_ref": m.line.invoice_ref or False,
             "invoice_date": m.line.invoice_date or False,
-            "tracking_number": m.line.tracking_number,
             "description": m.line.description or False,
-            "picking_id": m.shipment or False,
-            "currency_id": (currencies.get(m.line.currency) or company.currency_id).id,
-            "amount": float(m.line.amount),
-            "expected_amount": float(m.expected) if m.expected is not None else 0.0,
-            "variance": float(m.variance) if m.variance is not None else 0.0,
-            "state": m.state,
-        } for m in matches])
+        } for common, m in zip(imported_line_values(self.env, carrier, company, matches),
+                               matches, strict=True)])
         lines._open_exception()
         return lines

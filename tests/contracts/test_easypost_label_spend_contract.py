@@ -32,7 +32,8 @@ ATTEMPT = r"""
 import json, sys
 sys.path.insert(0, "tests")
 from contracts.adapters import adapter, request_from_easypost
-from shipsync.adapters.base import AdapterError, FileJournal
+from shipsync.adapters.base import AdapterError
+from shipsync.adapters.journal import FileJournal
 
 url, key, journal, shipment, service = sys.argv[1:6]
 req = request_from_easypost(json.loads(shipment), service=service)

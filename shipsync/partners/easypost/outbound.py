@@ -22,7 +22,7 @@ API reference and curl examples, ``-u "$EASYPOST_API_KEY":``); EasyPost takes th
 as ``Bearer`` too, which is what the official SDK sends (the sandbox accepts both).
 
 Label spend: EasyPost honours no ``Idempotency-Key``, so a retried booking must not
-create and buy again. With a ``journal`` (see :class:`shipsync.adapters.base.BookingJournal`)
+create and buy again. With a ``journal`` (see :class:`shipsync.adapters.journal.BookingJournal`)
 the shipment id is recorded as soon as the create returns, before the buy; a retry reads
 ``GET /v2/shipments/{id}`` and reuses its ``postage_label`` (or buys that same shipment)
 instead of creating a new one. The journal says ``buying`` before the buy is sent; a buy
