@@ -280,12 +280,33 @@ def _amqp_port_open(port=5672):
         return False
 
 
+def _apt_install(package):
+    """Install a Debian package when this process may (root, or sudo without a
+    password); quietly nothing elsewhere: the caller says what is missing."""
+    if not shutil.which("apt-get"):
+        return
+    sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
+    if sudo and (not shutil.which("sudo") or subprocess.run(
+            [*sudo, "true"], capture_output=True, check=False).returncode):
+        return
+    print(f"==> installing {package} from Debian's packages", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    install = [*sudo, "apt-get", "install", "-y", "-qq", package]
+    if subprocess.run(install, capture_output=True, check=False, env=env).returncode:
+        subprocess.run([*sudo, "apt-get", "update", "-qq"], capture_output=True, check=False,
+                       env=env)
+        subprocess.run(install, capture_output=True, check=False, env=env)
+
+
 def ensure_rabbitmq():
-    """Start Debian's rabbitmq-server when its port is closed (the node down, or its
-    app stopped by a test that crashed mid-outage). None when the broker answers,
+    """Start Debian's rabbitmq-server (installing it first where this process may) when
+    its port is closed (the node down, or its app stopped by a test that crashed
+    mid-outage). None when the broker answers,
     else the reason it cannot."""
     if _amqp_port_open():
         return None
+    if not shutil.which("rabbitmq-server"):
+        _apt_install("rabbitmq-server")
     if not shutil.which("rabbitmq-server"):
         return "rabbitmq-server is not installed (apt-get install rabbitmq-server)"
     ctl = ["rabbitmqctl", "--timeout", "30"]
