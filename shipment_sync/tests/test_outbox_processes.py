@@ -207,9 +207,15 @@ class TestOutboxProcesses(TransactionCase):
         self.assertGreaterEqual(len(calls), len(ids) + 1)
         later = [c for c in calls if c["time"] >= t429 + 5]
         self.assertEqual(len(later), len(calls) - 1 - len(early))
-        # Both workers honoured the pause and both called after it.
+        # Both workers were running through the pause with work pending, and no call
+        # but the one in flight reached the partner before it ended (the timeline
+        # above), whichever worker sent it. Which worker takes the calls once the
+        # pause is over is the claim's business: on an idle machine one may drain the
+        # rest before the other wakes.
         after = {a["worker_id"] for a in attempts if a["http_status"] == 200}
-        self.assertEqual(after, {s["worker"] for s in stats})
+        self.assertTrue(after)
+        self.assertLessEqual(after, {s["worker"] for s in stats})
+        self.assertEqual(len(stats), 2)
         refused_key = refused["idempotency_key"]
         self.assertEqual(sum(1 for c in calls if c["idempotency_key"] == refused_key), 2)
 
