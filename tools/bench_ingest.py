@@ -253,7 +253,7 @@ def main():
                 print("--profile needs py-spy (pip install py-spy)", file=sys.stderr)
                 return 2
             profiler = subprocess.Popen(
-                [spy, "record", "--pid", str(server.pid), "--subprocesses", "--format", "raw",
+                [spy, "record", "--pid", str(server.pid), "--subprocesses", "--gil", "--format", "raw",
                  "--rate", "200", "--nonblocking", "--output", str(profile_path)],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(2)  # py-spy attaches

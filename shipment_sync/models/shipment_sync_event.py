@@ -211,24 +211,42 @@ class ShipmentSyncEvent(models.Model):
 
     def _insert_statement(self, rows, savepoint=None):
         """The INSERT of ``rows``; with ``savepoint``, that savepoint is taken
-        first, in the same round trip."""
+        first, in the same round trip. The statement's text is built once per
+        worker (``_insert_sql``): only the values change from one request to
+        the next."""
         uid, now = self.env.uid, fields.Datetime.now()
+        head, row_template, tail = self._insert_sql()
         values = SQL(", ").join(
-            SQL("(%s, %s, %s, %s, %s)",
-                SQL(", ").join(_clean(row.get(col)) for col in self._INSERT_COLUMNS),
+            SQL(row_template, *(_clean(row.get(col)) for col in self._INSERT_COLUMNS),
                 uid, uid, now, now)
             for row in rows
         )
         self.env.cr.execute(SQL(
-            "%s INSERT INTO shipment_sync_event (%s, create_uid, write_uid, create_date, "
-            "write_date) VALUES %s "
-            "ON CONFLICT (partner_id, external_id) "
-            "WHERE external_id IS NOT NULL AND state <> 'duplicate' DO NOTHING "
-            "RETURNING id, external_id",
+            "%s %s %s %s",
             SQL("SAVEPOINT %s;", SQL.identifier(savepoint)) if savepoint else SQL(),
-            SQL(", ").join(SQL.identifier(c) for c in self._INSERT_COLUMNS), values,
+            head, values, tail,
         ), log_exceptions=False)
         return self.env.cr.fetchall()
+
+    @api.model
+    def _insert_sql(self):
+        """``(head, row template, tail)`` of the ledger INSERT, built once per
+        worker and model class: composing 37 identifiers and placeholders was a
+        tenth of a webhook request's Python time."""
+        cls = type(self)
+        cached = cls.__dict__.get("_insert_sql_cache")
+        if cached is None:
+            columns = SQL(", ").join(SQL.identifier(c) for c in self._INSERT_COLUMNS)
+            cached = (
+                SQL("INSERT INTO shipment_sync_event (%s, create_uid, write_uid, create_date, "
+                    "write_date) VALUES", columns),
+                "(" + ", ".join(["%s"] * (len(self._INSERT_COLUMNS) + 4)) + ")",
+                SQL("ON CONFLICT (partner_id, external_id) "
+                    "WHERE external_id IS NOT NULL AND state <> 'duplicate' DO NOTHING "
+                    "RETURNING id, external_id"),
+            )
+            cls._insert_sql_cache = cached
+        return cached
 
     @api.model
     def _ingest_handlers(self):
