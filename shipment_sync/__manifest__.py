@@ -2,7 +2,7 @@
     "name": "Shipment Sync",
     "summary": "Canonical shipment milestones, signed partner webhooks and an event ledger "
     "for carriers, aggregators and warehouses",
-    "version": "18.0.1.2.0",
+    "version": "18.0.1.3.0",
     "category": "Inventory/Delivery",
     "author": "Shipment Sync",
     "website": "https://github.com/shipment-sync",

@@ -88,21 +88,26 @@ class ShipmentSyncEvent(models.Model):
     occurred_at = fields.Datetime(readonly=True, index=True)
     applied_at = fields.Datetime(readonly=True)
 
-    picking_id = fields.Many2one("stock.picking", index=True, readonly=True, ondelete="set null")
-    milestone = fields.Selection(ms.MILESTONE_SELECTION, readonly=True, index=True)
-    raw_code = fields.Char(readonly=True, index=True)
+    # Ledger indexes (each one is written by every event stored and again when it is
+    # applied): picking_id is served by shipment_sync_event_picking_occurred_idx
+    # (picking_id, occurred_at), milestone (a dozen values) by none; the references an
+    # event may lack are indexed where present only (btree_not_null). See the
+    # 18.0.1.3.0 migration.
+    picking_id = fields.Many2one("stock.picking", readonly=True, ondelete="set null")
+    milestone = fields.Selection(ms.MILESTONE_SELECTION, readonly=True)
+    raw_code = fields.Char(readonly=True, index="btree_not_null")
     raw_subcode = fields.Char(readonly=True)
     exception_reason = fields.Selection(ms.EXCEPTION_REASON_SELECTION, readonly=True)
     is_mapped = fields.Boolean("Mapped", default=True, readonly=True)
     authoritative = fields.Boolean(default=True, readonly=True)
     resolves_exception = fields.Boolean(readonly=True)
     is_correction = fields.Boolean("Correction", readonly=True)
-    tracking_number = fields.Char(readonly=True, index=True)
+    tracking_number = fields.Char(readonly=True, index="btree_not_null")
     tracking_key = fields.Char(
-        readonly=True, index=True,
+        readonly=True, index="btree_not_null",
         help="The tracking number as compared with transfers (no spaces, upper case).")
-    picking_ref = fields.Char("Transfer reference", readonly=True, index=True)
-    correlation_id = fields.Char(readonly=True, index=True)
+    picking_ref = fields.Char("Transfer reference", readonly=True, index="btree_not_null")
+    correlation_id = fields.Char(readonly=True, index="btree_not_null")
     pushed = fields.Boolean(
         readonly=True,
         help="Pushed by the partner (webhook or broker message), not polled nor read from "

@@ -3,12 +3,14 @@ profiles dropped on every relevant write, one trigger row per request, coalesced
 cron wake-ups that never leave a committed trigger unannounced, and transfers
 matched by name in one search with the same choice as one by one."""
 
+import importlib.util
 import select
 import threading
 import time
 import uuid
 from contextlib import closing
 from datetime import timedelta
+from pathlib import Path
 from unittest.mock import patch
 
 import psycopg2
@@ -167,3 +169,54 @@ class TestCronWaker(TransactionCase):
             listener.close()
             if waker._conn is not None:
                 waker._conn.close()
+
+
+@tagged("post_install", "-at_install")
+class TestLedgerIndexes(TransactionCase):
+    def indexes(self):
+        self.env.cr.execute("SELECT indexname, indexdef FROM pg_indexes "
+                            "WHERE tablename = 'shipment_sync_event'")
+        return dict(self.env.cr.fetchall())
+
+    def test_each_event_writes_only_the_indexes_it_needs(self):
+        indexes = self.indexes()
+        # picking_id is served by the (picking_id, occurred_at) index, milestone by none.
+        self.assertNotIn("shipment_sync_event__picking_id_index", indexes)
+        self.assertNotIn("shipment_sync_event__milestone_index", indexes)
+        self.assertIn("shipment_sync_event_picking_occurred_idx", indexes)
+        for column in ("raw_code", "tracking_number", "tracking_key", "picking_ref",
+                       "correlation_id"):
+            definition = indexes[f"shipment_sync_event__{column}_index"]
+            self.assertIn(f"WHERE ({column} IS NOT NULL)", definition)
+        # The picking's events are still found through an index (the table of a test
+        # database is small: PostgreSQL is told to prefer an index, as on a large one).
+        self.env.cr.execute("SET LOCAL enable_seqscan = off")
+        self.env.cr.execute("EXPLAIN SELECT id FROM shipment_sync_event WHERE picking_id = 1")
+        plan = " ".join(row[0] for row in self.env.cr.fetchall())
+        self.assertIn("shipment_sync_event_picking_occurred_idx", plan)
+
+    def test_the_upgrade_drops_the_indexes_that_go_or_change(self):
+        path = Path(__file__).parents[1] / "migrations" / "18.0.1.3.0" / "pre-migration.py"
+        spec = importlib.util.spec_from_file_location("shipsync_migration_1_3", path)
+        migration = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(migration)
+        cr = self.env.cr
+        cr.execute("SAVEPOINT ledger_indexes")
+        try:
+            # The 18.0.1.2.0 schema: plain indexes under Odoo's names.
+            for column in ("picking_id", "milestone", "tracking_number"):
+                cr.execute(f"DROP INDEX IF EXISTS shipment_sync_event__{column}_index")
+                cr.execute(f"CREATE INDEX shipment_sync_event__{column}_index "
+                           f"ON shipment_sync_event ({column})")
+            migration.migrate(cr, "18.0.1.2.0")
+            indexes = self.indexes()
+            for column in ("picking_id", "milestone", "tracking_number", "raw_code"):
+                self.assertNotIn(f"shipment_sync_event__{column}_index", indexes)
+            self.assertIn("shipment_sync_event__request_uid_index", indexes)  # untouched
+            # The module update then builds the partial ones again.
+            self.env.registry.check_indexes(cr, ["shipment.sync.event"])
+            self.assertIn("WHERE (tracking_number IS NOT NULL)",
+                          self.indexes()["shipment_sync_event__tracking_number_index"])
+            self.assertNotIn("shipment_sync_event__milestone_index", self.indexes())
+        finally:
+            cr.execute("ROLLBACK TO SAVEPOINT ledger_indexes")
