@@ -130,11 +130,13 @@ class ShipmentSyncDashboard(models.AbstractModel):
 
     def _series(self, f, table, time_col, where, aggregates=None):
         """Per bucket of the period, the ``aggregates`` of ``table`` rows whose
-        ``time_col`` falls in it (0 / None for an empty bucket)."""
+        ``time_col`` falls in it (0 / None for an empty bucket). Seconds are
+        ``date_part('epoch', ...)`` (a float): ``EXTRACT`` gives a numeric,
+        2-3 times slower over a million rows."""
         aggregates = aggregates or (SQL("count(*)"),)
         step, n = self._buckets(f)
         rows = self._query(SQL(
-            "SELECT floor(EXTRACT(EPOCH FROM %(t)s - %(start)s) / %(step)s)::int, %(aggs)s "
+            "SELECT floor(date_part('epoch', %(t)s - %(start)s) / %(step)s)::int, %(aggs)s "
             "FROM %(table)s WHERE %(t)s >= %(start)s AND %(t)s < %(end)s AND %(where)s "
             "GROUP BY 1",
             t=time_col, start=f.date_from, step=step, aggs=SQL(", ").join(aggregates),
@@ -148,7 +150,7 @@ class ShipmentSyncDashboard(models.AbstractModel):
     def _trend_bucket(self, f, time_col):
         """SQL: the trend bucket number of ``time_col`` (see ``_series``)."""
         step, _n = self._buckets(f)
-        return SQL("floor(EXTRACT(EPOCH FROM %s - %s) / %s)::int", time_col, f.date_from, step)
+        return SQL("floor(date_part('epoch', %s - %s) / %s)::int", time_col, f.date_from, step)
 
     # ------------------------------------------------------------------
     # hourly rollups (shipment.sync.kpi.hour) for the inbound event tiles
@@ -462,14 +464,14 @@ class ShipmentSyncDashboard(models.AbstractModel):
         (p50, p95, count), = self._query(SQL(
             "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY d), "
             "percentile_cont(0.95) WITHIN GROUP (ORDER BY d), count(*) FROM ("
-            " SELECT EXTRACT(EPOCH FROM j.done_at - j.create_date) AS d "
+            " SELECT date_part('epoch', j.done_at - j.create_date) AS d "
             " FROM shipment_sync_job j WHERE j.state = 'done' AND j.operation IN %s "
             " AND j.done_at >= %s AND j.done_at < %s AND %s) s",
             ops, f.date_from, f.date_to, self._where(f, "j")))
         p50s = self._series(f, SQL("shipment_sync_job j"), SQL("j.done_at"), SQL(
             "j.state = 'done' AND j.operation IN %s AND %s", ops, self._where(f, "j")),
             (SQL("percentile_cont(0.5) WITHIN GROUP (ORDER BY "
-                 "EXTRACT(EPOCH FROM j.done_at - j.create_date))"),))
+                 "date_part('epoch', j.done_at - j.create_date))"),))
         return {
             "trend": self._trend(f, _("Median (s)"), [v[0] for v in p50s], "s"),
             "title": _("Carrier acknowledgement time"), "unit": "s",

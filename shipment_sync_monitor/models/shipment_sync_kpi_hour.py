@@ -18,10 +18,18 @@ BACKFILL = timedelta(days=92)
 #: Hours rolled up per transaction; the cron runs again for the rest.
 CHUNK = timedelta(days=7)
 HOUR = timedelta(hours=1)
+#: An hour is rolled up this long after it ends: a transaction that stamped
+#: an event just before the hour ended may commit a little after.
+ROLL_LAG = timedelta(minutes=10)
 
 
 def floor_hour(moment):
     return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def closed_until(now):
+    """The end of the hours the roll-up cron may roll at ``now``."""
+    return floor_hour(now - ROLL_LAG)
 
 
 def ceil_hour(moment):
@@ -38,8 +46,8 @@ def webhook_delay_sql(alias="e", now=None):
     waiting)."""
     a = SQL.identifier(alias)
     if now is None:
-        return SQL("EXTRACT(EPOCH FROM %s.applied_at - %s.received_at)", a, a)
-    return SQL("EXTRACT(EPOCH FROM COALESCE(%s.applied_at, %s) - %s.received_at)", a, now, a)
+        return SQL("date_part('epoch', %s.applied_at - %s.received_at)", a, a)
+    return SQL("date_part('epoch', COALESCE(%s.applied_at, %s) - %s.received_at)", a, now, a)
 
 
 def delay_bucket_sql(alias="e"):
@@ -96,10 +104,11 @@ class ShipmentSyncKpiHour(models.Model):
     @retry_conflicts
     def _cron_roll_up(self, now=None, chunk=CHUNK):
         """Roll up the closed hours from the watermark to the start of the
-        current hour, one chunk per transaction (the cron runs again for the
-        rest); the first run starts ``BACKFILL`` back. Returns the hours rolled."""
+        hour of ten minutes ago (``ROLL_LAG``), one chunk per transaction (the
+        cron runs again for the rest); the first run starts ``BACKFILL`` back.
+        Returns the hours rolled."""
         now = now or fields.Datetime.now()
-        end = floor_hour(now)
+        end = closed_until(now)
         # Lock the watermark first: two runs must not roll the same hours.
         self.env.cr.execute(SQL(
             "SELECT id FROM ir_config_parameter WHERE key = %s FOR UPDATE", ROLLED_TO_PARAM))

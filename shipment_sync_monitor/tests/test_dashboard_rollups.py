@@ -12,6 +12,7 @@ from odoo.tools import SQL
 
 from odoo.addons.shipment_sync_monitor.models.shipment_sync_kpi_hour import (
     BACKFILL,
+    closed_until,
     delay_bucket_sql,
     floor_hour,
 )
@@ -101,12 +102,14 @@ class TestDashboardRollups(MonitorCommon, TransactionCase):
     def test_cron_rolls_closed_hours_once_and_advances_the_watermark(self):
         self.assertEqual(self.Hour._rolled_range(), (None, None))
         runs = self.roll(self.now, chunk=timedelta(days=30))
-        end = floor_hour(self.now)
+        end = closed_until(self.now)
         self.assertEqual(runs, 4, "92 days in chunks of 30: 30 + 30 + 30 + 2")
         self.assertEqual(self.Hour._rolled_range(), (end - BACKFILL, end))
         rows = self.rows()
         self.assertTrue(rows)
         self.assertLess(max(r[0] for r in rows), end, "the current hour is not closed")
+        self.assertGreaterEqual(self.now - end, timedelta(minutes=10),
+                                "an hour is rolled ten minutes after it ends")
         self.assertEqual(sum(r[1] for r in rows),
                          self.count_events("received_at", end - BACKFILL, end))
         self.assertEqual(sum(r[2] for r in rows),
@@ -164,7 +167,7 @@ class TestDashboardRollups(MonitorCommon, TransactionCase):
         before = self.tile("events_per_hour")["figures"]["count"]
         # An event back-dated into a rolled (closed) hour is not in its rollup:
         # the tile reads the rollup, the live path the events.
-        insert_events(self.env, self.p, floor_hour(self.now) - timedelta(hours=3), [None])
+        insert_events(self.env, self.p, closed_until(self.now) - timedelta(hours=3), [None])
         self.env.flush_all()
         self.assertEqual(self.tile("events_per_hour")["figures"]["count"], before)
         self.assertEqual(self.tile("events_per_hour", live=True)["figures"]["count"],
@@ -180,7 +183,7 @@ class TestDashboardRollups(MonitorCommon, TransactionCase):
         # Rolled up to 5 hours ago: the 5 hours since and the current one are live.
         self.roll(self.now - timedelta(hours=5))
         self.assertEqual(self.Hour._rolled_range()[1],
-                         floor_hour(self.now - timedelta(hours=5)))
+                         closed_until(self.now - timedelta(hours=5)))
         for when in (self.now - timedelta(hours=5), self.now):
             self.roll(when)
             self.assertEqual(self.tile("events_per_hour")["figures"]["count"], rate)
