@@ -44,6 +44,8 @@ PICKINGS = 200
 SECRET = "whsec_" + "YmVuY2gtaW5nZXN0LXNlY3JldC0wMTIzNDU2Nzg5YWI="
 FIXTURE = """
 import json
+from datetime import timedelta
+from odoo import fields
 P = env["shipment.sync.partner"].sudo()
 partner = P.search([("code", "=", "bench")]) or P.create({
     "name": "Bench 3PL", "code": "bench", "kind": "wms", "inbound_format": "canonical",
@@ -66,9 +68,50 @@ if missing > 0:
                              "location_dest_id": env.ref("stock.stock_location_customers").id})],
     } for _i in range(missing)])
 pickings.write({"shipment_milestone": "draft"})
+# Only the apply cron runs during the measurement: a daily job that happens to be due
+# (Odoo's auto-vacuum, the digests...) would land in one of the two timed windows.
+apply_cron = env.ref("shipment_sync.ir_cron_apply_events")
+env["ir.cron"].sudo().search([("id", "!=", apply_cron.id)]).write(
+    {"nextcall": fields.Datetime.now() + timedelta(days=1)})
 env.cr.commit()
 print("FIXTURE " + json.dumps(pickings.mapped("name")))
 """
+
+
+def server_cpu(server_pid, db):
+    """CPU seconds (user + system) used so far by the Odoo server's processes
+    (HTTP and cron workers) and by the PostgreSQL backends of ``db``: the work
+    of a phase, whatever else the machine runs at the time."""
+    import psutil
+
+    try:
+        root = psutil.Process(server_pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        procs = []
+    backends = []
+    for proc in psutil.process_iter(["name", "cmdline"]):
+        cmdline = " ".join(proc.info["cmdline"] or [])
+        if cmdline.startswith("postgres:") and f" {db} " in f"{cmdline} ":
+            backends.append(proc)
+    totals = []
+    for group in (procs, backends):
+        total = 0.0
+        for proc in group:
+            try:
+                times = proc.cpu_times()
+                total += times.user + times.system
+            except psutil.NoSuchProcess:
+                continue
+        totals.append(total)
+    return totals
+
+
+def cpu_ms(before, after, n):
+    """``{"server_cpu_ms", "odoo_cpu_ms", "postgres_cpu_ms"}`` per request."""
+    odoo, pg = ((b - a) * 1000 / n for a, b in zip(before, after, strict=True))
+    return {"server_cpu_ms": round(odoo + pg, 2), "odoo_cpu_ms": round(odoo, 2),
+            "postgres_cpu_ms": round(pg, 2)}
 
 
 def percentile(values, pct):
@@ -200,7 +243,9 @@ def main():
         run_load(lambda i: webhook(i, f"warm-{run_id}-{i}"), 100, CLIENTS)
         load_at_start = round(os.getloadavg()[0], 2)
         # The baseline: N calls (1,000 in batch mode, where BENCH_N counts events).
+        cpu_before = server_cpu(server.pid, DB)
         baseline = run_load(trivial, min(N, 1000) if args.batch else N, CLIENTS)
+        baseline.update(cpu_ms(cpu_before, server_cpu(server.pid, DB), baseline["requests"]))
         profiler = None
         if args.profile:
             spy = shutil.which("py-spy")
@@ -208,11 +253,12 @@ def main():
                 print("--profile needs py-spy (pip install py-spy)", file=sys.stderr)
                 return 2
             profiler = subprocess.Popen(
-                [spy, "record", "--pid", str(server.pid), "--subprocesses", "--format", "raw",
+                [spy, "record", "--pid", str(server.pid), "--subprocesses", "--gil", "--format", "raw",
                  "--rate", "200", "--nonblocking", "--output", str(profile_path)],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(2)  # py-spy attaches
         ingest_started = time.time()
+        cpu_before = server_cpu(server.pid, DB)
         ingest = run_load(lambda i: webhook(i, size=batch), requests_n, CLIENTS)
         ingest_done = time.time()
         if profiler:
@@ -233,6 +279,7 @@ def main():
         while time.time() < apply_deadline and not drained():
             time.sleep(0.2)
         applied_at = time.time()
+        ingest.update(cpu_ms(cpu_before, server_cpu(server.pid, DB), ingest["requests"]))
 
         # Race check: pairs of the same event posted at the same instant.
         run_load(lambda i: webhook(i, f"race-{run_id}-{i // 2}"), 200, CLIENTS)
@@ -263,6 +310,9 @@ def main():
         "webhook": ingest, "trivial_json_route": baseline,
         "throughput_ratio": round(ingest["rps"] / baseline["rps"], 3),
         "p50_ratio": round(ingest["p50_ms"] / baseline["p50_ms"], 2),
+        # Server CPU per request (Odoo workers, cron included until every event is
+        # applied, and PostgreSQL): the cost ratio, whatever else loads the machine.
+        "cpu_ratio": round(baseline["server_cpu_ms"] / max(ingest["server_cpu_ms"], 0.01), 3),
         "stored_states": main_states,
         "cron_drained_after_s": round(applied_at - ingest_done, 1),
         "race_pairs_stored_once": race_ok,
@@ -291,7 +341,8 @@ def main():
               f"(p50 {ingest['p50_ms']} ms, p99 {ingest['p99_ms']} ms) vs trivial JSON route "
               f"{baseline['rps']} req/s (p50 "
               f"{baseline['p50_ms']} ms, p99 {baseline['p99_ms']} ms): ratio "
-              f"{result['throughput_ratio']}")
+              f"{result['throughput_ratio']}; server CPU per request {ingest['server_cpu_ms']} "
+              f"vs {baseline['server_cpu_ms']} ms (cost ratio {result['cpu_ratio']})")
     return 0 if ok else 1
 
 

@@ -51,9 +51,14 @@ class WebhookRejected(Exception):
 class ShipmentSyncWebhookController(http.Controller):
     _webhook_url = "/shipment_sync/webhook/<string:partner_code>"
 
-    @http.route(_webhook_url, type="http", methods=["POST"], auth="public", csrf=False,
-                save_session=False)
+    # auth="none" and the public user set from the cached xmlid: auth="public" would
+    # look the public user up in the database on every request (``env.ref`` checks
+    # that it exists), a query per webhook for nothing a partner sends (no session).
+    @http.route(_webhook_url, type="http", methods=["POST"], auth="none", csrf=False,
+                save_session=False, readonly=False)
     def shipment_sync_webhook(self, partner_code, **_kwargs):
+        request.update_env(user=request.env["ir.model.data"]._xmlid_to_res_id(
+            "base.public_user"))
         env = request.env(su=True)
         httpreq = request.httprequest
         headers = {k.lower(): v for k, v in httpreq.headers.items()

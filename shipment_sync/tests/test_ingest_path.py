@@ -7,7 +7,9 @@ import select
 import threading
 import time
 import uuid
+from contextlib import closing
 from datetime import timedelta
+from unittest.mock import patch
 
 import psycopg2
 
@@ -59,15 +61,18 @@ class TestIngestPath(ShipmentSyncCommon, TransactionCase):
         self.assertEqual(len(profile.secrets(now=before)), 2)
         self.assertEqual(profile.secrets(now=after), [self.partner.sudo().webhook_secret])
 
-    def test_trigger_apply_adds_one_trigger_and_none_while_the_cron_is_off(self):
+    def test_trigger_apply_wakes_after_the_commit_and_inserts_nothing_in_the_transaction(self):
         cron = self.env.ref("shipment_sync.ir_cron_apply_events")
         Trigger = self.env["ir.cron.trigger"].sudo()
         before = Trigger.search_count([("cron_id", "=", cron.id)])
-        self.Event._trigger_apply()
-        self.assertEqual(Trigger.search_count([("cron_id", "=", cron.id)]), before + 1)
-        cron.active = False
-        self.Event._trigger_apply()
-        self.assertEqual(Trigger.search_count([("cron_id", "=", cron.id)]), before + 1)
+        woken = []
+        with patch.object(event_module._waker, "wake", woken.append):
+            self.Event._trigger_apply()
+            self.assertEqual(Trigger.search_count([("cron_id", "=", cron.id)]), before)
+            self.assertEqual(woken, [])  # not before the commit
+            self.env.cr.postcommit.run()
+        self.assertEqual(woken, [self.env.cr.dbname])
+
 
     def test_names_matched_in_one_search_like_one_by_one(self):
         pickings = [self.make_picking() for _i in range(3)]
@@ -92,7 +97,7 @@ class TestCronWaker(TransactionCase):
     def test_wake_ups_are_coalesced_and_the_last_commit_is_always_announced(self):
         calls = []
         waker = event_module._CronWaker(interval=0.2)
-        waker._notify = lambda dbname: calls.append((dbname, time.monotonic()))
+        waker._announce = lambda dbname: calls.append((dbname, time.monotonic()))
         start = time.monotonic()
         for _i in range(5):
             waker.wake("db1")
@@ -108,6 +113,32 @@ class TestCronWaker(TransactionCase):
         self.assertEqual(len(calls), 3)
         waker.wake("db2")  # another database is not held back by db1
         self.assertEqual([c[0] for c in calls], ["db1", "db1", "db1", "db2"])
+
+    def test_a_wake_up_commits_one_trigger_of_the_apply_cron_and_none_while_it_is_off(self):
+        dbname = self.env.cr.dbname
+        cron_id = self.env.ref("shipment_sync.ir_cron_apply_events").id
+
+        def run(query, params=(), commit=False):
+            # Another transaction: the waker's trigger is committed, not in ours.
+            with closing(sql_db.db_connect(dbname).cursor()) as cr:
+                cr.execute(query, params)
+                result = cr.fetchall() if cr.description else None
+                if commit:
+                    cr.commit()
+                return result
+
+        (last,), = run("SELECT COALESCE(max(id), 0) FROM ir_cron_trigger")
+        mine = "SELECT cron_id FROM ir_cron_trigger WHERE id > %s"
+        waker = event_module._CronWaker()
+        try:
+            waker._insert_trigger(dbname)
+            self.assertEqual(run(mine, [last]), [(cron_id,)])
+            run("UPDATE ir_cron SET active = false WHERE id = %s", [cron_id], commit=True)
+            waker._insert_trigger(dbname)
+            self.assertEqual(run(mine, [last]), [(cron_id,)])  # none for an inactive cron
+        finally:
+            run("UPDATE ir_cron SET active = true WHERE id = %s", [cron_id], commit=True)
+            run("DELETE FROM ir_cron_trigger WHERE id > %s", [last], commit=True)
 
     def test_the_wake_up_reaches_the_cron_listeners_over_one_kept_connection(self):
         waker = event_module._CronWaker()
