@@ -17,3 +17,4 @@ from . import shipment_sync_triage_rule
 from . import shipment_sync_triage_stat
 from . import shipment_sync_event
 from . import shipment_sync_partner
+from . import shipment_sync_kpi_hour

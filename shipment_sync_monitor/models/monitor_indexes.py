@@ -10,6 +10,14 @@ INDEXES = (
     ("shipment_sync_event_monitor_received_idx",
      "shipment_sync_event (received_at) INCLUDE (applied_at, partner_id, company_id, "
      "picking_id, state) WHERE direction = 'inbound'"),
+    # Webhook delay (events applied in the period) and its hourly rollup.
+    ("shipment_sync_event_monitor_applied_idx",
+     "shipment_sync_event (applied_at) INCLUDE (received_at, partner_id, company_id, "
+     "picking_id) WHERE direction = 'inbound' AND applied_at IS NOT NULL"),
+    # Shipment creation success: the labels created in the period.
+    ("shipment_sync_event_monitor_label_idx",
+     "shipment_sync_event (received_at) INCLUDE (company_id, picking_id) "
+     "WHERE direction = 'internal' AND milestone = 'label_created'"),
     # Unmapped codes waiting for a mapping.
     ("shipment_sync_event_monitor_unmapped_idx",
      "shipment_sync_event (partner_id, raw_code, raw_subcode, company_id) "
@@ -21,6 +29,10 @@ INDEXES = (
     ("shipment_sync_job_monitor_created_idx",
      "shipment_sync_job (operation, create_date) INCLUDE (state, partner_id, company_id, "
      "picking_id)"),
+    # Creation success: the bookings that died in the period.
+    ("shipment_sync_job_monitor_dead_idx",
+     "shipment_sync_job (operation, create_date) INCLUDE (partner_id, company_id, picking_id) "
+     "WHERE state = 'dead'"),
     ("shipment_sync_job_monitor_done_idx",
      "shipment_sync_job (operation, done_at) INCLUDE (create_date, partner_id, company_id, "
      "picking_id) WHERE state = 'done'"),
@@ -34,6 +46,12 @@ INDEXES = (
     # Milestone age rules, tracking without scan, lane times.
     ("stock_picking_shipment_milestone_date_idx",
      "stock_picking (shipment_milestone, shipment_milestone_date)"),
+    # Tracking but no carrier scan (index-only count).
+    ("stock_picking_no_scan_idx",
+     "stock_picking (shipment_milestone_date) INCLUDE (company_id, picking_type_id, "
+     "shipment_milestone_partner_id) WHERE shipment_milestone IN ('label_created', "
+     "'handed_over') AND carrier_tracking_ref IS NOT NULL AND carrier_tracking_ref <> '' "
+     "AND state <> 'cancel'"),
     # Usual transit time per lane (delivered in the last 90 days).
     ("stock_picking_delivered_lane_idx",
      "stock_picking (shipment_milestone_date) INCLUDE (carrier_id, date_done, company_id) "

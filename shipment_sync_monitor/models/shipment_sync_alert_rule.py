@@ -7,6 +7,8 @@ from odoo.addons.shipment_sync.models.cron_retry import retry_conflicts
 from shipsync import milestones as ms
 from shipsync import monitor as mon
 
+from .shipment_sync_kpi_hour import webhook_delay_sql
+
 #: Breaches opened per rule and run (each one is a ledger event and a
 #: notification); the rest open on the next run, which is triggered at once.
 MAX_NEW_BREACHES = 200
@@ -216,14 +218,17 @@ class ShipmentSyncAlertRule(models.Model):
             for pid, outcome in cr.fetchall():
                 samples[pid].append(outcome)
         elif rule.kind == "webhook_delay_p95":
-            # Events not applied yet count with their delay so far: a stuck
-            # queue is the worst delay of all.
+            # The dashboard tile's figure (webhook_delay_sql: the events
+            # applied in the window), plus the events received in the window
+            # and not applied yet, with their delay so far: a stuck queue is
+            # the worst delay of all.
+            start = rule.window_start(now)
             cr.execute(SQL(
-                "SELECT partner_id, EXTRACT(EPOCH FROM COALESCE(applied_at, %s) - received_at) "
-                "FROM shipment_sync_event WHERE partner_id IN %s AND direction = 'inbound' "
-                "AND received_at >= %s AND received_at <= %s "
-                "AND (applied_at IS NOT NULL OR state = 'received')",
-                now, ids, rule.window_start(now), now))
+                "SELECT e.partner_id, %s FROM shipment_sync_event e "
+                "WHERE e.partner_id IN %s AND e.direction = 'inbound' "
+                "AND ((e.applied_at >= %s AND e.applied_at <= %s) OR (e.applied_at IS NULL "
+                "AND e.state = 'received' AND e.received_at >= %s AND e.received_at <= %s))",
+                webhook_delay_sql("e", now), ids, start, now, start, now))
             for pid, delay in cr.fetchall():
                 samples[pid].append(float(delay))
         return {pid: mon.measure(rule, values) for pid, values in samples.items()}

@@ -10,3 +10,4 @@ from . import test_triage
 from . import test_click_everywhere
 from . import test_pod_rule
 from . import test_silence_alert
+from . import test_dashboard_rollups

@@ -252,6 +252,23 @@ class TestDashboardTiles(MonitorCommon, TransactionCase):
         self.assertEqual(self.env["stock.picking"].search(tile["action"]["domain"]),
                          self.not_closed)
 
+    def test_transit_overdue_reads_the_carrier_lane(self):
+        """The usual transit time is the p90 of the carrier's ETA lane: once
+        the ETA cron folded 6 deliveries of about a day, the in-transit
+        shipment handed over 2 days ago is overdue too (5-day default before)."""
+        for hours in (20, 22, 24, 24, 26, 28):
+            self.make_company_picking(
+                state="done", date_done=self.now - timedelta(days=3), carrier_id=self.lane.id,
+                carrier_tracking_ref=f"TRK-L{hours}", shipment_milestone="delivered",
+                shipment_milestone_date=self.now - timedelta(days=3) + timedelta(hours=hours))
+        self.assertEqual(self.tile("transit_overdue")["value"], 1)
+        self.env["shipment.sync.lane"]._cron_fold(now=self.now)
+        tile = self.tile("transit_overdue")
+        self.assertEqual(tile["value"], 2)
+        # p90 of 20-28 h (and the fixture's delivery of 21 h), to the lane's 1-hour bucket.
+        self.assertTrue(1.0 < tile["figures"]["lanes"][str(self.lane.id)] < 1.25, tile["figures"])
+        self.assertEqual(len(self.env["stock.picking"].search(tile["action"]["domain"])), 2)
+
     def test_unmapped_codes_waiting_for_a_mapping(self):
         tile = self.tile("unmapped_codes")
         self.assertEqual(tile["value"], 2)
