@@ -94,24 +94,29 @@ def server_cpu(server_pid, db):
         cmdline = " ".join(proc.info["cmdline"] or [])
         if cmdline.startswith("postgres:") and f" {db} " in f"{cmdline} ":
             backends.append(proc)
-    totals = []
+    totals, each = [], {}
     for group in (procs, backends):
         total = 0.0
         for proc in group:
             try:
                 times = proc.cpu_times()
-                total += times.user + times.system
             except psutil.NoSuchProcess:
                 continue
+            total += times.user + times.system
+            if group is procs:
+                each[proc.pid] = times.user + times.system
         totals.append(total)
-    return totals
+    return (*totals, each)
 
 
 def cpu_ms(before, after, n):
     """``{"server_cpu_ms", "odoo_cpu_ms", "postgres_cpu_ms"}`` per request."""
-    odoo, pg = ((b - a) * 1000 / n for a, b in zip(before, after, strict=True))
+    odoo, pg = ((b - a) * 1000 / n for a, b in zip(before[:2], after[:2], strict=True))
+    # Per Odoo process (the main one, the HTTP workers, the cron worker), largest first.
+    each = sorted((round((t - before[2].get(pid, 0.0)) * 1000 / n, 2)
+                   for pid, t in after[2].items()), reverse=True)
     return {"server_cpu_ms": round(odoo + pg, 2), "odoo_cpu_ms": round(odoo, 2),
-            "postgres_cpu_ms": round(pg, 2)}
+            "postgres_cpu_ms": round(pg, 2), "odoo_processes_cpu_ms": each}
 
 
 def percentile(values, pct):
@@ -253,8 +258,9 @@ def main():
                 print("--profile needs py-spy (pip install py-spy)", file=sys.stderr)
                 return 2
             profiler = subprocess.Popen(
-                [spy, "record", "--pid", str(server.pid), "--subprocesses", "--gil", "--format", "raw",
-                 "--rate", "200", "--nonblocking", "--output", str(profile_path)],
+                [spy, "record", "--pid", str(server.pid), "--subprocesses", "--gil",
+                 "--format", "raw", "--rate", "200", "--nonblocking",
+                 "--output", str(profile_path)],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(2)  # py-spy attaches
         ingest_started = time.time()
