@@ -13,9 +13,11 @@ aggregators send bursts; N=100 by default when the flag has no value); prints th
 events stored per second (by the route) and applied per second (by the cron, from
 the first request until no event is left to apply).
 
-``--profile``: samples the two HTTP workers with py-spy while the webhook load
-runs and writes the collapsed stacks to ``.bench/ingest-profile.txt``, with the
-heaviest frames of the suite printed."""
+``--profile``: samples the Odoo processes with py-spy (threads holding the GIL)
+while the trivial route's load and then the webhook load run, writes the
+collapsed stacks to ``.bench/ingest-profile-trivial.txt`` and
+``.bench/ingest-profile.txt``, and prints the heaviest frames and where an HTTP
+worker spends more per webhook request than per trivial request."""
 
 import argparse
 import collections
@@ -172,6 +174,50 @@ def profile_summary(path, top=40):
     return lines
 
 
+def http_frames(path):
+    """``{frame: samples}`` of the HTTP workers in a py-spy collapsed-stack file,
+    inclusive (a frame counts once per sample it appears in)."""
+    inclusive = collections.Counter()
+    for line in path.read_text().splitlines():
+        stack, _sep, count = line.rpartition(" ")
+        if "WorkerHTTP" not in stack or not count.isdigit():
+            continue
+        frames = set()
+        for frame in stack.split(";"):
+            name, _s, where = frame.partition(" (")
+            frames.add(f"{name} ({where.rsplit(':', 1)[0]})" if where else name)
+        for frame in frames:
+            inclusive[frame] += int(count)
+    return inclusive
+
+
+def profile_difference(webhook_path, webhook_n, trivial_path, trivial_n, top=30):
+    """Where an HTTP worker spends more per webhook request than per trivial
+    request: samples per 1,000 requests of each frame, by the difference."""
+    hook, base = http_frames(webhook_path), http_frames(trivial_path)
+    rate = {f: (hook[f] * 1000 / webhook_n, base[f] * 1000 / trivial_n)
+            for f in set(hook) | set(base)}
+    lines = ["HTTP workers, samples per 1,000 requests: webhook, trivial route, frame"]
+    for frame, (w, t) in sorted(rate.items(), key=lambda kv: kv[1][1] - kv[1][0])[:top]:
+        lines.append(f"{w:8.0f} {t:8.0f}  {frame}")
+    return lines
+
+
+def start_profiler(pid, path):
+    """py-spy sampling the threads that hold the GIL (what runs, not what waits)."""
+    profiler = subprocess.Popen(
+        [shutil.which("py-spy"), "record", "--pid", str(pid), "--subprocesses", "--gil",
+         "--format", "raw", "--rate", "200", "--nonblocking", "--output", str(path)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(2)  # py-spy attaches
+    return profiler
+
+
+def stop_profiler(profiler):
+    profiler.send_signal(2)
+    profiler.wait(60)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--batch", type=int, nargs="?", const=100, default=0,
@@ -212,6 +258,7 @@ def main():
          "--log-level=warn"], env=env)
     url = f"http://127.0.0.1:{port}"
     profile_path = out_dir / "ingest-profile.txt"
+    trivial_profile = out_dir / "ingest-profile-trivial.txt"
     try:
         deadline = time.time() + 120
         while time.time() < deadline:
@@ -247,29 +294,23 @@ def main():
         run_load(trivial, 100, CLIENTS)  # warm both workers
         run_load(lambda i: webhook(i, f"warm-{run_id}-{i}"), 100, CLIENTS)
         load_at_start = round(os.getloadavg()[0], 2)
+        if args.profile and not shutil.which("py-spy"):
+            print("--profile needs py-spy (pip install py-spy)", file=sys.stderr)
+            return 2
         # The baseline: N calls (1,000 in batch mode, where BENCH_N counts events).
+        profiler = start_profiler(server.pid, trivial_profile) if args.profile else None
         cpu_before = server_cpu(server.pid, DB)
         baseline = run_load(trivial, min(N, 1000) if args.batch else N, CLIENTS)
         baseline.update(cpu_ms(cpu_before, server_cpu(server.pid, DB), baseline["requests"]))
-        profiler = None
-        if args.profile:
-            spy = shutil.which("py-spy")
-            if not spy:
-                print("--profile needs py-spy (pip install py-spy)", file=sys.stderr)
-                return 2
-            profiler = subprocess.Popen(
-                [spy, "record", "--pid", str(server.pid), "--subprocesses", "--gil",
-                 "--format", "raw", "--rate", "200", "--nonblocking",
-                 "--output", str(profile_path)],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            time.sleep(2)  # py-spy attaches
+        if profiler:
+            stop_profiler(profiler)
+        profiler = start_profiler(server.pid, profile_path) if args.profile else None
         ingest_started = time.time()
         cpu_before = server_cpu(server.pid, DB)
         ingest = run_load(lambda i: webhook(i, size=batch), requests_n, CLIENTS)
         ingest_done = time.time()
         if profiler:
-            profiler.send_signal(2)
-            profiler.wait(60)
+            stop_profiler(profiler)
 
         conn = psycopg2.connect(host=oe.DB_HOST, user=oe.DB_USER, password=oe.DB_PASSWORD,
                                 dbname=DB)
@@ -331,6 +372,9 @@ def main():
     print(json.dumps(result, indent=2))
     if args.profile and profile_path.exists():
         print("\n".join(profile_summary(profile_path)))
+        if trivial_profile.exists():
+            print("\n".join(profile_difference(profile_path, requests_n, trivial_profile,
+                                               baseline["requests"])))
     ok = (ingest["statuses"] == {202: requests_n} and race_ok
           and sum(main_states.values()) == stored and "received" not in main_states)
     if not ok:

@@ -198,6 +198,28 @@ def install_without_demo(root, db, modules):
                    cwd=REPO, env=env_with_repo(), check=True)
 
 
+def update_outdated(root, db, modules):
+    """Update ``modules`` (a list) in ``db`` when the version a module was
+    installed or last updated with differs from its manifest's (a kept
+    benchmark database made by an older tree); returns the modules updated."""
+    import ast
+
+    names = ", ".join(f"'{m}'" for m in modules)
+    query = ("SELECT name, latest_version FROM ir_module_module "
+             f"WHERE state = 'installed' AND name IN ({names})")
+    installed = dict(line.split("|", 1) for line in _psql(query, db=db).stdout.splitlines()
+                     if "|" in line)
+    outdated = [m for m in modules if installed.get(m) != ast.literal_eval(
+        (REPO / m / "__manifest__.py").read_text())["version"]]
+    if outdated:
+        subprocess.run([*odoo_bin(root), *db_args(db), f"--addons-path={addons_path(root)}",
+                        "-u", ",".join(outdated), "--stop-after-init", "--workers=0",
+                        "--max-cron-threads=0", "--log-level=warn",
+                        f"--http-port={free_port()}"],
+                       cwd=REPO, env=env_with_repo(), check=True)
+    return outdated
+
+
 def open_registry(root, db, addons=None):
     """Odoo's registry of ``db``, loaded in this process (scripts that work
     through the ORM: benchmarks, the ETA backtest). ``addons`` is the addons

@@ -168,7 +168,7 @@ class ShipmentSyncEvent(models.Model):
     )
 
     @api.model
-    def _insert_rows(self, rows):
+    def _insert_rows(self, rows, then=None):
         """Insert ledger rows with ``ON CONFLICT DO NOTHING``; returns, for
         each row, the new id or None when the event is already stored.
 
@@ -180,7 +180,9 @@ class ShipmentSyncEvent(models.Model):
         by Odoo).
 
         The savepoint of that first statement is taken in the statement's own
-        round trip to PostgreSQL (two for the row of a webhook request, not three).
+        round trip to PostgreSQL, and released in the round trip of ``then(ids)``
+        (the SQL to run once the ids are known, e.g. the vault's INSERT; or
+        None): two round trips for the row and body of a webhook request.
         """
         if not rows:
             return []
@@ -190,19 +192,11 @@ class ShipmentSyncEvent(models.Model):
         except (pg_errors.SerializationFailure, pg_errors.UniqueViolation):
             cr.execute(SQL("ROLLBACK TO SAVEPOINT %s", SQL.identifier(_INSERT_SAVEPOINT)))
             returned = None
-        cr.execute(SQL("RELEASE SAVEPOINT %s", SQL.identifier(_INSERT_SAVEPOINT)))
-        if returned is not None and len(rows) == 1:
-            return [returned[0][0] if returned else None]
-        if returned is not None and all(row.get("external_id") for row in rows):
-            by_external = {}
-            for new_id, external_id in returned:
-                by_external.setdefault(external_id, new_id)
-            ids, seen = [], set()
-            for row in rows:
-                external_id = row["external_id"]
-                new_id = None if external_id in seen else by_external.get(external_id)
-                seen.add(external_id)
-                ids.append(new_id)
+        ids = self._returned_ids(rows, returned) if returned is not None else None
+        after = then(ids) if then and ids is not None else None
+        cr.execute(SQL("RELEASE SAVEPOINT %s;%s", SQL.identifier(_INSERT_SAVEPOINT),
+                       after or SQL()))
+        if ids is not None:
             return ids
         ids = []
         for row in rows:
@@ -212,6 +206,28 @@ class ShipmentSyncEvent(models.Model):
             except (pg_errors.SerializationFailure, pg_errors.UniqueViolation):
                 fetched = []
             ids.append(fetched[0][0] if fetched else None)
+        after = then(ids) if then else None
+        if after:
+            cr.execute(after)
+        return ids
+
+    @staticmethod
+    def _returned_ids(rows, returned):
+        """The new id of each row (None: already stored) from the RETURNING of one
+        INSERT of ``rows``; None when that cannot tell (several rows, some without
+        an external id: they are inserted again one by one)."""
+        if len(rows) == 1:
+            return [returned[0][0] if returned else None]
+        if not all(row.get("external_id") for row in rows):
+            return None
+        by_external = {}
+        for new_id, external_id in returned:
+            by_external.setdefault(external_id, new_id)
+        ids, seen = [], set()
+        for row in rows:
+            external_id = row["external_id"]
+            ids.append(None if external_id in seen else by_external.get(external_id))
+            seen.add(external_id)
         return ids
 
     def _insert_statement(self, rows, savepoint=None):
@@ -400,7 +416,17 @@ class ShipmentSyncEvent(models.Model):
             # The body is kept once per request, on its first event.
             rows[0].update(raw_body=stored_body, body_truncated=truncated,
                            headers_json=json.dumps(headers or {}, sort_keys=True))
-        ids = self._insert_rows(rows)
+        Vault = self.env["shipment.sync.payload.vault"]
+
+        def keep_body(ids):
+            # The unmasked body goes to the vault, on the request's first new event.
+            first = next((i for i in ids if i), None)
+            if first and full_body:
+                return Vault._store_event_body_sql(first, _clean(full_body),
+                                                   partner.company_id.id)
+            return None
+
+        ids = self._insert_rows(rows, then=keep_body)
         new_ids = [i for i in ids if i]
         if rows and not ids[0] and new_ids:
             # The first event was a duplicate: keep the body on the first new one.
@@ -408,9 +434,6 @@ class ShipmentSyncEvent(models.Model):
                 "UPDATE shipment_sync_event SET raw_body = %s, body_truncated = %s, "
                 "headers_json = %s WHERE id = %s", _clean(stored_body), truncated,
                 rows[0]["headers_json"], new_ids[0]))
-        if new_ids and full_body:
-            self.env["shipment.sync.payload.vault"]._store_event_body(
-                new_ids[0], _clean(full_body), partner.company_id.id)
         duplicates = [row for row, i in zip(rows, ids, strict=True) if not i]
         recorded = duplicates
         if duplicates and getattr(partner._shipsync_normalizer(), "full_history", False):

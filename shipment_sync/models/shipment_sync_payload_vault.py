@@ -32,6 +32,12 @@ class ShipmentSyncPayloadVault(models.Model):
 
     @api.model
     def _store_event_body(self, event_id, body, company_id):
-        self.env.cr.execute(SQL(
+        self.env.cr.execute(self._store_event_body_sql(event_id, body, company_id))
+
+    @api.model
+    def _store_event_body_sql(self, event_id, body, company_id):
+        """The INSERT keeping ``body`` for ``event_id`` (the ledger sends it in the
+        round trip that releases its INSERT's savepoint)."""
+        return SQL(
             "INSERT INTO shipment_sync_payload_vault (event_id, company_id, stored_at, body) "
-            "VALUES (%s, %s, %s, %s)", event_id, company_id, fields.Datetime.now(), body))
+            "VALUES (%s, %s, %s, %s)", event_id, company_id, fields.Datetime.now(), body)
