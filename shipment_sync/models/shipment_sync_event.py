@@ -5,7 +5,6 @@ import re
 import threading
 import time
 import uuid
-from contextlib import closing
 
 import psycopg2
 from psycopg2 import errors as pg_errors
@@ -784,9 +783,9 @@ class _CronWaker:
         """Commit the apply cron's trigger in ``dbname`` (a cursor of Odoo's
         connection pool, never the caller's transaction)."""
         try:
-            with closing(sql_db.db_connect(dbname).cursor()) as cr:
+            # Odoo's cursor commits when its block ends without an error.
+            with sql_db.db_connect(dbname).cursor() as cr:
                 cr.execute(_APPLY_TRIGGER, (SUPERUSER_ID, SUPERUSER_ID))
-                cr.commit()
         except psycopg2.Error:  # the cron's own schedule still applies the events
             _logger.warning("could not trigger the apply cron of %s", dbname, exc_info=True)
 

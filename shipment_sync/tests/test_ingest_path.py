@@ -121,13 +121,12 @@ class TestCronWaker(TransactionCase):
         cron_id = self.env.ref("shipment_sync.ir_cron_apply_events").id
 
         def run(query, params=(), commit=False):
-            # Another transaction: the waker's trigger is committed, not in ours.
-            with closing(sql_db.db_connect(dbname).cursor()) as cr:
+            # Another transaction: the waker's trigger is committed, not in ours
+            # (Odoo's cursor commits at the end of a ``with`` block, closing() does not).
+            cursor = sql_db.db_connect(dbname).cursor()
+            with cursor if commit else closing(cursor) as cr:
                 cr.execute(query, params)
-                result = cr.fetchall() if cr.description else None
-                if commit:
-                    cr.commit()
-                return result
+                return cr.fetchall() if cr.description else None
 
         (last,), = run("SELECT COALESCE(max(id), 0) FROM ir_cron_trigger")
         mine = "SELECT cron_id FROM ir_cron_trigger WHERE id > %s"
