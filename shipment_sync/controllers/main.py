@@ -140,7 +140,8 @@ class ShipmentSyncWebhookController(http.Controller):
         fields_ = partner._fields
         for name in ("code", "inbound_format", "environment", "processing_mode",
                      "schema_versions_retired", "schema_version_pinned",
-                     "rate_limit_per_minute", "rate_limit_burst", "max_payload_kb"):
+                     "rate_limit_per_minute", "rate_limit_burst", "max_payload_kb",
+                     "lookup_picking_name"):
             value = getattr(profile, name)
             env.cache.update(partner, fields_[name], [False if value is None else value])
         env.cache.update(partner, fields_["company_id"], [profile.company_id])

@@ -388,6 +388,9 @@ class ShipmentSyncEvent(models.Model):
         trace = tracing.inbound_traceparent(headers)
         headers = pii.mask_headers(headers)
         state = "shadow" if partner.environment == "shadow" else "received"
+        by_name = partner.lookup_picking_name and partner.company_id.id
+        if by_name:  # transfers written in this transaction are looked up too
+            self.env["stock.picking"].flush_model(["name", "company_id"])
         rows = []
         for ev in events:
             meaning = mapping.classify(mapper, ev.code, ev.subcode, milestone=ev.milestone,
@@ -410,6 +413,14 @@ class ShipmentSyncEvent(models.Model):
                 "traceparent": trace.header() if trace else None,
                 "trace_id": trace.trace_id if trace else None,
                 "pushed": bool(pushed),
+                # An event that names its transfer and nothing else is linked to it in
+                # its own INSERT (the rule of ``_pickings_by_name``; a transfer name is
+                # unique per company): the apply cron then has no row to update for it.
+                "picking_id": SQL(
+                    "(SELECT id FROM stock_picking WHERE name = %s AND company_id = %s)",
+                    _clean(ev.picking_ref), by_name)
+                if by_name and ev.picking_ref and not ev.tracking_number
+                and not ev.correlation_id else None,
             })
         if rows:
             # The body is kept once per request, on its first event.
@@ -443,7 +454,7 @@ class ShipmentSyncEvent(models.Model):
                 duplicates, key=lambda row: (row["occurred_at"] or now, row["external_id"]))]
         if recorded:
             self._insert_rows([
-                dict(row, state="duplicate", headers_json=None, raw_body=None)
+                dict(row, state="duplicate", headers_json=None, raw_body=None, picking_id=None)
                 for row in recorded
             ])
         return self.browse(new_ids), [row["external_id"] for row in duplicates]

@@ -56,6 +56,7 @@ class WebhookProfile(NamedTuple):
     processing_mode: str
     schema_versions_retired: str | None
     schema_version_pinned: str | None
+    lookup_picking_name: bool
     authority: frozenset | None
 
     def secrets(self, now=None):

@@ -76,6 +76,38 @@ class TestIngestPath(ShipmentSyncCommon, TransactionCase):
         self.assertEqual(woken, [self.env.cr.dbname])
 
 
+    def test_an_event_naming_only_its_transfer_is_linked_by_its_insert(self):
+        picking, other = self.make_picking(), self.make_picking()
+        other.carrier_tracking_ref = "1Z999"
+
+        def event(**kw):
+            return CanonicalEvent(external_id=uuid.uuid4().hex, occurred_at=T0,
+                                  milestone="picked", **kw)
+
+        named = event(picking_ref=picking.name)
+        new, _dups = self.Event._ingest(self.partner, [
+            named, event(picking_ref="NO/SUCH/REF"),
+            event(picking_ref=picking.name, tracking_number="1Z999")])
+        by_ref = {(e.picking_ref, e.tracking_number or ""): e for e in new}
+        self.assertEqual(by_ref[(picking.name, "")].picking_id, picking)  # before any apply
+        self.assertFalse(by_ref[("NO/SUCH/REF", "")].picking_id)
+        # A tracking number is matched by the apply's own rules (here: the other transfer).
+        self.assertFalse(by_ref[(picking.name, "1Z999")].picking_id)
+        new._resolve_pickings()
+        self.assertEqual(by_ref[(picking.name, "1Z999")].picking_id, other)
+        self.assertEqual(by_ref[("NO/SUCH/REF", "")].state, "unmatched")
+        # The same event again: its duplicate row names no transfer.
+        again, _dups = self.Event._ingest(self.partner, [named])
+        self.assertFalse(again)
+        duplicate = self.Event.search([("external_id", "=", named.external_id),
+                                       ("state", "=", "duplicate")])
+        self.assertEqual(len(duplicate), 1)
+        self.assertFalse(duplicate.picking_id)
+        # A partner that does not match by transfer reference links nothing itself.
+        self.partner.lookup_picking_name = False
+        late, _dups = self.Event._ingest(self.partner, [event(picking_ref=picking.name)])
+        self.assertFalse(late.picking_id)
+
     def test_names_matched_in_one_search_like_one_by_one(self):
         pickings = [self.make_picking() for _i in range(3)]
         events = []
