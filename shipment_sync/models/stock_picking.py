@@ -209,11 +209,16 @@ class StockPicking(models.Model):
     def _shipment_lock(self, skip_locked=False):
         """Lock these pickings' rows for the rest of the transaction, so two
         workers applying events of one shipment never lose an update. Returns
-        the pickings locked (all of them unless skip_locked)."""
+        the pickings locked (all of them unless skip_locked).
+
+        ``FOR NO KEY UPDATE``: appliers still exclude each other, but a row
+        that only refers to the picking (a new ledger event, whose foreign-key
+        check takes ``KEY SHARE``) neither waits for the applier nor fails with
+        a serialization error once it commits."""
         if not self:
             return self
         self.env.cr.execute(SQL(
-            "SELECT id FROM stock_picking WHERE id IN %s ORDER BY id FOR UPDATE%s",
+            "SELECT id FROM stock_picking WHERE id IN %s ORDER BY id FOR NO KEY UPDATE%s",
             tuple(self.ids), SQL(" SKIP LOCKED") if skip_locked else SQL()))
         return self.browse([r[0] for r in self.env.cr.fetchall()])
 
