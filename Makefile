@@ -38,7 +38,7 @@ screenshots:  ## the README's screenshots from the demo with headless Chromium (
 demo-stop:  ## stop a demo running in the background (Odoo and the sandboxes with it)
 	$(PYTHON) tools/demo.py --stop
 
-bench-ingest:  ## webhook ingest vs a trivial Odoo JSON route (BENCH_N=2000; BATCH=100: envelopes of 100 events; PROFILE=1: py-spy)
+bench-ingest:  ## webhook ingest vs a trivial Odoo JSON route, median of 3 same-run pairs (BENCH_N=2000; BATCH=100: envelopes of 100 events; PROFILE=1: py-spy)
 	$(PYTHON) tools/bench_ingest.py $(if $(BATCH),--batch $(BATCH)) $(if $(PROFILE),--profile)
 
 .PHONY: bench-dispatch
