@@ -57,16 +57,8 @@ def ensure_db(root, db=DB):
 def vacuum(db=DB):
     """VACUUM ANALYZE the big tables (outside a transaction), as autovacuum
     would after a bulk load: sets the visibility map the index-only scans need."""
-    import psycopg2
-
-    cnx = psycopg2.connect(dbname=db, host=oe.DB_HOST, user=oe.DB_USER,
-                           password=oe.DB_PASSWORD)
-    cnx.autocommit = True
-    with cnx.cursor() as cur:
-        for table in ("stock_picking", "shipment_sync_event", "shipment_sync_job",
-                      "shipment_sync_job_attempt", "shipment_sync_exception"):
-            cur.execute(f"VACUUM ANALYZE {table}")
-    cnx.close()
+    oe.vacuum_analyze(db, ("stock_picking", "shipment_sync_event", "shipment_sync_job",
+                           "shipment_sync_job_attempt", "shipment_sync_exception"))
 
 
 def timed(func, runs=RUNS):

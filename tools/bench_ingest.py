@@ -157,13 +157,14 @@ def run_load(make_request, n, clients):
             "p99_ms": round(percentile(latencies, 99) * 1000, 1), "statuses": statuses}
 
 
-def profile_summary(path, top=40):
-    """The heaviest frames of a py-spy collapsed-stack file, inclusive (a frame
-    counts once per sample it appears in), as lines of text."""
+def collapsed_frames(path, only=None):
+    """``(Counter {frame: samples}, total samples)`` of a py-spy collapsed-stack
+    file, inclusive (a frame counts once per sample it appears in); ``only``:
+    the stacks containing that text (e.g. ``WorkerHTTP``)."""
     inclusive, total = collections.Counter(), 0
     for line in path.read_text().splitlines():
         stack, _sep, count = line.rpartition(" ")
-        if not stack or not count.isdigit():
+        if not stack or not count.isdigit() or (only and only not in stack):
             continue
         total += int(count)
         frames = set()
@@ -172,33 +173,23 @@ def profile_summary(path, top=40):
             frames.add(f"{name} ({where.rsplit(':', 1)[0]})" if where else name)
         for frame in frames:
             inclusive[frame] += int(count)
-    lines = [f"{total} samples of the HTTP workers while the webhook load ran"]
+    return inclusive, total
+
+
+def profile_summary(path, top=40):
+    """The heaviest frames of a py-spy collapsed-stack file, as lines of text."""
+    inclusive, total = collapsed_frames(path)
+    lines = [f"{total} samples of the Odoo processes while the webhook load ran"]
     for frame, count in inclusive.most_common(top):
         lines.append(f"{100 * count / max(total, 1):5.1f}%  {frame}")
     return lines
 
 
-def http_frames(path):
-    """``{frame: samples}`` of the HTTP workers in a py-spy collapsed-stack file,
-    inclusive (a frame counts once per sample it appears in)."""
-    inclusive = collections.Counter()
-    for line in path.read_text().splitlines():
-        stack, _sep, count = line.rpartition(" ")
-        if "WorkerHTTP" not in stack or not count.isdigit():
-            continue
-        frames = set()
-        for frame in stack.split(";"):
-            name, _s, where = frame.partition(" (")
-            frames.add(f"{name} ({where.rsplit(':', 1)[0]})" if where else name)
-        for frame in frames:
-            inclusive[frame] += int(count)
-    return inclusive
-
-
 def profile_difference(webhook_path, webhook_n, trivial_path, trivial_n, top=30):
     """Where an HTTP worker spends more per webhook request than per trivial
     request: samples per 1,000 requests of each frame, by the difference."""
-    hook, base = http_frames(webhook_path), http_frames(trivial_path)
+    hook = collapsed_frames(webhook_path, only="WorkerHTTP")[0]
+    base = collapsed_frames(trivial_path, only="WorkerHTTP")[0]
     rate = {f: (hook[f] * 1000 / webhook_n, base[f] * 1000 / trivial_n)
             for f in set(hook) | set(base)}
     lines = ["HTTP workers, samples per 1,000 requests: webhook, trivial route, frame"]
@@ -252,14 +243,8 @@ def main():
                             if line.startswith("FIXTURE "))[8:])
     # The previous run's events were just deleted: vacuum now, so that PostgreSQL's
     # autovacuum does not start on these tables in the middle of one of the timed runs.
-    vacuum = psycopg2.connect(host=oe.DB_HOST, user=oe.DB_USER, password=oe.DB_PASSWORD,
-                              dbname=DB)
-    vacuum.autocommit = True
-    with vacuum.cursor() as cur:
-        for table in ("shipment_sync_event", "shipment_sync_payload_vault", "stock_picking",
-                      "mail_message", "ir_cron_trigger"):
-            cur.execute(f"VACUUM ANALYZE {table}")
-    vacuum.close()
+    oe.vacuum_analyze(DB, ("shipment_sync_event", "shipment_sync_payload_vault",
+                           "stock_picking", "mail_message", "ir_cron_trigger"))
 
     port = oe.free_port()
     log = oe.REPO / ".run" / "bench-ingest-odoo.log"

@@ -134,8 +134,11 @@ def main():
     base = [*oe.db_args(DB), f"--addons-path={oe.addons_path(root)}"]
     env = oe.env_with_repo()
     mode = "-u" if oe.db_exists(DB) else "-i"
-    print(f"==> {DB}: {mode} shipment_sync_wms (without demo)", flush=True)
-    subprocess.run([*oe.odoo_bin(root), *base, mode, "shipment_sync_wms", "--without-demo=all",
+    # A kept database is updated from the core up (its new models first; Odoo then
+    # updates the addons that depend on it, this one among them).
+    modules = "shipment_sync" if mode == "-u" else "shipment_sync_wms"
+    print(f"==> {DB}: {mode} {modules} (without demo)", flush=True)
+    subprocess.run([*oe.odoo_bin(root), *base, mode, modules, "--without-demo=all",
                     "--stop-after-init", "--http-port", str(oe.free_port()),
                     "--log-level=warn"], env=env, check=True)
     print(f"==> {N} ship confirmations of {LINES} lines vs {N} plain validations", flush=True)

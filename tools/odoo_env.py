@@ -220,6 +220,21 @@ def update_outdated(root, db, modules):
     return outdated
 
 
+def vacuum_analyze(db, tables):
+    """VACUUM ANALYZE ``tables`` of ``db`` (outside a transaction, as autovacuum
+    would): a benchmark's tables after a bulk load or a mass delete."""
+    import psycopg2
+
+    cnx = psycopg2.connect(dbname=db, host=DB_HOST, user=DB_USER, password=DB_PASSWORD)
+    cnx.autocommit = True
+    try:
+        with cnx.cursor() as cur:
+            for table in tables:
+                cur.execute(f"VACUUM ANALYZE {table}")
+    finally:
+        cnx.close()
+
+
 def open_registry(root, db, addons=None):
     """Odoo's registry of ``db``, loaded in this process (scripts that work
     through the ORM: benchmarks, the ETA backtest). ``addons`` is the addons
