@@ -135,18 +135,23 @@ class ShipmentSyncKpiHour(models.Model):
 
     @api.model
     def _roll_up(self, start, stop):
-        """Insert the rows of the hours ``[start, stop)`` (one statement)."""
+        """Insert the rows of the hours ``[start, stop)`` (one statement). A
+        request refused before its partner was known (an unknown code) has no
+        company: no tile counts it (they read the companies shown), nor does
+        any rollup."""
         self.env.flush_all()
         self.env.cr.execute(SQL(
             "WITH r AS ("
             " SELECT date_trunc('hour', e.received_at) AS h, e.company_id AS c, "
             "  e.partner_id AS p, count(*) AS n FROM shipment_sync_event e "
-            " WHERE e.direction = 'inbound' AND e.received_at >= %(start)s "
+            " WHERE e.direction = 'inbound' AND e.company_id IS NOT NULL "
+            " AND e.received_at >= %(start)s "
             " AND e.received_at < %(stop)s GROUP BY 1, 2, 3), "
             "a AS ("
             " SELECT date_trunc('hour', e.applied_at) AS h, e.company_id AS c, "
             "  e.partner_id AS p, %(bucket)s AS k, count(*) AS n FROM shipment_sync_event e "
-            " WHERE e.direction = 'inbound' AND e.applied_at >= %(start)s "
+            " WHERE e.direction = 'inbound' AND e.company_id IS NOT NULL "
+            " AND e.applied_at >= %(start)s "
             " AND e.applied_at < %(stop)s GROUP BY 1, 2, 3, 4), "
             "u AS ("
             " SELECT h, c, p, FALSE AS al, NULL::int AS k, n AS received, 0 AS applied FROM r "

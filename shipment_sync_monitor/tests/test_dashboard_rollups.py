@@ -202,3 +202,17 @@ class TestDashboardRollups(MonitorCommon, TransactionCase):
         self.assertEqual(self.tile("events_per_hour", warehouse_id=warehouse.id)
                          ["figures"]["count"], 0)
 
+    def test_a_refusal_of_no_company_is_not_rolled_and_stops_nothing(self):
+        # A webhook to an unknown partner code is recorded with no partner and
+        # no company: the tiles never count it (they read the companies shown).
+        self.env["shipment.sync.event"].sudo()._record_rejection(
+            "no-such-partner", "unknown_partner", "No active partner with this code.", 404)
+        self.env.cr.execute(
+            "UPDATE shipment_sync_event SET received_at = %s WHERE partner_code = "
+            "'no-such-partner'", [self.now - timedelta(hours=3)])
+        self.roll(self.now)
+        self.env.cr.execute("SELECT count(*) FROM shipment_sync_kpi_hour WHERE company_id IS NULL")
+        self.assertEqual(self.env.cr.fetchone()[0], 0)
+        self.assertEqual(self.tile("events_per_hour")["figures"]["count"],
+                         self.tile("events_per_hour", live=True)["figures"]["count"])
+
