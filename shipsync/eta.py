@@ -43,6 +43,8 @@ from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from shipsync import histogram
+
 #: Width of a histogram bucket, in hours.
 BUCKET_HOURS = 1.0
 #: Transits longer than this (60 days) share the overflow bucket.
@@ -212,35 +214,12 @@ class TransitStats:
         # The last bucket never reaches beyond the largest transit seen.
         return lo, min(lo + BUCKET_HOURS, max(self.max_hours, lo))
 
-    def _value_at_rank(self, rank: int) -> float:
-        """Estimate of the ``rank``-th smallest transit (0-based): the ranks
-        of a bucket holding n transits sit at the middles of n equal slices
-        (always inside the bucket that holds the true value); the largest is
-        the exact maximum."""
-        if rank == self.count - 1:
-            return self.max_hours  # the largest transit is known exactly
-        seen = 0
-        for index in sorted(self.buckets):
-            n = self.buckets[index]
-            if rank < seen + n:
-                lo, hi = self._bucket_range(index)
-                return lo + (hi - lo) * (rank - seen + 0.5) / n
-            seen += n
-        raise IndexError(rank)
-
     def quantile(self, q: float) -> float | None:
-        """The ``q`` quantile in hours (``percentile_cont`` interpolation),
-        None for an empty histogram."""
-        if not 0.0 <= q <= 1.0:
-            raise ValueError(f"quantile must be within [0, 1], got {q!r}")
-        if not self.count:
-            return None
-        pos = (self.count - 1) * q
-        lo, hi = math.floor(pos), math.ceil(pos)
-        low = self._value_at_rank(lo)
-        if lo == hi:
-            return low
-        return low + (self._value_at_rank(hi) - low) * (pos - lo)
+        """The ``q`` quantile in hours (``percentile_cont`` interpolation, see
+        ``shipsync.histogram``; the largest transit is known exactly), None
+        for an empty histogram."""
+        return histogram.quantile(sorted(self.buckets.items()), q, self._bucket_range,
+                                  largest=self.max_hours)
 
     @property
     def p50(self) -> float | None:

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from shipsync.histogram import quantile as histogram_quantile
+
 # ----------------------------------------------------------------------
 # percentiles
 # ----------------------------------------------------------------------
@@ -76,32 +78,11 @@ def merge_histograms(*histograms: Mapping) -> dict[int, int]:
 
 def percentile_from_histogram(histogram: Mapping, q: float) -> float | None:
     """The ``q`` quantile (0..1) of the delays counted in ``histogram``
-    (``{bucket: count}``), ``percentile_cont``-like: the ``n`` delays of a
-    bucket are taken as evenly spread over it, then the two closest ranks are
-    interpolated. Within one bucket width (2 %) of the exact figure; None for
-    an empty histogram."""
-    if not 0.0 <= q <= 1.0:
-        raise ValueError(f"quantile must be within [0, 1], got {q!r}")
+    (``{bucket: count}``, keys may be strings as in JSON), ``percentile_cont``-like
+    (``shipsync.histogram.quantile``). Within one bucket width (2 %) of the exact
+    figure; None for an empty histogram."""
     buckets = sorted((int(k), int(n)) for k, n in (histogram or {}).items() if int(n) > 0)
-    total = sum(n for _k, n in buckets)
-    if not total:
-        return None
-
-    def value_at(rank: int) -> float:
-        seen = 0
-        for index, n in buckets:
-            if rank < seen + n:
-                low, high = delay_bucket_bounds(index)
-                return low + (high - low) * (rank - seen + 0.5) / n
-            seen += n
-        low, high = delay_bucket_bounds(buckets[-1][0])  # pragma: no cover
-        return high
-
-    pos = (total - 1) * q
-    lo, hi = math.floor(pos), math.ceil(pos)
-    if lo == hi:
-        return value_at(lo)
-    return value_at(lo) + (value_at(hi) - value_at(lo)) * (pos - lo)
+    return histogram_quantile(buckets, q, delay_bucket_bounds)
 
 
 def rate(part: int, total: int) -> float | None:

@@ -419,8 +419,7 @@ class ShipmentSyncEvent(models.Model):
                 "picking_id": SQL(
                     "(SELECT id FROM stock_picking WHERE name = %s AND company_id = %s)",
                     _clean(ev.picking_ref), by_name)
-                if by_name and ev.picking_ref and not ev.tracking_number
-                and not ev.correlation_id else None,
+                if by_name and _names_only_its_transfer(ev) else None,
             })
         if rows:
             # The body is kept once per request, on its first event.
@@ -574,7 +573,7 @@ class ShipmentSyncEvent(models.Model):
         within the partner's company, the open transfer of that name first, then
         the newest. Events left out are matched one by one."""
         simple = events.filtered(
-            lambda e: e.picking_ref and not e.tracking_number and not e.correlation_id
+            lambda e: _names_only_its_transfer(e)
             and (not e.partner_id or e.partner_id.lookup_picking_name))
         if len(simple) < 2:
             return {}
@@ -822,6 +821,13 @@ class _CronWaker:
 
 
 _waker = _CronWaker()
+
+
+def _names_only_its_transfer(event):
+    """Does ``event`` (a canonical event or a ledger record) name its transfer
+    and carry no other reference? Such events are matched by the transfer's
+    name alone: in their INSERT at ingest, in one search at apply."""
+    return bool(event.picking_ref and not event.tracking_number and not event.correlation_id)
 
 
 def _naive_utc(value):
